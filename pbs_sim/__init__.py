@@ -1,0 +1,41 @@
+"""pbs_sim: how stale are reads, how often is data repaired, how much acknowledged data can be lost,
+in Dynamo-style (leaderless) replicated stores. Two engines that check each other: the analytic PBS
+engine (closed forms, WARS Monte Carlo) and a SimPy discrete-event simulator.
+
+Public API (importing this package has no side effects)::
+
+    pbs_sim.predict(...)         analytic engine      -> PredictResult
+    pbs_sim.load_scenario(path)  validated Scenario
+    pbs_sim.simulate(scenario)   discrete-event run   -> SimResult
+    pbs_sim.engines.run_engine   either engine behind one interface (sweeps use it)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import Scenario, load_scenario, scenario_from_dict
+from .distributions import Distribution, parse
+from .errors import ConfigError, PbsSimError
+from .profiles import BUILTIN as PROFILES
+from .profiles import Profile, get_profile
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError", "Distribution", "PROFILES", "PbsSimError", "Profile", "Scenario",
+    "__version__", "get_profile", "load_scenario", "parse", "predict", "scenario_from_dict", "simulate",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Engines are imported lazily so `import pbs_sim` stays light (no SimPy unless simulating).
+    if name == "predict":
+        from .analytic.wars import predict
+
+        return predict
+    if name == "simulate":
+        from .simulation import simulate
+
+        return simulate
+    raise AttributeError(name)

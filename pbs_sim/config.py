@@ -1,0 +1,435 @@
+"""Scenario configuration: frozen, validated dataclasses — the only place defaults live.
+
+Owns: the scenario sections (cluster, latency, workload, run, predict, faults, read_repair,
+anti_entropy), loading them from TOML or a dict, validation with one-line errors naming the file,
+the dotted key and the reason, and ``to_dict()`` / dotted overrides for manifests and sweeps.
+Must not touch: SimPy, metrics, sweeps. Components receive these typed values and never read a dict
+by string key.
+
+Adding a setting: add a field with ``opt(default, ...)`` to its section; the loader, unknown-key
+detection, type checks, ``to_dict`` and ``pbs-sim validate`` pick it up. Cross-field rules go in
+``_check_scenario``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+from .distributions import Distribution, Exponential, parse
+from .errors import ConfigError, DistributionError
+from .profiles import Profile, get_profile
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def opt(
+    default: Any,
+    *,
+    choices: tuple[str, ...] | None = None,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    doc: str = "",
+) -> Any:
+    """A config field: default, allowed choices or numeric bounds, one-line doc."""
+    meta = {"choices": choices, "ge": ge, "gt": gt, "le": le, "doc": doc}
+    if isinstance(default, list | dict | set):
+        raise TypeError("use tuples for sequence defaults")
+    return field(default=default, metadata=meta)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections
+
+
+@dataclass(frozen=True)
+class KeyDistribution:
+    """Key popularity: ``uniform`` or ``zipf(s=0.99)`` over ``workload.keys`` keys (rank 1 hottest)."""
+
+    kind: str = "uniform"
+    s: float = 0.0
+
+    def spec(self) -> str:
+        return "uniform" if self.kind == "uniform" else f"zipf(s={self.s:g})"
+
+    @staticmethod
+    def parse(text: str) -> KeyDistribution:
+        t = text.strip().replace(" ", "")
+        if t == "uniform":
+            return KeyDistribution()
+        if t.startswith("zipf(") and t.endswith(")"):
+            inner = t[5:-1]
+            val = inner.split("=", 1)[1] if "=" in inner else inner
+            if "=" in inner and inner.split("=", 1)[0] != "s":
+                raise ValueError(f"zipf takes s=EXPONENT, got {inner!r}")
+            try:
+                s = float(val) if val else 1.0
+            except ValueError:
+                raise ValueError(f"zipf exponent {val!r} is not a number") from None
+            if not (math.isfinite(s) and s >= 0):
+                raise ValueError("zipf exponent s must be >= 0")
+            return KeyDistribution("zipf", s)
+        raise ValueError(f"expected 'uniform' or 'zipf(s=EXPONENT)', got {text!r}")
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    nodes: int = opt(3, ge=1, doc="ring size (>= replication)")
+    replication: int = opt(3, ge=1, doc="N: replicas per key")
+    read_quorum: int = opt(1, ge=1, doc="R: responses a read waits for")
+    write_quorum: int = opt(1, ge=1, doc="W: acks a write waits for")
+    read_fanout: str = opt("all", choices=("all", "quorum"), doc="send reads to all N or only R")
+    write_fanout: str = opt("all", choices=("all", "quorum"), doc="send writes to all N or only W")
+    replica_choice: str = opt(
+        "random", choices=("random", "preference"),
+        doc="which replicas a 'quorum' fan-out picks: uniformly at random (PBS) or the first in the preference list",
+    )
+    vnodes: int = opt(8, ge=1, doc="virtual nodes per physical node on the ring")
+    coordinator: str = opt(
+        "client", choices=("client", "random", "first-replica"),
+        doc="who coordinates: an external client-side coordinator (PBS model), a random node, or the key's first replica",
+    )
+    read_timeout_ms: float = opt(10_000.0, gt=0, doc="a read fails if R responses have not arrived by then")
+    write_timeout_ms: float = opt(10_000.0, gt=0, doc="a write fails if W acks have not arrived by then")
+
+
+@dataclass(frozen=True)
+class LatencyConfig:
+    profile: str = opt("lnkd-disk", doc="built-in profile name, exponential(w=..,ars=..), or a profile .toml path")
+    w: Distribution | None = opt(None, doc="override: coordinator -> replica write delay")
+    a: Distribution | None = opt(None, doc="override: replica -> coordinator ack delay")
+    r: Distribution | None = opt(None, doc="override: coordinator -> replica read request delay")
+    s: Distribution | None = opt(None, doc="override: replica -> coordinator read response delay")
+    other: Distribution | None = opt(
+        None, doc="delay of other traffic (repair, anti-entropy, hints); default: the profile's W"
+    )
+    resolved: Profile | None = field(default=None, compare=False, repr=False, metadata={"internal": True})
+
+    @property
+    def wars(self) -> Profile:
+        """The profile with this section's w/a/r/s overrides applied."""
+        if self.resolved is None:  # built without the loader
+            return get_profile(self.profile).with_overrides(w=self.w, a=self.a, r=self.r, s=self.s)
+        return self.resolved
+
+    @property
+    def other_delay(self) -> Distribution:
+        return self.other if self.other is not None else self.wars.w
+
+
+@dataclass(frozen=True)
+class WorkloadConfig:
+    kind: str = opt("open", choices=("open", "closed", "pbs-probe"), doc="open (Poisson) | closed (think time) | pbs-probe")
+    keys: int = opt(1000, ge=1, doc="number of keys")
+    key_distribution: KeyDistribution = opt(KeyDistribution(), doc="uniform | zipf(s=0.99)")
+    read_fraction: float = opt(0.9, ge=0, le=1, doc="fraction of operations that are reads")
+    rate_per_s: float = opt(1000.0, gt=0, doc="open workload: Poisson arrival rate of operations per second")
+    clients: int = opt(100, ge=1, doc="number of clients (sessions); closed: each issues one op at a time")
+    think_time: Distribution = opt(Exponential(0.1), doc="closed workload: pause between a client's ops")
+    duration_ms: float = opt(10_000.0, gt=0, doc="length of the measured run (after warm-up)")
+    warmup_ms: float = opt(1000.0, ge=0, doc="operations issued before this are not measured")
+    trials: int = opt(10_000, ge=1, doc="pbs-probe: independent write-then-read trials (each on its own key)")
+    probe_offsets_ms: tuple[float, ...] = opt(
+        (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0), doc="pbs-probe: read this long after the write's commit"
+    )
+    probe_offset: Distribution | None = opt(None, doc="pbs-probe: draw one read offset per trial from this instead")
+    probe_interval_ms: float = opt(1.0, ge=0, doc="pbs-probe: spacing between trial starts")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    seed: int = opt(1, ge=0, doc="root seed of every random stream")
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    trials: int = opt(100_000, ge=1, doc="WARS Monte Carlo trials")
+    fanout: str = opt("all", choices=("all", "quorum"), doc="reads to all N (the paper) or R (Cassandra 1.2)")
+    target: float = opt(0.999, gt=0, le=1, doc="probability whose t-visibility is reported")
+    t_ms: tuple[float, ...] = opt((), doc="extra points of the curve to report")
+    k: int = opt(1, ge=1, doc="k for k-staleness")
+
+
+@dataclass(frozen=True)
+class FaultEvent:
+    at_ms: float = opt(0.0, ge=0, doc="when")
+    action: str = opt("crash", choices=("crash", "recover", "wipe", "partition", "heal"), doc="what")
+    nodes: tuple[int, ...] = opt((), doc="nodes affected (crash, recover, wipe; partition side A)")
+    groups: tuple[tuple[int, ...], ...] = opt((), doc="partition: node groups cut from each other")
+    clients: bool = opt(False, doc="partition: cut clients from `nodes` instead of node groups")
+    one_way: bool = opt(False, doc="partition: only messages from the first group to the others are dropped")
+    duration_ms: float | None = opt(None, gt=0, doc="undo (recover / heal) after this long")
+
+
+@dataclass(frozen=True)
+class FaultsConfig:
+    crash_mttf_ms: float | None = opt(None, gt=0, doc="per node: exponential time to a transient crash")
+    crash_mttr_ms: float = opt(60_000.0, gt=0, doc="mean time to recover from a crash (data kept)")
+    disk_loss_mttf_ms: float | None = opt(None, gt=0, doc="per node: exponential time to permanent disk loss")
+    replace_ms: float = opt(600_000.0, ge=0, doc="time until an empty replacement joins")
+    message_loss: float = opt(0.0, ge=0, le=1, doc="probability any message is dropped")
+    schedule: tuple[FaultEvent, ...] = opt((), doc="scripted faults ([[faults.schedule]])")
+
+
+@dataclass(frozen=True)
+class ReadRepairConfig:
+    mode: str = opt("off", choices=("off", "async", "blocking"), doc="off | async (after answering) | blocking")
+    chance: float = opt(0.0, ge=0, le=1, doc="probability a read asks all N replicas even with quorum fan-out")
+    window_ms: float = opt(100.0, ge=0, doc="how long late responses are awaited to find stale replicas")
+
+
+@dataclass(frozen=True)
+class AntiEntropyConfig:
+    mode: str = opt(
+        "off", choices=("off", "merkle", "gossip-push", "gossip-pull", "gossip-push-pull"),
+        doc="off (Voldemort) | merkle | gossip-*",
+    )
+    interval: Distribution = opt(Exponential(1e-4), doc="time between a node's exchanges")
+    tree_depth: int = opt(10, ge=1, le=30, doc="Merkle tree depth")
+    tree_fanout: int = opt(2, ge=2, le=64, doc="Merkle tree branching factor")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    latency: LatencyConfig = field(default_factory=LatencyConfig)
+    workload: WorkloadConfig = field(default_factory=WorkloadConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    predict: PredictConfig = field(default_factory=PredictConfig)
+    faults: FaultsConfig = field(default_factory=FaultsConfig)
+    read_repair: ReadRepairConfig = field(default_factory=ReadRepairConfig)
+    anti_entropy: AntiEntropyConfig = field(default_factory=AntiEntropyConfig)
+    source: str = field(default="<inline>", compare=False, metadata={"internal": True})
+    base_dir: str | None = field(default=None, compare=False, metadata={"internal": True})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every setting, defaults included, as plain TOML/JSON-able values (round-trips)."""
+        return {f.name: _dump(getattr(self, f.name)) for f in _public_fields(Scenario)}
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
+        """A new scenario with dotted keys replaced, e.g. ``{"cluster.read_quorum": 2}`` (validated)."""
+        raw = self.to_dict()
+        for key, value in overrides.items():
+            set_dotted(raw, key, value, source=self.source)
+        return scenario_from_dict(raw, source=self.source, base_dir=self.base_dir)
+
+
+SECTIONS: dict[str, type] = {
+    f.name: f.type if isinstance(f.type, type) else typing.get_type_hints(Scenario)[f.name]
+    for f in dataclasses.fields(Scenario)
+    if not f.metadata.get("internal")
+}
+
+
+def _public_fields(cls: type) -> list[dataclasses.Field[Any]]:
+    return [f for f in dataclasses.fields(cls) if not f.metadata.get("internal")]
+
+
+def _dump(v: Any) -> Any:
+    if isinstance(v, Distribution):
+        return v.spec()
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        if isinstance(v, KeyDistribution):
+            return v.spec()
+        return {f.name: _dump(getattr(v, f.name)) for f in _public_fields(type(v)) if getattr(v, f.name) is not None}
+    if isinstance(v, tuple):
+        return [_dump(x) for x in v]
+    return v
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file; a missing or malformed file is a ``ConfigError`` naming it."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(str(p), None, "file does not exist")
+    if p.is_dir():
+        raise ConfigError(str(p), None, "is a directory, expected a TOML file")
+    try:
+        return tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(p), None, f"not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(p), None, f"cannot read: {exc}") from None
+
+
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Load and validate a scenario TOML file (with optional dotted-key overrides)."""
+    p = Path(path)
+    raw = read_toml(p)
+    for key, value in (overrides or {}).items():
+        set_dotted(raw, key, value, source=str(p))
+    return scenario_from_dict(raw, source=str(p), base_dir=str(p.resolve().parent))
+
+
+def set_dotted(raw: dict[str, Any], key: str, value: Any, source: str | None = None) -> None:
+    """``raw["a"]["b"] = value`` for key ``"a.b"``; unknown sections and keys are caught at build."""
+    parts = key.split(".")
+    if len(parts) < 2 or not all(parts):
+        raise ConfigError(source, key, "expected a dotted key like 'cluster.read_quorum'")
+    node = raw
+    for part in parts[:-1]:
+        nxt = node.setdefault(part, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(source, key, f"{part!r} is not a table")
+        node = nxt
+    node[parts[-1]] = value
+
+
+def scenario_from_dict(
+    raw: Mapping[str, Any], source: str = "<inline>", base_dir: str | Path | None = None
+) -> Scenario:
+    """Build and validate a Scenario from a plain dict (as TOML gives it)."""
+    bd = Path(base_dir) if base_dir is not None else None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(source, None, "expected a table of sections")
+    for name in raw:
+        if name not in SECTIONS:
+            raise ConfigError(source, name, f"unknown section; expected one of {', '.join(SECTIONS)}")
+    built: dict[str, Any] = {}
+    for name, cls in SECTIONS.items():
+        table = raw.get(name, {})
+        if not isinstance(table, Mapping):
+            raise ConfigError(source, name, "must be a table")
+        built[name] = _build(cls, table, source, name, bd)
+    lat: LatencyConfig = built["latency"]
+    profile = get_profile(lat.profile, bd, source, "latency.profile")
+    resolved = profile.with_overrides(w=lat.w, a=lat.a, r=lat.r, s=lat.s)
+    built["latency"] = dataclasses.replace(lat, resolved=resolved)
+    scenario = Scenario(**built, source=source, base_dir=str(bd) if bd else None)
+    _check_scenario(scenario)
+    return scenario
+
+
+def _build(cls: type, table: Mapping[str, Any], source: str, prefix: str, base_dir: Path | None) -> Any:
+    fields = {f.name: f for f in _public_fields(cls)}
+    hints = typing.get_type_hints(cls)
+    for k in table:
+        if k not in fields:
+            raise ConfigError(source, f"{prefix}.{k}", f"unknown key; expected one of {', '.join(fields)}")
+    kwargs: dict[str, Any] = {}
+    for name, f in fields.items():
+        if name not in table:
+            continue
+        key = f"{prefix}.{name}"
+        kwargs[name] = _convert(hints[name], table[name], f.metadata, source, key, base_dir)
+    return cls(**kwargs)
+
+
+def _type_name(tp: Any) -> str:
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(tp, str(tp))
+
+
+def _convert(tp: Any, value: Any, meta: Mapping[str, Any], source: str, key: str, base_dir: Path | None) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (Union, types.UnionType) and type(None) in args:
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "off", "")):
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _convert(inner[0], value, meta, source, key, base_dir)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(source, key, f"expected a list, got {value!r}")
+        elem = args[0]
+        return tuple(_convert(elem, v, {}, source, f"{key}[{i}]", base_dir) for i, v in enumerate(value))
+    if tp is Distribution:
+        try:
+            return parse(value, base_dir=base_dir)
+        except DistributionError as exc:
+            raise exc.at(source, key) from None
+    if tp is KeyDistribution:
+        if not isinstance(value, str):
+            raise ConfigError(source, key, "expected 'uniform' or 'zipf(s=EXPONENT)'")
+        try:
+            return KeyDistribution.parse(value)
+        except ValueError as exc:
+            raise ConfigError(source, key, str(exc)) from None
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, Mapping):
+            raise ConfigError(source, key, "expected a table")
+        return _build(tp, value, source, key, base_dir)  # type: ignore[arg-type]
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(source, key, f"expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
+            raise ConfigError(source, key, f"expected an integer, got {value!r}")
+        value = int(value)
+    elif tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(source, key, f"expected a number, got {value!r}")
+        value = float(value)
+        if math.isnan(value):
+            raise ConfigError(source, key, "expected a number, got nan")
+    elif tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(source, key, f"expected a string, got {value!r}")
+        choices = meta.get("choices")
+        if choices and value not in choices:
+            raise ConfigError(source, key, f"{value!r} is not one of {', '.join(choices)}")
+        return value
+    else:  # pragma: no cover - a field type the loader does not know
+        raise TypeError(f"config field {key} has unsupported type {tp!r}")
+    ge, gt, le = meta.get("ge"), meta.get("gt"), meta.get("le")
+    if ge is not None and value < ge:
+        raise ConfigError(source, key, f"must be >= {ge:g}, got {value:g}")
+    if gt is not None and value <= gt:
+        raise ConfigError(source, key, f"must be > {gt:g}, got {value:g}")
+    if le is not None and value > le:
+        raise ConfigError(source, key, f"must be <= {le:g}, got {value:g}")
+    return value
+
+
+def _check_scenario(sc: Scenario) -> None:
+    """Rules that span fields; each names the key to fix."""
+    src, c = sc.source, sc.cluster
+    if c.replication > c.nodes:
+        raise ConfigError(src, "cluster.replication", f"N = {c.replication} exceeds cluster.nodes = {c.nodes}")
+    if c.read_quorum > c.replication:
+        raise ConfigError(src, "cluster.read_quorum", f"R = {c.read_quorum} exceeds N = {c.replication}")
+    if c.write_quorum > c.replication:
+        raise ConfigError(src, "cluster.write_quorum", f"W = {c.write_quorum} exceeds N = {c.replication}")
+    w = sc.workload
+    if w.kind == "pbs-probe" and not w.probe_offsets_ms and w.probe_offset is None:
+        raise ConfigError(src, "workload.probe_offsets_ms", "pbs-probe needs read offsets (or workload.probe_offset)")
+    for i, t in enumerate(w.probe_offsets_ms):
+        if t < 0:
+            raise ConfigError(src, f"workload.probe_offsets_ms[{i}]", f"offsets must be >= 0, got {t:g}")
+    for i, t in enumerate(sc.predict.t_ms):
+        if t < 0:
+            raise ConfigError(src, f"predict.t_ms[{i}]", f"must be >= 0, got {t:g}")
+    for i, ev in enumerate(sc.faults.schedule):
+        key = f"faults.schedule[{i}]"
+        for n in (*ev.nodes, *(x for g in ev.groups for x in g)):
+            if not 0 <= n < c.nodes:
+                raise ConfigError(src, f"{key}.nodes", f"node {n} is not in 0..{c.nodes - 1}")
+        if ev.action in ("crash", "recover", "wipe") and not ev.nodes:
+            raise ConfigError(src, f"{key}.nodes", f"{ev.action} needs at least one node")
+        if ev.action == "partition" and not ev.nodes and len(ev.groups) < 2:
+            raise ConfigError(src, f"{key}.groups", "partition needs two or more groups (or nodes with clients = true)")
+
+
+def describe_fields(cls: type = Scenario) -> list[tuple[str, str, str]]:
+    """(dotted key, default, doc) for every setting: documentation and ``pbs-sim validate --keys``."""
+    out: list[tuple[str, str, str]] = []
+    for sec_name, sec in SECTIONS.items():
+        for f in _public_fields(sec):
+            default = f.default if f.default is not dataclasses.MISSING else None
+            out.append((f"{sec_name}.{f.name}", repr(_dump(default)), f.metadata.get("doc", "")))
+    return out
