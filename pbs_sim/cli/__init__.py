@@ -81,8 +81,9 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(130)
     except click.ClickException as exc:
         ctx = getattr(exc, "ctx", None)
-        where = f"{ctx.command_path}: " if ctx is not None else ""
-        fail(where + " ".join(exc.format_message().split()))
+        path = ctx.command_path if ctx is not None else ""
+        where = path.removeprefix("pbs-sim").strip()
+        fail((f"{where}: " if where else "") + " ".join(exc.format_message().split()))
     except KeyboardInterrupt:
         click.echo("pbs-sim: interrupted", err=True)
         sys.exit(130)
