@@ -34,9 +34,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import optimize, stats
 
 from .errors import DistributionError
+
+
+class _LazyModule:
+    """Import a scipy submodule on first attribute access: `import pbs_sim` (and `pbs-sim predict`)
+    should not pay ~0.5 s for scipy.stats, which only cdf/ppf need."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
+optimize = _LazyModule("scipy.optimize")
+stats = _LazyModule("scipy.stats")
 
 Shape = int | tuple[int, ...]
 
