@@ -671,7 +671,9 @@ class _Parser:
         total = sum(weights)
         if abs(total - 1.0) > 1e-6:
             self.fail(tok.pos, f"mixture weights sum to {total:g}, not 1")
-        return Mixture(tuple(w / total for w in weights), tuple(comps))
+        if abs(total - 1.0) > 1e-12:  # renormalizing a sum off by rounding breaks parse(str(d)) == d
+            weights = [w / total for w in weights]
+        return Mixture(tuple(weights), tuple(comps))
 
     def build(
         self, name: str, p: dict[str, Any], tok: _Tok, toks: dict[str, _Tok] | None = None
