@@ -172,7 +172,10 @@ def rw_label(r: Any, w: Any) -> str:
 
 
 def _auto_hue(frame: pd.DataFrame, candidates: Sequence[str] = ("profile", "engine", "n", "r", "w")) -> list[str]:
-    return [c for c in candidates if c in frame.columns and frame[c].nunique(dropna=False) > 1]
+    keys = [c for c in candidates if c in frame.columns and frame[c].nunique(dropna=False) > 1]
+    if ("r" in keys or "w" in keys) and {"r", "w"} <= set(frame.columns):
+        keys = [k for k in keys if k not in ("r", "w")] + ["r", "w"]  # always label "R=.., W=.."
+    return keys
 
 
 def _resolve_hue(frame: pd.DataFrame, hue: str | Sequence[str] | None) -> list[str]:
@@ -243,7 +246,7 @@ def plot_curves(
         agg = sub.groupby("t_ms", sort=True)[value_cols].mean().reset_index()
         t = agg["t_ms"].to_numpy(float)
         label = label_prefix + (label_for(keys, vals) if keys else "P(consistent)")
-        style_kw = {"color": colors[vals]} if colors and vals in colors else {}
+        style_kw: dict[str, Any] = {"color": colors[vals]} if colors and vals in colors else {}
         # P(consistent at t) is a right-continuous, non-decreasing step function of t: drawing
         # steps from each grid point never shows a value the estimate does not support.
         (line,) = ax.plot(t, agg["p_consistent"].to_numpy(float), label=label, drawstyle="steps-post", **style_kw)

@@ -1,0 +1,102 @@
+"""`pbs-sim plot` through its real entry point (``pbs_sim.cli.main``; once as a subprocess)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_plots import write_sweep_dir
+
+from pbs_sim.cli import main
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, *needles: str) -> None:
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("pbs-sim: error:")
+    for n in needles:
+        assert n in lines[0]
+
+
+def test_curves_default_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = write_sweep_dir(tmp_path / "sweep")
+    code, out, err = run_cli(["plot", str(d)], capsys)
+    assert code == 0, err
+    assert (d / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert out.strip() == str(d / "curves.png")
+
+
+def test_tradeoff_svg_by_extension(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = write_sweep_dir(tmp_path / "sweep", fmt="parquet")
+    out_file = tmp_path / "figs" / "t.svg"
+    code, _, err = run_cli(["plot", str(d), "--kind", "tradeoff", "--out", str(out_file)], capsys)
+    assert code == 0, err
+    assert "<svg" in out_file.read_text()
+
+
+def test_versions_and_durability_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = write_sweep_dir(tmp_path / "sweep")
+    code, _, err = run_cli(["plot", str(d), "--kind", "durability"], capsys)
+    assert_one_line_error(code, err, "durability")
+    pd.DataFrame({"versions_behind": [0, 1, 2, 0]}).to_csv(d / "versions_behind.csv", index=False)
+    pd.DataFrame({"popularity_decile": range(1, 11), "lost_writes": range(10)}).to_csv(d / "durability.csv", index=False)
+    for kind in ("versions", "durability"):
+        code, _, err = run_cli(["plot", str(d), "--kind", kind], capsys)
+        assert code == 0, err
+        assert (d / f"{kind}.png").exists()
+
+
+def test_run_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = tmp_path / "run"
+    d.mkdir()
+    pd.DataFrame({"t_ms": [0.0, 1.0, 5.0], "p_consistent": [0.4, 0.9, 1.0], "ci_low": [0.3, 0.8, 0.99],
+                  "ci_high": [0.5, 0.95, 1.0]}).to_csv(d / "curve.csv", index=False)
+    pd.DataFrame({"t_visibility_ms": [4.0], "read_latency_p999_ms": [1.0], "write_latency_p999_ms": [2.0],
+                  "profile": ["lnkd-disk"], "r": [1], "w": [1], "n": [3]}).to_csv(d / "summary.csv", index=False)
+    for kind in ("curves", "tradeoff"):
+        code, _, err = run_cli(["plot", str(d), "--kind", kind], capsys)
+        assert code == 0, err
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["plot", str(tmp_path / "absent")], capsys)
+    assert_one_line_error(code, err, "no such results directory")
+    (tmp_path / "empty").mkdir()
+    code, _, err = run_cli(["plot", str(tmp_path / "empty")], capsys)
+    assert_one_line_error(code, err, "no results here")
+    d = write_sweep_dir(tmp_path / "sweep")
+    code, _, err = run_cli(["plot", str(d), "--kind", "pie"], capsys)
+    assert_one_line_error(code, err, "pie")
+    code, _, err = run_cli(["plot", str(d), "--out", str(tmp_path / "x.pdf")], capsys)
+    assert_one_line_error(code, err, ".png or .svg")
+    code, _, err = run_cli(["plot", str(d), "--kind", "versions"], capsys)
+    assert_one_line_error(code, err, "versions_behind")
+    (tmp_path / "file.txt").write_text("x")
+    code, _, err = run_cli(["plot", str(tmp_path / "file.txt")], capsys)
+    assert_one_line_error(code, err, "not a directory")
+
+
+def test_console_script_subprocess(tmp_path: Path) -> None:
+    d = write_sweep_dir(tmp_path / "sweep")
+    ok = subprocess.run([sys.executable, "-m", "pbs_sim", "plot", str(d), "--kind", "tradeoff"],
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert (d / "tradeoff.png").exists()
+    bad = subprocess.run([sys.executable, "-m", "pbs_sim", "plot", str(tmp_path / "nope")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
+    assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr

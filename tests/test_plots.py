@@ -1,0 +1,295 @@
+"""pbs_sim.plots: synthetic frames in, Axes with the expected lines, labels and values out.
+
+Plots compute no metrics, so these tests check the drawing against values worked out by hand from
+the synthetic input (averages over replications, a CCDF of five reads, read + write sums).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from pbs_sim import plots
+from pbs_sim.errors import ConfigError
+
+
+def synthetic_curves(profiles=("lnkd-ssd", "lnkd-disk"), rw=((1, 1), (2, 1)), reps=1) -> pd.DataFrame:
+    """P(consistent at t) = 1 - a exp(-t / s) with a, s per configuration; CI = p -/+ 0.01."""
+    t = np.array([0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 50.0, 200.0])
+    rows = []
+    for i, prof in enumerate(profiles):
+        for j, (r, w) in enumerate(rw):
+            for rep in range(reps):
+                p = 1 - (0.5 / (1 + j)) * np.exp(-t / (5.0 * (i + 1)))
+                rows.append(pd.DataFrame({
+                    "profile": prof, "r": r, "w": w, "n": 3, "rep": rep, "t_ms": t, "p_consistent": p,
+                    "ci_low": p - 0.01, "ci_high": np.minimum(p + 0.01, 1.0),
+                }))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_plot_curves_one_line_and_band_per_configuration() -> None:
+    ax = plots.plot_curves(synthetic_curves(profiles=("lnkd-ssd",)), hue=("r", "w"), target=0.999)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["R=1, W=1", "R=2, W=1", "p = 0.999"]
+    assert len(ax.collections) == 2  # one confidence band per configuration
+    assert ax.get_xlabel().startswith("t since commit (ms)")
+    assert ax.get_ylabel() == "P(consistent read)"
+    # the band spans ci_low..ci_high: its vertices stay within p +/- 0.01
+    verts = ax.collections[0].get_paths()[0].vertices
+    assert verts[:, 1].min() == pytest.approx(0.49, abs=1e-9)
+
+
+def test_plot_curves_auto_hue_uses_what_varies_and_understands_sweep_names() -> None:
+    frame = synthetic_curves().rename(columns={"profile": "latency_profile", "r": "cluster_read_quorum",
+                                               "w": "cluster_write_quorum"})
+    ax = plots.plot_curves(frame)
+    labels = sorted(line.get_label() for line in ax.get_lines())
+    assert labels == sorted(["lnkd-disk, R=1, W=1", "lnkd-disk, R=2, W=1", "lnkd-ssd, R=1, W=1",
+                             "lnkd-ssd, R=2, W=1"])
+
+
+def test_plot_curves_averages_replications_pointwise() -> None:
+    frame = synthetic_curves(profiles=("ymmr",), rw=((1, 1),), reps=2)
+    frame.loc[frame["rep"] == 0, "p_consistent"] = 0.4
+    frame.loc[frame["rep"] == 1, "p_consistent"] = 0.6
+    ax = plots.plot_curves(frame, hue=None, band=False)
+    (line,) = ax.get_lines()
+    assert np.allclose(line.get_ydata(), 0.5)
+    assert list(line.get_xdata()) == sorted(set(frame["t_ms"]))
+
+
+def test_log_x_keeps_t_zero_visible() -> None:
+    ax = plots.plot_curves(synthetic_curves(), log_x=True)
+    assert ax.get_xscale() == "symlog"
+    assert ax.get_xlim()[0] == 0
+    assert ax.get_lines()[0].get_xdata()[0] == 0
+
+
+def test_logit_y_scale_and_bad_scale() -> None:
+    ax = plots.plot_curves(synthetic_curves(), y_scale="logit")
+    assert ax.get_yscale() == "logit"
+    with pytest.raises(ConfigError):
+        plots.plot_curves(synthetic_curves(), y_scale="cubic")
+
+
+def test_missing_columns_are_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="p_consistent"):
+        plots.plot_curves(pd.DataFrame({"t_ms": [0.0, 1.0]}))
+
+
+def test_facets_one_panel_per_profile_and_shared_colours() -> None:
+    from matplotlib.figure import Figure
+
+    frame = synthetic_curves(profiles=("lnkd-ssd", "lnkd-disk", "ymmr"), rw=((1, 1), (2, 1), (1, 2)))
+    # drop one configuration from one panel: colours must still match across panels
+    frame = frame[~((frame["profile"] == "ymmr") & (frame["r"] == 1) & (frame["w"] == 1))]
+    fig = Figure()
+    axes = plots.plot_curves_facets(frame, facet="profile", hue=("r", "w"), fig=fig)
+    assert [ax.get_title() for ax in axes] == ["lnkd-ssd", "lnkd-disk", "ymmr"]
+    color = {ax.get_title(): {ln.get_label(): ln.get_color() for ln in ax.get_lines()} for ax in axes}
+    assert color["ymmr"]["R=2, W=1"] == color["lnkd-ssd"]["R=2, W=1"]
+    assert color["ymmr"]["R=1, W=2"] == color["lnkd-ssd"]["R=1, W=2"]
+    (legend,) = fig.legends
+    assert {t.get_text() for t in legend.get_texts()} >= {"R=1, W=1", "R=2, W=1", "R=1, W=2"}
+
+
+def test_versions_ccdf_values_per_read_and_weighted() -> None:
+    per_read = pd.DataFrame({"versions_behind": [0, 0, 0, 1, 2]})
+    ax = plots.plot_versions_ccdf(per_read)
+    (line,) = ax.get_lines()
+    assert list(line.get_xdata()) == [1, 2]
+    assert np.allclose(line.get_ydata(), [0.4, 0.2])  # P(X >= 1) = 2/5, P(X >= 2) = 1/5
+    assert ax.get_yscale() == "log"
+    weighted = pd.DataFrame({"versions_behind": [0, 1, 2], "count": [3, 1, 1], "mode": "lww"})
+    line2 = plots.plot_versions_ccdf(weighted).get_lines()[0]
+    assert np.allclose(line2.get_ydata(), [0.4, 0.2])
+
+
+def test_versions_ccdf_hue() -> None:
+    frame = pd.DataFrame({"versions_behind": [0, 1, 0, 0], "profile": ["a", "a", "b", "b"]})
+    ax = plots.plot_versions_ccdf(frame, log_y=False)
+    labels = [ln.get_label() for ln in ax.get_lines()]
+    assert labels == ["a", "b"]
+    assert np.allclose(ax.get_lines()[1].get_ydata(), [0.0])
+
+
+def tradeoff_rows() -> pd.DataFrame:
+    return pd.DataFrame({
+        "profile": ["lnkd-disk"] * 3 + ["ymmr"] * 2,
+        "n": 3, "r": [1, 2, 3, 1, 2], "w": [1, 1, 1, 1, 2],
+        "t_visibility_ms": [45.0, 13.0, 0.0, 1364.0, 0.0],
+        "read_latency_p999_ms": [0.66, 1.63, 4.12, 5.58, 33.0],
+        "write_latency_p999_ms": [11.0, 10.9, 10.9, 10.8, 428.0],
+    })
+
+
+def test_tradeoff_points_are_read_plus_write_against_t() -> None:
+    ax = plots.plot_tradeoff(tradeoff_rows())
+    pts = plots.tradeoff_frame(tradeoff_rows())
+    assert np.allclose(pts["latency_ms"], pts["read_ms"] + pts["write_ms"])
+    offsets = np.vstack([c.get_offsets() for c in ax.collections if len(c.get_offsets())])
+    expected = {(45.0, 11.66), (13.0, 12.53), (0.0, 15.02), (1364.0, 16.38), (0.0, 461.0)}
+    got = {(round(float(x), 2), round(float(y), 2)) for x, y in offsets}
+    assert got == expected
+    texts = sorted(t.get_text() for t in ax.texts)
+    assert texts == sorted(["1,1", "2,1", "3,1", "1,1", "2,2"])
+    assert ax.get_xscale() == "symlog" and ax.get_yscale() == "log"
+    assert ax.get_xlim()[0] < 0  # t = 0 points sit off the spine
+
+
+def test_tradeoff_hollow_markers_for_strict_quorums() -> None:
+    ax = plots.plot_tradeoff(tradeoff_rows())
+    strict = [c for c in ax.collections if len(c.get_offsets()) and len(c.get_facecolors()) == 0]
+    xs = sorted(float(x) for c in strict for x, _ in c.get_offsets())
+    assert xs == [0.0, 0.0]  # (3,1) and (2,2) have R + W > N = 3
+
+
+def test_tradeoff_from_sweep_summary_with_cis_and_replications() -> None:
+    rows = tradeoff_rows()
+    summ = rows.rename(columns={c: f"{c}_mean" for c in rows.columns if c.endswith("_ms")})
+    summ["t_visibility_ms_ci_low"] = summ["t_visibility_ms_mean"] - 1
+    summ["t_visibility_ms_ci_high"] = summ["t_visibility_ms_mean"] + 2
+    pts = plots.tradeoff_frame(summ)
+    assert list(pts["t_ci_high"] - pts["t_ms"]) == [2.0] * 5
+    ax = plots.plot_tradeoff(summ)
+    assert any(type(c).__name__ == "LineCollection" for c in ax.collections)  # error bars
+    reps = pd.concat([rows, rows.assign(t_visibility_ms=rows["t_visibility_ms"] + 10)])
+    assert list(plots.tradeoff_frame(reps)["t_ms"]) == list(rows.sort_values(["profile", "n", "r", "w"])["t_visibility_ms"] + 5)
+    with pytest.raises(ConfigError, match="read_latency_p999_ms"):
+        plots.tradeoff_frame(rows.drop(columns="read_latency_p999_ms"))
+
+
+def test_durability_against_decile_and_interval() -> None:
+    deciles = pd.DataFrame({"popularity_decile": list(range(1, 11)) * 2,
+                            "lost_write_fraction": np.r_[np.linspace(0, 0.01, 10), np.zeros(10)],
+                            "lost_write_fraction_ci_low": 0.0, "lost_write_fraction_ci_high": 0.02,
+                            "anti_entropy_mode": ["off"] * 10 + ["merkle"] * 10})
+    ax = plots.plot_durability(deciles, hue="anti_entropy_mode")
+    labels = sorted(ln.get_label() for ln in ax.get_lines() if not ln.get_label().startswith("_"))
+    assert labels == ["anti_entropy_mode=merkle", "anti_entropy_mode=off"]
+    assert list(ax.get_xticks()) == list(range(1, 11))
+    assert ax.get_ylabel() == "lost write fraction"
+    interval = pd.DataFrame({"anti_entropy_interval_ms": [1e3, 1e4, 1e5], "under_replication_exposure_mean": [1.0, 5.0, 30.0]})
+    ax2 = plots.plot_durability(interval)
+    assert ax2.get_xscale() == "log"
+    assert list(ax2.get_lines()[0].get_ydata()) == [1.0, 5.0, 30.0]
+    with pytest.raises(ConfigError):
+        plots.plot_durability(pd.DataFrame({"x": [1], "y": [2]}))
+
+
+def test_save_png_and_svg_atomically(tmp_path: Path) -> None:
+    ax = plots.plot_curves(synthetic_curves())
+    (png,) = plots.save_figure(ax, tmp_path / "c.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    both = plots.save_figure(ax.figure, tmp_path / "sub" / "c", formats=("png", "svg"))
+    assert [p.name for p in both] == ["c.png", "c.svg"]
+    svg = both[1].read_text()
+    assert "<svg" in svg and "<dc:date>" not in svg
+    assert not list(tmp_path.rglob("*.tmp"))
+    with pytest.raises(ConfigError, match="png or .svg"):
+        plots.save_figure(ax, tmp_path / "c.pdf")
+
+
+def test_style_is_scoped() -> None:
+    before = dict(matplotlib.rcParams)
+    with plots.style():
+        assert matplotlib.rcParams["axes.spines.top"] is False
+        assert matplotlib.rcParams["savefig.dpi"] == 150
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_import_and_plot_leave_pyplot_and_backend_alone() -> None:
+    code = (
+        "import sys, matplotlib\n"
+        "b = matplotlib.rcParams._get_backend_or_none()\n"
+        "import pbs_sim.plots as p, pandas as pd\n"
+        "ax = p.plot_curves(pd.DataFrame({'t_ms': [0.0, 1.0], 'p_consistent': [0.5, 1.0]}))\n"
+        "p.save_figure(ax, sys.argv[1])\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
+        "assert matplotlib.rcParams._get_backend_or_none() == b, 'backend changed'\n"
+    )
+    out = Path(__file__).parent / ".." / "build"
+    proc = subprocess.run([sys.executable, "-c", code, str(out.resolve() / "_headless_check.png")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    (out / "_headless_check.png").unlink(missing_ok=True)
+
+
+def write_sweep_dir(d: Path, fmt: str = "csv") -> Path:
+    """A results directory shaped like `pbs-sim sweep` output (values synthetic)."""
+    d.mkdir(parents=True, exist_ok=True)
+    curves = synthetic_curves(profiles=("lnkd-ssd", "lnkd-disk"), rw=((1, 1), (2, 1)), reps=2)
+    keys = curves[["profile", "r", "w"]].drop_duplicates().reset_index(drop=True)
+    keys["cell"] = range(len(keys))
+    curves = curves.merge(keys, on=["profile", "r", "w"])
+    curves = curves.rename(columns={"n": "_n"}).assign(n=10_000)  # a curve's n is a count of reads
+    results = keys.merge(pd.DataFrame({"rep": [0, 1]}), how="cross")
+    results = results.assign(seed=1, status="ok", error="", engine="predict",
+                             latency_profile=results["profile"], cluster_read_quorum=results["r"],
+                             cluster_write_quorum=results["w"], n=3,
+                             t_visibility_ms=10.0 * results["r"], read_latency_p999_ms=1.0,
+                             write_latency_p999_ms=2.0, p_consistent_at_t0=0.5)
+    summary = results.groupby(["cell", "profile", "r", "w", "n"]).agg(
+        t_visibility_ms_mean=("t_visibility_ms", "mean"), read_latency_p999_ms_mean=("read_latency_p999_ms", "mean"),
+        write_latency_p999_ms_mean=("write_latency_p999_ms", "mean")).reset_index()
+    curves_out = curves[["cell", "rep", "t_ms", "p_consistent", "ci_low", "ci_high", "n"]]
+    for name, frame in (("results", results), ("curves", curves_out), ("summary", summary)):
+        if fmt == "parquet":
+            frame.to_parquet(d / f"{name}.parquet", index=False)
+        else:
+            frame.to_csv(d / f"{name}.csv", index=False)
+    manifest = {"sweep": {"engine": "predict", "grid": {"latency.profile": ["lnkd-ssd", "lnkd-disk"]},
+                          "zip": [{"keys": ["cluster.read_quorum", "cluster.write_quorum"], "values": [[1, 1], [2, 1]]}]}}
+    (d / "manifest.json").write_text(json.dumps(manifest))
+    return d
+
+
+def test_load_sweep_dir_joins_parameters_onto_curves(tmp_path: Path) -> None:
+    for fmt in ("csv", "parquet"):
+        res = plots.load_results_dir(write_sweep_dir(tmp_path / fmt, fmt))
+        assert res.kind == "sweep"
+        c = res.curves
+        assert c is not None
+        assert set(c["profile"]) == {"lnkd-ssd", "lnkd-disk"}
+        assert set(c["n"]) == {3}  # N from the results table, not the curve's count
+        assert set(c["count"]) == {10_000}
+        assert {"latency_profile", "cluster_read_quorum"} <= set(c.columns)
+        assert res.summary is not None and res.metrics() is res.summary
+
+
+def test_load_run_dir_takes_parameters_from_manifest(tmp_path: Path) -> None:
+    d = tmp_path / "run"
+    d.mkdir()
+    pd.DataFrame({"t_ms": [0.0, 1.0], "p_consistent": [0.4, 0.9], "ci_low": [0.3, 0.8],
+                  "ci_high": [0.5, 0.95], "n": [100, 100]}).to_csv(d / "curve.csv", index=False)
+    pd.DataFrame({"t_visibility_ms": [12.0], "read_latency_p999_ms": [1.0],
+                  "write_latency_p999_ms": [3.0]}).to_csv(d / "summary.csv", index=False)
+    (d / "manifest.json").write_text(json.dumps({"scenario": {
+        "cluster": {"replication": 3, "read_quorum": 1, "write_quorum": 2}, "latency": {"profile": "ymmr"}}}))
+    res = plots.load_results_dir(d)
+    assert res.kind == "run"
+    assert res.curves is not None and set(res.curves["profile"]) == {"ymmr"}
+    assert res.summary is not None and int(res.summary["w"].iloc[0]) == 2
+    pts = plots.tradeoff_frame(res.summary)
+    assert float(pts["latency_ms"].iloc[0]) == 4.0
+
+
+def test_load_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such results directory"):
+        plots.load_results_dir(tmp_path / "absent")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="no results here"):
+        plots.load_results_dir(tmp_path / "empty")
+    res = plots.load_results_dir(write_sweep_dir(tmp_path / "s"))
+    with pytest.raises(ConfigError, match="versions_behind"):
+        plots.figure_for(res, "versions")
+    with pytest.raises(ConfigError, match="unknown kind"):
+        plots.figure_for(res, "pie")
