@@ -1,0 +1,9 @@
+"""The discrete-event simulator (SimPy) of a Dynamo-style store.
+
+Modules: ``ring`` (consistent hashing, preference lists), ``network`` (latency by message kind, drop
+hooks, observed-delay samples), ``node`` (stored versions, crash/recover/wipe), ``versioning`` (per-key
+sequence, LWW stamps), ``coordinator`` (quorum writes/reads, timeouts, read hooks), ``workload`` (open,
+closed, pbs-probe), ``build`` (wiring only: ``build(scenario, streams) -> Model``; ``Model.run()``).
+Extensions (``faults``, ``repair``, ``anti_entropy``) provide ``install(model, scenario, streams)``.
+Must not import metrics, sweeps or plotting: the simulator produces a History; metrics read it.
+"""

@@ -1,0 +1,194 @@
+"""The run's record: columnar buffers of operations, replica applies and any other record kind.
+
+Owns: the record schema, compact column buffers that simulation code appends to while running
+(``array.array`` per column: 8 bytes per float, no per-row Python objects), and ``to_frame()`` /
+``frames()`` that turn them into pandas DataFrames for metrics.
+Must not touch: SimPy, metrics. Simulation code appends; metrics read frames.
+
+Record kinds
+------------
+``ops`` (one row per client operation; ``op_id`` is the row number)::
+
+    op_id, client, key, kind (read|write), coordinator (-1 = external client-side coordinator),
+    issued_at, completed_at (commit instant for writes; nan while pending),
+    status (pending|ok|timeout|failed), version (written, or returned by a read: 0 = key never written),
+    asked (replicas the request was sent to), answered (replies received, late ones included)
+
+``applies`` (one row per replica state change)::
+
+    at, node, key, version, via (write|repair|anti-entropy|hint|other)
+
+Other kinds (faults, repairs, anti-entropy exchanges, ...) are added with
+``history.table("faults", at="d", node="i", action="U")`` -> :class:`Table`; ``table.append(...)``
+takes one value per column in the declared order. Typecodes are ``array`` typecodes (``d`` float,
+``q``/``i``/``b`` ints); ``"U"`` is a string column (kept in a plain list: use it for rare records
+only). ``frames()`` returns every table by name.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+READ = 0
+WRITE = 1
+KIND_NAMES = ("read", "write")
+
+PENDING = 0
+OK = 1
+TIMEOUT = 2
+FAILED = 3
+STATUS_NAMES = ("pending", "ok", "timeout", "failed")
+
+VIA_WRITE = 0
+VIA_REPAIR = 1
+VIA_ANTI_ENTROPY = 2
+VIA_HINT = 3
+VIA_OTHER = 4
+VIA_NAMES = ("write", "repair", "anti-entropy", "hint", "other")
+
+NAN = math.nan
+
+
+class Table:
+    """A named record kind with typed columns; append rows, read them back as a DataFrame.
+
+    ``categories`` maps a column to the names its small-int codes stand for (decoded in ``to_frame``).
+    """
+
+    __slots__ = ("name", "columns", "cols", "categories", "_appenders")
+
+    def __init__(self, name: str, categories: dict[str, tuple[str, ...]] | None = None, **columns: str) -> None:
+        self.name = name
+        self.columns = dict(columns)
+        self.cols: dict[str, Any] = {
+            c: ([] if code == "U" else array(code)) for c, code in self.columns.items()
+        }
+        self.categories = dict(categories or {})
+        self._appenders = tuple(col.append for col in self.cols.values())
+
+    def append(self, *values: Any) -> int:
+        """Append one row (one value per column, declared order); returns its row number."""
+        for add, v in zip(self._appenders, values, strict=True):
+            add(v)
+        return len(self) - 1
+
+    def __len__(self) -> int:
+        first = next(iter(self.cols.values()), None)
+        return 0 if first is None else len(first)
+
+    def nbytes(self) -> int:
+        return sum(
+            (c.itemsize * len(c) if isinstance(c, array) else 8 * len(c)) for c in self.cols.values()
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        data: dict[str, Any] = {}
+        for c, col in self.cols.items():
+            arr = np.frombuffer(col, dtype=col.typecode).copy() if isinstance(col, array) and len(col) else (
+                np.asarray(col, dtype=object if self.columns[c] == "U" else self.columns[c])
+            )
+            if c in self.categories:
+                names = self.categories[c]
+                data[c] = pd.Categorical.from_codes(arr.astype(np.int64), categories=pd.Index(list(names)))
+            else:
+                data[c] = arr
+        return pd.DataFrame(data, columns=list(self.cols))
+
+
+class History:
+    """Columnar records of one run. Appends are O(1) and allocation-free per row.
+
+    ``meta`` holds run facts metrics need (e.g. ``warmup_ms``, ``n``, ``r``, ``w``); ``tables``
+    holds every record kind by name (``ops`` and ``applies`` always exist).
+    """
+
+    def __init__(self, meta: dict[str, Any] | None = None) -> None:
+        self.meta: dict[str, Any] = dict(meta or {})
+        self.tables: dict[str, Table] = {}
+        ops = self.table(
+            "ops",
+            categories={"kind": KIND_NAMES, "status": STATUS_NAMES},
+            client="i", key="q", kind="b", coordinator="i", issued_at="d", completed_at="d",
+            status="b", version="q", asked="b", answered="b",
+        )
+        applies = self.table(
+            "applies", categories={"via": VIA_NAMES}, at="d", node="i", key="q", version="q", via="b",
+        )
+        c = ops.cols
+        self._client, self._key, self._kind, self._coord = c["client"], c["key"], c["kind"], c["coordinator"]
+        self._issued, self._completed, self._status = c["issued_at"], c["completed_at"], c["status"]
+        self._version, self._asked, self._answered = c["version"], c["asked"], c["answered"]
+        a = applies.cols
+        self._a_at, self._a_node, self._a_key, self._a_ver, self._a_via = (
+            a["at"], a["node"], a["key"], a["version"], a["via"]
+        )
+
+    # -- record kinds -------------------------------------------------------------------------
+    def table(self, name: str, categories: dict[str, tuple[str, ...]] | None = None, **columns: str) -> Table:
+        """The table ``name``, created with these columns on first use (later calls return it)."""
+        t = self.tables.get(name)
+        if t is None:
+            t = self.tables[name] = Table(name, categories, **columns)
+        return t
+
+    # -- the hot paths (called per operation / per apply) ---------------------------------------
+    def add_op(self, client: int, key: int, kind: int, coordinator: int, issued_at: float, asked: int) -> int:
+        """A new pending operation; returns its ``op_id`` (row)."""
+        row = len(self._issued)
+        self._client.append(client)
+        self._key.append(key)
+        self._kind.append(kind)
+        self._coord.append(coordinator)
+        self._issued.append(issued_at)
+        self._completed.append(NAN)
+        self._status.append(PENDING)
+        self._version.append(0)
+        self._asked.append(min(asked, 127))
+        self._answered.append(0)
+        return row
+
+    def set_version(self, row: int, version: int) -> None:
+        self._version[row] = version
+
+    def complete(self, row: int, at: float, status: int, version: int | None = None) -> None:
+        self._completed[row] = at
+        self._status[row] = status
+        if version is not None:
+            self._version[row] = version
+
+    def answered(self, row: int) -> None:
+        """One more reply to operation ``row`` (late replies count too)."""
+        n = self._answered[row]
+        if n < 127:
+            self._answered[row] = n + 1
+
+    def add_apply(self, at: float, node: int, key: int, version: int, via: int = VIA_WRITE) -> None:
+        self._a_at.append(at)
+        self._a_node.append(node)
+        self._a_key.append(key)
+        self._a_ver.append(version)
+        self._a_via.append(via)
+
+    # -- reading back -------------------------------------------------------------------------
+    @property
+    def n_ops(self) -> int:
+        return len(self._issued)
+
+    def nbytes(self) -> int:
+        """Bytes held by all record buffers."""
+        return sum(t.nbytes() for t in self.tables.values())
+
+    def to_frame(self, name: str = "ops") -> pd.DataFrame:
+        """One record kind as a DataFrame (``ops`` gets an ``op_id`` column first)."""
+        frame = self.tables[name].to_frame()
+        if name == "ops":
+            frame.insert(0, "op_id", np.arange(len(frame), dtype=np.int64))
+        return frame
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        return {name: self.to_frame(name) for name in self.tables}

@@ -1,0 +1,183 @@
+"""Model wiring: scenario -> ring, nodes, network, coordinators, workload (desmod style: build, then start).
+
+Owns: constructing the components from a validated :class:`~pbs_sim.config.Scenario` and named random
+streams, handing each component only the typed values and streams it needs; ``Model.start()`` launches
+the workload and every registered starter; ``Model.run()`` runs until the workload has issued
+everything and every operation has finished (and at least until ``model.min_end_at``), and returns the
+:class:`~pbs_sim.history.History`. Nothing runs during ``build``: every component can be built and
+poked in a test without running the environment.
+Must not touch: protocol logic, metrics.
+
+Extensions (faults, read repair, anti-entropy): after wiring, ``build`` calls ``install(model,
+scenario, streams)`` of each of ``pbs_sim.sim.faults``, ``pbs_sim.sim.repair`` and
+``pbs_sim.sim.anti_entropy`` that exists. ``install`` adds hooks (``network.drop_rules``,
+``coordinator.read_hooks``, ``node.on_apply``, history tables, ...) and, to launch processes, appends a
+``fn(model)`` to ``model.on_start``. Random streams: ``streams.get("<module>-<purpose>")``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import simpy
+from simpy.events import Event
+
+from ..config import Scenario
+from ..distributions import BufferedSampler, Uniform
+from ..history import History
+from ..rng import Streams
+from .coordinator import Coordinator, Deadlines
+from .network import CLIENT, Network
+from .node import Node
+from .ring import Ring
+from .versioning import VersionCounter
+from .workload import Workload, make_workload
+
+EXTENSION_MODULES = ("faults", "repair", "anti_entropy")
+
+
+@dataclass(eq=False)
+class Model:
+    scenario: Scenario
+    streams: Streams
+    env: simpy.Environment
+    history: History
+    ring: Ring
+    network: Network
+    nodes: list[Node]
+    coordinators: dict[int, Coordinator]  # endpoint -> coordinator (CLIENT = -1 for the client side)
+    deadlines: Deadlines
+    versions: VersionCounter
+    workload: Workload
+    on_start: list[Callable[[Model], None]] = field(default_factory=list)
+    min_end_at: float = 0.0
+    started: bool = False
+    _pick: Callable[[int], Coordinator] | None = None
+
+    def coordinator_for(self, key: int) -> Coordinator:
+        """Who coordinates an operation on ``key`` (per ``cluster.coordinator``)."""
+        assert self._pick is not None
+        return self._pick(key)
+
+    def start(self) -> None:
+        """Launch the workload and every registered starter (once)."""
+        if self.started:
+            return
+        self.started = True
+        self.workload.start()
+        for fn in self.on_start:
+            fn(self)
+
+    def run(self, progress: Callable[[float], None] | None = None, slices: int = 200) -> History:
+        """Run to the end; ``progress(now_ms)`` is called now and then if given. Returns the history."""
+        self.start()
+        env = self.env
+        done = env.event()
+
+        def check() -> None:
+            if self.workload.issuing_done and self.deadlines.outstanding == 0 and not done.triggered:
+                done.succeed()
+
+        self.deadlines.on_idle.append(check)
+        self.workload.on_stop.append(check)
+        check()
+        if progress is None:
+            env.run(until=done)
+        else:
+            step = max(self.workload.expected_end_ms, 1.0) / slices
+            target = env.now
+            while not done.processed:
+                if env.peek() == float("inf"):
+                    raise RuntimeError("simulation ran out of events before the workload finished")
+                target += step
+                _run_until(env, done, target)
+                progress(env.now)
+        if env.now < self.min_end_at:
+            env.run(until=self.min_end_at)
+        self.history.meta["sim_time_ms"] = env.now
+        return self.history
+
+
+def _run_until(env: simpy.Environment, done: Event, at: float) -> None:
+    """Step until ``done`` is processed or the clock would pass ``at``."""
+    while not done.processed and env.peek() <= at:
+        env.step()
+
+
+def build(scenario: Scenario, streams: Streams | None = None) -> Model:
+    """Wire a model for ``scenario`` (nothing runs until ``model.start()`` / ``model.run()``)."""
+    streams = streams or Streams(scenario.run.seed)
+    c, lat, wl = scenario.cluster, scenario.latency, scenario.workload
+    env = simpy.Environment()
+    profile = lat.wars
+    history = History({
+        "n": c.replication, "r": c.read_quorum, "w": c.write_quorum, "nodes": c.nodes,
+        "profile": profile.name, "workload": wl.kind,
+        "warmup_ms": 0.0 if wl.kind == "pbs-probe" else wl.warmup_ms,
+        "read_fanout": c.read_fanout, "write_fanout": c.write_fanout,
+    })
+    ring = Ring(c.nodes, c.replication, c.vnodes)
+    network = Network(env, profile, lat.other_delay, streams.get)
+    nodes = [Node(i, env, network, history) for i in range(c.nodes)]
+    network.nodes = nodes
+    versions = VersionCounter()
+    deadlines = Deadlines(env)
+    uniform = BufferedSampler(Uniform(0.0, 1.0), streams.get("replica-choice"))
+
+    def make(endpoint: int) -> Coordinator:
+        return Coordinator(
+            endpoint, env, network, ring, nodes, history, versions, deadlines,
+            n=c.replication, r=c.read_quorum, w=c.write_quorum,
+            read_fanout=c.read_fanout, write_fanout=c.write_fanout, replica_choice=c.replica_choice,
+            read_timeout_ms=c.read_timeout_ms, write_timeout_ms=c.write_timeout_ms,
+            uniform=uniform, remote_extra_ms=profile.remote_extra_ms,
+        )
+
+    coordinators: dict[int, Coordinator] = {}
+    if c.coordinator == "client":
+        client = coordinators[CLIENT] = make(CLIENT)
+
+        def pick(key: int) -> Coordinator:
+            return client
+    else:
+        for i in range(c.nodes):
+            coordinators[i] = make(i)
+        if c.coordinator == "first-replica":
+            def pick(key: int) -> Coordinator:
+                return coordinators[ring.preference_list(key)[0]]
+        else:
+            u_coord = BufferedSampler(Uniform(0.0, 1.0), streams.get("coordinator"))
+            n_nodes = c.nodes
+
+            def pick(key: int) -> Coordinator:
+                return coordinators[int(u_coord() * n_nodes)]
+
+    workload = make_workload(env, wl, pick, streams.get)
+    model = Model(
+        scenario=scenario, streams=streams, env=env, history=history, ring=ring, network=network,
+        nodes=nodes, coordinators=coordinators, deadlines=deadlines, versions=versions,
+        workload=workload, _pick=pick,
+    )
+    for install in extensions():
+        install(model, scenario, streams)
+    return model
+
+
+def extensions() -> list[Callable[[Model, Scenario, Streams], Any]]:
+    """``install`` functions of the optional extension modules present in this build."""
+    out = []
+    for name in EXTENSION_MODULES:
+        modname = f"{__package__}.{name}"
+        try:
+            mod = importlib.import_module(modname)
+        except ModuleNotFoundError as exc:
+            if exc.name == modname:
+                continue
+            raise
+        install = getattr(mod, "install", None)
+        if install is not None:
+            out.append(install)
+    return out

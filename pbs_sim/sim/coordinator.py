@@ -1,0 +1,404 @@
+"""Coordinators: the quorum write and read protocols, per-operation timeouts.
+
+Owns: turning a client's request into messages to replicas and a result: a write gets the key's next
+``seq`` and a timestamp from the coordinator's clock, goes to all N replicas of the key's preference
+list (``write_fanout = "all"``) or to W of them (``"quorum"``: a uniformly random W-subset — the PBS
+non-expanding quorum — or the first W of the preference list, per ``replica_choice``), and commits at
+the W-th ack; a read goes to all N (or R) replicas and returns the newest of the FIRST R responses.
+Each replica answers with its state when the request arrives (the WARS model). An operation that has
+not gathered W acks / R responses by its timeout fails with status ``timeout``; partial writes are
+never rolled back. Every operation is one row of the history's ``ops`` table.
+Must not touch: replica state (nodes apply writes themselves), latencies (the network), metrics.
+
+Who coordinates (``cluster.coordinator``): ``"client"`` — one external client-side coordinator,
+endpoint ``CLIENT`` (-1), so W/A/R/S are client <-> replica delays exactly as in WARS; ``"random"`` —
+a node chosen uniformly per operation; ``"first-replica"`` — the key's first preferred node. A node
+coordinator that is down when an operation arrives fails it at once (status ``failed``).
+
+WAN profiles (``profile.remote_extra_ms > 0``): per operation one of the key's N replicas, chosen
+uniformly, is local to the coordinator; every other replica's request and reply get the extra delay.
+
+Extension points
+----------------
+- **Read repair** plugs in through ``coordinator.read_hooks`` (a list of :class:`ReadHook`):
+  ``on_quorum(coord, op)`` runs when the R-th response arrives, before the read completes; ``op.replies``
+  holds ``(node, stamp)`` for every reply so far and ``op.best`` the newest stamp among the first R.
+  Return True to defer completion (blocking repair) and call ``coord.complete_read(op)`` later.
+  ``on_late(coord, op, node, stamp)`` runs for each reply that arrives after the R-th response (or
+  after the read timed out: check ``op.status``); the hook applies its own window, e.g.
+  ``env.now - op.quorum_at <= window_ms``. Stale responders are those whose stamp is older than ``op.best`` (or None). Repairs are sent with
+  ``network.send(coord.endpoint, node, "repair", op, stamp, nodes[node].<handler>)`` and applied with
+  ``node.apply(key, stamp, VIA_REPAIR)``.
+- **Read-repair chance**: ``coordinator.read_all_chance`` — with this probability a read goes to all N
+  even when ``read_fanout = "quorum"``.
+- **Target choice** (sloppy quorums, hinted handoff): override or wrap :meth:`Coordinator.write_targets`
+  / :meth:`Coordinator.read_targets` (they return ``(targets, local)``).
+- ``coordinator.on_commit``: list of ``fn(op)`` run when a write commits.
+- ``coordinator.clock_offset_ms``: added to timestamps (clock skew; 0 = perfect clocks).
+- ``op.on_done``: a callback ``fn(op)`` when the operation completes or fails (used by closed
+  workloads and the pbs-probe workload).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from heapq import heappop, heappush
+from typing import TYPE_CHECKING, Any, Protocol
+
+import simpy
+from simpy.core import NORMAL
+
+from ..distributions import BufferedSampler
+from ..history import FAILED, OK, READ, TIMEOUT, WRITE, History
+from .network import CLIENT, Message, Network
+from .versioning import NO_STAMP, Stamp, VersionCounter
+
+if TYPE_CHECKING:
+    from .node import Node
+    from .ring import Ring
+
+INF = float("inf")
+
+
+class WriteOp:
+    __slots__ = (
+        "op_id", "key", "seq", "stamp", "client", "coordinator", "issued_at", "need", "targets",
+        "acks", "acked_by", "done", "completed_at", "status", "on_done",
+    )
+
+    def __init__(self, op_id: int, key: int, seq: int, stamp: Stamp, client: int, coordinator: Coordinator,
+                 issued_at: float, need: int, targets: Sequence[int]) -> None:
+        self.op_id = op_id
+        self.key = key
+        self.seq = seq
+        self.stamp = stamp
+        self.client = client
+        self.coordinator = coordinator
+        self.issued_at = issued_at
+        self.need = need
+        self.targets = targets
+        self.acks = 0
+        self.acked_by: list[int] = []
+        self.done = False
+        self.completed_at = INF
+        self.status = 0
+        self.on_done: Callable[[Any], None] | None = None
+
+    @property
+    def kind(self) -> str:
+        return "write"
+
+    def expire(self, at: float) -> None:
+        self.coordinator.expire(self, at)
+
+
+class ReadOp:
+    __slots__ = (
+        "op_id", "key", "client", "coordinator", "issued_at", "need", "targets", "count", "best",
+        "replies", "done", "quorum_at", "completed_at", "status", "on_done",
+    )
+
+    def __init__(self, op_id: int, key: int, client: int, coordinator: Coordinator, issued_at: float,
+                 need: int, targets: Sequence[int]) -> None:
+        self.op_id = op_id
+        self.key = key
+        self.client = client
+        self.coordinator = coordinator
+        self.issued_at = issued_at
+        self.need = need
+        self.targets = targets
+        self.count = 0
+        self.best: Stamp = NO_STAMP
+        self.replies: list[tuple[int, Stamp | None]] = []
+        self.done = False
+        self.quorum_at = INF
+        self.completed_at = INF
+        self.status = 0
+        self.on_done: Callable[[Any], None] | None = None
+
+    @property
+    def kind(self) -> str:
+        return "read"
+
+    @property
+    def version(self) -> int:
+        return self.best[1]
+
+    def expire(self, at: float) -> None:
+        self.coordinator.expire(self, at)
+
+
+Op = WriteOp | ReadOp
+
+
+class ReadHook(Protocol):
+    def on_quorum(self, coord: Coordinator, op: ReadOp) -> bool:
+        """At the R-th response; True defers completion (the hook completes the read later)."""
+        ...
+
+    def on_late(self, coord: Coordinator, op: ReadOp, node: int, stamp: Stamp | None) -> None:
+        """A reply that arrived after the read completed."""
+        ...
+
+
+class _TimerEvent:
+    """A bare event on the SimPy heap (no process) that runs the deadline sweep."""
+
+    __slots__ = ("callbacks", "_ok", "_value")
+
+    def __init__(self, callbacks: tuple[Callable[[Any], None], ...]) -> None:
+        self.callbacks = callbacks
+        self._ok = True
+        self._value = None
+
+
+class Deadlines:
+    """Operation timeouts with about one SimPy event per timeout period, not one per operation.
+
+    Deadlines of one kind are issued in time order (constant timeout), so they queue in a deque;
+    any out-of-order deadline goes to a heap. One timer event is armed for the earliest deadline
+    of a still-pending operation; when it fires, finished operations are skipped and pending ones
+    whose deadline has passed expire. Also counts outstanding operations and fires ``on_idle``
+    callbacks when the count drops to zero.
+    """
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self._fifo: deque[tuple[float, Op]] = deque()
+        self._heap: list[tuple[float, int, Op]] = []
+        self._seq = 0
+        self._armed_at = INF
+        self._callbacks = (self._fire,)
+        self.outstanding = 0
+        self.on_idle: list[Callable[[], None]] = []
+
+    def add(self, deadline: float, op: Op) -> None:
+        self.outstanding += 1
+        fifo = self._fifo
+        if not fifo or fifo[-1][0] <= deadline:
+            fifo.append((deadline, op))
+        else:
+            self._seq += 1
+            heappush(self._heap, (deadline, self._seq, op))
+        if deadline < self._armed_at:
+            self._arm(deadline)
+
+    def finished(self) -> None:
+        """One operation completed or failed."""
+        self.outstanding -= 1
+        if self.outstanding == 0 and self.on_idle:
+            for fn in self.on_idle:
+                fn()
+
+    def _arm(self, at: float) -> None:
+        self._armed_at = at
+        self.env.schedule(_TimerEvent(self._callbacks), NORMAL, max(0.0, at - self.env._now))  # type: ignore[arg-type]  # noqa: SLF001
+
+    def _fire(self, _event: Any) -> None:
+        now = self.env._now  # noqa: SLF001
+        if now < self._armed_at:  # a stale timer superseded by an earlier one
+            return
+        self._armed_at = INF
+        fifo, heap = self._fifo, self._heap
+        while fifo and (fifo[0][1].done or fifo[0][0] <= now):
+            _, op = fifo.popleft()
+            if not op.done:
+                op.expire(now)
+        while heap and (heap[0][2].done or heap[0][0] <= now):
+            _, _, op = heappop(heap)
+            if not op.done:
+                op.expire(now)
+        nxt = min(fifo[0][0] if fifo else INF, heap[0][0] if heap else INF)
+        if nxt < INF:
+            self._arm(nxt)
+
+
+class Coordinator:
+    """Runs quorum writes and reads for one coordinating endpoint (``CLIENT`` or a node id)."""
+
+    def __init__(
+        self,
+        endpoint: int,
+        env: simpy.Environment,
+        network: Network,
+        ring: Ring,
+        nodes: Sequence[Node],
+        history: History,
+        versions: VersionCounter,
+        deadlines: Deadlines,
+        *,
+        n: int,
+        r: int,
+        w: int,
+        read_fanout: str = "all",
+        write_fanout: str = "all",
+        replica_choice: str = "random",
+        read_timeout_ms: float = 10_000.0,
+        write_timeout_ms: float = 10_000.0,
+        uniform: BufferedSampler | None = None,
+        remote_extra_ms: float = 0.0,
+    ) -> None:
+        self.endpoint = endpoint
+        self.env = env
+        self.network = network
+        self.ring = ring
+        self.nodes = nodes
+        self.history = history
+        self.versions = versions
+        self.deadlines = deadlines
+        self.n, self.r, self.w = n, r, w
+        self.read_fanout = read_fanout
+        self.write_fanout = write_fanout
+        self.replica_choice = replica_choice
+        self.read_timeout_ms = read_timeout_ms
+        self.write_timeout_ms = write_timeout_ms
+        self.uniform = uniform  # U(0,1) draws: replica subsets, WAN locality, read-repair chance
+        self.remote_extra_ms = remote_extra_ms
+        self.read_all_chance = 0.0
+        self.clock_offset_ms = 0.0
+        self.read_hooks: list[ReadHook] = []
+        self.on_commit: list[Callable[[WriteOp], None]] = []
+        self._send = network.send
+        self._ack = self._on_ack
+        self._resp = self._on_response
+
+    # -- target choice ------------------------------------------------------------------------
+    def _subset(self, prefs: Sequence[int], k: int) -> list[int]:
+        """``k`` of ``prefs`` uniformly at random (partial Fisher-Yates on buffered uniforms)."""
+        pool = list(prefs)
+        u = self.uniform
+        assert u is not None, "random replica choice needs a uniform sampler"
+        m = len(pool)
+        for i in range(k):
+            j = i + int(u() * (m - i))
+            pool[i], pool[j] = pool[j], pool[i]
+        return pool[:k]
+
+    def _local(self, prefs: Sequence[int]) -> int:
+        if self.remote_extra_ms <= 0.0:
+            return -2
+        assert self.uniform is not None
+        return prefs[int(self.uniform() * len(prefs))]
+
+    def write_targets(self, key: int, prefs: Sequence[int]) -> tuple[Sequence[int], int]:
+        """(replicas to send the write to, the WAN-local replica or -2)."""
+        local = self._local(prefs)
+        if self.write_fanout == "all":
+            return prefs, local
+        if self.replica_choice == "preference":
+            return prefs[: self.w], local
+        return self._subset(prefs, self.w), local
+
+    def read_targets(self, key: int, prefs: Sequence[int]) -> tuple[Sequence[int], int]:
+        local = self._local(prefs)
+        if self.read_fanout == "all":
+            return prefs, local
+        if self.read_all_chance > 0.0:
+            assert self.uniform is not None
+            if self.uniform() < self.read_all_chance:
+                return prefs, local
+        if self.replica_choice == "preference":
+            return prefs[: self.r], local
+        return self._subset(prefs, self.r), local
+
+    def _up(self) -> bool:
+        return self.endpoint < 0 or self.nodes[self.endpoint].up
+
+    # -- writes -------------------------------------------------------------------------------
+    def write(self, client: int, key: int, on_done: Callable[[Any], None] | None = None) -> WriteOp:
+        """Issue a write of ``key`` now; the op commits at the W-th ack."""
+        env = self.env
+        now = env._now  # noqa: SLF001
+        seq = self.versions.next(key)
+        prefs = self.ring.preference_list(key)
+        targets, local = self.write_targets(key, prefs)
+        op_id = self.history.add_op(client, key, WRITE, self.endpoint, now, len(targets))
+        self.history.set_version(op_id, seq)
+        op = WriteOp(op_id, key, seq, (now + self.clock_offset_ms, seq), client, self, now, self.w, targets)
+        op.on_done = on_done
+        self.deadlines.add(now + self.write_timeout_ms, op)
+        if not self._up() or len(targets) < self.w:
+            self._finish(op, now, FAILED)
+            return op
+        send, ack, nodes, stamp, src = self._send, self._ack, self.nodes, op.stamp, self.endpoint
+        extra = self.remote_extra_ms
+        for dst in targets:
+            send(src, dst, "W", op, stamp, nodes[dst].on_write, ack, 0.0 if dst == local or extra == 0.0 else extra)
+        return op
+
+    def _on_ack(self, msg: Message) -> None:
+        op: WriteOp = msg.op
+        op.acks += 1
+        op.acked_by.append(msg.src)
+        self.history.answered(op.op_id)
+        if op.acks == op.need and not op.done:
+            now = self.env._now  # noqa: SLF001
+            self._finish(op, now, OK)
+            for fn in self.on_commit:
+                fn(op)
+
+    # -- reads --------------------------------------------------------------------------------
+    def read(self, client: int, key: int, on_done: Callable[[Any], None] | None = None) -> ReadOp:
+        """Issue a read of ``key`` now; it returns the newest of the first R responses."""
+        now = self.env._now  # noqa: SLF001
+        prefs = self.ring.preference_list(key)
+        targets, local = self.read_targets(key, prefs)
+        op_id = self.history.add_op(client, key, READ, self.endpoint, now, len(targets))
+        op = ReadOp(op_id, key, client, self, now, self.r, targets)
+        op.on_done = on_done
+        self.deadlines.add(now + self.read_timeout_ms, op)
+        if not self._up() or len(targets) < self.r:
+            self._finish(op, now, FAILED)
+            return op
+        send, resp, nodes, src = self._send, self._resp, self.nodes, self.endpoint
+        extra = self.remote_extra_ms
+        for dst in targets:
+            send(src, dst, "R", op, None, nodes[dst].on_read, resp, 0.0 if dst == local or extra == 0.0 else extra)
+        return op
+
+    def _on_response(self, msg: Message) -> None:
+        op: ReadOp = msg.op
+        stamp: Stamp | None = msg.value
+        op.replies.append((msg.src, stamp))
+        self.history.answered(op.op_id)
+        if op.done or op.count >= op.need:
+            for hook in self.read_hooks:
+                hook.on_late(self, op, msg.src, stamp)
+            return
+        op.count += 1
+        if stamp is not None and stamp > op.best:
+            op.best = stamp
+        if op.count == op.need:
+            op.quorum_at = self.env._now  # noqa: SLF001
+            deferred = False
+            for hook in self.read_hooks:
+                deferred = hook.on_quorum(self, op) or deferred
+            if not deferred:
+                self.complete_read(op)
+
+    def complete_read(self, op: ReadOp) -> None:
+        """Finish a read with ``op.best`` (called at once, or later by a deferring read hook)."""
+        if not op.done:
+            self._finish(op, self.env._now, OK)  # noqa: SLF001
+
+    # -- completion -----------------------------------------------------------------------------
+    def _finish(self, op: Op, at: float, status: int) -> None:
+        op.done = True
+        op.completed_at = at
+        op.status = status
+        if isinstance(op, ReadOp):
+            self.history.complete(op.op_id, at, status, op.best[1] if status == OK else 0)
+        else:
+            self.history.complete(op.op_id, at, status)
+        self.deadlines.finished()
+        if op.on_done is not None:
+            op.on_done(op)
+
+    def expire(self, op: Op, at: float) -> None:
+        """The op's timeout passed without enough replies."""
+        if not op.done:
+            self._finish(op, at, TIMEOUT)
+
+
+__all__ = ["CLIENT", "Coordinator", "Deadlines", "ReadHook", "ReadOp", "WriteOp"]

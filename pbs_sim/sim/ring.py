@@ -1,0 +1,74 @@
+"""Consistent-hashing ring: which nodes hold which key.
+
+Owns: token positions (``vnodes`` virtual nodes per physical node, at deterministic positions from a
+hash of ``"node-{i}-vnode-{v}"``), key positions (hash of the key), the per-key preference list (the
+first N distinct nodes clockwise from the key) and the fallbacks (the next distinct nodes after those
+N, in ring order: where a sloppy quorum would send hints). No randomness: the same cluster gives the
+same ring in every run. Must not touch: SimPy, messages, node state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_right
+
+
+def _hash64(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+class Ring:
+    """``nodes`` physical nodes, ``vnodes`` tokens each, replication factor ``replication``."""
+
+    __slots__ = ("nodes", "replication", "vnodes", "_tokens", "_owners", "_walk_cache", "_cache_limit")
+
+    def __init__(self, nodes: int, replication: int, vnodes: int = 8, cache_limit: int = 1_000_000) -> None:
+        if not 1 <= replication <= nodes:
+            raise ValueError(f"replication {replication} must be in 1..{nodes}")
+        self.nodes = nodes
+        self.replication = replication
+        self.vnodes = vnodes
+        points = sorted((_hash64(f"node-{i}-vnode-{v}"), i) for i in range(nodes) for v in range(vnodes))
+        self._tokens = [p for p, _ in points]
+        self._owners = [i for _, i in points]
+        self._walk_cache: dict[int, tuple[int, ...]] = {}
+        self._cache_limit = cache_limit
+
+    def key_position(self, key: int) -> int:
+        return _hash64(f"key-{key}")
+
+    def walk(self, key: int, count: int | None = None) -> tuple[int, ...]:
+        """The first ``count`` distinct nodes (default: all) met walking clockwise from the key."""
+        want = self.nodes if count is None else min(count, self.nodes)
+        start = bisect_right(self._tokens, self.key_position(key))
+        seen: list[int] = []
+        owners, n_tok = self._owners, len(self._owners)
+        for j in range(n_tok):
+            node = owners[(start + j) % n_tok]
+            if node not in seen:
+                seen.append(node)
+                if len(seen) == want:
+                    break
+        return tuple(seen)
+
+    def preference_list(self, key: int) -> tuple[int, ...]:
+        """The N distinct nodes that own ``key``, first replica first (cached per key)."""
+        prefs = self._walk_cache.get(key)
+        if prefs is None:
+            prefs = self.walk(key, self.replication)
+            if len(self._walk_cache) < self._cache_limit:
+                self._walk_cache[key] = prefs
+        return prefs
+
+    def fallbacks(self, key: int, count: int | None = None) -> tuple[int, ...]:
+        """The distinct nodes after the N owners, in ring order (sloppy-quorum stand-ins)."""
+        extra = None if count is None else self.replication + count
+        return self.walk(key, extra)[self.replication :]
+
+    def ranges(self) -> list[tuple[int, int, int]]:
+        """Token ranges ``(start_exclusive, end_inclusive, owner)`` of the ring, in order."""
+        out = []
+        for j, tok in enumerate(self._tokens):
+            prev = self._tokens[j - 1]
+            out.append((prev, tok, self._owners[j]))
+        return out

@@ -1,0 +1,263 @@
+"""Workloads: who issues which operation on which key, and when.
+
+Owns: the client request streams — ``open`` (Poisson arrivals at ``rate_per_s``), ``closed`` (each of
+``clients`` clients issues one operation at a time with a think time between), and ``pbs-probe`` (the
+PBS experiment: per trial a fresh key, one write, then reads at fixed offsets after its commit, or at
+one offset per trial drawn from ``probe_offset``; trials start every ``probe_interval_ms``). Keys are
+``0..keys-1`` with key 0 the most popular under ``zipf(s)``; every operation belongs to a client
+(its session). Must not touch: the protocol (coordinators), metrics.
+
+A workload gets a function ``coordinator_for(key)`` and named random streams; ``start()`` schedules its
+first events (bare SimPy events with callbacks, no processes); ``issuing_done`` becomes True when it
+will issue nothing more, and ``on_stop`` callbacks then run (the model uses them to end the run once
+every operation has finished).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import simpy
+from simpy.core import NORMAL
+
+from ..config import KeyDistribution, WorkloadConfig
+from ..distributions import BufferedSampler, Exponential, Uniform
+from .coordinator import Coordinator, WriteOp
+
+CoordinatorFor = Callable[[int], Coordinator]
+RngFor = Callable[[str], np.random.Generator]
+
+
+class _Call:
+    """A bare event that calls ``fn(arg)`` when it fires."""
+
+    __slots__ = ("callbacks", "_ok", "_value")
+
+    def __init__(self, fn: Callable[[Any], None], arg: Any) -> None:
+        self.callbacks = (lambda _ev: fn(arg),)
+        self._ok = True
+        self._value = None
+
+
+def call_at(env: simpy.Environment, delay: float, fn: Callable[[Any], None], arg: Any = None) -> None:
+    """Run ``fn(arg)`` after ``delay`` ms of simulated time (no process, one heap entry)."""
+    env.schedule(_Call(fn, arg), NORMAL, delay)  # type: ignore[arg-type]
+
+
+class KeyChooser:
+    """Draws keys 0..keys-1, uniformly or zipf(s) (rank 1 = key 0), in buffered blocks."""
+
+    __slots__ = ("keys", "rng", "cdf", "block", "_buf", "_i")
+
+    def __init__(self, keys: int, dist: KeyDistribution, rng: np.random.Generator, block: int = 4096) -> None:
+        self.keys = keys
+        self.rng = rng
+        self.block = block
+        if dist.kind == "zipf" and keys > 1:
+            weights = 1.0 / np.arange(1, keys + 1, dtype=float) ** dist.s
+            self.cdf: np.ndarray | None = np.cumsum(weights / weights.sum())
+        else:
+            self.cdf = None
+        self._buf: list[int] = []
+        self._i = 0
+
+    def probabilities(self) -> np.ndarray:
+        if self.cdf is None:
+            return np.full(self.keys, 1.0 / self.keys)
+        return np.diff(self.cdf, prepend=0.0)
+
+    def __call__(self) -> int:
+        i = self._i
+        if i >= len(self._buf):
+            if self.cdf is None:
+                self._buf = self.rng.integers(0, self.keys, self.block).tolist()
+            else:
+                u = self.rng.random(self.block)
+                self._buf = np.minimum(np.searchsorted(self.cdf, u, side="right"), self.keys - 1).tolist()
+            i = 0
+        self._i = i + 1
+        return self._buf[i]
+
+
+class Workload:
+    """Base: the stop bookkeeping shared by every workload."""
+
+    kind = ""
+
+    def __init__(self, env: simpy.Environment, cfg: WorkloadConfig, coordinator_for: CoordinatorFor, rng_for: RngFor) -> None:
+        self.env = env
+        self.cfg = cfg
+        self.coordinator_for = coordinator_for
+        self.rng_for = rng_for
+        self.issuing_done = False
+        self.on_stop: list[Callable[[], None]] = []
+        self.issued = 0
+
+    @property
+    def warmup_ms(self) -> float:
+        return self.cfg.warmup_ms
+
+    @property
+    def expected_end_ms(self) -> float:
+        """Roughly when issuing ends (for progress bars)."""
+        return self.cfg.warmup_ms + self.cfg.duration_ms
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def _stop(self) -> None:
+        if not self.issuing_done:
+            self.issuing_done = True
+            for fn in self.on_stop:
+                fn()
+
+
+class _MixedOps(Workload):
+    """Reads and writes on popular keys by many clients (open and closed share this)."""
+
+    def __init__(self, env: simpy.Environment, cfg: WorkloadConfig, coordinator_for: CoordinatorFor, rng_for: RngFor) -> None:
+        super().__init__(env, cfg, coordinator_for, rng_for)
+        self.keys = KeyChooser(cfg.keys, cfg.key_distribution, rng_for("keys"))
+        self.u_kind = BufferedSampler(Uniform(0.0, 1.0), rng_for("op-kind"))
+        self.end_at = cfg.warmup_ms + cfg.duration_ms
+
+    def issue(self, client: int, on_done: Callable[[Any], None] | None = None) -> None:
+        key = self.keys()
+        coord = self.coordinator_for(key)
+        self.issued += 1
+        if self.u_kind() < self.cfg.read_fraction:
+            coord.read(client, key, on_done)
+        else:
+            coord.write(client, key, on_done)
+
+
+class OpenWorkload(_MixedOps):
+    """Poisson arrivals at ``rate_per_s``; each op from a uniformly chosen client."""
+
+    kind = "open"
+
+    def __init__(self, env: simpy.Environment, cfg: WorkloadConfig, coordinator_for: CoordinatorFor, rng_for: RngFor) -> None:
+        super().__init__(env, cfg, coordinator_for, rng_for)
+        self.gap = BufferedSampler(Exponential(cfg.rate_per_s / 1000.0), rng_for("arrivals"))
+        self.u_client = BufferedSampler(Uniform(0.0, 1.0), rng_for("clients"))
+        self._cbs = (self._arrive,)
+
+    def start(self) -> None:
+        self._next()
+
+    def _next(self) -> None:
+        gap = self.gap()
+        if self.env._now + gap >= self.end_at:  # noqa: SLF001
+            self._stop()
+            return
+        ev = _Call.__new__(_Call)
+        ev.callbacks = self._cbs
+        ev._ok = True
+        ev._value = None
+        self.env.schedule(ev, NORMAL, gap)  # type: ignore[arg-type]
+
+    def _arrive(self, _ev: Any) -> None:
+        self.issue(int(self.u_client() * self.cfg.clients))
+        self._next()
+
+
+class ClosedWorkload(_MixedOps):
+    """``clients`` clients; each issues an op, waits for it, thinks (``think_time``), repeats."""
+
+    kind = "closed"
+
+    def __init__(self, env: simpy.Environment, cfg: WorkloadConfig, coordinator_for: CoordinatorFor, rng_for: RngFor) -> None:
+        super().__init__(env, cfg, coordinator_for, rng_for)
+        self.think = BufferedSampler(cfg.think_time, rng_for("think"))
+        self.active = 0
+
+    def start(self) -> None:
+        self.active = self.cfg.clients
+        for c in range(self.cfg.clients):
+            self._after_think(c)
+
+    def _after_think(self, client: int) -> None:
+        t = self.think()
+        if self.env._now + t >= self.end_at:  # noqa: SLF001
+            self.active -= 1
+            if self.active == 0:
+                self._stop()
+            return
+        call_at(self.env, t, self._go, client)
+
+    def _go(self, client: int) -> None:
+        self.issue(client, self._done)
+
+    def _done(self, op: Any) -> None:
+        self._after_think(op.client)
+
+
+class ProbeWorkload(Workload):
+    """The PBS experiment: per trial a fresh key (= the trial number), one write, then reads.
+
+    Trial ``i`` starts at ``i * probe_interval_ms`` with a write by client ``i``; when it commits at
+    ``commit_at``, a read of that key is issued at ``commit_at + t`` for each ``t`` in
+    ``probe_offsets_ms`` (or for one ``t`` drawn from ``probe_offset``). A write that times out ends
+    its trial without reads. Keys differ, so trials are independent however they overlap in time.
+    """
+
+    kind = "pbs-probe"
+
+    def __init__(self, env: simpy.Environment, cfg: WorkloadConfig, coordinator_for: CoordinatorFor, rng_for: RngFor) -> None:
+        super().__init__(env, cfg, coordinator_for, rng_for)
+        self.offset = BufferedSampler(cfg.probe_offset, rng_for("probe-offset")) if cfg.probe_offset else None
+        self.started = 0
+        self.open_trials = 0
+        self.failed_trials = 0
+
+    @property
+    def warmup_ms(self) -> float:
+        return 0.0
+
+    @property
+    def expected_end_ms(self) -> float:
+        c = self.cfg
+        last = max(c.probe_offsets_ms) if c.probe_offsets_ms and c.probe_offset is None else 0.0
+        return c.trials * c.probe_interval_ms + last
+
+    def start(self) -> None:
+        self._trial(None)
+
+    def _trial(self, _arg: Any) -> None:
+        i = self.started
+        self.started += 1
+        self.open_trials += 1
+        self.issued += 1
+        self.coordinator_for(i).write(i, i, self._committed)
+        if self.started < self.cfg.trials:
+            call_at(self.env, self.cfg.probe_interval_ms, self._trial)
+
+    def _committed(self, op: WriteOp) -> None:
+        if op.status != 1:  # history.OK
+            self.failed_trials += 1
+            self._close()
+            return
+        offsets = (self.offset(),) if self.offset is not None else self.cfg.probe_offsets_ms
+        pending = [len(offsets)]
+        for t in offsets:
+            call_at(self.env, t, self._read, (op.key, pending))
+
+    def _read(self, arg: tuple[int, list[int]]) -> None:
+        key, pending = arg
+        self.issued += 1
+        self.coordinator_for(key).read(key, key)
+        pending[0] -= 1
+        if pending[0] == 0:
+            self._close()
+
+    def _close(self) -> None:
+        self.open_trials -= 1
+        if self.open_trials == 0 and self.started >= self.cfg.trials:
+            self._stop()
+
+
+def make_workload(env: simpy.Environment, cfg: WorkloadConfig, coordinator_for: CoordinatorFor, rng_for: RngFor) -> Workload:
+    cls = {"open": OpenWorkload, "closed": ClosedWorkload, "pbs-probe": ProbeWorkload}[cfg.kind]
+    return cls(env, cfg, coordinator_for, rng_for)
