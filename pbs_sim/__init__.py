@@ -8,6 +8,8 @@ Public API (importing this package has no side effects)::
     pbs_sim.load_scenario(path)  validated Scenario
     pbs_sim.simulate(scenario)   discrete-event run   -> SimResult
     pbs_sim.engines.run_engine   either engine behind one interface (sweeps use it)
+    pbs_sim.load_sweep(path)     validated sweep (every cell checked)  -> SweepSpec
+    pbs_sim.run_sweep(sweep)     grid x replications -> results dir   -> SweepResult
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfigError", "Distribution", "PROFILES", "PbsSimError", "Profile", "Scenario",
     "__version__", "get_profile", "load_scenario", "parse", "predict", "scenario_from_dict", "simulate",
+    "load_sweep", "run_sweep",
 ]
 
 
@@ -38,4 +41,8 @@ def __getattr__(name: str) -> Any:
         from .simulation import simulate
 
         return simulate
+    if name in ("run_sweep", "load_sweep"):
+        from . import sweep
+
+        return getattr(sweep, name)
     raise AttributeError(name)

@@ -1,0 +1,246 @@
+"""Driving a sweep: submit the missing replications, persist each as it finishes, build the tables.
+
+Owns: ``run_sweep`` (the whole life of a results directory: check it, resume it, run what is
+missing on an executor with a bounded number of tasks in flight, write parts, tables and the
+manifest), ``rebuild_run`` (one replication alone, exactly as the sweep ran it) and
+``load_results`` (read a finished directory back).
+Must not touch: how engines compute, sweep file validation, the file layout (``store``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm import tqdm
+
+from .. import io
+from ..engines import EngineResult
+from ..errors import ConfigError
+from . import store
+from .execute import (
+    ExecutorInfo,
+    Task,
+    failure_record,
+    open_executor,
+    run_replication,
+    run_replication_full,
+)
+from .spec import SweepSpec, load_sweep, sweep_from_dict
+
+SweepLike = SweepSpec | str | Path | Mapping[str, Any]
+
+
+@dataclass
+class SweepResult:
+    """The tables of a sweep (as written), its manifest and where it lives."""
+
+    out: Path
+    results: pd.DataFrame
+    curves: pd.DataFrame
+    summary: pd.DataFrame
+    curves_summary: pd.DataFrame
+    manifest: dict[str, Any]
+    computed: int = 0  # replications computed by this call (the rest came from a previous run)
+    spec: SweepSpec | None = field(default=None, repr=False)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(self.manifest.get("counts", {}))
+
+    @property
+    def n_ok(self) -> int:
+        return int(self.counts.get("ok", 0))
+
+    @property
+    def n_error(self) -> int:
+        return int(self.counts.get("error", 0))
+
+    @property
+    def n_missing(self) -> int:
+        return int(self.counts.get("missing", 0))
+
+    @property
+    def ok(self) -> bool:
+        """Every replication finished and none failed."""
+        return self.n_error == 0 and self.n_missing == 0
+
+
+def as_spec(sweep: SweepLike) -> SweepSpec:
+    if isinstance(sweep, SweepSpec):
+        return sweep
+    if isinstance(sweep, Mapping):
+        return sweep_from_dict(sweep)
+    return load_sweep(sweep)
+
+
+def default_out(spec: SweepSpec) -> Path:
+    """``results/<sweep file stem>/`` (relative to the current directory)."""
+    return Path("results") / spec.name
+
+
+def run_sweep(
+    sweep: SweepLike,
+    *,
+    workers: int | None = None,
+    scheduler: Any = None,
+    out: str | Path | None = None,
+    fmt: str = "csv",
+    resume: bool = False,
+    force: bool = False,
+    retry_errors: bool = False,
+    progress: bool | None = None,
+    dask_processes: bool = True,
+) -> SweepResult:
+    """Run a sweep (a file, a dict shaped like one, or a ``SweepSpec``) into ``out``.
+
+    ``workers``: 1 runs serially in this process; more (default: every usable CPU) a process pool.
+    ``scheduler``: ``"local"`` (a Dask LocalCluster of ``workers``), a Dask address such as
+    ``"tcp://host:8786"``, or a ``distributed.Client``. ``resume`` continues a directory holding this
+    same sweep, computing only missing replications (``retry_errors`` also reruns failed ones);
+    ``force`` discards whatever sweep results ``out`` holds. ``progress`` None shows a bar only when
+    stderr is a terminal. Results are identical whichever executor runs them (only ``wall_s`` differs).
+    """
+    spec = as_spec(sweep)
+    if fmt not in io.FORMATS:
+        raise ConfigError("--format", None, f"{fmt!r} is not one of {', '.join(io.FORMATS)}")
+    out_dir = Path(out) if out is not None else default_out(spec)
+    old = store.prepare_out(out_dir, spec, resume=resume, force=force)
+    records = store.load_parts(out_dir, spec) if old is not None else {}
+    if retry_errors:
+        records = {k: r for k, r in records.items() if r.get("status") != "error"}
+    started_at = str(old.get("started_at")) if old else io.now_iso()
+    resumed_at = [*(old.get("resumed_at") or []), io.now_iso()] if old else []
+    todo = [k for k in spec.runs() if k not in records]
+    info = ExecutorInfo("none", 0)
+
+    def save(status: str, finished: bool) -> dict[str, Any]:
+        counts = _counts(spec, records)
+        tables = store.build_tables(spec, records.values()) if finished else None
+        files = store.write_tables(out_dir, tables, fmt) if tables is not None else {}
+        man = store.manifest(
+            spec, status=status, counts=counts, started_at=started_at,
+            finished_at=io.now_iso() if finished else None, executor=info.to_dict(), fmt=fmt,
+            files=files, resumed_at=resumed_at,
+        )
+        io.write_json(out_dir / store.MANIFEST, man)
+        man["_tables"] = tables
+        return man
+
+    save("running", finished=False)
+    computed = 0
+    if todo:
+        bar = tqdm(
+            total=spec.n_runs, initial=len(records), desc=spec.name, unit="run", file=sys.stderr,
+            disable=(not sys.stderr.isatty()) if progress is None else not progress, dynamic_ncols=True,
+        )
+        try:
+            with open_executor(workers, scheduler, dask_processes=dask_processes) as (executor, info):
+                for key, rec in _drive(executor, info, spec, todo):
+                    records[key] = store.write_part(out_dir, rec)
+                    computed += 1
+                    bar.update(1)
+        except KeyboardInterrupt:
+            bar.close()
+            save("interrupted", finished=True)
+            raise
+        bar.close()
+    missing = spec.n_runs - len(records)
+    man = save("complete" if missing == 0 else "incomplete", finished=True)
+    tables = man.pop("_tables")
+    return SweepResult(out=out_dir, manifest=man, computed=computed, spec=spec, **tables)
+
+
+def _counts(spec: SweepSpec, records: Mapping[tuple[int, int], Mapping[str, Any]]) -> dict[str, int]:
+    ok = sum(1 for r in records.values() if r.get("status") == "ok")
+    return {"ok": ok, "error": len(records) - ok, "missing": spec.n_runs - len(records)}
+
+
+def _drive(
+    executor: cf.Executor, info: ExecutorInfo, spec: SweepSpec, todo: list[tuple[int, int]]
+) -> Iterator[tuple[tuple[int, int], dict[str, Any]]]:
+    """Yield ((cell, rep), record) as replications finish, keeping ``info.window`` tasks in flight.
+
+    An exception from the executor itself (not the engine: ``run_replication`` never raises) becomes
+    an error record, except a broken pool, which stops the sweep with the rest left missing.
+    """
+    pending: dict[cf.Future[dict[str, Any]], Task] = {}
+    queue = iter(todo)
+    broken = False
+
+    def fill() -> None:
+        nonlocal broken
+        while not broken and len(pending) < info.window:
+            key = next(queue, None)
+            if key is None:
+                return
+            cell, rep = key
+            task = Task(cell, rep, spec.engine, spec.cells[cell].scenario, spec.seed)
+            try:
+                pending[executor.submit(run_replication, task)] = task
+            except cf.BrokenExecutor:
+                broken = True
+
+    try:
+        fill()
+        while pending:
+            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            for fut in sorted(done, key=lambda f: (pending[f].cell, pending[f].rep)):
+                task = pending.pop(fut)
+                exc = fut.exception()
+                if isinstance(exc, cf.BrokenExecutor):
+                    broken = True
+                    continue
+                rec = fut.result() if exc is None else failure_record(task, exc)
+                yield (task.cell, task.rep), rec
+            fill()
+    finally:
+        for fut in pending:
+            fut.cancel()
+
+
+@dataclass
+class RebuiltRun:
+    """One replication rebuilt alone: its results row, its curve, and the engine's own result."""
+
+    row: dict[str, Any]
+    curve: pd.DataFrame
+    result: EngineResult | None
+    record: dict[str, Any]
+
+
+def rebuild_run(sweep: SweepLike, cell: int, rep: int) -> RebuiltRun:
+    """Run replication ``rep`` of cell ``cell`` alone, in this process, exactly as the sweep runs it
+    (same scenario, ``SeedSequence(seed, spawn_key=(cell, rep))``): the row equals the sweep's
+    results row in every column but ``wall_s``."""
+    spec = as_spec(sweep)
+    if not 0 <= cell < len(spec.cells):
+        raise ConfigError("--only", None, f"cell {cell} is not in 0..{len(spec.cells) - 1}")
+    if not 0 <= rep < spec.replications:
+        raise ConfigError("--only", None, f"rep {rep} is not in 0..{spec.replications - 1}")
+    rec, result = run_replication_full(Task(cell, rep, spec.engine, spec.cells[cell].scenario, spec.seed))
+    rec = json.loads(json.dumps(rec, default=io._json_default))  # as a part file holds it
+    row = {str(k): v for k, v in store.results_frame(spec, [rec]).iloc[0].items()}
+    return RebuiltRun(row=row, curve=store.curves_frame([rec]), result=result, record=rec)
+
+
+def load_results(out: str | Path) -> SweepResult:
+    """Read a sweep's results directory back (tables in whichever format it was written)."""
+    out_dir = Path(out)
+    man = store.read_manifest(out_dir)
+    if man is None:
+        raise ConfigError(str(out_dir), None, "not a pbs-sim sweep results directory (no manifest.json)")
+    tables = store.read_tables(out_dir)
+    if "results" not in tables:
+        raise ConfigError(str(out_dir), None, "has no results table (the sweep never finished; rerun it with --resume)")
+    empty = pd.DataFrame()
+    return SweepResult(
+        out=out_dir, manifest=man, results=tables["results"], curves=tables.get("curves", empty),
+        summary=tables.get("summary", empty), curves_summary=tables.get("curves_summary", empty),
+    )

@@ -1,0 +1,394 @@
+"""The results directory of a sweep: durable per-replication parts, the tidy tables, the manifest.
+
+Owns: the layout of ``OUT/`` and its guarantees —
+
+- every finished replication is written at once, atomically, as its own JSON part
+  ``OUT/.parts/c<cell>-r<rep>.json`` (a killed sweep loses at most the runs in flight);
+- the tables (``results``, ``curves``, ``summary``, ``curves_summary``) are always rebuilt from the
+  parts, so a resumed sweep and an uninterrupted one give the same files;
+- ``manifest.json`` is written when a sweep starts (``status = "running"``) and when it stops; its
+  ``sweep_hash`` is how ``--resume`` refuses to mix two different sweeps in one directory;
+- whether a directory may be used: empty, or this sweep with ``resume``, or ``force``.
+Must not touch: running engines, validation of sweep files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .. import io
+from ..errors import ConfigError
+from .spec import SweepSpec, column_name
+
+PARTS = ".parts"
+MANIFEST = "manifest.json"
+TABLES = ("results", "curves", "summary", "curves_summary")
+FIXED_COLUMNS = ("cell", "rep", "seed", "status", "error", "engine")
+CONVENIENCE_COLUMNS = ("n", "r", "w", "profile")
+CURVE_COLUMNS = ("t_ms", "p_consistent", "ci_low", "ci_high")
+MANIFEST_KIND = "pbs-sim sweep"
+
+
+# ---------------------------------------------------------------------------------------------
+# The directory
+
+
+def part_name(cell: int, rep: int) -> str:
+    return f"c{cell:06d}-r{rep:04d}.json"
+
+
+def prepare_out(out: Path, spec: SweepSpec, resume: bool, force: bool) -> dict[str, Any] | None:
+    """Check ``out`` may hold this sweep; return the previous manifest when resuming.
+
+    - missing or empty: a fresh sweep;
+    - holds this sweep (same hash): ``resume`` continues it (computing only missing runs),
+      ``force`` deletes its results and starts over, neither is an error;
+    - holds another sweep or unrelated files: only ``force`` (which removes the sweep files it
+      knows — manifest, parts, tables — and leaves anything else alone).
+    """
+    where = "--out"
+    if out.exists() and not out.is_dir():
+        raise ConfigError(where, None, f"{out} exists and is not a directory")
+    if not out.exists() or not [p for p in out.iterdir() if not p.name.endswith(".tmp")]:
+        out.mkdir(parents=True, exist_ok=True)
+        return None
+    old = read_manifest(out)
+    if force:
+        clean_out(out)
+        return None
+    if old is None:
+        raise ConfigError(
+            where, None, f"{out} is not empty and holds no sweep manifest; choose an empty --out, or pass --force"
+        )
+    if old.get("sweep_hash") != spec.hash:
+        raise ConfigError(
+            where, None,
+            f"{out} holds a different sweep ({old.get('name')}, hash {old.get('sweep_hash')} != {spec.hash}); "
+            "choose another --out, or pass --force to replace it",
+        )
+    if not resume:
+        state = "a finished" if old.get("status") == "complete" else "an unfinished"
+        raise ConfigError(
+            where, None, f"{out} already holds {state} run of this sweep; pass --resume to continue (or reload) it, "
+            "or --force to start over",
+        )
+    return old
+
+
+def read_manifest(out: Path) -> dict[str, Any] | None:
+    path = out / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("kind") == MANIFEST_KIND else None
+
+
+def clean_out(out: Path) -> None:
+    """Remove the files a sweep writes (and nothing else)."""
+    shutil.rmtree(out / PARTS, ignore_errors=True)
+    for name in (MANIFEST, *(f"{t}.{ext}" for t in TABLES for ext in io.FORMATS)):
+        (out / name).unlink(missing_ok=True)
+
+
+def write_part(out: Path, record: Mapping[str, Any]) -> dict[str, Any]:
+    """Write one replication's record durably; return it as read back (JSON-normalized), so tables
+    built now and tables rebuilt from disk on a resume are identical."""
+    text = json.dumps(record, default=io._json_default)
+    io.write_text(out / PARTS / part_name(int(record["cell"]), int(record["rep"])), text)
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def load_parts(out: Path, spec: SweepSpec) -> dict[tuple[int, int], dict[str, Any]]:
+    """Every finished replication on disk, keyed by (cell, rep). Leftover temporary files of a killed
+    writer are removed; a part that does not belong to this sweep is an error."""
+    parts_dir = out / PARTS
+    done: dict[tuple[int, int], dict[str, Any]] = {}
+    if not parts_dir.exists():
+        return done
+    for path in sorted(parts_dir.iterdir()):
+        if path.name.endswith(".tmp"):
+            path.unlink(missing_ok=True)
+            continue
+        if path.suffix != ".json":
+            continue
+        try:
+            rec = json.loads(path.read_text())
+            key = (int(rec["cell"]), int(rec["rep"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            path.unlink(missing_ok=True)  # unreadable: recompute it (atomic writes make this rare)
+            continue
+        if not (0 <= key[0] < len(spec.cells) and 0 <= key[1] < spec.replications) or path.name != part_name(*key):
+            raise ConfigError(str(path), None, "this part does not belong to the sweep in this directory; use --force")
+        done[key] = rec
+    return done
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+def _param_value(v: Any) -> Any:
+    return json.dumps(v) if isinstance(v, list | dict) else v
+
+
+def cell_columns(spec: SweepSpec) -> pd.DataFrame:
+    """Per cell: ``cell``, one column per swept key, and the convenience columns n, r, w, profile."""
+    rows = []
+    for c in spec.cells:
+        row: dict[str, Any] = {"cell": c.index}
+        for k in spec.swept_keys:
+            row[column_name(k)] = _param_value(c.params[k])
+        sc = c.scenario
+        row.update(n=sc.cluster.replication, r=sc.cluster.read_quorum, w=sc.cluster.write_quorum,
+                   profile=sc.latency.profile)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["cell", *param_columns(spec), *CONVENIENCE_COLUMNS])
+
+
+def param_columns(spec: SweepSpec) -> list[str]:
+    return [column_name(k) for k in spec.swept_keys if column_name(k) not in CONVENIENCE_COLUMNS]
+
+
+def _metric_columns(
+    recs: Sequence[Mapping[str, Any]], cells: pd.DataFrame, params: Sequence[str]
+) -> dict[str, str | None]:
+    """Summary key -> results column, in first-seen order. A key named like a parameter column
+    (predict echoes n, r, w, profile) is dropped when it always equals that column, else renamed
+    ``metric_<key>``; a key named like a fixed column is always renamed."""
+    fixed = {*FIXED_COLUMNS, "wall_s"}
+    out: dict[str, str | None] = {}
+    for r in recs:
+        for k in r.get("summary") or {}:
+            if k in out:
+                continue
+            if k in fixed:
+                out[k] = f"metric_{k}"
+            elif k in params:
+                same = all(
+                    x["summary"][k] == cells.at[int(x["cell"]), k]
+                    for x in recs if k in (x.get("summary") or {})
+                )
+                out[k] = None if same else f"metric_{k}"
+            else:
+                out[k] = k
+    return out
+
+
+def results_frame(spec: SweepSpec, records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per replication, sorted by (cell, rep): fixed columns, parameters, metrics, wall_s."""
+    recs = sorted(records, key=lambda r: (int(r["cell"]), int(r["rep"])))
+    cells = cell_columns(spec).set_index("cell")
+    params = [*param_columns(spec), *CONVENIENCE_COLUMNS]
+    metrics = {k: c for k, c in _metric_columns(recs, cells, params).items() if c is not None}
+    rows = []
+    for r in recs:
+        cell = int(r["cell"])
+        row: dict[str, Any] = {
+            "cell": cell, "rep": int(r["rep"]), "seed": int(r["seed"]), "status": r["status"],
+            "error": r.get("error") or "", "engine": r["engine"],
+        }
+        row.update({str(k): v for k, v in cells.loc[cell].items()})
+        summary = r.get("summary") or {}
+        for k, col in metrics.items():
+            row[col] = summary.get(k)
+        row["wall_s"] = r.get("wall_s")
+        rows.append(row)
+    columns = [*FIXED_COLUMNS, *params, *metrics.values(), "wall_s"]
+    frame = pd.DataFrame(rows, columns=columns)
+    for col in metrics.values():  # None (error rows) -> NaN in numeric metric columns
+        vals = frame[col]
+        if not _all_bool(vals) and vals.map(_is_number_or_none).all():
+            frame[col] = pd.to_numeric(vals)
+    return frame
+
+
+def _is_number_or_none(v: Any) -> bool:
+    return v is None or (isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_))
+
+
+def _all_bool(s: pd.Series) -> bool:
+    vals = s.dropna()
+    return len(vals) > 0 and all(isinstance(v, bool | np.bool_) for v in vals)
+
+
+def curves_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Long table of every replication's curve: cell, rep, t_ms, p_consistent, ci_low, ci_high, ..."""
+    pieces = []
+    extra: list[str] = []
+    for r in sorted(records, key=lambda r: (int(r["cell"]), int(r["rep"]))):
+        curve = r.get("curve")
+        if not curve:
+            continue
+        frame = pd.DataFrame(curve)
+        frame.insert(0, "rep", int(r["rep"]))
+        frame.insert(0, "cell", int(r["cell"]))
+        extra += [c for c in frame.columns if c not in ("cell", "rep", *CURVE_COLUMNS, *extra)]
+        pieces.append(frame)
+    columns = ["cell", "rep", *CURVE_COLUMNS, *extra]
+    if not pieces:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(pieces, ignore_index=True)
+    return out.reindex(columns=columns)
+
+
+def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and the Student-t confidence interval of the mean (NaN bounds with fewer than 2 values)."""
+    x = values[~np.isnan(values)]
+    n = len(x)
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(np.mean(x))
+    if n < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * np.std(x, ddof=1) / math.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+def numeric_metrics(results: pd.DataFrame, spec: SweepSpec) -> list[str]:
+    skip = {*FIXED_COLUMNS, *param_columns(spec), *CONVENIENCE_COLUMNS}
+    out = []
+    for col in results.columns:
+        if col in skip:
+            continue
+        s = results[col]
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s) or _all_bool(s):
+            out.append(col)
+    return out
+
+
+def summary_frame(spec: SweepSpec, results: pd.DataFrame) -> pd.DataFrame:
+    """Per cell: parameters, n_ok, n_error, and ``<metric>_mean``, ``_ci_low``, ``_ci_high`` (95%
+    Student-t over the cell's ok replications) for every numeric metric."""
+    base = cell_columns(spec)
+    metrics = numeric_metrics(results, spec)
+    rows = []
+    for cell in base["cell"]:
+        sub = results[results["cell"] == cell]
+        ok = sub[sub["status"] == "ok"]
+        row: dict[str, Any] = {"n_ok": len(ok), "n_error": int((sub["status"] == "error").sum())}
+        for m in metrics:
+            vals = ok[m].astype(float).to_numpy() if len(ok) else np.array([], dtype=float)
+            row[f"{m}_mean"], row[f"{m}_ci_low"], row[f"{m}_ci_high"] = t_interval(vals)
+        rows.append(row)
+    stats_cols = ["n_ok", "n_error", *(f"{m}_{s}" for m in metrics for s in ("mean", "ci_low", "ci_high"))]
+    return pd.concat([base.reset_index(drop=True), pd.DataFrame(rows, columns=stats_cols)], axis=1)
+
+
+def curves_summary_frame(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per cell and ``t_ms``: the mean curve over replications with a 95% Student-t interval
+    clipped to [0, 1] (with a single replication, that replication's own interval), and ``n_reps``."""
+    columns = ["cell", "t_ms", "n_reps", "p_consistent_mean", "p_consistent_ci_low", "p_consistent_ci_high"]
+    if curves.empty:
+        return pd.DataFrame(columns=columns)
+    g = curves.groupby(["cell", "t_ms"], sort=True)
+    agg = g.agg(
+        n_reps=("p_consistent", "count"), p_consistent_mean=("p_consistent", "mean"),
+        sd=("p_consistent", "std"), own_low=("ci_low", "first"), own_high=("ci_high", "first"),
+    ).reset_index()
+    n = agg["n_reps"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tq = np.where(n > 1, stats.t.ppf(0.975, np.maximum(n - 1, 1)), np.nan)
+        half = tq * agg["sd"].to_numpy(dtype=float) / np.sqrt(n)
+    mean = agg["p_consistent_mean"].to_numpy(dtype=float)
+    single = n == 1
+    # a probability: the t interval is clipped to [0, 1]
+    agg["p_consistent_ci_low"] = np.clip(np.where(single, agg["own_low"], mean - half), 0.0, 1.0)
+    agg["p_consistent_ci_high"] = np.clip(np.where(single, agg["own_high"], mean + half), 0.0, 1.0)
+    return agg[columns]
+
+
+def build_tables(spec: SweepSpec, records: Iterable[Mapping[str, Any]]) -> dict[str, pd.DataFrame]:
+    recs = list(records)
+    results = results_frame(spec, recs)
+    curves = curves_frame(recs)
+    return {
+        "results": results,
+        "curves": curves,
+        "summary": summary_frame(spec, results),
+        "curves_summary": curves_summary_frame(curves),
+    }
+
+
+def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Parquet needs one type per column: an object column mixing types is written as text."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            kinds = {type(v) for v in out[col] if v is not None and not (isinstance(v, float) and math.isnan(v))}
+            if len(kinds) > 1:
+                out[col] = out[col].map(lambda v: v if v is None else str(v))
+    return out
+
+
+def write_tables(out: Path, tables: Mapping[str, pd.DataFrame], fmt: str) -> dict[str, str]:
+    """Write every table atomically; remove the other format's copies so one directory never holds
+    two disagreeing versions. Returns ``{table: file name}``."""
+    files = {}
+    for name, frame in tables.items():
+        path = io.table_path(out, name, fmt)
+        io.write_table(_parquet_safe(frame) if fmt == "parquet" else frame, path, fmt)
+        other = io.table_path(out, name, "csv" if fmt == "parquet" else "parquet")
+        other.unlink(missing_ok=True)
+        files[name] = path.name
+    return files
+
+
+def manifest(
+    spec: SweepSpec,
+    *,
+    status: str,
+    counts: Mapping[str, int],
+    started_at: str,
+    finished_at: str | None,
+    executor: Mapping[str, Any],
+    fmt: str,
+    files: Mapping[str, str] | None = None,
+    resumed_at: Sequence[str] = (),
+) -> dict[str, Any]:
+    return {
+        "kind": MANIFEST_KIND,
+        "name": spec.name,
+        "description": spec.description,
+        "sweep_file": spec.source,
+        "scenario_file": spec.scenario_path,
+        "sweep_hash": spec.hash,
+        "status": status,
+        "counts": dict(counts),
+        "n_cells": len(spec.cells),
+        "replications": spec.replications,
+        "n_runs": spec.n_runs,
+        "started_at": started_at,
+        "resumed_at": list(resumed_at),
+        "finished_at": finished_at,
+        "executor": dict(executor),
+        "format": fmt,
+        "files": dict(files or {}),
+        "seeds": "replication (cell, rep) uses numpy SeedSequence(seed, spawn_key=(cell, rep))",
+        "sweep": spec.resolved(),
+        "cells": [{"cell": c.index, "params": dict(c.params)} for c in spec.cells],
+        "provenance": io.provenance(),
+    }
+
+
+def read_tables(out: Path) -> dict[str, pd.DataFrame]:
+    """The tables of a finished sweep directory (whichever format it was written in)."""
+    found = {}
+    for name in TABLES:
+        for fmt in io.FORMATS:
+            path = io.table_path(out, name, fmt)
+            if path.exists():
+                found[name] = io.read_table(path)
+                break
+    return found
