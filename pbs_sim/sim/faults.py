@@ -1,0 +1,257 @@
+"""Fault injection: transient crashes, permanent disk loss, partitions and message loss.
+
+Owns: when nodes go down and come back (``node.crash()`` / ``node.recover()``), when a disk is lost
+(``node.wipe()``: the node is down for ``faults.replace_ms`` and then joins again *empty*), which
+endpoints cannot reach which (network drop rules), the per-message loss probability, and the
+``faults`` history table: one row per event ``(at, node, action, detail)`` with ``node = -1`` for
+partitions and heals. Random faults (exponential times to failure per node, exponential repair times)
+and scripted ones (``[[faults.schedule]]``) share the same code paths.
+Must not touch: coordinators (they time out by themselves: a down node drops what it receives),
+node stores other than through ``wipe``, metrics.
+
+Rules
+-----
+- A node is down while it is crashed *or* being replaced; ``recover`` of a crash does not bring back
+  a node whose replacement is still pending (and vice versa).
+- Disk loss: ``wipe`` empties the store at once; the node stays down for ``replace_ms`` (0 = an empty
+  replacement is a member straight away), then recovers empty. Its clock to the next disk loss starts
+  when it is back.
+- Scripted ``wipe``: the same disk loss, at a chosen time.
+- Partition between groups: every message from a node in one group to a node in another is dropped,
+  both when sent and when it would be delivered (a partition that starts while a message is in flight
+  drops it). ``one_way``: only messages from the first group to the others. ``nodes`` without
+  ``groups``: those nodes against every other node. ``clients = true``: the external client-side
+  coordinator (endpoint -1) against ``nodes`` (only matters with ``cluster.coordinator = "client"``);
+  one-way then drops the client's requests only.
+- ``heal`` with nodes/groups removes the cuts between them; without, every cut. ``duration_ms`` on a
+  partition (or crash) heals (recovers) that event after that long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..config import FaultEvent, FaultsConfig, Scenario
+from ..rng import Streams
+from .network import CLIENT
+
+if TYPE_CHECKING:
+    from .build import Model
+    from .node import Node
+
+ACTIONS = ("crash", "recover", "wipe", "replace", "partition", "heal", "disk-loss")
+CRASH, RECOVER, WIPE, REPLACE, PARTITION, HEAL, DISK_LOSS = range(len(ACTIONS))
+
+
+class Faults:
+    """Fault state of one run; ``start()`` launches the random and scripted fault processes."""
+
+    def __init__(
+        self, env: Any, cfg: FaultsConfig, nodes: Sequence[Node], network: Any, history: Any,
+        streams: Streams,
+    ) -> None:
+        self.env = env
+        self.cfg = cfg
+        self.nodes = nodes
+        self.network = network
+        self.table = history.table(
+            "faults", categories={"action": ACTIONS}, at="d", node="i", action="b", detail="U"
+        )
+        self.streams = streams
+        self._crashed = [False] * len(nodes)
+        self._replacing = [False] * len(nodes)
+        self._blocked: dict[tuple[int, int], int] = {}
+        self._cuts: list[tuple[int, list[tuple[int, int]]]] = []
+        self._cut_id = 0
+        self._rule_on = False
+        if cfg.message_loss > 0:
+            network.message_loss = cfg.message_loss
+        self.counts = {a: 0 for a in ACTIONS}
+
+    # -- node state ------------------------------------------------------------------------------
+    def _record(self, node: int, action: int, detail: str = "") -> None:
+        self.table.append(float(self.env.now), node, action, detail)
+        self.counts[ACTIONS[action]] += 1
+
+    def _set_up(self, i: int) -> None:
+        node = self.nodes[i]
+        want_up = not (self._crashed[i] or self._replacing[i])
+        if want_up and not node.up:
+            node.recover()
+        elif not want_up and node.up:
+            node.crash()
+
+    def crash(self, i: int) -> None:
+        if self._crashed[i]:
+            return
+        self._crashed[i] = True
+        self._record(i, CRASH)
+        self._set_up(i)
+
+    def recover(self, i: int) -> None:
+        if not self._crashed[i]:
+            return
+        self._crashed[i] = False
+        self._record(i, RECOVER)
+        self._set_up(i)
+
+    def recover_all(self, nodes: Iterable[int]) -> None:
+        for i in nodes:
+            self.recover(i)
+
+    def disk_loss(self, i: int) -> Any:
+        """Process: the node loses its disk now and rejoins empty after ``replace_ms``."""
+        self._replacing[i] = True
+        self._record(i, WIPE)
+        self._set_up(i)
+        self.nodes[i].wipe()
+        if self.cfg.replace_ms > 0:
+            yield self.env.timeout(self.cfg.replace_ms)
+        self._replacing[i] = False
+        self._record(i, REPLACE)
+        self._set_up(i)
+
+    # -- partitions ------------------------------------------------------------------------------
+    def _rule(self, src: int, dst: int, kind: str) -> bool:
+        return (src, dst) in self._blocked
+
+    def partition(self, pairs: Iterable[tuple[int, int]], detail: str) -> int:
+        """Cut these directed (src, dst) pairs; returns the cut's id (for ``heal``)."""
+        ps = list(pairs)
+        for p in ps:
+            self._blocked[p] = self._blocked.get(p, 0) + 1
+        self._cut_id += 1
+        self._cuts.append((self._cut_id, ps))
+        self._record(-1, PARTITION, detail)
+        if not self._rule_on:
+            self.network.drop_rules.append(self._rule)
+            self.network.deliver_rules.append(self._rule)
+            self._rule_on = True
+        return self._cut_id
+
+    def heal(self, cut_ids: Iterable[int] | None = None, detail: str = "") -> None:
+        ids = None if cut_ids is None else set(cut_ids)
+        keep = []
+        for cid, ps in self._cuts:
+            if ids is None or cid in ids:
+                for p in ps:
+                    c = self._blocked[p] - 1
+                    if c:
+                        self._blocked[p] = c
+                    else:
+                        del self._blocked[p]
+            else:
+                keep.append((cid, ps))
+        self._cuts = keep
+        self._record(-1, HEAL, detail)
+        if not self._blocked and self._rule_on:
+            self.network.drop_rules.remove(self._rule)
+            self.network.deliver_rules.remove(self._rule)
+            self._rule_on = False
+
+    def pairs_for(self, ev: FaultEvent) -> list[tuple[int, int]]:
+        """The directed (src, dst) pairs a scripted partition cuts."""
+        n = len(self.nodes)
+        if ev.clients:
+            side = list(ev.nodes) if ev.nodes else list(range(n))
+            pairs = [(CLIENT, j) for j in side]
+            if not ev.one_way:
+                pairs += [(j, CLIENT) for j in side]
+            return pairs
+        groups = [list(g) for g in ev.groups] if ev.groups else [
+            list(ev.nodes), [j for j in range(n) if j not in set(ev.nodes)]
+        ]
+        pairs = []
+        for gi, ga in enumerate(groups):
+            for gj, gb in enumerate(groups):
+                if gi == gj or (ev.one_way and gi != 0):
+                    continue
+                pairs += [(a, b) for a in ga for b in gb if a != b]
+        return pairs
+
+    # -- processes -------------------------------------------------------------------------------
+    def start(self) -> None:
+        env, cfg = self.env, self.cfg
+        for i in range(len(self.nodes)):
+            if cfg.crash_mttf_ms is not None:
+                env.process(self._crash_loop(i, self.streams.get(f"faults-crash-{i}")))
+            if cfg.disk_loss_mttf_ms is not None:
+                env.process(self._disk_loop(i, self.streams.get(f"faults-disk-{i}")))
+        if cfg.schedule:
+            env.process(self._scripted(sorted(cfg.schedule, key=lambda e: e.at_ms)))
+
+    def _crash_loop(self, i: int, rng: np.random.Generator) -> Any:
+        assert self.cfg.crash_mttf_ms is not None
+        while True:
+            yield self.env.timeout(rng.exponential(self.cfg.crash_mttf_ms))
+            self.crash(i)
+            yield self.env.timeout(rng.exponential(self.cfg.crash_mttr_ms))
+            self.recover(i)
+
+    def _disk_loop(self, i: int, rng: np.random.Generator) -> Any:
+        assert self.cfg.disk_loss_mttf_ms is not None
+        while True:
+            yield self.env.timeout(rng.exponential(self.cfg.disk_loss_mttf_ms))
+            yield from self.disk_loss(i)
+
+    def _scripted(self, events: list[FaultEvent]) -> Any:
+        env = self.env
+        for ev in events:
+            if ev.at_ms > env.now:
+                yield env.timeout(ev.at_ms - env.now)
+            self.apply(ev)
+
+    def apply(self, ev: FaultEvent) -> None:
+        """Carry out one scripted event now (and schedule its undo if it has a duration)."""
+        env = self.env
+        if ev.action == "crash":
+            for i in ev.nodes:
+                self.crash(i)
+            if ev.duration_ms is not None:
+                env.process(self._later(ev.duration_ms, lambda: self.recover_all(ev.nodes)))
+        elif ev.action == "recover":
+            for i in ev.nodes:
+                self.recover(i)
+        elif ev.action == "wipe":
+            for i in ev.nodes:
+                env.process(self.disk_loss(i))
+        elif ev.action == "partition":
+            detail = f"clients-{list(ev.nodes)}" if ev.clients else (
+                f"groups-{[list(g) for g in ev.groups]}" if ev.groups else f"nodes-{list(ev.nodes)}"
+            )
+            cid = self.partition(self.pairs_for(ev), detail + ("-one-way" if ev.one_way else ""))
+            if ev.duration_ms is not None:
+                env.process(self._later(ev.duration_ms, lambda: self.heal([cid], detail)))
+        elif ev.action == "heal":
+            if not ev.nodes and not ev.groups:
+                self.heal(None, "all")
+            else:
+                pairs = set(self.pairs_for(ev))
+                ids = [cid for cid, ps in self._cuts if pairs & set(ps)]
+                self.heal(ids, "selected")
+
+    def _later(self, delay: float, fn: Any) -> Any:
+        yield self.env.timeout(delay)
+        fn()
+
+
+def enabled(cfg: FaultsConfig) -> bool:
+    return bool(
+        cfg.crash_mttf_ms is not None or cfg.disk_loss_mttf_ms is not None or cfg.message_loss > 0
+        or cfg.schedule
+    )
+
+
+def install(model: Model, scenario: Scenario, streams: Streams) -> Faults | None:
+    """Build hook (called by ``pbs_sim.sim.build``): wire faults if the scenario has any."""
+    cfg = scenario.faults
+    if not enabled(cfg):
+        return None
+    faults = Faults(model.env, cfg, model.nodes, model.network, model.history, streams)
+    model.history.meta["faults"] = True
+    model.parts["faults"] = faults
+    model.on_start.append(lambda m: faults.start())
+    return faults
