@@ -35,15 +35,36 @@ def _check(n: int, m: int, lam: float, mu: float, repair: str) -> None:
         raise ConfigError(None, "repair", f"{repair!r} is not one of {', '.join(REPAIRS)}")
 
 
+def _up(i: int, n: int, mu: float, repair: str) -> float:
+    return 0.0 if i == n else (mu if repair == "single" else (n - i) * mu)
+
+
 def absorption_times(n: int, m: int, lam: float, mu: float, repair: str = "single") -> np.ndarray:
-    """Expected time until fewer than ``m`` copies remain, from each state i = m..N (index i - m)."""
+    """Expected time until fewer than ``m`` copies remain, from each state i = m..N (index i - m).
+
+    Solves the chain's linear system through its birth-death structure: with ``D_i = T_i - T_{i-1}``
+    (``T_{m-1} = 0``) the system reads ``i lam D_i = 1 + up_i D_{i+1}``, ``D_N = 1 / (N lam)``, so
+    ``D`` follows by back substitution — exact, and free of cancellation even for mu / lam ~ 1e9
+    (a dense solve loses digits there). ``absorption_times_dense`` solves the same system directly.
+    """
+    _check(n, m, lam, mu, repair)
+    d = np.empty(n - m + 1)
+    nxt = 0.0
+    for i in range(n, m - 1, -1):
+        nxt = (1.0 + _up(i, n, mu, repair) * nxt) / (i * lam)
+        d[i - m] = nxt
+    return np.cumsum(d)
+
+
+def absorption_times_dense(n: int, m: int, lam: float, mu: float, repair: str = "single") -> np.ndarray:
+    """The same as ``absorption_times`` by ``numpy.linalg.solve`` on the full system (a cross-check)."""
     _check(n, m, lam, mu, repair)
     states = list(range(m, n + 1))
     size = len(states)
     a = np.zeros((size, size))
     b = np.ones(size)
     for row, i in enumerate(states):
-        up = 0.0 if i == n else (mu if repair == "single" else (n - i) * mu)
+        up = _up(i, n, mu, repair)
         a[row, row] = i * lam + up
         if row > 0:
             a[row, row - 1] = -i * lam  # state i - 1 >= m is transient; i - 1 = m - 1 absorbs (T = 0)
@@ -93,6 +114,6 @@ def mttdl_approx(n: int, lam: float, mu: float, repair: str = "single") -> float
 
 
 __all__ = [
-    "absorption_times", "mttdl", "mttdl_approx", "mttdl_closed_form", "time_to_below",
+    "absorption_times", "absorption_times_dense", "mttdl", "mttdl_approx", "mttdl_closed_form", "time_to_below",
     "time_to_below_closed_form_n3_m2",
 ]

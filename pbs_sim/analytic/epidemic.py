@@ -25,8 +25,10 @@ from ..errors import ConfigError
 MODES = ("pull", "push", "push-pull")
 
 
-def susceptible_fraction(n: int, rounds: int, mode: str = "push", exact: bool = True) -> np.ndarray:
-    """``p_0 .. p_rounds`` starting from one infected site (``p_0 = 1 - 1/n``).
+def susceptible_fraction(
+    n: int, rounds: int, mode: str = "push", exact: bool = True, infected: int = 1
+) -> np.ndarray:
+    """``p_0 .. p_rounds`` starting from ``infected`` sites (default one: ``p_0 = 1 - 1/n``).
 
     ``exact=False`` uses the large-n forms with ``e^-(1 - p)`` instead of ``(1 - 1/n)^(n (1 - p))``.
     """
@@ -36,8 +38,10 @@ def susceptible_fraction(n: int, rounds: int, mode: str = "push", exact: bool = 
         raise ConfigError(None, "rounds", f"must be an integer >= 0, got {rounds!r}")
     if mode not in MODES:
         raise ConfigError(None, "mode", f"{mode!r} is not one of {', '.join(MODES)}")
+    if isinstance(infected, bool) or not isinstance(infected, int) or not 1 <= infected <= n:
+        raise ConfigError(None, "infected", f"must be an integer in 1..n = 1..{n}, got {infected!r}")
     out = np.empty(rounds + 1)
-    p = 1.0 - 1.0 / n
+    p = 1.0 - infected / n
     out[0] = p
     log_miss = math.log1p(-1.0 / n)
     for i in range(1, rounds + 1):
