@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,6 +205,35 @@ def _require(frame: pd.DataFrame, cols: Sequence[str], what: str) -> None:
 # t-visibility curves
 
 
+def mean_curve(curves: pd.DataFrame, value_cols: Sequence[str] = ("p_consistent", "ci_low", "ci_high")) -> pd.DataFrame:
+    """The point-wise mean of several replications' curves, for display.
+
+    Replications (distinct ``cell``/``rep``) may be tabulated on different t grids (the predictor
+    places its grid around each sample's own t-visibility). Each is read as the right-continuous
+    step function it estimates -- its value at t is that of its last grid point <= t -- on the union
+    of the grids, and the replications present at t are averaged.
+    """
+    cols = [c for c in value_cols if c in curves.columns]
+    ids = [c for c in ("cell", "rep") if c in curves.columns]
+    if not ids or len(curves[ids].drop_duplicates()) <= 1:
+        return curves.groupby("t_ms", sort=True)[cols].mean().reset_index()
+    grid = np.unique(curves["t_ms"].to_numpy(float))
+    stacks: dict[str, list[np.ndarray]] = {c: [] for c in cols}
+    for _, one in curves.groupby(ids, sort=True):
+        one = one.groupby("t_ms", sort=True)[cols].mean()
+        t = one.index.to_numpy(float)
+        idx = np.searchsorted(t, grid, side="right") - 1
+        for c in cols:
+            v = one[c].to_numpy(float)[np.clip(idx, 0, None)]
+            stacks[c].append(np.where(idx >= 0, v, np.nan))
+    out = pd.DataFrame({"t_ms": grid})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
+        for c in cols:
+            out[c] = np.nanmean(np.vstack(stacks[c]), axis=0)
+    return out
+
+
 def _symlog_x(ax: Axes, t: np.ndarray, linthresh: float | None) -> None:
     positive = t[t > 0]
     if linthresh is None:
@@ -243,7 +273,7 @@ def plot_curves(
     has_ci = band and {"ci_low", "ci_high"} <= set(frame.columns)
     value_cols = ["p_consistent", *(["ci_low", "ci_high"] if has_ci else [])]
     for vals, sub in _groups(frame, keys):
-        agg = sub.groupby("t_ms", sort=True)[value_cols].mean().reset_index()
+        agg = mean_curve(sub, value_cols)
         t = agg["t_ms"].to_numpy(float)
         label = label_prefix + (label_for(keys, vals) if keys else "P(consistent)")
         style_kw: dict[str, Any] = {"color": colors[vals]} if colors and vals in colors else {}

@@ -66,6 +66,14 @@ def test_plot_curves_averages_replications_pointwise() -> None:
     assert list(line.get_xdata()) == sorted(set(frame["t_ms"]))
 
 
+def test_replications_on_different_grids_are_averaged_as_step_functions() -> None:
+    frame = pd.DataFrame({"cell": 0, "rep": [0, 0, 1, 1], "t_ms": [0.0, 2.0, 0.0, 1.0],
+                          "p_consistent": [0.2, 1.0, 0.4, 1.0]})
+    agg = plots.mean_curve(frame, ["p_consistent"])
+    assert list(agg["t_ms"]) == [0.0, 1.0, 2.0]
+    assert np.allclose(agg["p_consistent"], [0.3, 0.6, 1.0])  # rep 0 holds 0.2 until t = 2
+
+
 def test_log_x_keeps_t_zero_visible() -> None:
     ax = plots.plot_curves(synthetic_curves(), log_x=True)
     assert ax.get_xscale() == "symlog"
