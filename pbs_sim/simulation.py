@@ -1,0 +1,197 @@
+"""``simulate(scenario)``: build the SimPy model, run it, and compute the metrics of its history.
+
+Owns: the simulator's public entry point and its result type :class:`SimResult` (the history, the
+t-visibility curve, a flat ``summary()`` row whose names line up with the analytic engine's, and
+named ``frames()``). This is the one place that joins the two one-way halves: ``pbs_sim.sim`` (runs,
+never imports metrics) and ``pbs_sim.metrics`` (pure functions, never runs SimPy).
+Must not touch: protocol logic, metric definitions, files (the CLI writes results).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import Scenario
+from .history import History
+from .metrics import latency as lat_m
+from .metrics import monitoring as mon_m
+from .metrics import sessions as ses_m
+from .metrics import staleness as st_m
+from .rng import Streams
+from .sim.build import Model, build
+
+Seed = int | np.random.SeedSequence | None
+MONITOR_TRIALS = 100_000
+
+
+@dataclass
+class SimResult:
+    """What one simulated run gives: history, curve, summary and named frames."""
+
+    scenario: Scenario
+    seed: Any
+    history: History
+    curve: pd.DataFrame
+    outcomes: pd.DataFrame = field(repr=False)
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    record_ops: bool = False
+    _summary: dict[str, Any] = field(default_factory=dict, repr=False)
+    _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        """One flat row of scalars (resolved parameters and metrics)."""
+        return dict(self._summary)
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """Named DataFrames: ``curve, versions_behind, k_staleness, latency, per_key, monitoring``,
+        any extra history tables (faults, repairs, ...), and with ``record_ops`` the raw ``ops``,
+        ``applies`` and per-read ``reads`` (outcomes)."""
+        out = {"curve": self.curve, **self._frames}
+        for name, table in self.history.tables.items():
+            if name in ("ops", "applies"):
+                if self.record_ops:
+                    out[name] = self.history.to_frame(name)
+            else:
+                out[name] = table.to_frame()
+        if self.record_ops:
+            out["reads"] = self.outcomes
+        return out
+
+
+def _seed_repr(seed: Any) -> Any:
+    if isinstance(seed, np.random.SeedSequence):
+        return f"{seed.entropy}:{'.'.join(map(str, seed.spawn_key))}" if seed.spawn_key else seed.entropy
+    return seed
+
+
+def simulate(
+    scenario: Scenario,
+    seed: Seed = None,
+    *,
+    record_ops: bool = False,
+    progress: bool = False,
+) -> SimResult:
+    """Run ``scenario`` on the discrete-event simulator; ``seed`` None uses ``run.seed``.
+
+    ``seed`` may also be a ``numpy.random.SeedSequence`` (a sweep's replication). Same scenario and
+    seed give identical results (wall/CPU times aside). ``record_ops`` adds the raw ``ops``/``applies``
+    tables and per-read outcomes to ``frames()``; ``progress`` shows a tqdm bar on a terminal.
+    """
+    root = scenario.run.seed if seed is None else seed
+    streams = Streams(root)
+    model = build(scenario, streams)
+    bar = None
+    callback = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        total = max(model.workload.expected_end_ms, 1.0)
+        bar = tqdm(total=round(total), unit="ms", desc="simulating", disable=None, leave=False)
+
+        def callback(now: float) -> None:
+            assert bar is not None
+            bar.update(max(0, min(round(now), bar.total) - bar.n))
+
+    w0, c0 = time.perf_counter(), time.process_time()
+    try:
+        history = model.run(progress=callback)
+    finally:
+        if bar is not None:
+            bar.close()
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    return analyse(model, history, seed=_seed_repr(root), wall_s=wall, cpu_s=cpu, record_ops=record_ops,
+                   streams=streams)
+
+
+def analyse(
+    model: Model, history: History, *, seed: Any, wall_s: float, cpu_s: float, record_ops: bool,
+    streams: Streams,
+) -> SimResult:
+    """Metrics of a finished run (pure functions of its history and observed delays)."""
+    sc = model.scenario
+    c, wl = sc.cluster, sc.workload
+    ops = history.to_frame("ops")
+    warmup = float(history.meta.get("warmup_ms", 0.0))
+    outcomes = st_m.read_outcomes(ops, warmup)
+    exact_t = wl.kind == "pbs-probe" and wl.probe_offset is None
+    curve = st_m.t_visibility_curve(outcomes, at_t=wl.probe_offsets_ms if exact_t else None)
+    target = sc.predict.target
+    kst = st_m.k_staleness(outcomes, (1, 2, 3))
+    latency = lat_m.latency_table(ops, warmup)
+    sessions = ses_m.session_summary(ses_m.session_violations(ops, warmup))
+
+    t_points = curve["t_ms"].to_numpy(float)
+    if not exact_t and len(outcomes):
+        t_points = np.concatenate([t_points, outcomes["t_ms"].dropna().to_numpy(float)])
+    prediction = mon_m.predict_observed(
+        model.network.delay_samples(), c.replication, c.read_quorum, c.write_quorum, np.unique(t_points),
+        trials=min(sc.predict.trials, MONITOR_TRIALS), seed=streams.sequence("monitoring"),
+        fanout=c.read_fanout, target=target,
+    ) if len(curve) else None
+    monitoring = mon_m.monitoring_frame(curve, prediction, outcomes)
+    gap = mon_m.monitoring_gap(monitoring)
+
+    measured = ops["issued_at"].to_numpy() >= warmup
+    kinds = ops["kind"].astype(str).to_numpy()
+    ok = (ops["status"].astype(str) == "ok").to_numpy()
+    lat = {row["kind"]: row for row in latency.to_dict("records")}
+    p0 = math.nan
+    if len(curve) and curve["t_ms"].iloc[0] == 0.0:
+        p0 = float(curve["p_consistent"].iloc[0])
+    n_reads = len(outcomes)
+    k = sc.predict.k
+    summary: dict[str, Any] = {
+        "engine": "simulate",
+        "n": c.replication, "r": c.read_quorum, "w": c.write_quorum, "nodes": c.nodes,
+        "profile": sc.latency.wars.name, "workload": wl.kind,
+        "read_fanout": c.read_fanout, "write_fanout": c.write_fanout, "coordinator": c.coordinator,
+        "seed": seed,
+        "ops": int(measured.sum()),
+        "reads": int((measured & (kinds == "read")).sum()),
+        "writes": int((measured & (kinds == "write")).sum()),
+        "failed_ops": int((measured & ~ok).sum()),
+        "availability": lat_m.availability(ops, warmup),
+        "measured_reads": n_reads,
+        "p_consistent_at_t0": p0,
+        "target": target,
+        "t_visibility_ms": st_m.t_visibility(curve, target),
+        "stale_read_fraction": float((~outcomes["consistent"].astype(bool)).mean()) if n_reads else math.nan,
+        "mean_versions_behind": float(outcomes["versions_behind"].mean()) if n_reads else math.nan,
+        "k": k,
+        "p_k_staleness": float((outcomes["versions_behind"] < k).mean()) if n_reads else math.nan,
+        "read_latency_p50_ms": lat["read"]["p50_ms"],
+        "read_latency_p99_ms": lat["read"]["p99_ms"],
+        "read_latency_p999_ms": lat["read"]["p999_ms"],
+        "write_latency_p50_ms": lat["write"]["p50_ms"],
+        "write_latency_p99_ms": lat["write"]["p99_ms"],
+        "write_latency_p999_ms": lat["write"]["p999_ms"],
+        "monotonic_read_violation_rate": sessions["monotonic_read_violation_rate"],
+        "read_your_writes_violation_rate": sessions["read_your_writes_violation_rate"],
+        "predicted_p_consistent_at_t0": float(prediction.p_consistent(0.0)) if prediction is not None else math.nan,
+        "predicted_t_visibility_ms": float(prediction.t_visibility_ms) if prediction is not None else math.nan,
+        **gap,
+        "messages": int(sum(model.network.sent.values())),
+        "messages_dropped": int(sum(model.network.dropped.values())),
+        "sim_time_ms": float(history.meta.get("sim_time_ms", model.env.now)),
+        "wall_s": wall_s,
+        "cpu_s": cpu_s,
+    }
+    frames = {
+        "versions_behind": st_m.versions_behind_counts(outcomes),
+        "k_staleness": kst,
+        "latency": latency,
+        "per_key": st_m.per_key(outcomes, ops),
+        "monitoring": monitoring,
+        "sessions": pd.DataFrame([sessions]),
+    }
+    return SimResult(
+        scenario=sc, seed=seed, history=history, curve=curve, outcomes=outcomes, wall_s=wall_s, cpu_s=cpu_s,
+        record_ops=record_ops, _summary=summary, _frames=frames,
+    )
