@@ -302,7 +302,11 @@ def wilson(x: np.ndarray, n: int, z: float = CI_Z) -> tuple[np.ndarray, np.ndarr
     z2n = z * z / n
     center = (p + z2n / 2) / (1 + z2n)
     half = z / (1 + z2n) * np.sqrt(p * (1 - p) / n + z2n / (4 * n))
-    return np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
+    xs = np.asarray(x)
+    # at x = 0 (x = n) the bound is exactly 0 (1); the formula only reaches it up to rounding
+    low = np.where(xs <= 0, 0.0, np.clip(center - half, 0.0, 1.0))
+    high = np.where(xs >= n, 1.0, np.clip(center + half, 0.0, 1.0))
+    return low, high
 
 
 def _binom_cdf_window(n: int, p: float) -> tuple[int, np.ndarray]:
@@ -541,6 +545,10 @@ def _run(
     t_vis = tally.tau_order_stat(_rank(target, trials))
     l_rank, u_rank = quantile_ci_ranks(trials, target)
     ci = (tally.tau_order_stat(l_rank) if l_rank >= 1 else 0.0, tally.tau_order_stat(u_rank))
+    if r + w > n:
+        # every read meets a replica that acked the write, so tau = 0 in every trial by construction
+        # (not only in the sample): the CI needs no order statistic beyond the sample
+        ci = (0.0, 0.0)
     lat = {}
     for which in ("read", "write"):
         ks = [_rank(q, trials) for _, q in LATENCY_QUANTILES]
@@ -557,7 +565,7 @@ def _run(
     return PredictResult(
         n=n, r=r, w=w, profile=profile_name, trials=trials, seed=seed_out, fanout=fanout, target=target,
         k=k, t_visibility_ms=t_vis, t_visibility_ci_ms=ci, p_consistent_at_t0=p0,
-        k_staleness=float(1.0 - (1.0 - p0) ** k),
+        k_staleness=p0 if k == 1 else float(1.0 - (1.0 - p0) ** k),
         read_latency_ms=lat["read"], write_latency_ms=lat["write"],
         t_ms=grid, consistent=np.asarray(counts, dtype=np.int64), requested_t_ms=ts,
         mode="exact" if exact else "streaming",
