@@ -255,3 +255,33 @@ def install(model: Model, scenario: Scenario, streams: Streams) -> Faults | None
     model.parts["faults"] = faults
     model.on_start.append(lambda m: faults.start())
     return faults
+
+
+def time_to_data_loss(scenario: Scenario, streams: Streams, key: int = 0, limit_ms: float = float("inf")) -> float:
+    """Run ``scenario``'s faults and anti-entropy (no client workload) on one item until no node holds it.
+
+    The item is written to every replica of ``key`` at time 0; returns the instant its last copy is
+    lost, or ``inf`` if that has not happened by ``limit_ms``. This is the simulator side of the
+    MTTDL validation (REFERENCE.md §5): disk loss empties a node, anti-entropy copies the item back.
+    """
+    from ..history import VIA_OTHER
+    from .build import build
+
+    model = build(scenario, streams)
+    env = model.env
+    holders = set(model.ring.preference_list(key))
+    for i in holders:
+        model.nodes[i].apply(key, (0.0, 1), VIA_OTHER)
+    lost = env.event()
+
+    def on_state(node: Node, event: str) -> None:
+        if event == "wipe" and not lost.triggered and not any(key in n.store for n in model.nodes):
+            lost.succeed(env.now)
+
+    for node in model.nodes:
+        node.on_state.append(on_state)
+    model.started = True  # start the extensions, not the client workload
+    for fn in model.on_start:
+        fn(model)
+    env.run(until=lost if limit_ms == float("inf") else env.any_of([lost, env.timeout(limit_ms)]))
+    return float(env.now) if lost.triggered else float("inf")

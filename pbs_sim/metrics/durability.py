@@ -1,0 +1,304 @@
+"""Durability metrics (DESIGN.md definitions), pure functions of a run's history frames.
+
+Owns: replication completion time, under-replication exposure, lost writes (listed, and broken down
+by key popularity decile) and the MTTDL estimate with its confidence interval over replications.
+Must not touch: SimPy, the simulator. Inputs are ``History.frames()`` (``ops``, ``applies`` and, if
+faults ran, ``faults``) and the replication factor N (``history.meta["n"]``).
+
+Definitions used here
+---------------------
+- A write's *copies* are the nodes whose stored version of the key is the write's ``seq`` or newer
+  (versions are per-key sequence numbers; with perfect clocks LWW order is ``seq`` order). Applies
+  ``via = "hint"`` (copies parked on fallback nodes) are not copies. A ``wipe`` fault empties a node.
+- **replication completion time**: from the write's commit until N nodes hold a copy; ``nan`` and
+  ``censored = True`` if the run ended first.
+- **under-replication exposure**: ``integral over time of #keys whose newest committed version has
+  fewer than N live copies``, in key-milliseconds (a copy is *live* while its node is up: crashed or
+  replacing nodes do not count); also reported divided by the run length (mean number of
+  under-replicated keys).
+- **lost write**: a committed write of which, at the end of the run, no node holds the write or a newer
+  version of its key. **loss events**: moments at which the newest committed version of a key had no
+  copy left on any node (each key counted once per loss).
+- **popularity decile**: keys ranked by how many operations touched them in the run (1 = the most
+  accessed tenth of the keys that were accessed, 10 = the least).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+_WIPE, _CRASH, _RECOVER, _REPLACE = "wipe", "crash", "recover", "replace"
+
+
+def _events(frames: dict[str, pd.DataFrame]) -> list[tuple[float, int, int, int, int]]:
+    """(at, order, kind, node, key, version) merged and sorted; kinds: 0 apply, 1 commit, 2 fault."""
+    ops = frames["ops"]
+    ap = frames["applies"]
+    ev: list[tuple[float, int, int, int, int]] = []
+    ap = ap[ap["via"].astype(str) != "hint"]
+    ev.extend(zip(ap["at"].to_numpy(float), [0] * len(ap), ap["node"].to_numpy(int), ap["key"].to_numpy(int),
+                  ap["version"].to_numpy(int), strict=True))
+    w = ops[(ops["kind"].astype(str) == "write") & (ops["status"].astype(str) == "ok")]
+    ev.extend(zip(w["completed_at"].to_numpy(float), [1] * len(w), [-1] * len(w), w["key"].to_numpy(int),
+                  w["version"].to_numpy(int), strict=True))
+    f = frames.get("faults")
+    if f is not None and len(f):
+        codes = {_WIPE: 2, _CRASH: 3, _RECOVER: 4, _REPLACE: 4}
+        f = f[f["node"] >= 0]
+        for at, node, action in zip(f["at"].to_numpy(float), f["node"].to_numpy(int), f["action"].astype(str), strict=True):
+            if action in codes:
+                ev.append((float(at), codes[action], int(node), -1, 0))
+    # at equal times: faults before applies (a wipe and the apply that follows it), commits last
+    prio = {2: 0, 3: 0, 4: 0, 0: 1, 1: 2}
+    ev.sort(key=lambda e: (e[0], prio[e[1]]))
+    return ev
+
+
+def durability(frames: dict[str, pd.DataFrame], n: int, end_at: float | None = None) -> dict[str, pd.DataFrame]:
+    """Replay the run once; returns ``writes`` (per committed write: commit_at, completion_ms, censored,
+    lost), ``exposure`` (a step series: at, under_replicated_keys) and ``losses`` (key, lost_at, version)."""
+    ev = _events(frames)
+    if end_at is None:
+        end_at = max((e[0] for e in ev if math.isfinite(e[0])), default=0.0)
+    held: dict[int, dict[int, int]] = {}  # node -> key -> version
+    by_key: dict[int, dict[int, int]] = {}  # key -> node -> version
+    up: dict[int, bool] = {}
+    newest: dict[int, int] = {}  # key -> newest committed seq
+    live: dict[int, int] = {}  # key -> live copies of newest committed
+    under = 0
+    pending: dict[int, list[tuple[int, float, int]]] = {}  # key -> [(seq, commit_at, row)]
+    w_key: list[int] = []
+    w_seq: list[int] = []
+    w_commit: list[float] = []
+    w_done: list[float] = []
+    exp_at: list[float] = [0.0]
+    exp_val: list[int] = [0]
+    losses: list[tuple[int, float, int]] = []
+    lost_now: set[int] = set()
+
+    def count_live(key: int) -> int:
+        s = newest.get(key, 0)
+        return sum(1 for nd, v in by_key.get(key, {}).items() if v >= s and up.get(nd, True))
+
+    def refresh(key: int) -> None:
+        nonlocal under
+        if key not in newest:
+            return
+        was = live.get(key, n) < n
+        c = live[key] = count_live(key)
+        now_under = c < n
+        if now_under != was:
+            under += 1 if now_under else -1
+        s = newest[key]
+        anywhere = any(v >= s for v in by_key.get(key, {}).values())
+        if not anywhere and key not in lost_now:
+            lost_now.add(key)
+            losses.append((key, t, s))
+        elif anywhere:
+            lost_now.discard(key)
+
+    def check_pending(key: int) -> None:
+        pl = pending.get(key)
+        if not pl:
+            return
+        vals = list(by_key.get(key, {}).values())
+        keep = []
+        for seq, cat, row in pl:
+            if sum(1 for v in vals if v >= seq) >= n:
+                w_done[row] = max(t, cat) - cat
+            else:
+                keep.append((seq, cat, row))
+        pending[key] = keep
+
+    t = 0.0
+    for at, kind, node, key, ver in ev:
+        if not math.isfinite(at):
+            continue
+        t = at
+        before = under
+        if kind == 0:
+            held.setdefault(node, {})[key] = ver
+            by_key.setdefault(key, {})[node] = ver
+            refresh(key)
+            check_pending(key)
+        elif kind == 1:
+            row = len(w_key)
+            w_key.append(key)
+            w_seq.append(ver)
+            w_commit.append(at)
+            w_done.append(math.nan)
+            if ver > newest.get(key, 0):
+                if key not in newest:
+                    live[key] = n  # placeholder: refresh compares against "was under"
+                newest[key] = ver
+            pending.setdefault(key, []).append((ver, at, row))
+            check_pending(key)
+            refresh(key)
+        elif kind == 2:  # wipe
+            for k in list(held.get(node, {})):
+                by_key[k].pop(node, None)
+            keys = list(held.get(node, {}))
+            held[node] = {}
+            for k in keys:
+                refresh(k)
+        else:
+            up[node] = kind == 4
+            for k in list(held.get(node, {})):
+                refresh(k)
+        if under != before:
+            exp_at.append(at)
+            exp_val.append(under)
+    writes = pd.DataFrame({"key": w_key, "version": w_seq, "commit_at": w_commit, "completion_ms": w_done})
+    writes["censored"] = writes["completion_ms"].isna()
+    final = {k: max(d.values(), default=0) for k, d in by_key.items()}
+    writes["lost"] = [final.get(k, 0) < s for k, s in zip(w_key, w_seq, strict=True)]
+    exposure = pd.DataFrame({"at": exp_at, "under_replicated_keys": exp_val})
+    exposure.attrs["end_at"] = end_at
+    loss = pd.DataFrame(losses, columns=["key", "lost_at", "version"])
+    return {"writes": writes, "exposure": exposure, "losses": loss}
+
+
+def exposure_key_ms(exposure: pd.DataFrame, end_at: float, start_at: float = 0.0) -> float:
+    """Integral of the under-replicated key count over [start_at, end_at] (key-ms)."""
+    at = exposure["at"].to_numpy(float)
+    val = exposure["under_replicated_keys"].to_numpy(float)
+    nxt = np.append(at[1:], end_at)
+    lo = np.clip(at, start_at, end_at)
+    hi = np.clip(nxt, start_at, end_at)
+    return float(np.sum(val * (hi - lo)))
+
+
+def popularity_decile(ops: pd.DataFrame) -> pd.Series:
+    """Key -> decile 1..10 by operation count in the run (1 = most accessed)."""
+    counts = ops.groupby("key").size().sort_values(ascending=False, kind="stable")
+    rank = np.arange(len(counts))
+    return pd.Series(1 + (rank * 10) // max(len(counts), 1), index=counts.index, name="decile")
+
+
+def by_decile(frames: dict[str, pd.DataFrame], result: dict[str, pd.DataFrame], n: int, end_at: float) -> pd.DataFrame:
+    """Per popularity decile: keys, reads per key, writes, lost writes (count and fraction), keys that
+    lost their data, and the mean time (ms) a key of the decile spent under-replicated."""
+    ops = frames["ops"]
+    dec = popularity_decile(ops)
+    w = result["writes"].copy()
+    w["decile"] = w["key"].map(dec)
+    reads = ops[ops["kind"].astype(str) == "read"].groupby("key").size()
+    under = under_time_per_key(frames, n, end_at)
+    rows = []
+    for d in range(1, 11):
+        keys = dec.index[dec == d]
+        wd = w[w["decile"] == d]
+        rows.append({
+            "decile": d, "keys": len(keys),
+            "reads_per_key": float(reads.reindex(keys).fillna(0).mean()) if len(keys) else 0.0,
+            "writes": len(wd), "lost_writes": int(wd["lost"].sum()),
+            "lost_write_fraction": float(wd["lost"].mean()) if len(wd) else 0.0,
+            "keys_lost": int(result["losses"]["key"].isin(keys).sum()),
+            "under_replicated_ms_per_key": float(under.reindex(keys).fillna(0).mean()) if len(keys) else 0.0,
+        })
+    return pd.DataFrame(rows)
+
+
+def under_time_per_key(frames: dict[str, pd.DataFrame], n: int, end_at: float) -> pd.Series:
+    """Time (ms) each key spent with fewer than N live copies of its newest committed version."""
+    ev = _events(frames)
+    by_key: dict[int, dict[int, int]] = {}
+    held: dict[int, set[int]] = {}
+    up: dict[int, bool] = {}
+    newest: dict[int, int] = {}
+    since: dict[int, float] = {}  # key -> under since
+    total: dict[int, float] = {}
+
+    def refresh(key: int, t: float) -> None:
+        if key not in newest:
+            return
+        s = newest[key]
+        c = sum(1 for nd, v in by_key.get(key, {}).items() if v >= s and up.get(nd, True))
+        if c < n and key not in since:
+            since[key] = t
+        elif c >= n and key in since:
+            total[key] = total.get(key, 0.0) + t - since.pop(key)
+
+    for at, kind, node, key, ver in ev:
+        if not math.isfinite(at):
+            continue
+        if kind == 0:
+            by_key.setdefault(key, {})[node] = ver
+            held.setdefault(node, set()).add(key)
+            refresh(key, at)
+        elif kind == 1:
+            newest[key] = max(newest.get(key, 0), ver)
+            refresh(key, at)
+        elif kind == 2:
+            for k in held.get(node, set()):
+                by_key[k].pop(node, None)
+            ks = held.pop(node, set())
+            for k in ks:
+                refresh(k, at)
+        else:
+            up[node] = kind == 4
+            for k in held.get(node, set()):
+                refresh(k, at)
+    for k, s in since.items():
+        total[k] = total.get(k, 0.0) + max(0.0, end_at - s)
+    return pd.Series(total, name="under_ms", dtype=float)
+
+
+def summary(frames: dict[str, pd.DataFrame], n: int, end_at: float, start_at: float = 0.0) -> dict[str, float]:
+    """Scalar durability figures for a run's summary row."""
+    res = durability(frames, n, end_at)
+    w = res["writes"]
+    span = max(end_at - start_at, 1e-12)
+    expo = exposure_key_ms(res["exposure"], end_at, start_at)
+    comp = w["completion_ms"].dropna()
+    return {
+        "committed_writes": float(len(w)),
+        "replication_completion_ms_mean": float(comp.mean()) if len(comp) else math.nan,
+        "replication_completion_ms_p99": float(comp.quantile(0.99)) if len(comp) else math.nan,
+        "replication_incomplete_fraction": float(w["censored"].mean()) if len(w) else 0.0,
+        "under_replication_exposure_key_ms": expo,
+        "under_replicated_keys_mean": expo / span,
+        "lost_writes": float(w["lost"].sum()),
+        "lost_write_fraction": float(w["lost"].mean()) if len(w) else 0.0,
+        "keys_lost": float(len(res["losses"])),
+    }
+
+
+def mttdl_estimate(times_ms: Sequence[float], z: float = 1.96) -> dict[str, float]:
+    """MTTDL from replications' times to data loss (``inf`` = not lost by the end: censored).
+
+    Uncensored: the sample mean with a normal CI (``z`` standard errors). With censoring: the
+    exponential maximum-likelihood estimate (total observed time / losses), CI from the chi-square
+    bounds approximated by ``mean * (1 +- z / sqrt(losses))``.
+    """
+    x = np.asarray(times_ms, dtype=float)
+    lost = np.isfinite(x)
+    k = int(lost.sum())
+    if k == 0:
+        return {"mttdl_ms": math.inf, "mttdl_se_ms": math.nan, "mttdl_ci_low_ms": math.nan,
+                "mttdl_ci_high_ms": math.inf, "replications": float(len(x)), "losses": 0.0}
+    if k == len(x):
+        mean = float(x.mean())
+        se = float(x.std(ddof=1) / math.sqrt(k)) if k > 1 else math.nan
+    else:
+        raise ValueError("censored replications: pass the observed times and use mttdl_censored()")
+    return {"mttdl_ms": mean, "mttdl_se_ms": se, "mttdl_ci_low_ms": mean - z * se, "mttdl_ci_high_ms": mean + z * se,
+            "replications": float(len(x)), "losses": float(k)}
+
+
+def mttdl_censored(observed_ms: Sequence[float], lost: Sequence[bool], z: float = 1.96) -> dict[str, float]:
+    """Exponential MLE of MTTDL when some replications ended before losing data."""
+    t = np.asarray(observed_ms, dtype=float)
+    k = int(np.sum(lost))
+    total = float(t.sum())
+    if k == 0:
+        return {"mttdl_ms": math.inf, "mttdl_ci_low_ms": total / 3.0, "mttdl_ci_high_ms": math.inf,
+                "replications": float(len(t)), "losses": 0.0}
+    mean = total / k
+    return {"mttdl_ms": mean, "mttdl_ci_low_ms": mean / (1 + z / math.sqrt(k)),
+            "mttdl_ci_high_ms": mean / max(1 - z / math.sqrt(k), 1e-12),
+            "replications": float(len(t)), "losses": float(k)}
