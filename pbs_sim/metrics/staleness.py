@@ -105,7 +105,7 @@ def read_outcomes(ops: pd.DataFrame, warmup_ms: float = 0.0) -> pd.DataFrame:
         left, ws[["key", "seq", "n_le", "max_commit_le"]], left_on="version", right_on="seq", by="key",
         direction="backward", allow_exact_matches=True,
     ).sort_values("i")
-    n_le = m2["n_le"].fillna(0).to_numpy(np.int64)
+    n_le = m2["n_le"].fillna(0).to_numpy(np.int64, copy=True)
     max_commit_le = m2["max_commit_le"].fillna(-np.inf).to_numpy(float)
     # Writes with seq <= v that committed *after* start must not be subtracted: rare (in flight), exact loop.
     late = np.flatnonzero(max_commit_le > start)
@@ -136,7 +136,7 @@ def read_outcomes(ops: pd.DataFrame, warmup_ms: float = 0.0) -> pd.DataFrame:
     return out.sort_values("op_id", kind="stable").reset_index(drop=True)
 
 
-def _curve_frame(t: Sequence[float], hits: np.ndarray, n: np.ndarray, t_high: Sequence[float] | None = None) -> pd.DataFrame:
+def _curve_frame(t: Sequence[float] | np.ndarray, hits: np.ndarray, n: np.ndarray, t_high: Sequence[float] | np.ndarray | None = None) -> pd.DataFrame:
     low, high = wilson(hits, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.asarray(hits, float) / np.asarray(n, float)
