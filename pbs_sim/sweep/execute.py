@@ -39,6 +39,8 @@ EngineFn = Callable[[Scenario, np.random.SeedSequence], EngineResult]
 
 _REGISTRY: dict[str, EngineFn] = {}
 
+CONNECT_TIMEOUT_S = 20.0  # how long to try reaching an existing Dask scheduler
+
 # Built-in engines and the module each needs, checked when a sweep file is loaded.
 _BUILTIN_MODULES = {"predict": "pbs_sim.analytic.wars", "simulate": "pbs_sim.simulation"}
 
@@ -263,7 +265,7 @@ def _dask_executor(
             address = "local"
         elif isinstance(scheduler, str):
             try:
-                client = stack.enter_context(Client(scheduler, timeout="20s"))
+                client = stack.enter_context(Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s"))
             except (OSError, TimeoutError, ValueError) as exc:
                 raise ConfigError("--scheduler", None, f"cannot reach Dask scheduler {scheduler!r}: {exc}") from None
             address = scheduler

@@ -110,6 +110,8 @@ def run_sweep(
     spec = as_spec(sweep)
     if fmt not in io.FORMATS:
         raise ConfigError("--format", None, f"{fmt!r} is not one of {', '.join(io.FORMATS)}")
+    if workers is not None and workers < 1:
+        raise ConfigError("--workers", None, f"must be >= 1, got {workers}")
     out_dir = Path(out) if out is not None else default_out(spec)
     old = store.prepare_out(out_dir, spec, resume=resume, force=force)
     records = store.load_parts(out_dir, spec) if old is not None else {}
@@ -133,15 +135,18 @@ def run_sweep(
         man["_tables"] = tables
         return man
 
-    save("running", finished=False)
     computed = 0
-    if todo:
+    if not todo:
+        save("running", finished=False)
+    else:
         bar = tqdm(
             total=spec.n_runs, initial=len(records), desc=spec.name, unit="run", file=sys.stderr,
             disable=(not sys.stderr.isatty()) if progress is None else not progress, dynamic_ncols=True,
         )
         try:
+            # the executor first: a bad --scheduler fails before the directory is touched further
             with open_executor(workers, scheduler, dask_processes=dask_processes) as (executor, info):
+                save("running", finished=False)
                 for key, rec in _drive(executor, info, spec, todo):
                     records[key] = store.write_part(out_dir, rec)
                     computed += 1

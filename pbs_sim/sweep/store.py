@@ -59,8 +59,7 @@ def prepare_out(out: Path, spec: SweepSpec, resume: bool, force: bool) -> dict[s
     if out.exists() and not out.is_dir():
         raise ConfigError(where, None, f"{out} exists and is not a directory")
     if not out.exists() or not [p for p in out.iterdir() if not p.name.endswith(".tmp")]:
-        out.mkdir(parents=True, exist_ok=True)
-        return None
+        return None  # created by the first write, once the executor is up
     old = read_manifest(out)
     if force:
         clean_out(out)
@@ -250,7 +249,7 @@ def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, f
     if n == 0:
         return math.nan, math.nan, math.nan
     mean = float(np.mean(x))
-    if n < 2:
+    if n < 2 or not np.all(np.isfinite(x)):  # an infinite value (never reached) has no interval
         return mean, math.nan, math.nan
     half = float(stats.t.ppf(0.5 + level / 2, n - 1) * np.std(x, ddof=1) / math.sqrt(n))
     return mean, mean - half, mean + half
