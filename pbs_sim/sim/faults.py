@@ -6,6 +6,7 @@ endpoints cannot reach which (network drop rules), the per-message loss probabil
 ``faults`` history table: one row per event ``(at, node, action, detail)`` with ``node = -1`` for
 partitions and heals. Random faults (exponential times to failure per node, exponential repair times)
 and scripted ones (``[[faults.schedule]]``) share the same code paths.
+Also records every dropped write request in the ``dropped_writes`` table (for stale-read causes).
 Must not touch: coordinators (they time out by themselves: a down node drops what it receives),
 node stores other than through ``wipe``, metrics.
 
@@ -254,7 +255,29 @@ def install(model: Model, scenario: Scenario, streams: Streams) -> Faults | None
     model.history.meta["faults"] = True
     model.parts["faults"] = faults
     model.on_start.append(lambda m: faults.start())
+    record_dropped_writes(model)
     return faults
+
+
+DROP_REASONS = ("rule", "loss", "down", "deliver-rule")
+
+
+def record_dropped_writes(model: Model) -> None:
+    """Record every dropped write request (kind ``W``) in the ``dropped_writes`` table
+    ``(at, op_id, key, version, node, reason)``: what stale-read causes need to tell a replica that
+    missed a write from one that had it still in flight."""
+    table = model.history.table(
+        "dropped_writes", categories={"reason": DROP_REASONS}, at="d", op_id="q", key="q", version="q",
+        node="i", reason="b",
+    )
+    env = model.env
+    codes = {r: i for i, r in enumerate(DROP_REASONS)}
+
+    def on_drop(msg: Any, reason: str) -> None:
+        if msg.kind == "W" and msg.op is not None:
+            table.append(float(env.now), msg.op.op_id, msg.op.key, msg.op.seq, msg.dst, codes.get(reason, 0))
+
+    model.network.on_drop.append(on_drop)
 
 
 def time_to_data_loss(scenario: Scenario, streams: Streams, key: int = 0, limit_ms: float = float("inf")) -> float:

@@ -1,0 +1,122 @@
+"""Why was a read stale? One cause per stale read, from the history alone.
+
+Owns: ``stale_read_causes`` (one row per stale read with its cause) and ``cause_counts``.
+Must not touch: SimPy, the simulator. Inputs: ``read_outcomes`` (``pbs_sim.metrics.staleness``), the
+``applies`` and ``faults`` frames, and the run's R, W, N.
+
+A read is stale when it returned a version older than ``w*``, the newest write to its key committed
+before the read started (DESIGN.md). Its cause is the first that applies:
+
+1. ``replica-restored-empty`` — a node that had received ``w*`` (or newer) lost its disk before the
+   read ended, so the copies the quorums relied on shrank;
+2. ``partial-quorum`` — ``R + W <= N`` and a write (``w*`` or newer) was still on its way to a replica
+   that lacked it when the read started (it landed there later through the write path): the read
+   quorum missed the write quorum while the write propagated — the staleness PBS predicts. Also every
+   stale read of a non-expanding (``write_fanout = "quorum"``) partial quorum not explained otherwise;
+3. ``write-in-flight`` — the same with ``R + W > N`` (cannot happen without sloppy quorums or lost
+   copies; listed so nothing is hidden);
+4. ``replica-missed-write`` — a W message of ``w*`` was dropped (the replica was down — and so is
+   restored stale when it recovers — partitioned away, or the message was lost) and no write was in
+   flight: a replica answered from older data;
+5. ``unknown`` — none of the above (a bug detector: the tests require none).
+
+``overlaps_write`` marks, separately, reads during which a newer write to the key was in progress
+(issued before the read ended, committed after it started) — "a read overlapping a write".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+CAUSES = ("replica-restored-empty", "partial-quorum", "write-in-flight", "replica-missed-write", "unknown")
+
+
+def stale_read_causes(
+    outcomes: pd.DataFrame, ops: pd.DataFrame, applies: pd.DataFrame, faults: pd.DataFrame | None,
+    n: int, r: int, w: int, *, dropped_writes: pd.DataFrame | None = None, non_expanding: bool = False,
+) -> pd.DataFrame:
+    """One row per stale read: ``op_id, key, start_at, completed_at, version, w_star, t_ms, cause,
+    overlaps_write``. ``dropped_writes`` is the faults module's table of W messages that were dropped
+    (key, version, node); ``non_expanding`` is ``write_fanout = "quorum"``."""
+    stale = outcomes[~outcomes["consistent"].astype(bool)]
+    cols = ["op_id", "key", "start_at", "completed_at", "version", "w_star", "t_ms"]
+    if stale.empty:
+        return pd.DataFrame({**{c: pd.Series(dtype=float) for c in cols}, "cause": pd.Series(dtype=str),
+                             "overlaps_write": pd.Series(dtype=bool)})
+    out = stale[cols].reset_index(drop=True).copy()
+    key = out["key"].to_numpy(np.int64)
+    ws = out["w_star"].to_numpy(np.int64)
+    t0 = out["start_at"].to_numpy(float)
+    t1 = out["completed_at"].to_numpy(float)
+    keys = np.unique(key)
+    ap = applies[applies["key"].isin(keys)]
+    ap_key = ap["key"].to_numpy(np.int64)
+    ap_ver = ap["version"].to_numpy(np.int64)
+    ap_at = ap["at"].to_numpy(float)
+    ap_node = ap["node"].to_numpy(np.int64)
+    ap_write = (ap["via"].astype(str) == "write").to_numpy()
+
+    # 1. disk loss of a node that had received w* (or newer) before the read ended
+    restored = np.zeros(len(out), dtype=bool)
+    if faults is not None and len(faults):
+        f = faults[faults["action"].astype(str) == "wipe"]
+        for wt, wn in zip(f["at"].to_numpy(float), f["node"].to_numpy(np.int64), strict=True):
+            m = (ap_node == wn) & (ap_at <= wt)
+            if not m.any():
+                continue
+            best = pd.Series(ap_ver[m]).groupby(ap_key[m]).max()
+            held = best.reindex(key).to_numpy(float)
+            restored |= (held >= ws) & (t1 >= wt)
+
+    # which writes lost a W message (dropped: node down, partition, message loss)
+    dropped_set: set[tuple[int, int]] = set()
+    if dropped_writes is not None and len(dropped_writes):
+        dropped_set = set(zip(dropped_writes["key"].to_numpy(np.int64).tolist(),
+                              dropped_writes["version"].to_numpy(np.int64).tolist(), strict=True))
+    groups = {int(k): np.flatnonzero(ap_key == k) for k in keys}
+    partial = r + w <= n
+    cause = []
+    for i in range(len(out)):
+        if restored[i]:
+            cause.append("replica-restored-empty")
+            continue
+        g = groups[int(key[i])]
+        if g.size == 0:
+            cause.append("unknown")
+            continue
+        m = ap_ver[g] >= ws[i]
+        held_before = set(ap_node[g][m & (ap_at[g] <= t0[i])].tolist())
+        late = ap_node[g][m & ap_write[g] & (ap_at[g] > t0[i])].tolist()
+        if any(x not in held_before for x in late):
+            # a write (w* or newer) was still on its way to a replica that lacked it
+            cause.append("partial-quorum" if partial else "write-in-flight")
+        elif (int(key[i]), int(ws[i])) in dropped_set:
+            cause.append("replica-missed-write")
+        elif partial:
+            # no W message of w* was dropped: each either landed (possibly after a repair overtook it),
+            # is still in flight at the end of the run, or was never sent (non-expanding quorum)
+            cause.append("partial-quorum")
+        else:
+            cause.append("unknown")
+    out["cause"] = cause
+
+    # overlap: the next write to the key (seq w* + 1) was issued before the read ended
+    wr = ops[ops["kind"].astype(str) == "write"]
+    issued = pd.Series(wr["issued_at"].to_numpy(float),
+                       index=pd.MultiIndex.from_arrays([wr["key"].to_numpy(np.int64), wr["version"].to_numpy(np.int64)]))
+    issued = issued[~issued.index.duplicated()]
+    nxt = issued.reindex(pd.MultiIndex.from_arrays([key, ws + 1])).to_numpy(float)
+    out["overlaps_write"] = nxt <= t1
+    return out
+
+
+def cause_counts(causes: pd.DataFrame, measured_reads: int) -> pd.DataFrame:
+    """Stale reads per cause, with their share of stale reads and of all measured reads."""
+    total = len(causes)
+    rows = []
+    for c in CAUSES:
+        k = int((causes["cause"] == c).sum()) if total else 0
+        rows.append({"cause": c, "stale_reads": k, "share_of_stale": k / total if total else 0.0,
+                     "per_read": k / measured_reads if measured_reads else 0.0})
+    return pd.DataFrame(rows)
