@@ -191,6 +191,17 @@ def analyse(
         "monitoring": monitoring,
         "sessions": pd.DataFrame([sessions]),
     }
+    # -- faults, read repair, anti-entropy, durability, stale-read causes (issue 5; pbs_sim.metrics.repair)
+    from .metrics.repair import extension_metrics
+
+    ext_summary, ext_frames = extension_metrics(
+        {"ops": ops, "applies": history.to_frame("applies"),
+         **{k: t.to_frame() for k, t in history.tables.items() if k not in ("ops", "applies")}},
+        history.meta, outcomes, warmup_ms=warmup, n=c.replication, r=c.read_quorum, w=c.write_quorum,
+        non_expanding=c.write_fanout == "quorum", end_at=float(history.meta.get("sim_time_ms", model.env.now)),
+    )
+    summary.update(ext_summary)
+    frames.update(ext_frames)
     return SimResult(
         scenario=sc, seed=seed, history=history, curve=curve, outcomes=outcomes, wall_s=wall_s, cpu_s=cpu_s,
         record_ops=record_ops, _summary=summary, _frames=frames,

@@ -56,6 +56,7 @@ class Model:
     min_end_at: float = 0.0
     started: bool = False
     _pick: Callable[[int], Coordinator] | None = None
+    parts: dict[str, Any] = field(default_factory=dict)  # extension objects by name (faults, repair, ...)
 
     def coordinator_for(self, key: int) -> Coordinator:
         """Who coordinates an operation on ``key`` (per ``cluster.coordinator``)."""
