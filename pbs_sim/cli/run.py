@@ -1,0 +1,165 @@
+"""``pbs-sim run SCENARIO.toml``: one discrete-event simulation, its metrics and result files.
+
+Owns: the command's options, writing the results directory (atomically, via ``pbs_sim.io``) and the
+short readable summary on stdout. Must not touch: computation (``pbs_sim.simulation.simulate``).
+
+Files written to ``--out DIR``: ``summary.csv`` (one row: resolved parameters as ``section_key``
+columns, then metrics), ``curve.csv`` (t_ms, p_consistent, ci_low, ci_high, n), the other metric
+frames (``versions_behind``, ``k_staleness``, ``latency``, ``per_key``, ``monitoring``, ``sessions``,
+and any extra record kinds such as faults), ``ops`` and ``applies`` with ``--ops``, and
+``manifest.json`` (resolved config, seed, provenance, file list, summary). ``--format parquet``
+writes tables as Parquet instead of CSV.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``cluster.read_quorum=2`` -> ("cluster.read_quorum", 2); values are TOML (bare words = strings)."""
+    key, eq, value = text.partition("=")
+    if not eq or not key.strip():
+        raise ConfigError("--set", None, f"expected KEY=VALUE like cluster.read_quorum=2, got {text!r}")
+    try:
+        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    return key.strip(), parsed
+
+
+def flat_parameters(config: dict[str, Any]) -> dict[str, Any]:
+    """Scenario dict -> ``{"cluster_replication": 3, ...}``; lists and tables become JSON text."""
+    out: dict[str, Any] = {}
+    for section, table in config.items():
+        for key, value in table.items():
+            if isinstance(value, list | dict):
+                value = json.dumps(value)
+            out[f"{section}_{key}"] = value
+    return out
+
+
+def _pct(x: float) -> str:
+    return "n/a" if not math.isfinite(x) else f"{100 * x:.2f} %"
+
+
+def _ms(x: float) -> str:
+    return "n/a" if not math.isfinite(x) else f"{x:.4g}"
+
+
+def render_summary(s: dict[str, Any], curve: Any, binned: bool) -> str:
+    """The short readable report of a simulated run."""
+    lines = [
+        f"{s['profile']}: N={s['n']} R={s['r']} W={s['w']} on {s['nodes']} nodes, {s['workload']} workload, "
+        f"coordinator {s['coordinator']}, fan-out read {s['read_fanout']} / write {s['write_fanout']}, seed {s['seed']}",
+        f"  measured ops        {s['ops']:,} ({s['reads']:,} reads, {s['writes']:,} writes); "
+        f"availability {_pct(s['availability'])} ({s['failed_ops']:,} failed)",
+        f"  P(consistent, t=0)  {_pct(s['p_consistent_at_t0'])}"
+        + (" (reads with t in [0, 0.5) ms)" if binned else "")
+        + f"; predicted from observed delays {_pct(s['predicted_p_consistent_at_t0'])}",
+        f"  t-visibility        {_ms(s['t_visibility_ms'])} ms at {100 * s['target']:g} %"
+        + f" (predicted {_ms(s['predicted_t_visibility_ms'])} ms)",
+        f"  stale reads         {_pct(s['stale_read_fraction'])}; mean versions behind {s['mean_versions_behind']:.4g}",
+        f"  sessions            monotonic-read violations {_pct(s['monotonic_read_violation_rate'])}, "
+        f"read-your-writes {_pct(s['read_your_writes_violation_rate'])}",
+        f"  latency ms          read p50 {_ms(s['read_latency_p50_ms'])} p99 {_ms(s['read_latency_p99_ms'])} "
+        f"p99.9 {_ms(s['read_latency_p999_ms'])}; write p50 {_ms(s['write_latency_p50_ms'])} "
+        f"p99 {_ms(s['write_latency_p99_ms'])} p99.9 {_ms(s['write_latency_p999_ms'])}",
+        f"  monitoring gap      max |measured - predicted| {_pct(s['monitoring_max_gap'])}, RMSE {_pct(s['monitoring_rmse'])}",
+    ]
+    rate = s["ops"] / s["cpu_s"] if s["cpu_s"] > 0 else math.nan
+    lines.append(
+        f"  simulated {s['sim_time_ms']:,.0f} ms in {s['wall_s']:.2f} s wall ({s['cpu_s']:.2f} s CPU, "
+        f"{rate:,.0f} ops per CPU second)"
+    )
+    if len(curve):
+        lines.append("")
+        lines.append(f"  {'t_ms':>9}  {'p_consistent':>12}  {'95% CI (Wilson)':>21}  {'reads':>8}")
+        for row in curve.head(12).itertuples(index=False):
+            lines.append(
+                f"  {row.t_ms:>9g}  {100 * row.p_consistent:>11.3f}%  {100 * row.ci_low:>9.3f}% .. "
+                f"{100 * row.ci_high:>7.3f}%  {row.n:>8,}"
+            )
+    return "\n".join(lines)
+
+
+@click.command("run")
+@click.argument("scenario", metavar="SCENARIO.toml")
+@click.option("--seed", type=int, default=None, help="Root seed (default: the scenario's run.seed).")
+@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+              help="Results directory (summary.csv, curve.csv, ..., manifest.json).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
+              help="Table format of the results.")
+@click.option("--ops", "ops", is_flag=True, help="Also write every operation (ops) and replica apply (applies).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a scenario setting, e.g. --set cluster.read_quorum=2 (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Progress bar on stderr (only shown on a terminal).")
+def run(scenario: str, seed: int | None, out: str | None, fmt: str, ops: bool, overrides: tuple[str, ...],
+        as_json: bool, progress: bool) -> None:
+    """Simulate SCENARIO.toml on the discrete-event simulator and report measured staleness,
+    latency and session guarantees next to the PBS prediction from the run's own delays.
+
+    Example: pbs-sim run experiments/quickstart.toml --out results/quickstart
+    """
+    from ..config import load_scenario
+    from ..io import provenance, table_path, write_json, write_table
+    from ..simulation import simulate
+
+    if seed is not None and seed < 0:
+        raise ConfigError("--seed", None, f"must be >= 0, got {seed}")
+    sc = load_scenario(scenario, dict(parse_override(o) for o in overrides))
+    res = simulate(sc, seed=seed, record_ops=ops, progress=progress and sys.stderr.isatty())
+    summary = res.summary()
+    config = sc.to_dict()
+    binned = "t_high_ms" in res.curve.columns
+    if out is not None:
+        out_dir = Path(out)
+        files: list[str] = []
+        row = {**flat_parameters(config), **summary}
+        import pandas as pd
+
+        write_table(pd.DataFrame([row]), table_path(out_dir, "summary", fmt), fmt)
+        files.append(table_path(out_dir, "summary", fmt).name)
+        for name, frame in res.frames().items():
+            path = table_path(out_dir, name, fmt)
+            write_table(frame, path, fmt)
+            files.append(path.name)
+        write_json(out_dir / "manifest.json", {
+            "command": "pbs-sim run",
+            "scenario_file": str(Path(scenario)),
+            "seed": summary["seed"],
+            "overrides": list(overrides),
+            "config": config,
+            "profile": sc.latency.wars.to_dict(),
+            "files": files,
+            "summary": summary,
+            "provenance": provenance(),
+        })
+    if as_json:
+        click.echo(json.dumps(summary, default=_json_scalar))
+        return
+    click.echo(render_summary(summary, res.curve, binned))
+    if out is not None:
+        click.echo(f"\nresults written to {out}/ ({', '.join(sorted(set(files)))})")
+
+
+def _json_scalar(o: Any) -> Any:
+    try:
+        return o.item()
+    except AttributeError:
+        return str(o)

@@ -1,0 +1,82 @@
+"""``pbs-sim validate CONFIG.toml``: check a scenario (or a sweep file) without running anything.
+
+Owns: loading through the same validators the runs use and printing ``ok`` with the resolved key
+facts; with ``--keys``, the list of every scenario setting with its default and meaning.
+Must not touch: computation. Errors are ``ConfigError``s: one line naming file, key and reason,
+exit status 2 (handled by ``pbs_sim.cli.main``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+
+def scenario_facts(sc: Any) -> list[str]:
+    """Readable resolved facts of a Scenario."""
+    c, wl, lat = sc.cluster, sc.workload, sc.latency
+    prof = lat.wars
+    lines = [
+        f"cluster   N={c.replication} R={c.read_quorum} W={c.write_quorum} on {c.nodes} nodes "
+        f"({c.vnodes} vnodes each); fan-out read {c.read_fanout} / write {c.write_fanout}"
+        f" (replica choice {c.replica_choice}); coordinator {c.coordinator}; "
+        f"timeouts read {c.read_timeout_ms:g} ms / write {c.write_timeout_ms:g} ms",
+        f"quorum    R + W {'>' if c.read_quorum + c.write_quorum > c.replication else '<='} N: "
+        + ("strict (no stale reads without faults)" if c.read_quorum + c.write_quorum > c.replication
+           else "partial (reads can be stale)"),
+        f"latency   {prof.name}: " + "; ".join(f"{k} {v}" for k, v in prof.rows()),
+    ]
+    if wl.kind == "pbs-probe":
+        offsets = (f"one offset per trial from {wl.probe_offset.spec()}" if wl.probe_offset is not None
+                   else "reads at " + ", ".join(f"{t:g}" for t in wl.probe_offsets_ms) + " ms after commit")
+        lines.append(f"workload  pbs-probe: {wl.trials:,} trials every {wl.probe_interval_ms:g} ms; {offsets}")
+    else:
+        rate = (f"Poisson {wl.rate_per_s:g} ops/s (~{wl.rate_per_s * wl.duration_ms / 1000:,.0f} measured ops)"
+                if wl.kind == "open" else f"{wl.clients} clients, think time {wl.think_time.spec()}")
+        lines.append(
+            f"workload  {wl.kind}: {rate}; {wl.keys:,} keys {wl.key_distribution.spec()}; "
+            f"{100 * wl.read_fraction:g} % reads; {wl.duration_ms:g} ms after {wl.warmup_ms:g} ms warm-up"
+        )
+    extras = []
+    if sc.faults.crash_mttf_ms or sc.faults.disk_loss_mttf_ms or sc.faults.message_loss or sc.faults.schedule:
+        extras.append("faults on")
+    if sc.read_repair.mode != "off":
+        extras.append(f"read repair {sc.read_repair.mode}")
+    if sc.anti_entropy.mode != "off":
+        extras.append(f"anti-entropy {sc.anti_entropy.mode}")
+    lines.append(f"run       seed {sc.run.seed}" + (f"; {', '.join(extras)}" if extras else ""))
+    return lines
+
+
+@click.command("validate")
+@click.argument("config", metavar="CONFIG.toml", required=False)
+@click.option("--keys", is_flag=True, help="List every scenario setting with its default and meaning.")
+def validate(config: str | None, keys: bool) -> None:
+    """Check a scenario (or sweep) file without running it: prints "ok" and the resolved settings,
+    or one line naming the file, key and reason (exit status 2).
+    """
+    from ..config import describe_fields, load_scenario, read_toml
+    from ..errors import ConfigError
+
+    if keys:
+        for key, default, doc in describe_fields():
+            click.echo(f"{key:<34} {default:<28} {doc}")
+        if config is None:
+            return
+    if config is None:
+        raise ConfigError("validate", None, "missing CONFIG.toml (or use --keys)")
+    raw = read_toml(config)
+    if "sweep" in raw:
+        from ..sweep.spec import load_sweep
+
+        spec = load_sweep(config)
+        click.echo(f"ok: {config}: sweep of {len(spec.cells)} cells x {spec.replications} replications "
+                   f"= {spec.n_runs} runs on engine {spec.engine}, seed {spec.seed}")
+        for key in spec.swept_keys:
+            click.echo(f"  varies {key}")
+        return
+    sc = load_scenario(config)
+    click.echo(f"ok: {config}")
+    for line in scenario_facts(sc):
+        click.echo(f"  {line}")
