@@ -323,9 +323,9 @@ class Mixture(Distribution):
         # component j iff cum[j-1] <= U < cum[j]: a few vectorized comparisons are ~5x faster than
         # rng.choice(p=...), and integer-index assignment ~3x faster than boolean masks.
         u = rng.random(size)
-        idx = np.zeros(size, dtype=np.int8 if len(self.components) < 128 else np.int64)
+        idx: np.ndarray = np.zeros(size, dtype=np.int8 if len(self.components) < 128 else np.int64)
         for c in np.cumsum(self.weights)[:-1]:
-            idx += u >= c
+            idx += (u >= c).astype(idx.dtype)
         out = np.empty(size, dtype=float)
         for j, comp in enumerate(self.components):
             sel = np.flatnonzero(idx == j)

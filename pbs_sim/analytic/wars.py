@@ -358,7 +358,7 @@ def _rank(q: float, n: int) -> int:
 # The result
 
 
-@dataclass
+@dataclass(eq=False)  # holds arrays; compare results through to_dict()
 class PredictResult:
     """A WARS prediction: the t-visibility curve, its headline numbers and latency percentiles.
 
