@@ -455,11 +455,15 @@ def plot_tradeoff(
     ax: Axes | None = None,
     annotate: bool = True,
     log: bool = True,
+    marker: str | None = None,
+    label_suffix: str = "",
 ) -> Axes:
     """Combined 99.9th-percentile read + write latency against t-visibility at ``target``.
 
     One marker per (profile, R, W), labelled ``R,W``; strict quorums (R + W > N) are hollow. x is
     symlog (strict quorums sit at t = 0), y log. Horizontal error bars show the t CI when given.
+    Call twice on one ``ax`` to overlay two sources (e.g. ``marker="x", label_suffix=" (paper)"``);
+    colours follow the sorted ``hue`` values, so the same profile gets the same colour both times.
     """
     pts = tradeoff_frame(frame, t_col=t_col, read_col=read_col, write_col=write_col)
     ax = ax if ax is not None else new_axes()
@@ -471,10 +475,14 @@ def plot_tradeoff(
         strict = (sub["r"] + sub["w"] > sub["n"]).to_numpy() if {"r", "w", "n"} <= set(sub.columns) else np.zeros(len(sub), bool)
         x = sub["t_ms"].to_numpy(float)
         y = sub["latency_ms"].to_numpy(float)
-        m = markers[i % len(markers)]
-        ax.scatter(x[~strict], y[~strict], marker=m, color=color, label=label, zorder=3)
-        ax.scatter(x[strict], y[strict], marker=m, facecolors="none", edgecolors=color, zorder=3,
-                   label=None if (~strict).any() else label)
+        m = marker or markers[i % len(markers)]
+        label = f"{label}{label_suffix}" if label else None
+        if marker in ("x", "+", "1", "2", "3", "4", "|", "_"):  # unfilled markers: no hollow variant
+            ax.scatter(x, y, marker=m, color=color, label=label, zorder=4)
+        else:
+            ax.scatter(x[~strict], y[~strict], marker=m, color=color, label=label, zorder=3)
+            ax.scatter(x[strict], y[strict], marker=m, facecolors="none", edgecolors=color, zorder=3,
+                       label=None if (~strict).any() else label)
         if {"t_ci_low", "t_ci_high"} <= set(sub.columns):
             lo = np.clip(x - sub["t_ci_low"].to_numpy(float), 0, None)
             hi = np.clip(sub["t_ci_high"].to_numpy(float) - x, 0, None)
