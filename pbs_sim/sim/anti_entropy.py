@@ -75,10 +75,12 @@ class AntiEntropy:
         )
         self.range_of: dict[int, int] = {}
         self.ranges: list[tuple[int, ...]] = []  # range id -> replica set (sorted)
+        self._range_members: list[frozenset[int]] = []
         self.range_keys: list[set[int]] = []
         self._range_id: dict[tuple[int, ...], int] = {}
         self.node_ranges: list[list[int]] = [[] for _ in nodes]
         self.node_peers: list[list[int]] = [[] for _ in nodes]
+        self._peer_set: list[set[int]] = [set() for _ in nodes]
         self.trees: dict[tuple[int, int], MerkleTree] = {}
         self._snap: list[dict[int, Stamp]] = [{} for _ in nodes]
         for k in keys:
@@ -96,12 +98,14 @@ class AntiEntropy:
         if rid is None:
             rid = self._range_id[reps] = len(self.ranges)
             self.ranges.append(reps)
+            self._range_members.append(frozenset(reps))
             self.range_keys.append(set())
             for n in reps:
                 self.node_ranges[n].append(rid)
-                for m in reps:
-                    if m != n and m not in self.node_peers[n]:
-                        self.node_peers[n].append(m)
+                known = self._peer_set[n]
+                new = [m for m in reps if m != n and m not in known]
+                known.update(new)
+                self.node_peers[n].extend(new)
         self.range_of[key] = rid
         self.range_keys[rid].add(key)
         return rid
@@ -240,7 +244,7 @@ class AntiEntropy:
     def _shared(self, a: int, b: int) -> list[int]:
         out: list[int] = []
         for rid in self.node_ranges[a]:
-            if b in self.ranges[rid]:
+            if b in self._range_members[rid]:
                 out.extend(self.range_keys[rid])
         return out
 
