@@ -241,6 +241,22 @@ def test_streaming_path_agrees_with_exact_path() -> None:
         assert abs(p - float(exact.p_consistent(t))) <= 2 / kw["trials"]  # type: ignore[operator]
 
 
+def test_compacted_exact_tally_keeps_curve_points_exact(rng: np.random.Generator) -> None:
+    """Results of big exact runs keep a histogram instead of every threshold, plus exact counts at
+    the curve's points (so p_consistent(t_visibility) still reaches the target)."""
+    from pbs_sim.analytic.wars import _ExactTally
+
+    trials = 50_000
+    tau = np.maximum(rng.exponential(3.0, trials) - 1.0, 0.0)
+    tally = _ExactTally(trials)
+    tally.add(tau, tau, tau)
+    tally.finish()
+    points = np.array([0.0, 0.37, 1.0, 2.5, 9.99, 30.0])
+    small = tally.compact(tuple(points), max_values=100)
+    assert type(small).__name__ == "_HistTally"
+    assert np.array_equal(small.count_le(points), np.array([np.count_nonzero(tau <= t) for t in points]))
+
+
 def test_streaming_memory_does_not_grow_with_trials() -> None:
     def peak(trials: int) -> int:
         tracemalloc.start()
