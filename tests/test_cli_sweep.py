@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -124,6 +125,26 @@ def test_only_rebuilds_one_run_and_dry_run_lists_cells(tmp_path: Path) -> None:
     assert "cell 3: workload.keys=20, cluster.read_quorum=2, cluster.write_quorum=2" in dry.stdout
 
 
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def _parts(out: Path) -> int:
     d = out / PARTS
     return len(list(d.glob("*.json"))) if d.exists() else 0
@@ -143,8 +164,17 @@ def test_kill_9_part_way_then_resume_loses_and_duplicates_nothing(tmp_path: Path
         while _parts(out) < 6 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
         assert proc.poll() is None, "the sweep finished before it could be killed"
-        os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its pool workers, mid-flight
+        workers = _children(proc.pid)
+        assert len(workers) >= 2  # the pool's processes
+        os.kill(proc.pid, signal.SIGKILL)  # the sweep process only, mid-flight
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(w) for w in workers), "orphaned pool workers outlived the sweep"
     finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the session we started
         proc.wait(timeout=30)
         proc.stdout.close() if proc.stdout else None
         proc.stderr.close() if proc.stderr else None

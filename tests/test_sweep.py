@@ -405,6 +405,15 @@ def test_out_dir_refusals_and_force(tmp_path: Path) -> None:
     assert (foreign / "notes.txt").read_text() == "mine"  # --force removes only sweep files
 
 
+def test_two_sweeps_never_write_one_directory_at_once(tmp_path: Path) -> None:
+    from pbs_sim.sweep import store
+
+    out = tmp_path / "out"
+    with store.locked(out), pytest.raises(ConfigError, match="another pbs-sim sweep is writing"):
+        run_sweep(toy_sweep(tmp_path), workers=1, out=out, progress=False)
+    assert run_sweep(toy_sweep(tmp_path), workers=1, out=out, progress=False).ok  # lock released
+
+
 def test_retry_errors_reruns_only_failed_replications(tmp_path: Path) -> None:
     import test_sweep_support
 

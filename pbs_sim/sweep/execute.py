@@ -22,6 +22,7 @@ import importlib
 import logging
 import math
 import os
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -184,6 +185,19 @@ class SerialExecutor(cf.Executor):
         return fut
 
 
+def _watch_parent(parent: int) -> None:
+    """Pool worker start-up: exit when the sweep process dies (even by SIGKILL), instead of lingering
+    as an orphan blocked on the task queue."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="pbs-sim-parent-watch", daemon=True).start()
+
+
 @dataclass(frozen=True)
 class ExecutorInfo:
     """What ran the sweep (for the manifest) and how many tasks to keep in flight."""
@@ -228,7 +242,7 @@ def open_executor(
             with SerialExecutor() as ex:
                 yield ex, ExecutorInfo("serial", 1)
             return
-        pool = cf.ProcessPoolExecutor(max_workers=n)
+        pool = cf.ProcessPoolExecutor(max_workers=n, initializer=_watch_parent, initargs=(os.getpid(),))
         try:
             yield pool, ExecutorInfo("process", n)
         finally:

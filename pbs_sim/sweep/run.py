@@ -113,6 +113,21 @@ def run_sweep(
     if workers is not None and workers < 1:
         raise ConfigError("--workers", None, f"must be >= 1, got {workers}")
     out_dir = Path(out) if out is not None else default_out(spec)
+    created = not out_dir.exists()
+    with store.locked(out_dir):
+        try:
+            return _run_locked(spec, out_dir, workers, scheduler, fmt, resume, force, retry_errors, progress,
+                               dask_processes)
+        except BaseException:
+            if created and {p.name for p in out_dir.iterdir()} <= {store.LOCK}:
+                store.unlock_and_remove(out_dir)  # nothing was written: leave no trace
+            raise
+
+
+def _run_locked(
+    spec: SweepSpec, out_dir: Path, workers: int | None, scheduler: Any, fmt: str, resume: bool, force: bool,
+    retry_errors: bool, progress: bool | None, dask_processes: bool,
+) -> SweepResult:
     old = store.prepare_out(out_dir, spec, resume=resume, force=force)
     records = store.load_parts(out_dir, spec) if old is not None else {}
     if retry_errors:
@@ -144,7 +159,7 @@ def run_sweep(
             disable=(not sys.stderr.isatty()) if progress is None else not progress, dynamic_ncols=True,
         )
         try:
-            # the executor first: a bad --scheduler fails before the directory is touched further
+            # the executor first: a bad --scheduler fails before anything is written
             with open_executor(workers, scheduler, dask_processes=dask_processes) as (executor, info):
                 save("running", finished=False)
                 for key, rec in _drive(executor, info, spec, todo):

@@ -14,10 +14,11 @@ Must not touch: running engines, validation of sweep files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,14 @@ from .. import io
 from ..errors import ConfigError
 from .spec import SweepSpec, column_name
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no directory lock
+    fcntl = None  # type: ignore[assignment]
+
 PARTS = ".parts"
 MANIFEST = "manifest.json"
+LOCK = ".lock"
 TABLES = ("results", "curves", "summary", "curves_summary")
 FIXED_COLUMNS = ("cell", "rep", "seed", "status", "error", "engine")
 CONVENIENCE_COLUMNS = ("n", "r", "w", "profile")
@@ -40,6 +47,32 @@ MANIFEST_KIND = "pbs-sim sweep"
 
 # ---------------------------------------------------------------------------------------------
 # The directory
+
+
+@contextlib.contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """Hold ``OUT/.lock`` (an advisory ``flock``, released by the OS even on SIGKILL) while a sweep
+    writes to ``out``, so two processes never run into one directory at once."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError("--out", None, f"{out} exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    fh = open(out / LOCK, "a")  # noqa: SIM115 - held for the whole block
+    try:
+        try:
+            if fcntl is not None:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError("--out", None, f"another pbs-sim sweep is writing to {out} right now") from None
+        yield
+    finally:
+        fh.close()
+
+
+def unlock_and_remove(out: Path) -> None:
+    """Remove a directory that holds nothing but the lock (a sweep that failed before writing)."""
+    (out / LOCK).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        out.rmdir()
 
 
 def part_name(cell: int, rep: int) -> str:
@@ -58,8 +91,8 @@ def prepare_out(out: Path, spec: SweepSpec, resume: bool, force: bool) -> dict[s
     where = "--out"
     if out.exists() and not out.is_dir():
         raise ConfigError(where, None, f"{out} exists and is not a directory")
-    if not out.exists() or not [p for p in out.iterdir() if not p.name.endswith(".tmp")]:
-        return None  # created by the first write, once the executor is up
+    if not out.exists() or not [p for p in out.iterdir() if not (p.name.endswith(".tmp") or p.name == LOCK)]:
+        return None
     old = read_manifest(out)
     if force:
         clean_out(out)
