@@ -161,7 +161,7 @@ def label_for(keys: Sequence[str], values: Sequence[Any]) -> str:
             parts.append(str(v))
         elif k in ("r", "w", "n"):
             parts.append(f"{k.upper()}={_fmt(v)}")
-        elif k == "engine":
+        elif k in ("engine", "source", "label", "series"):
             parts.append(str(v))
         else:
             parts.append(f"{k}={_fmt(v)}")
@@ -396,7 +396,7 @@ def plot_versions_ccdf(
         ax.set_yscale("log")
     ax.set_xlabel("k (versions behind the newest committed write)")
     ax.set_ylabel("P(versions_behind ≥ k)")
-    ax.set_xlim(0.5, kmax + 0.5)
+    ax.set_xlim(0.5, max(kmax, 3) + 0.5)
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
