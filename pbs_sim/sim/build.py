@@ -17,6 +17,7 @@ scenario, streams)`` of each of ``pbs_sim.sim.faults``, ``pbs_sim.sim.repair`` a
 
 from __future__ import annotations
 
+import gc
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,6 +76,16 @@ class Model:
     def run(self, progress: Callable[[float], None] | None = None, slices: int = 200) -> History:
         """Run to the end; ``progress(now_ms)`` is called now and then if given. Returns the history."""
         self.start()
+        # Per-message objects are freed by reference counting (no cycles); the cyclic collector
+        # would otherwise rescan every in-flight operation thousands of times (~30 % of run time).
+        old_gc = gc.get_threshold()
+        gc.set_threshold(max(old_gc[0], 50_000), max(old_gc[1], 50), max(old_gc[2], 1000))
+        try:
+            return self._run(progress, slices)
+        finally:
+            gc.set_threshold(*old_gc)
+
+    def _run(self, progress: Callable[[float], None] | None, slices: int) -> History:
         env = self.env
         done = env.event()
 

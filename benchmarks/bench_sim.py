@@ -1,0 +1,103 @@
+"""Throughput of the discrete-event simulator: client operations per CPU second, next to bare SimPy.
+
+Simulates N = 3 replicas on 3 nodes, reads and writes both sent to all N (R = W = 1, lnkd-disk
+latencies, client-side coordinator), an open Poisson workload (90 % reads, 10,000 zipf keys), for
+10^5 and 10^6 operations, and measures the CPU time (``time.process_time``) of ``Model.run()`` only
+(metrics excluded). In the same process it times a bare SimPy loop — one ``env.timeout`` whose
+callback schedules the next — as the reference event rate; the ratio of the simulator's message
+events per CPU second to that rate shows how close to raw SimPy the model runs (each operation is
+6 messages plus one arrival). Also reports the history's memory per operation and the peak RSS.
+Prints a markdown table and writes ``benchmarks/results/sim.json``.
+
+    .venv/bin/python benchmarks/bench_sim.py            # 10^5 and 10^6 operations (about a minute)
+    .venv/bin/python benchmarks/bench_sim.py --quick    # 10^4 and 10^5 (smoke test)
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import simpy
+
+from pbs_sim.config import scenario_from_dict
+from pbs_sim.io import provenance, write_json
+from pbs_sim.rng import Streams
+from pbs_sim.sim.build import build
+
+HERE = Path(__file__).resolve().parent
+RATE_PER_S = 20_000.0
+
+
+def bare_simpy(events: int) -> float:
+    """Events per CPU second of a bare SimPy callback loop (timeout + callback that re-schedules)."""
+    env = simpy.Environment()
+    count = 0
+
+    def tick(_ev: Any) -> None:
+        nonlocal count
+        count += 1
+        if count < events:
+            env.timeout(1.0).callbacks.append(tick)
+
+    env.timeout(1.0).callbacks.append(tick)
+    t0 = time.process_time()
+    env.run()
+    return events / (time.process_time() - t0)
+
+
+def simulate_ops(ops: int, seed: int = 1) -> dict[str, Any]:
+    sc = scenario_from_dict({
+        "cluster": {"nodes": 3, "replication": 3, "read_quorum": 1, "write_quorum": 1,
+                    "read_fanout": "all", "write_fanout": "all", "coordinator": "client"},
+        "latency": {"profile": "lnkd-disk"},
+        "workload": {"kind": "open", "keys": 10_000, "key_distribution": "zipf(s=0.99)", "read_fraction": 0.9,
+                     "rate_per_s": RATE_PER_S, "duration_ms": ops / RATE_PER_S * 1000.0, "warmup_ms": 0.0},
+        "run": {"seed": seed},
+    })
+    model = build(sc, Streams(seed))
+    t0, w0 = time.process_time(), time.perf_counter()
+    history = model.run()
+    cpu, wall = time.process_time() - t0, time.perf_counter() - w0
+    messages = sum(model.network.sent.values())
+    return {
+        "ops": history.n_ops, "messages": messages, "cpu_s": cpu, "wall_s": wall,
+        "ops_per_cpu_s": history.n_ops / cpu, "messages_per_cpu_s": messages / cpu,
+        "history_bytes_per_op": history.nbytes() / max(1, history.n_ops),
+        "history_mb": history.nbytes() / 2**20,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="10^4 and 10^5 operations only")
+    args = ap.parse_args()
+    sizes = [10_000, 100_000] if args.quick else [100_000, 1_000_000]
+    bare = max(bare_simpy(500_000) for _ in range(3))
+    rows = []
+    for ops in sizes:
+        r = simulate_ops(ops)
+        r["ratio_to_bare_simpy"] = r["messages_per_cpu_s"] / bare
+        rows.append(r)
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("| operations | CPU s | ops / CPU s | messages / CPU s | vs bare SimPy events / CPU s | history MB (B/op) |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['ops']:,} | {r['cpu_s']:.2f} | {r['ops_per_cpu_s']:,.0f} | {r['messages_per_cpu_s']:,.0f} | "
+              f"{r['ratio_to_bare_simpy']:.2f} x {bare:,.0f} | {r['history_mb']:.1f} ({r['history_bytes_per_op']:.0f}) |")
+    print(f"\nbare SimPy callback loop: {bare:,.0f} events per CPU second; peak RSS {peak_rss_mb:,.0f} MB; "
+          f"target >= 30,000 ops per CPU second: {'met' if min(r['ops_per_cpu_s'] for r in rows) >= 30_000 else 'NOT met'}")
+    write_json(HERE / "results" / "sim.json", {
+        "benchmark": "bench_sim", "quick": args.quick, "bare_simpy_events_per_cpu_s": bare,
+        "rows": rows, "peak_rss_mb": peak_rss_mb, "provenance": provenance(),
+        "setup": "N=3 on 3 nodes, R=W=1, all fan-out, lnkd-disk, open 20k ops/s, 90% reads, 10^4 zipf keys",
+    })
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
