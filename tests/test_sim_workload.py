@@ -1,0 +1,100 @@
+"""Workloads: exact traces with constant delays, and arrival/key/mix statistics against their laws."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from pbs_sim.config import KeyDistribution, scenario_from_dict
+from pbs_sim.sim.build import Model, build
+from pbs_sim.sim.workload import KeyChooser
+
+CONST = {"profile": "exponential", "w": 2, "a": 1, "r": 0.5, "s": 0.25}
+
+
+def model(workload: dict[str, Any], latency: dict[str, Any] | None = None, **cluster: Any) -> Model:
+    raw = {
+        "cluster": {"nodes": 3, "replication": 3, "read_quorum": 1, "write_quorum": 1, **cluster},
+        "latency": latency or CONST,
+        "workload": workload,
+    }
+    return build(scenario_from_dict(raw))
+
+
+def test_probe_reads_exactly_at_offsets_after_commit() -> None:
+    m = model({"kind": "pbs-probe", "trials": 3, "probe_offsets_ms": [0, 1.5], "probe_interval_ms": 10})
+    ops = m.run().to_frame()
+    w = ops[ops["kind"] == "write"]
+    r = ops[ops["kind"] == "read"]
+    # trial i: write issued at 10 i, applied at 10 i + 2, committed at 10 i + 3 (W + A)
+    assert list(w["issued_at"]) == [0.0, 10.0, 20.0] and list(w["completed_at"]) == [3.0, 13.0, 23.0]
+    assert list(w["key"]) == [0, 1, 2]
+    assert sorted(r["issued_at"]) == [3.0, 4.5, 13.0, 14.5, 23.0, 24.5]
+    assert (r["version"] == 1).all()  # constant delays: every replica applied before commit
+    assert list(r["completed_at"] - r["issued_at"]) == [0.75] * 6
+
+
+def test_probe_with_offset_distribution_reads_once_per_trial() -> None:
+    m = model({"kind": "pbs-probe", "trials": 200, "probe_offset": "uniform(low=0, high=5)"})
+    ops = m.run().to_frame()
+    reads = ops[ops["kind"] == "read"]
+    assert len(reads) == 200 and reads["key"].nunique() == 200
+    commits = ops[ops["kind"] == "write"].set_index("key")["completed_at"]
+    offsets = reads["issued_at"].to_numpy() - commits.loc[reads["key"]].to_numpy()
+    assert offsets.min() >= 0 and offsets.max() <= 5 and abs(offsets.mean() - 2.5) < 4 * 5 / math.sqrt(12 * 200)
+
+
+def test_closed_clients_alternate_op_and_think_time() -> None:
+    m = model({"kind": "closed", "clients": 2, "think_time": "constant(value=10)", "read_fraction": 1.0,
+               "duration_ms": 35, "warmup_ms": 0})
+    ops = m.run().to_frame()
+    # each client: think 10, read (0.75 ms), think 10, ... issue at 10, 20.75, 31.5; the next (42.25) is past 35
+    for c in (0, 1):
+        assert list(ops[ops["client"] == c]["issued_at"]) == [10.0, 20.75, 31.5]
+
+
+def test_open_arrivals_and_read_fraction_follow_their_laws() -> None:
+    m = model({"kind": "open", "rate_per_s": 5000, "duration_ms": 2000, "warmup_ms": 0, "read_fraction": 0.7,
+               "keys": 100, "clients": 10}, latency={"profile": "lnkd-ssd"})
+    ops = m.run().to_frame()
+    n = len(ops)
+    assert abs(n - 10_000) < 4 * math.sqrt(10_000)  # Poisson count
+    reads = int((ops["kind"] == "read").sum())
+    assert abs(reads / n - 0.7) < 4 * math.sqrt(0.21 / n)
+    gaps = np.diff(ops["issued_at"].to_numpy())
+    assert abs(gaps.mean() - 0.2) < 4 * 0.2 / math.sqrt(len(gaps))  # exponential mean 1/rate
+    assert abs(gaps.std() - 0.2) < 0.02  # exponential: sd = mean
+    per_client = ops["client"].value_counts()
+    assert len(per_client) == 10 and per_client.min() > 800
+
+
+def test_key_chooser_zipf_and_uniform() -> None:
+    rng = np.random.default_rng(1)
+    z = KeyChooser(50, KeyDistribution("zipf", 1.0), rng)
+    draws = np.array([z() for _ in range(100_000)])
+    probs = z.probabilities()
+    assert abs(probs.sum() - 1) < 1e-12 and abs(probs[0] / probs[1] - 2.0) < 1e-9
+    for k in (0, 1, 9, 49):
+        p = probs[k]
+        assert abs((draws == k).mean() - p) < 4 * math.sqrt(p * (1 - p) / draws.size)
+    u = KeyChooser(7, KeyDistribution(), rng)
+    ud = np.array([u() for _ in range(70_000)])
+    assert set(ud) == set(range(7)) and abs((ud == 3).mean() - 1 / 7) < 4 * math.sqrt(1 / 7 * 6 / 7 / 70_000)
+
+
+def test_random_coordinator_spreads_ops_over_nodes() -> None:
+    m = model({"kind": "open", "rate_per_s": 3000, "duration_ms": 1000, "warmup_ms": 0}, coordinator="random")
+    ops = m.run().to_frame()
+    counts = ops["coordinator"].value_counts()
+    assert set(counts.index) == {0, 1, 2}
+    n = len(ops)
+    assert (abs(counts - n / 3) < 4 * math.sqrt(n * 2 / 9)).all()
+
+
+def test_same_seed_same_history() -> None:
+    wl = {"kind": "open", "rate_per_s": 3000, "duration_ms": 300, "warmup_ms": 0}
+    a = model(wl, latency={"profile": "ymmr"}).run().to_frame()
+    b = model(wl, latency={"profile": "ymmr"}).run().to_frame()
+    assert a.equals(b)
