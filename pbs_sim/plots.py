@@ -60,9 +60,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
 FIGURE_FORMATS = ("png", "svg")
 
 #: Columns a durability frame's y axis is recognised by (``pbs-sim plot --kind durability``).
-DURABILITY_METRIC_PREFIXES = ("lost_write", "under_replication", "lww_loss", "mttdl")
+DURABILITY_METRIC_PREFIXES = ("lost_write", "under_replicat", "keys_lost", "lww_loss", "mttdl")
 #: Preferred x columns for durability plots, in order.
-DURABILITY_X = ("popularity_decile", "anti_entropy_interval_ms", "anti_entropy_interval", "decile")
+DURABILITY_X = ("popularity_decile", "decile", "anti_entropy_interval_ms", "anti_entropy_interval")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -523,9 +523,11 @@ def plot_durability(
 
     Input frame (one row per point; several rows per point, e.g. replications, are averaged):
 
-    * ``x`` — ``popularity_decile`` (1 = the 10% most-read keys ... 10 = the 10% least-read), or
-      ``anti_entropy_interval_ms`` (mean time between a node's anti-entropy exchanges), or any
-      numeric column. Default: the first of those present.
+    * ``x`` — ``popularity_decile`` or ``decile`` (1 = the 10% most-accessed keys ... 10 = the 10%
+      least-accessed, as ``pbs_sim.metrics.durability.by_decile`` writes it), or
+      ``anti_entropy_interval_ms`` (mean time between a node's anti-entropy exchanges), or a sweep's
+      ``anti_entropy_interval`` column of distribution specs (plotted at each spec's mean, in ms),
+      or any numeric column. Default: the first of those present.
     * ``y`` — the metric, e.g. ``lost_writes`` (count), ``lost_write_fraction`` (of committed
       writes), ``under_replication_exposure`` (time-weighted keys below N copies); summary names
       ``<y>_mean`` are accepted. Default: the first column starting with ``lost_write``,
@@ -544,6 +546,8 @@ def plot_durability(
     if ycol is None:
         raise ConfigError(None, "durability", f"missing column {y!r}")
     base = y.removesuffix("_mean")
+    if not pd.api.types.is_numeric_dtype(data[x]):
+        data = data.assign(**{x: _spec_means(data[x], x)})
     keys = _resolve_hue(data, hue) if hue != "auto" else _auto_hue(data, ("anti_entropy_mode", "read_repair_mode", "profile", "engine"))
     ci = [c for c in (f"{base}_ci_low", f"{base}_ci_high") if c in data.columns]
     ax = ax if ax is not None else new_axes()
@@ -558,20 +562,40 @@ def plot_durability(
             ax.errorbar(xv, yv, yerr=err, fmt="none", ecolor=line.get_color(), elinewidth=0.8, capsize=2)
     xs = data[x].to_numpy(float)
     if log_x is None:
-        log_x = x.endswith("_ms") and bool(np.all(xs > 0))
+        log_x = (x.endswith("_ms") or x == "anti_entropy_interval") and bool(np.all(xs > 0))
     if log_x:
         ax.set_xscale("log")
     if log_y:
         ax.set_yscale("log")
     if "decile" in x:
         ax.set_xticks(sorted(set(int(v) for v in xs if np.isfinite(v))))
-        ax.set_xlabel("key popularity decile (1 = most read)")
+        ax.set_xlabel("key popularity decile (1 = most accessed)")
+    elif x == "anti_entropy_interval":
+        ax.set_xlabel("mean anti-entropy interval (ms)")
     else:
         ax.set_xlabel(x.replace("_", " ").replace(" ms", " (ms)"))
     ax.set_ylabel(base.replace("_", " "))
     if keys:
         ax.legend(loc="best")
     return ax
+
+
+def _spec_means(col: pd.Series, name: str) -> pd.Series:
+    """Distribution specs (a sweep's ``anti_entropy_interval`` column) -> their means, for an x axis."""
+    from .distributions import parse
+    from .errors import DistributionError
+
+    def one(v: Any) -> float:
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            pass
+        try:
+            return float(parse(str(v)).mean)
+        except DistributionError as exc:
+            raise ConfigError(None, name, f"{v!r} is neither a number nor a distribution spec: {exc.reason}") from None
+
+    return col.map(one).astype(float)
 
 
 def durability_metric(frame: pd.DataFrame) -> str | None:

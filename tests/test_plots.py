@@ -193,6 +193,26 @@ def test_durability_against_decile_and_interval() -> None:
         plots.plot_durability(pd.DataFrame({"x": [1], "y": [2]}))
 
 
+def test_durability_reads_by_decile_frames_and_interval_specs() -> None:
+    # the shape pbs_sim.metrics.durability.by_decile returns
+    by_decile = pd.DataFrame({"decile": range(1, 11), "keys": 10, "reads_per_key": np.linspace(50, 1, 10),
+                              "writes": 100, "lost_writes": [0] * 8 + [1, 3], "lost_write_fraction": [0] * 8 + [0.01, 0.03],
+                              "keys_lost": 0, "under_replicated_ms_per_key": np.linspace(1, 100, 10)})
+    ax = plots.plot_durability(by_decile)
+    assert ax.get_ylabel() == "lost writes"
+    assert list(ax.get_lines()[0].get_ydata()) == [0] * 8 + [1, 3]
+    ax = plots.plot_durability(by_decile, y="under_replicated_ms_per_key")
+    assert ax.get_xlabel().startswith("key popularity decile")
+    sweep = pd.DataFrame({"anti_entropy_interval": ["exponential(rate=0.001)", "exponential(rate=0.0001)"],
+                          "lost_writes_mean": [0.0, 2.0], "lost_writes_ci_low": [0.0, 1.0], "lost_writes_ci_high": [0.5, 3.0]})
+    ax = plots.plot_durability(sweep)
+    line = next(ln for ln in ax.get_lines() if not ln.get_label().startswith("_"))
+    assert list(line.get_xdata()) == [1000.0, 10000.0]  # each spec at its mean
+    assert ax.get_xscale() == "log"
+    with pytest.raises(ConfigError, match="neither a number"):
+        plots.plot_durability(sweep.assign(anti_entropy_interval=["soon", "later"]))
+
+
 def test_save_png_and_svg_atomically(tmp_path: Path) -> None:
     ax = plots.plot_curves(synthetic_curves())
     (png,) = plots.save_figure(ax, tmp_path / "c.png")
