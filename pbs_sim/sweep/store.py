@@ -196,23 +196,22 @@ def param_columns(spec: SweepSpec) -> list[str]:
 def _metric_columns(
     recs: Sequence[Mapping[str, Any]], cells: pd.DataFrame, params: Sequence[str]
 ) -> dict[str, str | None]:
-    """Summary key -> results column, in first-seen order. A key named like a parameter column
-    (predict echoes n, r, w, profile) is dropped when it always equals that column, else renamed
-    ``metric_<key>``; a key named like a fixed column is always renamed."""
-    fixed = {*FIXED_COLUMNS, "wall_s"}
+    """Summary key -> results column, in first-seen order. A key named like an existing column
+    (the engines echo n, r, w, profile, engine) is dropped when it always equals that column, else
+    renamed ``metric_<key>`` (e.g. ``metric_wall_s``, the engine's own timing)."""
     out: dict[str, str | None] = {}
     for r in recs:
         for k in r.get("summary") or {}:
             if k in out:
                 continue
-            if k in fixed:
-                out[k] = f"metric_{k}"
-            elif k in params:
+            if k in params or k in ("engine", "status"):
                 same = all(
-                    x["summary"][k] == cells.at[int(x["cell"]), k]
+                    x["summary"][k] == (x[k] if k in ("engine", "status") else cells.at[int(x["cell"]), k])
                     for x in recs if k in (x.get("summary") or {})
                 )
                 out[k] = None if same else f"metric_{k}"
+            elif k in (*FIXED_COLUMNS, "wall_s"):
+                out[k] = f"metric_{k}"
             else:
                 out[k] = k
     return out
