@@ -50,7 +50,8 @@ class SimResult:
         return dict(self._summary)
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        """Named DataFrames: ``curve, versions_behind, k_staleness, latency, per_key, monitoring``,
+        """Named DataFrames: ``curve, versions_behind, k_staleness, latency, per_key`` (not for
+        pbs-probe), ``monitoring``, ``sessions``,
         any extra history tables (faults, repairs, ...), and with ``record_ops`` the raw ``ops``,
         ``applies`` and per-read ``reads`` (outcomes)."""
         out = {"curve": self.curve, **self._frames}
@@ -187,7 +188,8 @@ def analyse(
         "versions_behind": st_m.versions_behind_counts(outcomes),
         "k_staleness": kst,
         "latency": latency,
-        "per_key": st_m.per_key(outcomes, ops),
+        # pbs-probe keys are one trial each: staleness per key says nothing there
+        **({} if wl.kind == "pbs-probe" else {"per_key": st_m.per_key(outcomes, ops)}),
         "monitoring": monitoring,
         "sessions": pd.DataFrame([sessions]),
     }
