@@ -256,6 +256,7 @@ def plot_curves(
     y_scale: str = "linear",
     legend: bool = True,
     colors: Mapping[tuple[Any, ...], str] | None = None,
+    steps: bool = False,
 ) -> Axes:
     """P(consistent read) against t (ms since the commit), one line per ``hue`` group, 95% band.
 
@@ -277,13 +278,14 @@ def plot_curves(
         t = agg["t_ms"].to_numpy(float)
         label = label_prefix + (label_for(keys, vals) if keys else "P(consistent)")
         style_kw: dict[str, Any] = {"color": colors[vals]} if colors and vals in colors else {}
-        # P(consistent at t) is a right-continuous, non-decreasing step function of t: drawing
-        # steps from each grid point never shows a value the estimate does not support.
-        (line,) = ax.plot(t, agg["p_consistent"].to_numpy(float), label=label, drawstyle="steps-post", **style_kw)
+        # steps=True draws the estimate as the right-continuous step function it is (exact between
+        # grid points only as a lower bound); the default joins the grid points.
+        (line,) = ax.plot(t, agg["p_consistent"].to_numpy(float), label=label,
+                          drawstyle="steps-post" if steps else "default", **style_kw)
         if has_ci:
             ax.fill_between(
                 t, agg["ci_low"].to_numpy(float), agg["ci_high"].to_numpy(float),
-                color=line.get_color(), alpha=0.2, linewidth=0, step="post",
+                color=line.get_color(), alpha=0.2, linewidth=0, step="post" if steps else None,
             )
     if target is not None:
         ax.axhline(target, color="0.4", linestyle=":", linewidth=1.0, label=f"p = {target:g}")
