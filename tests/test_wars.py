@@ -13,6 +13,8 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pbs_sim.analytic.quorum import p_stale
 from pbs_sim.analytic.wars import (
@@ -154,6 +156,40 @@ def test_strict_quorums_are_consistent_at_t0_exactly(profile: str, n: int, r: in
     assert res.p_consistent_at_t0 == 1.0
     assert res.t_visibility_ms == 0.0 and res.t_visibility_ci_ms == (0.0, 0.0)
     assert np.all(res.curve["p_consistent"] == 1.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 9), data=st.data(), fanout=st.sampled_from(["all", "quorum"]),
+    rates=st.lists(st.floats(0.01, 100.0), min_size=4, max_size=4), remote=st.sampled_from([0.0, 75.0]),
+)
+def test_property_strict_quorums_never_stale(
+    n: int, data: st.DataObject, fanout: str, rates: list[float], remote: float
+) -> None:
+    """Any N, any R + W > N, any exponential delays, with or without WAN structure: no stale read."""
+    r = data.draw(st.integers(1, n))
+    w = data.draw(st.integers(max(1, n + 1 - r), n))
+    prof = Profile("p", *(Exponential(x) for x in rates), remote_extra_ms=remote)
+    res = predict(prof, n, r, w, trials=500, seed=data.draw(st.integers(0, 2**32)), fanout=fanout)
+    assert res.p_consistent_at_t0 == 1.0
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(2, 7), data=st.data(), profile=st.sampled_from(["lnkd-disk", "ymmr", "wan"]))
+def test_property_larger_quorums_never_hurt(n: int, data: st.DataObject, profile: str) -> None:
+    """Same seed = same delays (read fan-out all): the first R+1 responders include the first R, and a
+    later commit (W+1) leaves less to propagate, so every trial's threshold can only shrink."""
+    r = data.draw(st.integers(1, n - 1))
+    w = data.draw(st.integers(1, n - 1))
+    ts = (0.0, 1.0, 5.0, 20.0)
+    base = predict(profile, n, r, w, trials=4000, seed=5, t_ms=ts)
+    more_r = predict(profile, n, r + 1, w, trials=4000, seed=5, t_ms=ts)
+    more_w = predict(profile, n, r, w + 1, trials=4000, seed=5, t_ms=ts)
+    for t in ts:
+        assert more_r.p_consistent(t) >= base.p_consistent(t)
+        assert more_w.p_consistent(t) >= base.p_consistent(t)
+    assert more_r.read_latency_ms["p50"] >= base.read_latency_ms["p50"]
+    assert more_w.write_latency_ms["p50"] >= base.write_latency_ms["p50"]
 
 
 def test_constant_equal_latencies_are_consistent() -> None:
