@@ -130,6 +130,8 @@ def render_table(res: object, points: tuple[float, ...]) -> str:
         f"  P(consistent at t=0)      {_pct(res.p_consistent_at_t0)}  (95% CI {_pct(float(p0_lo[0]))} .. {_pct(float(p0_hi[0]))})",
         f"  t-visibility @ {100 * res.target:g} %   {_ms(res.t_visibility_ms)} ms  (95% CI {_ms(lo)} .. {_ms(hi)} ms)",
     ]
+    if res.mode == "streaming":
+        lines.append("  (streaming mode: quantiles are histogram bin upper edges, at most 0.115 % high)")
     if res.k > 1:
         lines.append(f"  P(one of last {res.k} versions at t=0)  {_pct(res.k_staleness)}  (assumes independent writes)")
     lines.append("")
