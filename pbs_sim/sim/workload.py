@@ -30,15 +30,24 @@ CoordinatorFor = Callable[[int], Coordinator]
 RngFor = Callable[[str], np.random.Generator]
 
 
-class _Call:
-    """A bare event that calls ``fn(arg)`` when it fires."""
+def _fire(ev: _Call) -> None:
+    ev.fn(ev.arg)
 
-    __slots__ = ("callbacks", "_ok", "_value")
+
+_FIRE = (_fire,)
+
+
+class _Call:
+    """A bare event that calls ``fn(arg)`` when it fires (one shared callback tuple, no closure)."""
+
+    __slots__ = ("callbacks", "_ok", "_value", "fn", "arg")
 
     def __init__(self, fn: Callable[[Any], None], arg: Any) -> None:
-        self.callbacks = (lambda _ev: fn(arg),)
+        self.callbacks: tuple[Callable[[Any], None], ...] = _FIRE
         self._ok = True
         self._value = None
+        self.fn = fn
+        self.arg = arg
 
 
 def call_at(env: simpy.Environment, delay: float, fn: Callable[[Any], None], arg: Any = None) -> None:
