@@ -51,7 +51,7 @@ class Profile:
             return self
         from dataclasses import replace
 
-        return replace(self, name=f"{self.name}+custom", **changed)
+        return replace(self, name=f"{self.name}+custom", **changed)  # type: ignore[arg-type]
 
     def sample_wars(
         self, rng: np.random.Generator, trials: int, n: int
@@ -151,7 +151,8 @@ def _parametric_exponential(spec: str, source: str | None, key: str | None) -> P
         for t in targets:
             rates[t] = rate
     name = "exponential(" + ", ".join(f"{k}={v:g}" for k, v in rates.items()) + ")"
-    return Profile(name, *(Exponential(rates[k]) for k in "wars"), description="synthetic exponential")
+    w, a, r, s = (Exponential(rates[k]) for k in "wars")
+    return Profile(name, w, a, r, s, description="synthetic exponential")
 
 
 def load_profile_file(path: Path, source: str | None = None, key: str | None = None) -> Profile:
