@@ -44,7 +44,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             tmp_path.unlink()
 
 
-def atomic_write(path: str | Path, write: Callable[[IO[str]], None]) -> Path:
+def atomic_write(path: str | Path, write: Callable[[IO[str]], object]) -> Path:
     """Write text through ``write(fh)`` atomically."""
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         write(fh)
