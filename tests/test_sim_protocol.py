@@ -234,3 +234,31 @@ def test_run_finishes_every_op(kind: str) -> None:
     assert m.deadlines.outstanding == 0
     if kind == "pbs-probe":
         assert (ops.kind == "write").sum() == 50 and (ops.kind == "read").sum() == 50 * 8
+
+
+def test_run_with_progress_slices_gives_the_same_history() -> None:
+    raw = {
+        "cluster": {"nodes": 4, "replication": 3, "read_quorum": 2, "write_quorum": 1},
+        "latency": {"profile": "ymmr"},
+        "workload": {"kind": "open", "duration_ms": 300, "warmup_ms": 0, "rate_per_s": 3000},
+    }
+    seen: list[float] = []
+    a = build(scenario_from_dict(raw)).run(progress=seen.append, slices=20)
+    b = build(scenario_from_dict(raw)).run()
+    assert a.to_frame().equals(b.to_frame())
+    assert a.to_frame("applies").equals(b.to_frame("applies"))
+    assert len(seen) >= 10 and seen == sorted(seen)
+    assert a.meta["sim_time_ms"] == b.meta["sim_time_ms"]
+
+
+def test_simulate_with_progress_bar_and_seed_sequence() -> None:
+    import numpy as np
+
+    from pbs_sim.simulation import simulate
+
+    sc = scenario_from_dict({"workload": {"kind": "pbs-probe", "trials": 100}, "latency": {"profile": "lnkd-ssd"}})
+    a = simulate(sc, progress=True)
+    b = simulate(sc, seed=sc.run.seed)
+    assert a.curve.equals(b.curve)
+    c = simulate(sc, seed=np.random.SeedSequence(1, spawn_key=(0, 1)))
+    assert c.summary()["seed"] == "1:0.1" and c.summary()["ops"] == 900
