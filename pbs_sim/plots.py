@@ -205,19 +205,24 @@ def _require(frame: pd.DataFrame, cols: Sequence[str], what: str) -> None:
 # t-visibility curves
 
 
-def mean_curve(curves: pd.DataFrame, value_cols: Sequence[str] = ("p_consistent", "ci_low", "ci_high")) -> pd.DataFrame:
+def mean_curve(
+    curves: pd.DataFrame, value_cols: Sequence[str] = ("p_consistent", "ci_low", "ci_high"), max_points: int = 250,
+) -> pd.DataFrame:
     """The point-wise mean of several replications' curves, for display.
 
     Replications (distinct ``cell``/``rep``) may be tabulated on different t grids (the predictor
     places its grid around each sample's own t-visibility). Each is read as the right-continuous
     step function it estimates -- its value at t is that of its last grid point <= t -- on the union
-    of the grids, and the replications present at t are averaged.
+    of the grids, and the replications present at t are averaged. A union grid of more than
+    ``max_points`` points is thinned evenly in rank (keeping both ends) so figures stay light.
     """
     cols = [c for c in value_cols if c in curves.columns]
     ids = [c for c in ("cell", "rep") if c in curves.columns]
     if not ids or len(curves[ids].drop_duplicates()) <= 1:
         return curves.groupby("t_ms", sort=True)[cols].mean().reset_index()
     grid = np.unique(curves["t_ms"].to_numpy(float))
+    if len(grid) > max_points:
+        grid = grid[np.unique(np.linspace(0, len(grid) - 1, max_points).round().astype(int))]
     stacks: dict[str, list[np.ndarray]] = {c: [] for c in cols}
     for _, one in curves.groupby(ids, sort=True):
         one = one.groupby("t_ms", sort=True)[cols].mean()
