@@ -199,7 +199,7 @@ class AntiEntropyConfig:
     tree_depth: int = opt(10, ge=1, le=30, doc="Merkle tree depth")
     tree_fanout: int = opt(2, ge=2, le=64, doc="Merkle tree branching factor")
     jitter_ms: float = opt(0.0, ge=0, doc="uniform 0..jitter_ms added to every interval (desynchronises nodes)")
-    timeout_ms: float = opt(10_000.0, gt=0, doc="an exchange whose next message has not arrived by then is abandoned")
+    timeout_ms: float = opt(1_000.0, gt=0, doc="an exchange whose next message has not arrived by then is abandoned")
     value_bytes: int = opt(1024, ge=0, doc="bytes per streamed value (cost accounting; keys count 16, hashes 8)")
 
 
