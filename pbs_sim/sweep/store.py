@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import shutil
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -134,11 +135,24 @@ def clean_out(out: Path) -> None:
         (out / name).unlink(missing_ok=True)
 
 
-def write_part(out: Path, record: Mapping[str, Any]) -> dict[str, Any]:
-    """Write one replication's record durably; return it as read back (JSON-normalized), so tables
-    built now and tables rebuilt from disk on a resume are identical."""
+def write_part(out: Path, record: Mapping[str, Any], fsync: bool = False) -> dict[str, Any]:
+    """Write one replication's record atomically (a temporary file renamed over the part); return it
+    as read back (JSON-normalized), so tables built now and tables rebuilt from disk on a resume are
+    identical.
+
+    No fsync by default: a rename is atomic, so a part survives the sweep process being killed at any
+    moment, and after an OS crash a part that never reached the disk is either absent or unreadable,
+    and ``load_parts`` recomputes it. (An fsync per part cost ~5 ms, more than a small run.)"""
     text = json.dumps(record, default=io._json_default)
-    io.write_text(out / PARTS / part_name(int(record["cell"]), int(record["rep"])), text)
+    target = out / PARTS / part_name(int(record["cell"]), int(record["rep"]))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        if fsync:
+            fh.flush()
+            os.fsync(fh.fileno())
+    os.replace(tmp, target)
     return json.loads(text)  # type: ignore[no-any-return]
 
 
@@ -223,6 +237,7 @@ def results_frame(spec: SweepSpec, records: Iterable[Mapping[str, Any]]) -> pd.D
     cells = cell_columns(spec).set_index("cell")
     params = [*param_columns(spec), *CONVENIENCE_COLUMNS]
     metrics = {k: c for k, c in _metric_columns(recs, cells, params).items() if c is not None}
+    per_cell = {int(c): {str(k): v for k, v in vals.items()} for c, vals in zip(cells.index, cells.to_dict("records"), strict=True)}
     rows = []
     for r in recs:
         cell = int(r["cell"])
@@ -230,7 +245,7 @@ def results_frame(spec: SweepSpec, records: Iterable[Mapping[str, Any]]) -> pd.D
             "cell": cell, "rep": int(r["rep"]), "seed": int(r["seed"]), "status": r["status"],
             "error": r.get("error") or "", "engine": r["engine"],
         }
-        row.update({str(k): v for k, v in cells.loc[cell].items()})
+        row.update(per_cell[cell])
         summary = r.get("summary") or {}
         for k, col in metrics.items():
             row[col] = summary.get(k)
@@ -256,35 +271,24 @@ def _all_bool(s: pd.Series) -> bool:
 
 def curves_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Long table of every replication's curve: cell, rep, t_ms, p_consistent, ci_low, ci_high, ..."""
-    pieces = []
+    recs = [r for r in sorted(records, key=lambda r: (int(r["cell"]), int(r["rep"]))) if r.get("curve")]
     extra: list[str] = []
-    for r in sorted(records, key=lambda r: (int(r["cell"]), int(r["rep"]))):
-        curve = r.get("curve")
-        if not curve:
-            continue
-        frame = pd.DataFrame(curve)
-        frame.insert(0, "rep", int(r["rep"]))
-        frame.insert(0, "cell", int(r["cell"]))
-        extra += [c for c in frame.columns if c not in ("cell", "rep", *CURVE_COLUMNS, *extra)]
-        pieces.append(frame)
+    for r in recs:
+        extra += [c for c in r["curve"] if c not in (*CURVE_COLUMNS, *extra, "cell", "rep")]
     columns = ["cell", "rep", *CURVE_COLUMNS, *extra]
-    if not pieces:
+    if not recs:
         return pd.DataFrame(columns=columns)
-    out = pd.concat(pieces, ignore_index=True)
-    return out.reindex(columns=columns)
-
-
-def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and the Student-t confidence interval of the mean (NaN bounds with fewer than 2 values)."""
-    x = values[~np.isnan(values)]
-    n = len(x)
-    if n == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(np.mean(x))
-    if n < 2 or not np.all(np.isfinite(x)):  # an infinite value (never reached) has no interval
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * np.std(x, ddof=1) / math.sqrt(n))
-    return mean, mean - half, mean + half
+    lengths = [len(next(iter(r["curve"].values()))) for r in recs]
+    data: dict[str, Any] = {
+        "cell": np.repeat([int(r["cell"]) for r in recs], lengths),
+        "rep": np.repeat([int(r["rep"]) for r in recs], lengths),
+    }
+    for col in columns[2:]:
+        values: list[Any] = []
+        for r, n in zip(recs, lengths, strict=True):
+            values.extend(r["curve"].get(col, [None] * n))
+        data[col] = pd.Series(values).infer_objects() if any(v is None for v in values) else values
+    return pd.DataFrame(data, columns=columns)
 
 
 def numeric_metrics(results: pd.DataFrame, spec: SweepSpec) -> list[str]:
@@ -302,19 +306,32 @@ def numeric_metrics(results: pd.DataFrame, spec: SweepSpec) -> list[str]:
 def summary_frame(spec: SweepSpec, results: pd.DataFrame) -> pd.DataFrame:
     """Per cell: parameters, n_ok, n_error, and ``<metric>_mean``, ``_ci_low``, ``_ci_high`` (95%
     Student-t over the cell's ok replications) for every numeric metric."""
-    base = cell_columns(spec)
+    base = cell_columns(spec).reset_index(drop=True)
     metrics = numeric_metrics(results, spec)
-    rows = []
-    for cell in base["cell"]:
-        sub = results[results["cell"] == cell]
-        ok = sub[sub["status"] == "ok"]
-        row: dict[str, Any] = {"n_ok": len(ok), "n_error": int((sub["status"] == "error").sum())}
-        for m in metrics:
-            vals = ok[m].astype(float).to_numpy() if len(ok) else np.array([], dtype=float)
-            row[f"{m}_mean"], row[f"{m}_ci_low"], row[f"{m}_ci_high"] = t_interval(vals)
-        rows.append(row)
-    stats_cols = ["n_ok", "n_error", *(f"{m}_{s}" for m in metrics for s in ("mean", "ci_low", "ci_high"))]
-    return pd.concat([base.reset_index(drop=True), pd.DataFrame(rows, columns=stats_cols)], axis=1)
+    cells = base["cell"]
+    is_ok = (results["status"] == "ok").astype(int)
+    out = {
+        "n_ok": is_ok.groupby(results["cell"]).sum().reindex(cells, fill_value=0).to_numpy(),
+        "n_error": (1 - is_ok).groupby(results["cell"]).sum().reindex(cells, fill_value=0).to_numpy(),
+    }
+    ok = results[results["status"] == "ok"]
+    for m in metrics:
+        x = pd.to_numeric(ok[m].astype(float), errors="coerce")
+        g = x.groupby(ok["cell"])
+        agg = pd.DataFrame({
+            "mean": g.mean(), "sd": g.std(ddof=1), "count": g.count(),
+            "finite": np.isfinite(x).groupby(ok["cell"]).sum(),
+        }).reindex(cells)
+        n = agg["count"].to_numpy(dtype=float)
+        mean = agg["mean"].to_numpy(dtype=float)
+        # an interval needs two values, all finite (an infinite t-visibility was never reached)
+        good = (n >= 2) & (agg["finite"].to_numpy(dtype=float) == n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            half = stats.t.ppf(0.975, np.where(good, n - 1, 1)) * agg["sd"].to_numpy(dtype=float) / np.sqrt(n)
+        out[f"{m}_mean"] = mean
+        out[f"{m}_ci_low"] = np.where(good, mean - half, np.nan)
+        out[f"{m}_ci_high"] = np.where(good, mean + half, np.nan)
+    return pd.concat([base, pd.DataFrame(out)], axis=1)
 
 
 def curves_summary_frame(curves: pd.DataFrame) -> pd.DataFrame:
