@@ -198,3 +198,17 @@ def test_kill_9_part_way_then_resume_loses_and_duplicates_nothing(tmp_path: Path
     final = json.loads((out / "manifest.json").read_text())
     assert final["status"] == "complete" and final["counts"] == {"ok": 40, "error": 0, "missing": 0}
     assert final["started_at"] == manifest["started_at"] and len(final["resumed_at"]) == 1
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_of_processes_through_the_cli(tmp_path: Path) -> None:
+    """``--scheduler local`` with real worker processes (spawned, so they import the toy engine by
+    name) writes the same results as a serial run."""
+    sweep_file(tmp_path)
+    serial = cli("toy.toml", "-j", "1", "--out", "serial", cwd=tmp_path)
+    dask = cli("toy.toml", "-j", "2", "--scheduler", "local", "--out", "dask", cwd=tmp_path, timeout=300)
+    assert serial.returncode == 0 and dask.returncode == 0, dask.stderr
+    assert "dask x2" in dask.stdout
+    a = io.read_table(tmp_path / "serial" / "results.csv").drop(columns="wall_s")
+    b = io.read_table(tmp_path / "dask" / "results.csv").drop(columns="wall_s")
+    pd.testing.assert_frame_equal(a, b)
