@@ -113,6 +113,6 @@ def extension_metrics(
         counts = causes_m.cause_counts(c, len(outcomes))
         extra["stale_reads"] = c
         extra["stale_causes"] = counts
-        for row in counts.itertuples(index=False):
-            out[f"stale_{str(row.cause).replace('-', '_')}_per_read"] = float(row.per_read)
+        for cause, per_read in zip(counts["cause"], counts["per_read"].to_numpy(float), strict=True):
+            out[f"stale_{str(cause).replace('-', '_')}_per_read"] = float(per_read)
     return out, extra
