@@ -94,7 +94,7 @@ def sweep(
                     fmt=fmt, resume=resume, force=force, retry_errors=retry_errors, progress=progress)
     took = time.perf_counter() - started
     ex = res.manifest.get("executor", {})
-    how = f"{ex.get('kind')} x{ex.get('workers')}" if ex.get("kind") not in (None, "none") else "nothing to run"
+    how = f"{ex.get('kind')} x{ex.get('workers')}" if res.computed else "nothing to run"
     click.echo(
         f"{spec.name}: {spec.n_runs} runs ({res.n_ok} ok, {res.n_error} error, {res.n_missing} missing; "
         f"{res.computed} computed now, {how}) in {took:.1f} s -> {res.out}/"

@@ -16,14 +16,31 @@ Python API::
     res = run_sweep(spec, workers=2, out="results/sweep_example")
     res.summary                                            # per cell mean and 95% CI
 
-Output schema (stable; ``plots`` and the notebook read it):
+Output schema (stable; ``pbs_sim.plots``, the notebook and ``experiments/pbs_paper.py`` read it).
+Tables are ``.csv`` or ``.parquet`` (``--format``), rows sorted by (cell, rep):
 
-``results``   cell, rep, seed, status, error, engine, <swept keys with "." -> "_">, n, r, w, profile,
-              <engine summary metrics, in the engine's own names>, wall_s
-``curves``    cell, rep, t_ms, p_consistent, ci_low, ci_high[, n, ...]
-``summary``   cell, <swept keys>, n, r, w, profile, n_ok, n_error,
-              <metric>_mean, <metric>_ci_low, <metric>_ci_high for every numeric metric
-``curves_summary``  cell, t_ms, n_reps, p_consistent_mean, p_consistent_ci_low, p_consistent_ci_high
+``results``   one row per replication: ``cell, rep, seed`` (the root seed: the run's seed is
+              ``SeedSequence(seed, spawn_key=(cell, rep))``), ``status`` ("ok" | "error"), ``error``
+              (one line, empty when ok), ``engine``; one column per swept key with "." -> "_"
+              (``latency.profile`` -> ``latency_profile``; lists and tables as JSON text); always
+              ``n, r, w, profile`` (N, R, W, ``latency.profile``); then the engine's summary metrics
+              under their own names (a metric named like an earlier column is dropped when it always
+              equals it — predict and simulate echo n, r, w, profile, engine — else renamed
+              ``metric_<name>``, e.g. simulate's own ``metric_wall_s``); last ``wall_s``, the
+              replication's wall time in its worker (the only column that differs between executors).
+``curves``    cell, rep, t_ms, p_consistent, ci_low, ci_high (+ ``n`` and any other curve column).
+``summary``   per cell: ``cell``, the swept-key columns, n, r, w, profile, ``n_ok``, ``n_error``, and
+              for every numeric (or boolean) metric ``<metric>_mean``, ``<metric>_ci_low``,
+              ``<metric>_ci_high``: the mean over the cell's ok replications and its 95% Student-t
+              interval (NaN with fewer than 2 replications or an infinite value).
+``curves_summary``  per cell and t_ms: ``n_reps``, ``p_consistent_mean`` and its 95% Student-t
+              interval over replications clipped to [0, 1] (one replication: its own interval).
+``manifest.json``  kind, name, description, sweep_file, scenario_file, sweep_hash, status
+              (running | interrupted | incomplete | complete), counts {ok, error, missing}, n_cells,
+              replications, n_runs, started_at, resumed_at, finished_at, executor, format, files,
+              sweep (the resolved sweep: engine, replications, seed, grid, zip, base scenario),
+              cells [{cell, params}], provenance (versions, git commit).
+``.parts/c<cell>-r<rep>.json``  one record per finished replication (what resume reads).
 """
 
 from __future__ import annotations

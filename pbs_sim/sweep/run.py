@@ -135,7 +135,8 @@ def _run_locked(
     started_at = str(old.get("started_at")) if old else io.now_iso()
     resumed_at = [*(old.get("resumed_at") or []), io.now_iso()] if old else []
     todo = [k for k in spec.runs() if k not in records]
-    info = ExecutorInfo("none", 0)
+    prev = (old or {}).get("executor") or {}
+    info = ExecutorInfo(str(prev.get("kind", "none")), int(prev.get("workers", 0)), prev.get("address"))
 
     def save(status: str, finished: bool) -> dict[str, Any]:
         counts = _counts(spec, records)
