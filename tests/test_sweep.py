@@ -439,6 +439,15 @@ def test_out_dir_refusals_and_force(tmp_path: Path) -> None:
     assert (foreign / "notes.txt").read_text() == "mine"  # --force removes only sweep files
 
 
+def test_a_dying_worker_leaves_the_rest_missing_for_resume(tmp_path: Path) -> None:
+    path = toy_sweep(tmp_path, engine="test_sweep_support:crash", keys=f"[10, {FAIL_KEYS}]")
+    res = run_sweep(path, workers=2, out=tmp_path / "out", progress=False)
+    assert res.n_missing > 0 and not res.ok and res.manifest["status"] == "incomplete"
+    assert (res.results["status"] == "ok").all()  # what finished is kept; nothing is blamed wrongly
+    assert res.n_ok + res.n_missing == 24
+    assert len(list((tmp_path / "out" / PARTS).glob("*.json"))) == res.n_ok
+
+
 def test_two_sweeps_never_write_one_directory_at_once(tmp_path: Path) -> None:
     from pbs_sim.sweep import store
 

@@ -42,3 +42,12 @@ def slow(scenario: Scenario, seed: Any) -> EngineResult:
     """``engine`` after 0.1 s of sleep: slow enough to be killed part way."""
     time.sleep(0.1)
     return engine(scenario, seed)
+
+
+def crash(scenario: Scenario, seed: Any) -> EngineResult:
+    """``engine``, except that the worker process dies outright when workload.keys is 13."""
+    if scenario.workload.keys == FAIL_KEYS:
+        import os
+
+        os._exit(3)
+    return engine(scenario, seed)
