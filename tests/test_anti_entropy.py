@@ -12,7 +12,7 @@ from pbs_sim.config import scenario_from_dict
 from pbs_sim.history import VIA_OTHER
 from pbs_sim.rng import Streams, seed_sequence
 from pbs_sim.sim.build import build
-from pbs_sim.sim.gossip import expected_next
+from pbs_sim.sim.gossip import conditional_variance, expected_next
 
 
 def _model(ae: dict[str, Any], nodes: int = 3, n: int = 3, keys: int = 1, seed: Any = 1, **lat: Any) -> Any:
@@ -97,21 +97,13 @@ def _gossip_rounds(mode: str, n: int, rounds: int, seed: Any) -> np.ndarray:
     return np.array([1.0 - np.count_nonzero(first <= 10 * k + 5) / n for k in range(rounds + 1)])
 
 
-def _cond_var(p: np.ndarray, n: int, mode: str) -> np.ndarray:
-    """Binomial variance of p' given p (exact for pull; an upper bound for the push part, whose
-    misses are negatively correlated)."""
-    s = p * n
-    q = np.where(s > 0, expected_next(p, n, mode) / np.where(p > 0, p, 1), 0)
-    return s * q * (1 - q) / n**2
-
-
 def _check_gossip(reps: int, n: int = 1000) -> None:
     rounds = {"pull": 22, "push": 24, "push-pull": 12}
     for mode, r in rounds.items():
         p = np.array([_gossip_rounds(mode, n, r, seed_sequence(99, (len(mode), i))) for i in range(reps)])
         prev, nxt = p[:, :-1], p[:, 1:]
         resid = (nxt - expected_next(prev, n, mode)).sum(axis=0)
-        sd = np.sqrt(_cond_var(prev, n, mode).sum(axis=0))
+        sd = np.sqrt(conditional_variance(prev, n, mode).sum(axis=0))
         for i in range(r):
             if sd[i] == 0:
                 assert resid[i] == pytest.approx(0.0, abs=1e-12), (mode, i)

@@ -2,7 +2,9 @@
 
 The recurrences are *one-round conditional means*: given the fraction ``p_i`` of sites still without
 the update, ``E[p_{i+1} | p_i] = f(p_i)``. That is what is compared here, round by round, over many
-replications: the mean of ``p_{i+1} - f(p_i)`` must be within 4 standard errors of 0 for every round.
+replications: the residual ``p_{i+1} - f(p_i)`` summed over replications must be within 4 standard
+deviations of 0 for every round, the deviation coming from the conditional law (binomial: exact for
+pull, conservative for push) rather than from the sample, which is very skewed near the end.
 
 Iterating ``f`` from ``p_0 = 1 - 1/n`` is *not* the mean trajectory of the random process: starting
 from one site the early rounds are a branching process whose random size shifts the whole curve in
@@ -16,7 +18,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pbs_sim.sim.gossip import expected_next, learns, partners, pick_peer, reference_next, spread
+from pbs_sim.sim.gossip import (
+    conditional_variance,
+    expected_next,
+    learns,
+    partners,
+    pick_peer,
+    reference_next,
+    spread,
+)
 
 N = 1000
 
@@ -45,16 +55,15 @@ def test_one_round_means_follow_recurrences(mode: str, rounds: int) -> None:
     reps = 600
     p = spread(N, mode, rounds, reps, rng)
     prev, nxt = p[:, :-1], p[:, 1:]
-    for name, f, slack in (
-        ("exact n-1 form", expected_next, 0.0),
-        # REFERENCE.md's forms use n where partners are drawn from n - 1: allow the O(1/n) gap
-        ("REFERENCE form", reference_next, 1.0 / N),
-    ):
-        d = nxt - f(prev, N, mode)
-        mean = d.mean(axis=0)
-        se = d.std(axis=0, ddof=1) / np.sqrt(reps)
-        bad = np.nonzero(np.abs(mean) > 4 * se + slack + 1e-9)[0]
-        assert bad.size == 0, f"{mode} {name}: rounds {bad + 1} off: {mean[bad]} vs se {se[bad]}"
+    # summed over replications, the residual of each round has the conditional law's variance
+    sd = np.sqrt(conditional_variance(prev, N, mode).sum(axis=0))
+    # REFERENCE.md's forms use n where partners are drawn from n - 1: allow their known O(1/n) gap
+    gap = np.abs(expected_next(prev, N, mode) - reference_next(prev, N, mode)).sum(axis=0)
+    assert np.all(gap <= reps * 0.5 / N)
+    for name, f, slack in (("exact n-1 form", expected_next, 0.0), ("REFERENCE form", reference_next, gap)):
+        resid = (nxt - f(prev, N, mode)).sum(axis=0)
+        bad = np.nonzero(np.abs(resid) > 4 * sd + slack + 1e-9)[0]
+        assert bad.size == 0, f"{mode} {name}: rounds {bad + 1} off: {resid[bad]} vs sd {sd[bad]}"
     # and the update does spread everywhere
     assert p[:, -1].mean() < 1e-3
 

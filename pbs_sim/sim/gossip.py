@@ -117,3 +117,13 @@ def reference_next(p: np.ndarray | float, n: int, mode: str) -> np.ndarray:
     if m == "push":
         return p * push
     return p**2 * np.exp(-(1.0 - p))
+
+
+def conditional_variance(p: np.ndarray | float, n: int, mode: str) -> np.ndarray:
+    """Binomial variance of ``p_{i+1}`` given ``p_i = p``: exact for pull (susceptible sites stay
+    susceptible independently), an upper bound where pushes are involved (a site hit by one push is
+    not hit by the same push elsewhere, so misses are negatively correlated)."""
+    p = np.asarray(p, dtype=float)
+    s = p * n
+    q = np.where(p > 0, expected_next(p, n, mode) / np.where(p > 0, p, 1.0), 0.0)
+    return s * q * (1.0 - q) / n**2
