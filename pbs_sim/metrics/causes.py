@@ -9,8 +9,8 @@ before the read started (DESIGN.md). Its cause is the first that applies:
 
 1. ``replica-restored-empty`` — a node that had received ``w*`` (or newer) lost its disk before the
    read ended, so the copies the quorums relied on shrank;
-2. ``partial-quorum`` — ``R + W <= N`` and a write (``w*`` or newer) was still on its way to a replica
-   that lacked it when the read started (it landed there later through the write path): the read
+2. ``partial-quorum`` — ``R + W <= N`` and a write (``w*`` or a newer one issued before the read
+   started) was still on its way to a replica that lacked it when the read started (it landed there later through the write path): the read
    quorum missed the write quorum while the write propagated — the staleness PBS predicts. Also every
    stale read of a non-expanding (``write_fanout = "quorum"``) partial quorum not explained otherwise;
 3. ``write-in-flight`` — the same with ``R + W > N`` (cannot happen without sloppy quorums or lost
@@ -56,6 +56,11 @@ def stale_read_causes(
     ap_at = ap["at"].to_numpy(float)
     ap_node = ap["node"].to_numpy(np.int64)
     ap_write = (ap["via"].astype(str) == "write").to_numpy()
+    wr_all = ops[ops["kind"].astype(str) == "write"]
+    issued_of = pd.Series(wr_all["issued_at"].to_numpy(float), index=pd.MultiIndex.from_arrays(
+        [wr_all["key"].to_numpy(np.int64), wr_all["version"].to_numpy(np.int64)]))
+    issued_of = issued_of[~issued_of.index.duplicated()]
+    ap_issued = issued_of.reindex(pd.MultiIndex.from_arrays([ap_key, ap_ver])).to_numpy(float)
 
     # 1. disk loss of a node that had received w* (or newer) before the read ended
     restored = np.zeros(len(out), dtype=bool)
@@ -87,7 +92,7 @@ def stale_read_causes(
             continue
         m = ap_ver[g] >= ws[i]
         held_before = set(ap_node[g][m & (ap_at[g] <= t0[i])].tolist())
-        late = ap_node[g][m & ap_write[g] & (ap_at[g] > t0[i])].tolist()
+        late = ap_node[g][m & ap_write[g] & (ap_at[g] > t0[i]) & ~(ap_issued[g] > t0[i])].tolist()
         if any(x not in held_before for x in late):
             # a write (w* or newer) was still on its way to a replica that lacked it
             cause.append("partial-quorum" if partial else "write-in-flight")
