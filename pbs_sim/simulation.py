@@ -140,8 +140,8 @@ def analyse(
     gap = mon_m.monitoring_gap(monitoring)
 
     measured = ops["issued_at"].to_numpy() >= warmup
-    kinds = ops["kind"].astype(str).to_numpy()
-    ok = (ops["status"].astype(str) == "ok").to_numpy()
+    is_read = (ops["kind"] == "read").to_numpy(dtype=bool)
+    ok = (ops["status"] == "ok").to_numpy(dtype=bool)
     lat = {row["kind"]: row for row in latency.to_dict("records")}
     p0 = math.nan
     if len(curve) and curve["t_ms"].iloc[0] == 0.0:
@@ -155,8 +155,8 @@ def analyse(
         "read_fanout": c.read_fanout, "write_fanout": c.write_fanout, "coordinator": c.coordinator,
         "seed": seed,
         "ops": int(measured.sum()),
-        "reads": int((measured & (kinds == "read")).sum()),
-        "writes": int((measured & (kinds == "write")).sum()),
+        "reads": int((measured & is_read).sum()),
+        "writes": int((measured & ~is_read).sum()),
         "failed_ops": int((measured & ~ok).sum()),
         "availability": lat_m.availability(ops, warmup),
         "measured_reads": n_reads,

@@ -16,7 +16,7 @@ QUANTILES = (("p50_ms", 0.5), ("p99_ms", 0.99), ("p999_ms", 0.999))
 
 
 def _is(col: pd.Series, name: str) -> np.ndarray:
-    return np.asarray(col.astype(str) == name)
+    return np.asarray(col == name, dtype=bool)
 
 
 def latencies(ops: pd.DataFrame, kind: str, warmup_ms: float = 0.0) -> np.ndarray:
@@ -40,8 +40,10 @@ def latency_table(ops: pd.DataFrame, warmup_ms: float = 0.0) -> pd.DataFrame:
 def outcome_counts(ops: pd.DataFrame, warmup_ms: float = 0.0) -> pd.DataFrame:
     """Measured operations by kind and status: ``kind, status, count``."""
     m = ops["issued_at"].to_numpy() >= warmup_ms
-    sub = ops.loc[m, ["kind", "status"]].astype(str)
-    return sub.value_counts().rename("count").reset_index().sort_values(["kind", "status"]).reset_index(drop=True)
+    sub = ops.loc[m, ["kind", "status"]]
+    counts = sub.value_counts().rename("count").reset_index()
+    counts = counts[counts["count"] > 0].astype({"kind": str, "status": str})
+    return counts.sort_values(["kind", "status"]).reset_index(drop=True)
 
 
 def availability(ops: pd.DataFrame, warmup_ms: float = 0.0) -> float:

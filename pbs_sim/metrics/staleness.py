@@ -43,7 +43,8 @@ OUTCOME_COLUMNS = (
 
 
 def _is(col: pd.Series, name: str) -> np.ndarray:
-    return np.asarray(col.astype(str) == name) if isinstance(col.dtype, pd.CategoricalDtype) else np.asarray(col == name)
+    # comparing a categorical with a string compares codes: no per-row string conversion
+    return np.asarray(col == name, dtype=bool)
 
 
 def committed_writes(ops: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +78,6 @@ def read_outcomes(ops: pd.DataFrame, warmup_ms: float = 0.0) -> pd.DataFrame:
     g = wc.groupby("key", sort=False)
     wc["n_committed"] = g.cumcount() + 1
     wc["w_star"] = g["seq"].cummax()
-    commit_of = dict(zip(zip(wc["key"], wc["seq"], strict=True), wc["commit_at"], strict=True))
 
     r = reads.sort_values("start_at", kind="stable")
     merged = pd.merge_asof(
@@ -90,9 +90,11 @@ def read_outcomes(ops: pd.DataFrame, warmup_ms: float = 0.0) -> pd.DataFrame:
     keys = merged["key"].to_numpy(np.int64)
     version = merged["version"].to_numpy(np.int64)
     start = merged["start_at"].to_numpy(float)
-    w_star_commit = np.full(n, np.nan)
-    for i in np.flatnonzero(has):
-        w_star_commit[i] = commit_of[(keys[i], w_star[i])]
+    # commit instant of w* itself (not of the latest commit): look (key, w*) up among the writes
+    look = pd.DataFrame({"key": keys, "seq": w_star}).merge(
+        writes[["key", "seq", "commit_at"]].drop_duplicates(["key", "seq"]), on=["key", "seq"], how="left"
+    )
+    w_star_commit = np.where(has, look["commit_at"].to_numpy(float), np.nan)
 
     # In version order: how many committed writes have seq <= v, and the latest commit among them.
     ws = writes.sort_values(["seq"], kind="stable").reset_index(drop=True)
