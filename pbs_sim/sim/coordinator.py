@@ -26,9 +26,9 @@ Extension points
   Return True to defer completion (blocking repair) and call ``coord.complete_read(op)`` later.
   ``on_late(coord, op, node, stamp)`` runs for each reply that arrives after the R-th response (or
   after the read timed out: check ``op.status``); the hook applies its own window, e.g.
-  ``env.now - op.quorum_at <= window_ms``. Stale responders are those whose stamp is older than ``op.best`` (or None). Repairs are sent with
-  ``network.send(coord.endpoint, node, "repair", op, stamp, nodes[node].<handler>)`` and applied with
-  ``node.apply(key, stamp, VIA_REPAIR)``.
+  ``env.now - op.quorum_at <= window_ms``. Stale responders are those whose stamp is older than
+  ``op.best`` (or None). Repairs are sent with ``network.send(coord.endpoint, node, "repair", op,
+  stamp, handler)`` and applied with ``node.apply(key, stamp, VIA_REPAIR)``.
 - **Read-repair chance**: ``coordinator.read_all_chance`` — with this probability a read goes to all N
   even when ``read_fanout = "quorum"``.
 - **Target choice** (sloppy quorums, hinted handoff): override or wrap :meth:`Coordinator.write_targets`
