@@ -5,6 +5,7 @@
 (b) non-expanding quorums (reads and writes to R / W uniformly random replicas): measured
     k-staleness = 1 - p_s^k with p_s = C(N-W, R) / C(N, R).
 (c) property: R + W > N and no faults -> no read is ever stale.
+(e) read and write latency distributions = the WARS order statistics (two-sample KS).
 """
 
 from __future__ import annotations
@@ -169,3 +170,31 @@ def test_strict_quorum_never_stale(raw: dict[str, Any]) -> None:
     assert out["consistent"].all()
     assert (out["versions_behind"] == 0).all()
     assert res.summary()["stale_read_fraction"] in (0.0,) or math.isnan(res.summary()["stale_read_fraction"])
+
+
+@pytest.mark.validation
+@pytest.mark.parametrize("profile", ["lnkd-disk", "wan"])
+def test_probe_latencies_follow_wars_order_statistics(profile: str) -> None:
+    """Write latency = W-th smallest W_i + A_i, read latency = R-th smallest R_i + S_i (REFERENCE.md §2):
+    the simulated latency distributions against direct draws of those order statistics, by a
+    two-sample Kolmogorov-Smirnov test (rejecting only at p < 1e-4)."""
+    from scipy import stats
+
+    from pbs_sim.metrics.latency import latencies
+    from pbs_sim.profiles import get_profile
+
+    n, r, w, trials = 3, 2, 2, 8_000
+    sc = scenario_from_dict({
+        "cluster": {"nodes": 3, "replication": n, "read_quorum": r, "write_quorum": w},
+        "latency": {"profile": profile},
+        "workload": {"kind": "pbs-probe", "trials": trials, "probe_offsets_ms": [0.0]},
+        "run": {"seed": 21},
+    })
+    ops = simulate(sc).history.to_frame()
+    dw, da, dr, ds = get_profile(profile).sample_wars(np.random.default_rng(22), 50_000, n)
+    theory_w = np.sort(dw + da, axis=1)[:, w - 1]
+    theory_r = np.sort(dr + ds, axis=1)[:, r - 1]
+    for kind, theory in (("write", theory_w), ("read", theory_r)):
+        sim = latencies(ops, kind)
+        assert len(sim) == trials
+        assert stats.ks_2samp(sim, theory).pvalue > 1e-4, kind
