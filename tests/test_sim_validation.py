@@ -5,6 +5,7 @@
 (b) non-expanding quorums (reads and writes to R / W uniformly random replicas): measured
     k-staleness = 1 - p_s^k with p_s = C(N-W, R) / C(N, R).
 (c) property: R + W > N and no faults -> no read is ever stale.
+(d) exact traces of the protocol are in test_sim_protocol.py.
 (e) read and write latency distributions = the WARS order statistics (two-sample KS).
 """
 
