@@ -486,3 +486,24 @@ def test_bad_options_fail_before_any_work(tmp_path: Path) -> None:
         run_sweep(path, workers=0, out=tmp_path / "o2")
     with pytest.raises(ConfigError, match="--only"):
         rebuild_run(path, 12, 0)
+
+
+def test_the_shipped_example_sweep_runs_reduced(tmp_path: Path) -> None:
+    """experiments/sweep_example.toml, with fewer trials: strict quorums (R + W > N) are consistent
+    from t = 0 in every replication, and at R = W = 1 the cell means match REFERENCE.md section 3
+    (P(consistent at t = 0) about 97.4% lnkd-ssd, 43.9% lnkd-disk) within 4 standard errors."""
+    from pbs_sim.config import read_toml
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "sweep_example.toml"
+    raw = read_toml(path)
+    raw["base"]["predict"]["trials"] = 2000
+    spec = sweep_from_dict(raw, source=str(path), base_dir=path.parent, name=path.stem)
+    assert len(spec.cells) == 8 and spec.replications == 3
+    res = run_sweep(spec, workers=1, out=tmp_path / "example", progress=False)
+    assert res.ok
+    strict = res.results["r"] + res.results["w"] > res.results["n"]
+    assert (res.results.loc[strict, "p_consistent_at_t0"] == 1.0).all()
+    summ = res.summary.set_index(["profile", "r", "w"])
+    for profile, ref in (("lnkd-ssd", 0.974), ("lnkd-disk", 0.439)):
+        se = np.sqrt(ref * (1 - ref) / (2000 * 3))
+        assert abs(summ.loc[(profile, 1, 1), "p_consistent_at_t0_mean"] - ref) < 4 * se + 0.001  # + rounding
