@@ -285,6 +285,8 @@ def plot_curves(
         style_kw: dict[str, Any] = {"color": colors[vals]} if colors and vals in colors else {}
         # steps=True draws the estimate as the right-continuous step function it is (exact between
         # grid points only as a lower bound); the default joins the grid points.
+        if len(t) <= 40:  # sparse curves (e.g. probe offsets): show where the estimates are
+            style_kw.update(marker="o", markersize=3)
         (line,) = ax.plot(t, agg["p_consistent"].to_numpy(float), label=label,
                           drawstyle="steps-post" if steps else "default", **style_kw)
         if has_ci:
