@@ -557,7 +557,8 @@ def plot_durability(
     base = y.removesuffix("_mean")
     if not pd.api.types.is_numeric_dtype(data[x]):
         data = data.assign(**{x: _spec_means(data[x], x)})
-    keys = _resolve_hue(data, hue) if hue != "auto" else _auto_hue(data, ("anti_entropy_mode", "read_repair_mode", "profile", "engine"))
+    keys = _resolve_hue(data, hue) if hue != "auto" else _auto_hue(
+        data, ("mode", "anti_entropy_mode", "read_repair_mode", "profile", "engine"))
     ci = [c for c in (f"{base}_ci_low", f"{base}_ci_high") if c in data.columns]
     ax = ax if ax is not None else new_axes()
     for vals, sub in _groups(data, keys):
@@ -721,7 +722,7 @@ def load_results_dir(path: str | Path) -> ResultsDir:
             raise ConfigError(str(mpath), None, f"not valid JSON: {exc}") from None
     results, summary = _read(d, "results"), _read(d, "summary")
     curves = _read(d, "curves")
-    frames = {stem: t for stem in ("versions_behind", "durability") if (t := _read(d, stem)) is not None}
+    frames = {stem: t for stem in ("versions_behind", "durability", "by_decile") if (t := _read(d, stem)) is not None}
     if curves is not None or results is not None:
         kind = "sweep"
         if curves is not None:
@@ -734,10 +735,11 @@ def load_results_dir(path: str | Path) -> ResultsDir:
                 curves = curves.merge(per_cell, on="cell", how="left")
     else:
         curve = _read(d, "curve")
-        if curve is None and summary is None:
+        if curve is None and summary is None and not frames:
             raise ConfigError(
                 str(d), None,
-                "no results here: expected results/curves/summary tables (pbs-sim sweep) or summary + curve (pbs-sim run)",
+                "no results here: expected results/curves/summary tables (pbs-sim sweep), summary + curve (pbs-sim run), "
+                "versions_behind, durability or by_decile tables",
             )
         kind = "run"
         run_params = _run_params(manifest)
@@ -791,14 +793,15 @@ def figure_for(res: ResultsDir, kind: str) -> Figure:
         plot_tradeoff(m, ax=fig.add_subplot())
         return fig
     if kind == "durability":
-        frame = res.frames.get("durability")
+        frame = res.frames.get("durability", res.frames.get("by_decile"))
         if frame is None:
             m = res.metrics()
-            if m is not None and durability_metric(m) is not None and any(c in m.columns for c in DURABILITY_X):
+            xcol = next((c for c in DURABILITY_X if m is not None and c in m.columns), None)
+            if m is not None and xcol is not None and durability_metric(m) is not None and m[xcol].nunique() > 1:
                 frame = m
         if frame is None:
-            raise ConfigError(where, None, "no durability table (durability.csv, or a summary with lost_write*/"
-                                           "under_replication* metrics against popularity_decile or anti_entropy_interval_ms)")
+            raise ConfigError(where, None, "no durability table: durability.csv or by_decile.csv, or a sweep summary "
+                                           "with lost_write*/under_replicat* metrics over several anti_entropy.interval values")
         fig = Figure()
         plot_durability(frame, hue="auto", ax=fig.add_subplot())
         return fig

@@ -60,6 +60,17 @@ def test_versions_and_durability_tables(tmp_path: Path, capsys: pytest.CaptureFi
         assert (d / f"{kind}.png").exists()
 
 
+def test_durability_by_decile_table_of_the_durability_driver(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = tmp_path / "dur"
+    d.mkdir()
+    rows = [{"mode": m, "rep": r, "decile": k, "keys": 10, "reads_per_key": 11 - k, "writes": 5,
+             "lost_writes": (k if m == "off" else 0), "lost_write_fraction": 0.0, "keys_lost": 0,
+             "under_replicated_ms_per_key": 1.0} for m in ("off", "merkle") for r in range(2) for k in range(1, 11)]
+    pd.DataFrame(rows).to_csv(d / "by_decile.csv", index=False)
+    code, _, err = run_cli(["plot", str(d), "--kind", "durability"], capsys)
+    assert code == 0, err
+
+
 def test_run_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     d = tmp_path / "run"
     d.mkdir()
@@ -70,6 +81,8 @@ def test_run_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     for kind in ("curves", "tradeoff"):
         code, _, err = run_cli(["plot", str(d), "--kind", kind], capsys)
         assert code == 0, err
+    code, _, err = run_cli(["plot", str(d), "--kind", "durability"], capsys)  # one run: nothing to plot against
+    assert_one_line_error(code, err, "durability")
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
