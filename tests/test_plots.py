@@ -7,6 +7,7 @@ the synthetic input (averages over replications, a CCDF of five reads, read + wr
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -234,7 +235,7 @@ def test_style_is_scoped() -> None:
     assert dict(matplotlib.rcParams) == before
 
 
-def test_import_and_plot_leave_pyplot_and_backend_alone() -> None:
+def test_import_and_plot_leave_pyplot_and_backend_alone(tmp_path: Path) -> None:
     code = (
         "import sys, matplotlib\n"
         "b = matplotlib.rcParams._get_backend_or_none()\n"
@@ -244,11 +245,11 @@ def test_import_and_plot_leave_pyplot_and_backend_alone() -> None:
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
         "assert matplotlib.rcParams._get_backend_or_none() == b, 'backend changed'\n"
     )
-    out = Path(__file__).parent / ".." / "build"
-    proc = subprocess.run([sys.executable, "-c", code, str(out.resolve() / "_headless_check.png")],
-                          capture_output=True, text=True, timeout=120)
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "headless.png")],
+                          capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
-    (out / "_headless_check.png").unlink(missing_ok=True)
+    assert (tmp_path / "headless.png").exists()
 
 
 def write_sweep_dir(d: Path, fmt: str = "csv") -> Path:
