@@ -154,7 +154,7 @@ def figures(out: Path, summaries: dict[str, pd.DataFrame]) -> list[Path]:
         pub = paper.published().rename(columns={c: c.removeprefix("paper_") for c in paper.published().columns})
         plots.plot_tradeoff(pub, ax=ax, marker="x", annotate=False, label_suffix=" (paper)")
         ax.set_title("Latency vs staleness, N = 3: ours (markers) and PBS Table 4 (x)")
-        ax.legend(loc="upper left", fontsize=7, ncols=2)
+        ax.legend(loc="lower right", fontsize=7, ncols=2)
         written += plots.save_figure(fig, out / "tradeoff", formats=("png", "svg"))
     return written
 
