@@ -178,6 +178,11 @@ class Deadlines:
         fifo = self._fifo
         if not fifo or fifo[-1][0] <= deadline:
             fifo.append((deadline, op))
+            if len(fifo) & 1023 == 0:
+                # drop finished operations from the head now and then, so memory holds only the
+                # operations still in flight rather than everything issued within one timeout
+                while fifo and fifo[0][1].done:
+                    fifo.popleft()
         else:
             self._seq += 1
             heappush(self._heap, (deadline, self._seq, op))
