@@ -11,7 +11,8 @@ for Practical Partial Quorums", PVLDB 5(8):776-787, 2012, Table 4: "t-visibility
 (99.9 % probability of consistency for 50,000 reads and writes) and 99.9 % read (L_r) and write
 latency (L_w) across R and W, N = 3 (1M reads and writes)". Transcribed from the authors' LaTeX
 source, github.com/pbailis/pbs-vldb-historical-paper-material, ``writeup/ernst.tex`` (commit
-01d2d2fed1be8bfcadf6ea2c2aed100011bb9f25, table ``table:lat-stale``). The LNKD-SSD, LNKD-DISK and
+01d2d2fed1be8bfcadf6ea2c2aed100011bb9f25, table ``table:lat-stale``; revision 84793690bd23 of the same
+file carries the identical table). The LNKD-SSD, LNKD-DISK and
 YMMR columns are repeated digit for digit in the authors' CACM Research Highlight ("Quantifying
 Eventual Consistency with PBS", github.com/pbailis/paper-repo-cacm-pbs-research-highlight,
 ``pbs-cacm.tex``), which drops WAN. The repository's draft and the camera-ready PDF may differ in
@@ -33,7 +34,7 @@ from .errors import ConfigError
 SOURCE = (
     "Bailis et al., Probabilistically Bounded Staleness for Practical Partial Quorums, PVLDB 5(8) 2012, "
     "Table 4 (transcribed from the authors' LaTeX source: github.com/pbailis/pbs-vldb-historical-paper-material "
-    "writeup/ernst.tex @ 01d2d2fe; LNKD/YMMR columns identical in the CACM Research Highlight source)"
+    "writeup/ernst.tex @ 01d2d2fe, identical @ 84793690; LNKD/YMMR columns identical in the CACM Research Highlight source)"
 )
 
 PROFILES = ("lnkd-ssd", "lnkd-disk", "ymmr", "wan")
