@@ -6,7 +6,8 @@ short readable summary on stdout. Must not touch: computation (``pbs_sim.simulat
 Files written to ``--out DIR``: ``summary.csv`` (one row: resolved parameters as ``section_key``
 columns, then metrics), ``curve.csv`` (t_ms, p_consistent, ci_low, ci_high, n), the other metric
 frames (``versions_behind``, ``k_staleness``, ``latency``, ``per_key``, ``monitoring``, ``sessions``,
-and any extra record kinds such as faults), ``ops`` and ``applies`` with ``--ops``, and
+and any extra record kinds such as faults), ``ops``, ``applies`` and ``reads`` (per-read outcomes)
+with ``--ops``, and
 ``manifest.json`` (resolved config, seed, provenance, file list, summary). ``--format parquet``
 writes tables as Parquet instead of CSV.
 """
