@@ -98,3 +98,19 @@ def test_same_seed_same_history() -> None:
     a = model(wl, latency={"profile": "ymmr"}).run().to_frame()
     b = model(wl, latency={"profile": "ymmr"}).run().to_frame()
     assert a.equals(b)
+
+
+def test_closed_workload_follows_the_interactive_response_time_law() -> None:
+    """Operational law for a closed system (Little's law over a client's cycle): throughput
+    X = clients / (Z + R) with Z the mean think time and R the mean response time. Each client is a
+    renewal process with cycle mean mu = Z + R and variance ~ Z^2 (exponential think time, latencies
+    tiny in comparison), so the op count over T has variance clients * T * var / mu^3."""
+    clients, z, duration = 50, 10.0, 10_000.0
+    m = model({"kind": "closed", "clients": clients, "think_time": f"exponential(mean={z})", "read_fraction": 0.9,
+               "duration_ms": duration, "warmup_ms": 0}, latency={"profile": "lnkd-ssd"})
+    ops = m.run().to_frame()
+    r = float((ops["completed_at"] - ops["issued_at"]).mean())
+    mu = z + r
+    expected = clients * duration / mu
+    sd = math.sqrt(clients * duration * z**2 / mu**3)
+    assert abs(len(ops) - expected) < 4 * sd, (len(ops), expected, sd)
