@@ -123,3 +123,10 @@ def test_validate(scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[
     assert code == 2 and "latency.profile: unknown profile 'nope'" in err
     code, out, err = run_cli(["validate", "--keys"], capsys)
     assert code == 0 and "cluster.read_quorum" in out
+
+
+def test_run_refuses_a_sweep_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sweep = tmp_path / "s.toml"
+    sweep.write_text('[sweep]\nengine = "simulate"\n')
+    code, out, err = run_cli(["run", str(sweep)], capsys)
+    assert code == 2 and "this is a sweep file; run it with `pbs-sim sweep`" in err

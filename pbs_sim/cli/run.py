@@ -123,6 +123,10 @@ def run(scenario: str, seed: int | None, out: str | None, fmt: str, ops: bool, o
 
     if seed is not None and seed < 0:
         raise ConfigError("--seed", None, f"must be >= 0, got {seed}")
+    from ..config import read_toml
+
+    if "sweep" in read_toml(scenario):
+        raise ConfigError(scenario, "sweep", "this is a sweep file; run it with `pbs-sim sweep`")
     sc = load_scenario(scenario, dict(parse_override(o) for o in overrides))
     res = simulate(sc, seed=seed, record_ops=ops, progress=progress and sys.stderr.isatty())
     summary = res.summary()
