@@ -139,7 +139,7 @@ def test_pbs_paper_experiment_runs_in_quick_mode(tmp_path: Path) -> None:
                            "--workers", "1"], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for name in ("table4.csv", "table4.md", "explain.csv", "ymmr_alpha.csv", "README.md", "tradeoff.png",
-                 "tradeoff.svg", "curves_predict.png", "curves_simulate.svg"):
+                 "tradeoff.svg", "curves_predict.png", "curves_predict_tail.png", "curves_simulate.svg"):
         assert (tmp_path / name).exists(), name
     table = pd.read_csv(tmp_path / "table4.csv")
     assert set(table["engine"]) == {"predict", "simulate"}
