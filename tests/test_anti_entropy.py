@@ -124,3 +124,14 @@ def test_gossip_modes_follow_recurrences_round_by_round() -> None:
 @pytest.mark.validation
 def test_gossip_modes_follow_recurrences_round_by_round_many() -> None:
     _check_gossip(reps=25)
+
+
+def test_gossip_rows_account_for_what_they_repaired() -> None:
+    m = _model({"mode": "gossip-push-pull", "interval": 10}, nodes=20, n=20)
+    m.nodes[0].apply(0, (0.0, 1), VIA_OTHER)
+    m.env.run(until=205)
+    ae = m.history.to_frame("anti_entropy")
+    ap = m.history.to_frame("applies")
+    assert all(0 in n.store for n in m.nodes)
+    assert ae["keys_repaired"].sum() == (ap["via"].astype(str) == "anti-entropy").sum() == 19
+    assert len(ae) == 20 * 20  # every node, every round

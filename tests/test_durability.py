@@ -16,6 +16,7 @@ from pbs_sim.metrics.durability import (
     exposure_key_ms,
     mttdl_censored,
     mttdl_estimate,
+    mttdl_from_exposure,
     summary,
     under_time_per_key,
 )
@@ -66,6 +67,8 @@ def test_mttdl_estimators() -> None:
     assert abs(est["mttdl_ms"] - 100.0) < 4 * est["mttdl_se_ms"]
     cens = mttdl_censored(np.minimum(x, 150.0), x < 150.0)
     assert cens["mttdl_ci_low_ms"] < 100.0 < cens["mttdl_ci_high_ms"]
+    pooled = mttdl_from_exposure(float(np.minimum(x, 150.0).sum()), int((x < 150.0).sum()))
+    assert pooled["mttdl_ms"] == pytest.approx(cens["mttdl_ms"])
 
 
 def _scenario(n: int, lam: float, mu: float):  # noqa: ANN202

@@ -265,14 +265,23 @@ def summary(frames: dict[str, pd.DataFrame], n: int, end_at: float, start_at: fl
         "lost_writes": float(w["lost"].sum()),
         "lost_write_fraction": float(w["lost"].mean()) if len(w) else 0.0,
         "keys_lost": float(len(res["losses"])),
+        "key_time_at_risk_ms": _key_time_at_risk(w, end_at),
         "mttdl_ms_estimate": _key_mttdl(w, res["losses"], end_at),
     }
 
 
+def _key_time_at_risk(writes: pd.DataFrame, end_at: float) -> float:
+    if writes.empty:
+        return 0.0
+    first = writes.groupby("key")["commit_at"].min()
+    return float((end_at - first.clip(upper=end_at)).sum())
+
+
 def _key_mttdl(writes: pd.DataFrame, losses: pd.DataFrame, end_at: float) -> float:
     """Per-key MTTDL from one run: key-time at risk (from each key's first commit to the end) divided by
-    the loss events (exponential maximum likelihood; ``inf`` when nothing was lost). Average it over
-    replications with ``mttdl_censored`` for a confidence interval."""
+    the loss events (exponential maximum likelihood; ``inf`` when nothing was lost). Over replications,
+    pool ``key_time_at_risk_ms`` and ``keys_lost`` (total time / total losses, ``mttdl_censored``'s
+    estimator) for a confidence interval."""
     if writes.empty:
         return math.nan
     first = writes.groupby("key")["commit_at"].min()
@@ -314,3 +323,14 @@ def mttdl_censored(observed_ms: Sequence[float], lost: Sequence[bool], z: float 
     return {"mttdl_ms": mean, "mttdl_ci_low_ms": mean / (1 + z / math.sqrt(k)),
             "mttdl_ci_high_ms": mean / max(1 - z / math.sqrt(k), 1e-12),
             "replications": float(len(t)), "losses": float(k)}
+
+
+def mttdl_from_exposure(time_at_risk_ms: float, losses: int, z: float = 1.96) -> dict[str, float]:
+    """MTTDL from pooled key-time at risk and loss events (e.g. summed over a sweep's replications:
+    ``key_time_at_risk_ms`` and ``keys_lost``), exponential MLE with a ``1 +- z / sqrt(losses)`` interval."""
+    if losses <= 0:
+        return {"mttdl_ms": math.inf, "mttdl_ci_low_ms": time_at_risk_ms / 3.0, "mttdl_ci_high_ms": math.inf,
+                "losses": 0.0}
+    mean = time_at_risk_ms / losses
+    return {"mttdl_ms": mean, "mttdl_ci_low_ms": mean / (1 + z / math.sqrt(losses)),
+            "mttdl_ci_high_ms": mean / max(1 - z / math.sqrt(losses), 1e-12), "losses": float(losses)}

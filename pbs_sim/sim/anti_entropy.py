@@ -228,9 +228,9 @@ class AntiEntropy:
         return handler
 
     def _log(self, start: float, i: int, j: int, rid: int, msgs: int, rts: int, hashes: int, sent: int,
-             repaired: int, nbytes: int, status: int) -> None:
-        self.table.append(start, i, j, len(self.range_keys[rid]), msgs, rts, hashes, sent, repaired, nbytes,
-                          self.env.now - start, status)
+             repaired: int, nbytes: int, status: int) -> int:
+        row = self.table.append(start, i, j, len(self.range_keys[rid]), msgs, rts, hashes, sent, repaired, nbytes,
+                                self.env.now - start, status)
         t = self.totals
         t["exchanges"] += 1
         t["aborted"] += status == ABORTED
@@ -239,6 +239,7 @@ class AntiEntropy:
         t["keys_sent"] += sent
         t["keys_repaired"] += repaired
         t["bytes_sent"] += nbytes
+        return row
 
     # -- gossip ----------------------------------------------------------------------------------
     def _shared(self, a: int, b: int) -> list[int]:
@@ -263,27 +264,38 @@ class AntiEntropy:
             j = peers[int(rng.integers(len(peers)))]
             start = env.now
             keys = self._shared(i, j)
-            msgs = sent = 0
+            payload = [(k, node.store[k]) for k in keys if k in node.store] if push else []
+            msgs = (1 if push else 0) + (2 if pull else 0)
+            nbytes = len(payload) * (KEY_BYTES + self.cfg.value_bytes)
+            row = self._log(start, i, j, self.range_of.get(keys[0], 0) if keys else 0, msgs, 1 if pull else 0, 0,
+                            len(payload), 0, nbytes, OK)
+            credit = self._credit(row)
             if push:
-                payload = [(k, node.store[k]) for k in keys if k in node.store]
-                sent += len(payload)
-                msgs += 1
-                net.send(i, j, "ae", None, payload, self._stream_handler(self._count_gossip))
+                net.send(i, j, "ae", None, payload, self._stream_handler(credit))
             if pull:
-                msgs += 2
 
-                def answer(msg: Any, j: int = j, i: int = i, keys: list[int] = keys) -> None:
+                def answer(msg: Any, j: int = j, i: int = i, keys: list[int] = keys, credit: Any = credit,
+                           row: int = row) -> None:
                     snap = self._snap[j]
-                    payload = [(k, snap[k]) for k in keys if k in snap]
-                    net.send(j, i, "ae", None, payload, self._stream_handler(self._count_gossip))
+                    back = [(k, snap[k]) for k in keys if k in snap]
+                    extra = len(back) * (KEY_BYTES + self.cfg.value_bytes)
+                    cols = self.table.cols
+                    cols["keys_sent"][row] += len(back)
+                    cols["bytes_sent"][row] += extra
+                    self.totals["keys_sent"] += len(back)
+                    self.totals["bytes_sent"] += extra
+                    net.send(j, i, "ae", None, back, self._stream_handler(credit))
 
                 net.send(i, j, "ae", None, None, answer)
-            nbytes = sent * (KEY_BYTES + self.cfg.value_bytes)
-            self._log(start, i, j, self.range_of.get(keys[0], 0) if keys else 0, msgs, 1 if pull else 0, 0, sent,
-                      0, nbytes, OK)
 
-    def _count_gossip(self, n: int) -> None:
-        self.totals["keys_repaired"] += n
+    def _credit(self, row: int) -> Any:
+        """A callback crediting keys a gossip message repaired to the exchange's row and the totals."""
+
+        def credit(n: int) -> None:
+            self.table.cols["keys_repaired"][row] += n
+            self.totals["keys_repaired"] += n
+
+        return credit
 
 
 def install(model: Model, scenario: Scenario, streams: Streams) -> AntiEntropy | None:
