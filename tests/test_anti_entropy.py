@@ -135,3 +135,17 @@ def test_gossip_rows_account_for_what_they_repaired() -> None:
     assert all(0 in n.store for n in m.nodes)
     assert ae["keys_repaired"].sum() == (ap["via"].astype(str) == "anti-entropy").sum() == 19
     assert len(ae) == 20 * 20  # every node, every round
+
+
+def test_jitter_spreads_exchange_starts() -> None:
+    m = _model({"mode": "merkle", "interval": 100, "jitter_ms": 20, "tree_depth": 2}, nodes=6, n=3, keys=50)
+    m.env.run(until=150)  # exchanges are logged when they end (a few ms after they start)
+    starts = m.history.to_frame("anti_entropy")["started_at"].to_numpy()
+    assert len(starts) == 6 and np.all((starts >= 100) & (starts <= 120)) and len(set(starts)) == 6
+
+
+def test_negative_jitter_is_a_config_error() -> None:
+    from pbs_sim.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="anti_entropy.jitter_ms"):
+        scenario_from_dict({"anti_entropy": {"mode": "merkle", "jitter_ms": -1}})
