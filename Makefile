@@ -20,7 +20,9 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP_RUN)
 
 run: $(STAMP_RUN)
-	$(BIN)/pbs-sim run experiments/quickstart.toml --out results/quickstart
+	$(BIN)/pbs-sim run experiments/quickstart.toml --out results/quickstart --no-progress
+	$(BIN)/pbs-sim plot results/quickstart --kind curves --out results/quickstart/curve.png
+	$(BIN)/pbs-sim plot results/quickstart --kind versions --out results/quickstart/versions_behind.png
 
 test: $(STAMP_DEV)
 	$(BIN)/python -m ruff check pbs_sim tests benchmarks
