@@ -592,7 +592,9 @@ def _curve_grid(tally: _Tally, t_vis: float, ts: Sequence[float], points: int) -
             t_hi = 1.0
     half = max(2, points // 2)
     lin = np.linspace(0.0, t_hi, half + 1)
-    log = np.geomspace(t_hi * 1e-4, t_hi, half)  # dense near t = 0, where curves rise fastest
+    # Dense near t = 0, where curves rise fastest: six decades below t_hi (never below 1 us), so a
+    # curve drawn on a log axis has no long straight chord from t = 0 to its first point.
+    log = np.geomspace(max(t_hi * 1e-6, 1e-3), t_hi, half)
     extra = [t_vis] if math.isfinite(t_vis) else []
     return np.unique(np.concatenate([lin, log, np.asarray(ts, dtype=float), extra]))
 
