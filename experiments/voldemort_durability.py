@@ -1,20 +1,28 @@
 """Driver for experiments/voldemort_durability.toml: durability by key popularity, anti-entropy off vs on.
 
-``pbs-sim sweep experiments/voldemort_durability.toml`` gives the per-cell summary metrics of the plain
-scenario; this driver runs the same cells *paired* (replication r of every cell uses the same seed, so
-the workload and the scripted disk losses are identical and only anti-entropy differs), after a *bulk
-load* that writes every key once in the first second (``preload``: a store holds all its keys, however
-cold — the workload generator has no load phase of its own), and keeps the per-popularity-decile
-breakdown the sweep tables do not carry. Writes into ``--out`` (default results/voldemort_durability):
+The experiment is a plain sweep (``pbs-sim sweep experiments/voldemort_durability.toml`` runs it, bulk
+load included: ``workload.preload = true`` writes every key once before the workload, so cold keys
+exist). This driver runs the same cells through the sweep's own worker
+(:func:`pbs_sim.sweep.execute.run_replication_full`) and keeps what the sweep tables do not carry: the
+per-popularity-decile breakdown, the cold-vs-hot effect with its CI, and the figure.
+
+Seeds. The sweep gives replication r of cell c the seed ``SeedSequence(seed, spawn_key=(c, r))``, so
+its "off" and "merkle" cells see different workload draws (the scripted disk losses are the same in
+every cell). By default this driver *pairs* the arms: every cell's replication r uses the seed of the
+sweep's cell 0, ``SeedSequence(seed, spawn_key=(0, r))``, so the workload is identical and only
+anti-entropy differs (the "off" rows equal the sweep's cell-0 rows; the "merkle" rows are the same
+scenario as the sweep's cell 1 under cell 0's seeds). ``--unpaired`` uses the sweep's seeds exactly.
+
+Writes into ``--out`` (default results/voldemort_durability):
 
 - ``by_decile.csv``   mode, rep, decile, keys, reads_per_key, writes, lost_writes, lost_write_fraction,
                       keys_lost, under_replicated_ms_per_key
-- ``summary.csv``     mode, rep and the run's summary metrics
+- ``summary.csv``     mode, rep and the run's summary metrics (the sweep's results row)
 - ``effect.csv``      per mode: cold (decile 10) vs hot (decile 1) under-replication and key losses,
-                      their ratio/difference with a t CI over replications
+                      their difference with a t CI over replications
 - ``voldemort_durability.png``
 
-Usage: ``python experiments/voldemort_durability.py [--reps 3] [--duration-ms 125000] [--out DIR]``.
+Usage: ``python experiments/voldemort_durability.py [--reps 3] [--duration-ms 125000] [--unpaired] [--out DIR]``.
 """
 
 from __future__ import annotations
@@ -27,47 +35,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pbs_sim.config import Scenario
 from pbs_sim.io import write_table
-from pbs_sim.rng import Streams
-from pbs_sim.sim.build import Model, build
-from pbs_sim.simulation import SimResult, analyse
-from pbs_sim.sweep import load_sweep
+from pbs_sim.sweep import Task, load_sweep
+from pbs_sim.sweep.execute import run_replication_full
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "voldemort_durability.toml"
-
-
-PRELOAD_MS = 1000.0
-
-
-def preload(model: Model, spread_ms: float = PRELOAD_MS) -> None:
-    """Bulk load: one write of every key, spread evenly over ``spread_ms`` from t = 0, by a client of its
-    own (id = workload.clients). A store holds all its keys before the failures start, however rarely
-    they are read; without this, cold keys would simply not exist yet."""
-    env = model.env
-    keys = model.scenario.workload.keys
-    client = model.scenario.workload.clients
-
-    def go(key: int) -> object:
-        yield env.timeout(key * spread_ms / keys)
-        model.coordinator_for(key).write(client, key)
-
-    for k in range(keys):
-        env.process(go(k))
-
-
-def simulate_preloaded(sc: Scenario, seed: np.random.SeedSequence, record_ops: bool = False) -> SimResult:
-    """``pbs_sim.simulate`` with a bulk load of every key first (see ``preload``)."""
-    import time
-
-    streams = Streams(seed)
-    model = build(sc, streams)
-    model.on_start.append(preload)
-    w0, c0 = time.perf_counter(), time.process_time()
-    history = model.run()
-    return analyse(model, history, seed=str(seed.spawn_key), wall_s=time.perf_counter() - w0,
-                   cpu_s=time.process_time() - c0, record_ops=record_ops, streams=streams)
 
 
 def _t_ci(x: np.ndarray) -> tuple[float, float, float]:
@@ -82,23 +55,24 @@ def _t_ci(x: np.ndarray) -> tuple[float, float, float]:
 
 
 def run(reps: int | None = None, duration_ms: float | None = None, out: str | Path | None = None,
-        spec_path: str | Path = SPEC) -> dict[str, pd.DataFrame]:
+        spec_path: str | Path = SPEC, paired: bool = True) -> dict[str, pd.DataFrame]:
     spec = load_sweep(spec_path)
     reps = spec.replications if reps is None else reps
     out_dir = Path(out) if out is not None else HERE.parent / "results" / "voldemort_durability"
     dec_rows: list[pd.DataFrame] = []
     sum_rows: list[dict[str, Any]] = []
     for rep in range(reps):
-        seed = np.random.SeedSequence(spec.seed, spawn_key=(rep,))
         for cell in spec.cells:
             sc = cell.scenario
             if duration_ms is not None:
                 sc = sc.with_overrides({"workload.duration_ms": duration_ms})
             mode = sc.anti_entropy.mode
-            res = simulate_preloaded(sc, seed)
-            d = res.frames()["durability_by_decile"].assign(mode=mode, rep=rep)
-            dec_rows.append(d)
-            sum_rows.append({"mode": mode, "rep": rep, **res.summary()})
+            seed_cell = 0 if paired else cell.index
+            rec, res = run_replication_full(Task(seed_cell, rep, spec.engine, sc, spec.seed))
+            if res is None:
+                raise RuntimeError(f"cell {cell.index} rep {rep} failed: {rec['error']}")
+            dec_rows.append(res.frames["durability_by_decile"].assign(mode=mode, rep=rep))
+            sum_rows.append({"mode": mode, "rep": rep, "seed_spawn_key": f"{seed_cell}.{rep}", **res.summary})
     by_decile = pd.concat(dec_rows, ignore_index=True)
     cols = ["mode", "rep"] + [c for c in by_decile.columns if c not in ("mode", "rep")]
     by_decile = by_decile[cols]
@@ -128,8 +102,6 @@ def _effect(by_decile: pd.DataFrame) -> pd.DataFrame:
             "reps": len(diff),
         })
     return pd.DataFrame(rows)
-
-
 def _plot(by_decile: pd.DataFrame, path: Path) -> None:
     import matplotlib
 
@@ -160,8 +132,9 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=None)
     ap.add_argument("--duration-ms", type=float, default=None)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--unpaired", action="store_true", help="use the sweep's own seeds (different per cell)")
     a = ap.parse_args()
-    res = run(a.reps, a.duration_ms, a.out)
+    res = run(a.reps, a.duration_ms, a.out, paired=not a.unpaired)
     print(res["effect"].to_string(index=False))
 
 

@@ -138,7 +138,18 @@ class WorkloadConfig:
     clients: int = opt(100, ge=1, doc="number of clients (sessions); closed: each issues one op at a time")
     think_time: Distribution = opt(Exponential(0.1), doc="closed workload: pause between a client's ops")
     duration_ms: float = opt(10_000.0, gt=0, doc="length of the measured run (after warm-up)")
-    warmup_ms: float = opt(1000.0, ge=0, doc="operations issued before this are not measured")
+    warmup_ms: float = opt(
+        1000.0, ge=0,
+        doc="operations issued before this (counted from the end of the preload, if any) are not measured",
+    )
+    preload: bool = opt(
+        False,
+        doc="open/closed: first write every key once (a load phase: key k at k / preload_rate_per_s s, by "
+            "client id = clients); warm-up and the measured run start once every load write has finished",
+    )
+    preload_rate_per_s: float | None = opt(
+        None, gt=0, doc="preload: load writes per second, evenly spaced (default: rate_per_s)"
+    )
     trials: int = opt(10_000, ge=1, doc="pbs-probe: independent write-then-read trials (each on its own key)")
     probe_offsets_ms: tuple[float, ...] = opt(
         (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0), doc="pbs-probe: read this long after the write's commit"
@@ -411,6 +422,8 @@ def _check_scenario(sc: Scenario) -> None:
     w = sc.workload
     if w.kind == "pbs-probe" and not w.probe_offsets_ms and w.probe_offset is None:
         raise ConfigError(src, "workload.probe_offsets_ms", "pbs-probe needs read offsets (or workload.probe_offset)")
+    if w.kind == "pbs-probe" and w.preload:
+        raise ConfigError(src, "workload.preload", "pbs-probe writes a fresh key per trial; preload is for open and closed")
     for i, t in enumerate(w.probe_offsets_ms):
         if t < 0:
             raise ConfigError(src, f"workload.probe_offsets_ms[{i}]", f"offsets must be >= 0, got {t:g}")

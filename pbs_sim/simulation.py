@@ -178,6 +178,7 @@ def analyse(
         "predicted_p_consistent_at_t0": float(prediction.p_consistent(0.0)) if prediction is not None else math.nan,
         "predicted_t_visibility_ms": float(prediction.t_visibility_ms) if prediction is not None else math.nan,
         **gap,
+        "load_writes": int(history.meta.get("load_writes", 0)),  # workload.preload (not measured ops)
         "messages": int(sum(model.network.sent.values())),
         "messages_dropped": int(sum(model.network.dropped.values())),
         "sim_time_ms": float(history.meta.get("sim_time_ms", model.env.now)),

@@ -2,10 +2,10 @@
 under-replicated longer than hot keys after disk losses; Merkle anti-entropy closes the gap.
 
 The scenario is experiments/voldemort_durability.toml cut to its first two disk-loss storms (35 s),
-after the driver's bulk load of every key.
+after its bulk load of every key (workload.preload = true).
 Both arms run with the same seed, so the workload and the faults are identical (a paired design);
 the effect is measured per key (100 keys per decile) with Welch standard errors. Also runs the
-experiment's driver in a reduced size so it does not rot.
+experiment's driver in a reduced size so it does not rot, and the .toml through the sweep path.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pbs_sim.config import read_toml
 from pbs_sim.metrics.durability import popularity_decile, under_time_per_key
-from pbs_sim.sweep import load_sweep
+from pbs_sim.simulation import simulate
+from pbs_sim.sweep import load_sweep, run_sweep
 
 EXP = Path(__file__).resolve().parents[1] / "experiments"
 
@@ -36,7 +38,8 @@ def _per_key(mode: str, duration_ms: float) -> tuple[pd.DataFrame, dict[str, flo
     spec = load_sweep(EXP / "voldemort_durability.toml")
     cell = next(c for c in spec.cells if c.scenario.anti_entropy.mode == mode)
     sc = cell.scenario.with_overrides({"workload.duration_ms": duration_ms})
-    res = _driver().simulate_preloaded(sc, np.random.SeedSequence(spec.seed, spawn_key=(0,)), record_ops=True)
+    res = simulate(sc, np.random.SeedSequence(spec.seed, spawn_key=(0, 0)), record_ops=True)
+    assert res.summary()["load_writes"] == sc.workload.keys  # the bulk load comes from the scenario
     fr = res.frames()
     end = res.summary()["sim_time_ms"]
     under = under_time_per_key(fr, sc.cluster.replication, end)
@@ -75,3 +78,17 @@ def test_experiment_driver_reduced(tmp_path: Path) -> None:
     assert set(out["by_decile"]["mode"]) == {"off", "merkle"}
     assert (tmp_path / "by_decile.csv").exists() and (tmp_path / "voldemort_durability.png").exists()
     assert len(out["effect"]) == 2
+
+
+def test_experiment_runs_as_a_plain_sweep(tmp_path: Path) -> None:
+    # the .toml through the sweep path (what `pbs-sim sweep` does), cut to 14 s and one replication
+    raw = read_toml(EXP / "voldemort_durability.toml")
+    raw["sweep"]["replications"] = 1
+    raw["base"]["workload"]["duration_ms"] = 14_000
+    res = run_sweep(raw, workers=1, out=tmp_path / "sweep")
+    rows = res.results.set_index("anti_entropy_mode")
+    assert set(rows.index) == {"off", "merkle"} and (rows["status"] == "ok").all()
+    assert (rows["load_writes"] == 1000).all()  # every key written once before the workload
+    assert (rows["fault_disk_losses"] == 3).all()  # the first storm (10, 12, 14 s; the run ends at ~15 s)
+    # load writes are not measured: ~1000 ops/s over the 14 s measured window only (Poisson count)
+    assert (abs(rows["ops"] - 14_000) < 4 * np.sqrt(14_000)).all()

@@ -114,3 +114,80 @@ def test_closed_workload_follows_the_interactive_response_time_law() -> None:
     expected = clients * duration / mu
     sd = math.sqrt(clients * duration * z**2 / mu**3)
     assert abs(len(ops) - expected) < 4 * sd, (len(ops), expected, sd)
+
+
+def test_preload_exact_trace_with_constant_delays() -> None:
+    # 4 keys at 1000/s: load writes at 0, 1, 2, 3 ms by client 2 (= clients), each committed W + A = 3 ms
+    # later; the interval ends at 4 ms but the last write commits at 6 ms, so the closed workload starts
+    # at 6: each client thinks 10 ms, reads (0.75 ms), ... issued at 16, 26.75, 37.5 (48.25 > 6 + 5 + 35)
+    m = model({"kind": "closed", "clients": 2, "think_time": "constant(value=10)", "read_fraction": 1.0,
+               "duration_ms": 35, "warmup_ms": 5, "keys": 4, "preload": True, "preload_rate_per_s": 1000})
+    h = m.run()
+    ops = h.to_frame()
+    load = ops[ops["client"] == 2]
+    assert list(load["kind"]) == ["write"] * 4 and list(load["key"]) == [0, 1, 2, 3]
+    assert list(load["issued_at"]) == [0.0, 1.0, 2.0, 3.0] and list(load["completed_at"]) == [3.0, 4.0, 5.0, 6.0]
+    assert (load["status"] == "ok").all() and list(load["version"]) == [1, 1, 1, 1]
+    assert m.workload.load_end_at == 6.0 and h.meta["load_writes"] == 4
+    assert h.meta["warmup_ms"] == 11.0  # load end + warm-up: where the measured window starts
+    for c in (0, 1):
+        assert list(ops[ops["client"] == c]["issued_at"]) == [16.0, 26.75, 37.5]
+    # every read sees the preloaded version: the key exists even though the workload never wrote it
+    assert (ops[ops["kind"] == "read"]["version"] == 1).all()
+
+
+def test_preload_interval_bounds_the_load_phase() -> None:
+    # 3 keys at 100/s: writes at 0, 10, 20 ms, committed by 23; the interval (30 ms) ends later
+    m = model({"kind": "open", "rate_per_s": 100, "duration_ms": 50, "warmup_ms": 0, "keys": 3, "clients": 1,
+               "preload": True})
+    h = m.run()
+    ops = h.to_frame()
+    load = ops[ops["client"] == 1]
+    assert list(load["issued_at"]) == [0.0, 10.0, 20.0] and m.workload.load_end_at == 30.0
+    rest = ops[ops["client"] == 0]
+    assert rest["issued_at"].min() > 30.0 and rest["issued_at"].max() < 80.0
+
+
+def test_preload_writes_every_key_once_and_commits_before_the_measured_window() -> None:
+    from pbs_sim.simulation import simulate
+
+    sc = scenario_from_dict({
+        "cluster": {"nodes": 5, "replication": 3, "read_quorum": 2, "write_quorum": 2},
+        "latency": {"profile": "lnkd-disk"},
+        "workload": {"kind": "open", "keys": 500, "key_distribution": "zipf(s=1.0)", "rate_per_s": 2000,
+                     "duration_ms": 1000, "warmup_ms": 100, "clients": 20, "preload": True,
+                     "preload_rate_per_s": 5000},
+    })
+    res = simulate(sc, seed=3)
+    ops = res.history.to_frame()
+    load = ops[ops["client"] == 20]
+    assert len(load) == 500 and sorted(load["key"]) == list(range(500)) and (load["kind"] == "write").all()
+    assert (load["status"] == "ok").all()
+    start = res.history.meta["warmup_ms"]
+    assert start >= 100 + 100  # 500 keys at 5000/s: the load interval is 100 ms, then 100 ms warm-up
+    assert load["completed_at"].max() <= start - 100  # every load write finished before warm-up began
+    rest = ops[ops["client"] != 20]
+    assert rest["issued_at"].min() >= start - 100
+    # load writes are not measured: the summary counts only ops issued in the measured window
+    measured = rest[rest["issued_at"] >= start]
+    assert res.summary()["writes"] == int((measured["kind"] == "write").sum())
+    assert res.summary()["ops"] == len(measured)
+
+
+def test_preload_off_changes_nothing_and_probe_rejects_it() -> None:
+    import pytest
+
+    from pbs_sim.errors import ConfigError
+
+    wl = {"kind": "open", "rate_per_s": 3000, "duration_ms": 200, "warmup_ms": 50, "keys": 50}
+    a = model(wl, latency={"profile": "lnkd-ssd"})
+    ha = a.run()
+    assert ha.meta["warmup_ms"] == 50.0 and ha.meta["load_writes"] == 0
+    b = model({**wl, "preload": True}, latency={"profile": "lnkd-ssd"})
+    ob = b.run().to_frame()
+    # the same random streams: after the load phase, the same keys and op kinds in the same order
+    oa = ha.to_frame()
+    rest = ob[ob["client"] != 100]
+    assert list(rest["key"]) == list(oa["key"]) and list(rest["kind"]) == list(oa["kind"])
+    with pytest.raises(ConfigError, match="workload.preload"):
+        scenario_from_dict({"workload": {"kind": "pbs-probe", "preload": True}})

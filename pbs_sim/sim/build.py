@@ -110,6 +110,10 @@ class Model:
         if env.now < self.min_end_at:
             env.run(until=self.min_end_at)
         self.history.meta["sim_time_ms"] = env.now
+        # the measured window starts after the workload's load phase (workload.preload) and warm-up
+        self.history.meta["warmup_ms"] = self.workload.measure_from_ms
+        self.history.meta["load_writes"] = self.workload.load_writes
+        self.history.meta["load_end_ms"] = self.workload.load_end_at
         return self.history
 
 

@@ -11,6 +11,18 @@ A workload gets a function ``coordinator_for(key)`` and named random streams; ``
 first events (bare SimPy events with callbacks, no processes); ``issuing_done`` becomes True when it
 will issue nothing more, and ``on_stop`` callbacks then run (the model uses them to end the run once
 every operation has finished).
+
+Preload (``workload.preload``, open and closed): a load phase before everything else, as a store
+holds all its keys however cold they are. Key ``k`` (k = 0..keys-1) is written once, at
+``k * 1000 / preload_rate_per_s`` ms, by a client of its own (id ``clients``), through the normal write
+path, so the writes are committed, replicated and recorded like any other. The mixed workload (its
+warm-up, then its measured ``duration_ms``) starts at ``load_end_at``: the later of
+``keys * 1000 / preload_rate_per_s`` ms and the moment the last load write finished (committed or
+timed out). ``measure_from_ms = load_end_at + warmup_ms`` is the run's measured-window start (the
+model records it as ``history.meta["warmup_ms"]``), so load writes are never measured operations;
+they are still history (the version a read should see) and still count in the durability metrics.
+Fault schedules stay in absolute run time. The load draws no random numbers, so the workload's own
+streams are the same with preload on or off.
 """
 
 from __future__ import annotations
@@ -103,18 +115,58 @@ class Workload:
         self.issuing_done = False
         self.on_stop: list[Callable[[], None]] = []
         self.issued = 0
+        self.load_writes = 0  # preload writes issued
+        self._load_pending = 0
+        self.load_end_at = 0.0  # when the mixed workload started (0 without preload)
+        self.preload_ms = cfg.keys * 1000.0 / self.preload_rate_per_s if cfg.preload else 0.0
+
+    @property
+    def preload_rate_per_s(self) -> float:
+        c = self.cfg
+        return c.preload_rate_per_s if c.preload_rate_per_s is not None else c.rate_per_s
 
     @property
     def warmup_ms(self) -> float:
         return self.cfg.warmup_ms
 
     @property
+    def measure_from_ms(self) -> float:
+        """Operations issued from this instant on are measured (load phase + warm-up before it)."""
+        return self.load_end_at + self.warmup_ms
+
+    @property
     def expected_end_ms(self) -> float:
         """Roughly when issuing ends (for progress bars)."""
-        return self.cfg.warmup_ms + self.cfg.duration_ms
+        return self.preload_ms + self.cfg.warmup_ms + self.cfg.duration_ms
 
     def start(self) -> None:
+        """The load phase if ``preload``, then the workload proper (``_begin``)."""
+        if self.cfg.preload and self.cfg.keys > 0:
+            self._load(0)
+        else:
+            self._begin()
+
+    def _begin(self) -> None:
         raise NotImplementedError
+
+    # -- preload
+    def _load(self, key: int) -> None:
+        self.load_writes += 1
+        self._load_pending += 1
+        self.coordinator_for(key).write(self.cfg.clients, key, self._loaded)
+        if key + 1 < self.cfg.keys:
+            gap = 1000.0 / self.preload_rate_per_s
+            call_at(self.env, max((key + 1) * gap - self.env.now, 0.0), self._load, key + 1)
+        else:  # the end of the load interval counts as one more thing to wait for
+            self._load_pending += 1
+            call_at(self.env, max(self.preload_ms - self.env.now, 0.0), self._loaded, None)
+
+    def _loaded(self, _op: Any) -> None:
+        """A load write finished (``_op``), or the load interval ended (``None``)."""
+        self._load_pending -= 1
+        if self._load_pending == 0 and self.load_writes == self.cfg.keys:
+            self.load_end_at = self.env.now
+            self._begin()
 
     def _stop(self) -> None:
         if not self.issuing_done:
@@ -130,7 +182,7 @@ class _MixedOps(Workload):
         super().__init__(env, cfg, coordinator_for, rng_for)
         self.keys = KeyChooser(cfg.keys, cfg.key_distribution, rng_for("keys"))
         self.u_kind = BufferedSampler(Uniform(0.0, 1.0), rng_for("op-kind"))
-        self.end_at = cfg.warmup_ms + cfg.duration_ms
+        self.end_at = cfg.warmup_ms + cfg.duration_ms  # from load_end_at (set in _begin)
 
     def issue(self, client: int, on_done: Callable[[Any], None] | None = None) -> None:
         key = self.keys()
@@ -153,7 +205,8 @@ class OpenWorkload(_MixedOps):
         self.u_client = BufferedSampler(Uniform(0.0, 1.0), rng_for("clients"))
         self._cbs = (self._arrive,)
 
-    def start(self) -> None:
+    def _begin(self) -> None:
+        self.end_at = self.load_end_at + self.cfg.warmup_ms + self.cfg.duration_ms
         self._next()
 
     def _next(self) -> None:
@@ -182,7 +235,8 @@ class ClosedWorkload(_MixedOps):
         self.think = BufferedSampler(cfg.think_time, rng_for("think"))
         self.active = 0
 
-    def start(self) -> None:
+    def _begin(self) -> None:
+        self.end_at = self.load_end_at + self.cfg.warmup_ms + self.cfg.duration_ms
         self.active = self.cfg.clients
         for c in range(self.cfg.clients):
             self._after_think(c)
@@ -223,6 +277,10 @@ class ProbeWorkload(Workload):
 
     @property
     def warmup_ms(self) -> float:
+        return 0.0
+
+    @property
+    def measure_from_ms(self) -> float:
         return 0.0
 
     @property
