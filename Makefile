@@ -25,7 +25,7 @@ run: $(STAMP_RUN)
 	$(BIN)/pbs-sim plot results/quickstart --kind versions --out results/quickstart/versions_behind.png
 
 test: $(STAMP_DEV)
-	$(BIN)/python -m ruff check pbs_sim tests benchmarks
+	$(BIN)/python -m ruff check pbs_sim tests benchmarks experiments
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 

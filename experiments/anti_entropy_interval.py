@@ -19,6 +19,7 @@ import pandas as pd
 
 from pbs_sim.config import read_toml
 from pbs_sim.io import write_table
+from pbs_sim.plots import save_figure
 from pbs_sim.sweep import run_sweep, sweep_from_dict
 
 HERE = Path(__file__).resolve().parent
@@ -90,8 +91,7 @@ def _plot(t: pd.DataFrame, path: Path) -> None:
         ax.set(xlabel="mean interval between a node's exchanges (ms)", ylabel=label)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path)  # atomic, like every other result file
     plt.close(fig)
 
 

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from pbs_sim.io import write_table
+from pbs_sim.plots import save_figure
 from pbs_sim.sweep import Task, load_sweep
 from pbs_sim.sweep.execute import run_replication_full
 
@@ -122,8 +123,7 @@ def _plot(by_decile: pd.DataFrame, path: Path) -> None:
         ax.set_xticks(range(1, 11))
         ax.legend()
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path)  # atomic, like every other result file
     plt.close(fig)
 
 

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-import pandas as pd
 import pytest
+from history_rows import ops_frame
 
-from pbs_sim.history import History
 from pbs_sim.metrics.latency import availability, latency_table, outcome_counts
 from pbs_sim.metrics.sessions import session_summary, session_violations
-
-
-def ops_frame(rows: list[tuple]) -> pd.DataFrame:
-    """rows: (client, key, kind, issued_at, completed_at, status, version) -> the History ops frame."""
-    h = History()
-    kinds = {"read": 0, "write": 1}
-    statuses = {"pending": 0, "ok": 1, "timeout": 2, "failed": 3}
-    for client, key, kind, issued, completed, status, version in rows:
-        row = h.add_op(client, key, kinds[kind], -1, issued, 3)
-        h.complete(row, completed if completed is not None else math.nan, statuses[status], version)
-    return h.to_frame()
-
 
 ROWS = [
     (1, 1, "read", 0.0, 1.0, "ok", 2),    # 0: client 1 reads v2

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from history_rows import ops_frame
 
-from pbs_sim.history import History
 from pbs_sim.metrics import wilson
 from pbs_sim.metrics.staleness import (
     k_staleness,
@@ -18,17 +18,6 @@ from pbs_sim.metrics.staleness import (
     t_visibility_curve,
     versions_behind_counts,
 )
-
-
-def ops_frame(rows: list[tuple]) -> pd.DataFrame:
-    """rows: (client, key, kind, issued_at, completed_at, status, version) -> the History ops frame."""
-    h = History()
-    kinds = {"read": 0, "write": 1}
-    statuses = {"pending": 0, "ok": 1, "timeout": 2, "failed": 3}
-    for client, key, kind, issued, completed, status, version in rows:
-        row = h.add_op(client, key, kinds[kind], -1, issued, 3)
-        h.complete(row, completed if completed is not None else math.nan, statuses[status], version)
-    return h.to_frame()
 
 # key 1: w1 commits at 5, w2 (issued second) commits late at 20, w3 commits at 10, w4 times out.
 ROWS = [
