@@ -80,7 +80,7 @@ def _cpu_s() -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=1_000_000, help="WARS trials per run (default 10^6)")
-    ap.add_argument("--reps", type=int, default=2, help="replications per cell (default 2: 16 runs)")
+    ap.add_argument("--reps", type=int, default=6, help="replications per cell (default 6: 48 runs, so pool start-up is amortized as in a real sweep)")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to time")
     ap.add_argument("--repeats", type=int, default=2, help="time each configuration this often; keep the best")
     ap.add_argument("--dask", action="store_true", help="also a Dask LocalCluster with the largest worker count")
