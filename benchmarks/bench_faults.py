@@ -31,8 +31,10 @@ from pbs_sim.metrics.repair import extension_metrics
 from pbs_sim.rng import Streams
 from pbs_sim.sim.build import build
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_sim import plain_raw  # noqa: E402  (the same plain scenario, so "vs plain" compares like with like)
+
 HERE = Path(__file__).resolve().parent
-RATE_PER_S = 20_000.0
 EXTRAS: dict[str, Any] = {
     "faults": {"crash_mttf_ms": 2000, "crash_mttr_ms": 200, "disk_loss_mttf_ms": 10000, "replace_ms": 500,
                "message_loss": 0.01},
@@ -42,14 +44,7 @@ EXTRAS: dict[str, Any] = {
 
 
 def run(ops: int, with_faults: bool, seed: int = 1) -> dict[str, Any]:
-    raw: dict[str, Any] = {
-        "cluster": {"nodes": 3, "replication": 3, "read_quorum": 1, "write_quorum": 1,
-                    "read_fanout": "all", "write_fanout": "all", "coordinator": "client"},
-        "latency": {"profile": "lnkd-disk"},
-        "workload": {"kind": "open", "keys": 10_000, "key_distribution": "zipf(s=0.99)", "read_fraction": 0.9,
-                     "rate_per_s": RATE_PER_S, "duration_ms": ops / RATE_PER_S * 1000.0, "warmup_ms": 0.0},
-        "run": {"seed": seed},
-    }
+    raw = plain_raw(ops, seed)
     if with_faults:
         raw.update(EXTRAS)
     sc = scenario_from_dict(raw)

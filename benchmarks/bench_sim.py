@@ -50,15 +50,21 @@ def bare_simpy(events: int) -> float:
     return events / (time.process_time() - t0)
 
 
-def simulate_ops(ops: int, seed: int = 1) -> dict[str, Any]:
-    sc = scenario_from_dict({
+def plain_raw(ops: int, seed: int = 1) -> dict[str, Any]:
+    """The benchmark scenario (N = 3, R = W = 1, all fan-out, lnkd-disk, open zipf workload, 90 % reads)
+    as a raw dict; bench_faults.py adds its mechanisms on top of the same one."""
+    return {
         "cluster": {"nodes": 3, "replication": 3, "read_quorum": 1, "write_quorum": 1,
                     "read_fanout": "all", "write_fanout": "all", "coordinator": "client"},
         "latency": {"profile": "lnkd-disk"},
         "workload": {"kind": "open", "keys": 10_000, "key_distribution": "zipf(s=0.99)", "read_fraction": 0.9,
                      "rate_per_s": RATE_PER_S, "duration_ms": ops / RATE_PER_S * 1000.0, "warmup_ms": 0.0},
         "run": {"seed": seed},
-    })
+    }
+
+
+def simulate_ops(ops: int, seed: int = 1) -> dict[str, Any]:
+    sc = scenario_from_dict(plain_raw(ops, seed))
     model = build(sc, Streams(seed))
     t0, w0 = time.process_time(), time.perf_counter()
     history = model.run()
