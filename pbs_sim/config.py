@@ -166,7 +166,10 @@ class RunConfig:
 @dataclass(frozen=True)
 class PredictConfig:
     trials: int = opt(100_000, ge=1, doc="WARS Monte Carlo trials")
-    fanout: str = opt("all", choices=("all", "quorum"), doc="reads to all N (the paper) or R (Cassandra 1.2)")
+    fanout: str | None = opt(
+        None, choices=("all", "quorum"),
+        doc="reads to all N (the paper) or R (Cassandra 1.2); default: cluster.read_fanout, as the simulator does",
+    )
     target: float = opt(0.999, gt=0, le=1, doc="probability whose t-visibility is reported")
     t_ms: tuple[float, ...] = opt((), doc="extra points of the curve to report")
     k: int = opt(1, ge=1, doc="k for k-staleness")

@@ -401,6 +401,24 @@ def test_predict_scenario_and_engine() -> None:
     assert eng.summary == res.summary() and list(eng.curve.columns) == ["t_ms", "p_consistent", "ci_low", "ci_high"]
 
 
+def test_predict_scenario_read_fanout_follows_the_cluster_unless_set() -> None:
+    """One scenario, one store: without predict.fanout the predictor reads like the simulator does
+    (cluster.read_fanout); an explicit predict.fanout wins. Checked against explicit-fanout runs on
+    the same seed (identical results) and the other fan-out (different results)."""
+    base = {
+        "cluster": {"replication": 3, "read_quorum": 1, "write_quorum": 1, "read_fanout": "quorum"},
+        "latency": {"profile": "lnkd-disk"},
+        "predict": {"trials": 4000},
+        "run": {"seed": 5},
+    }
+    follows = predict_scenario(scenario_from_dict(base))
+    assert follows.fanout == "quorum"
+    explicit_quorum = predict_scenario(scenario_from_dict({**base, "predict": {"trials": 4000, "fanout": "quorum"}}))
+    explicit_all = predict_scenario(scenario_from_dict({**base, "predict": {"trials": 4000, "fanout": "all"}}))
+    assert follows.to_dict() == explicit_quorum.to_dict()
+    assert explicit_all.fanout == "all" and explicit_all.to_dict() != follows.to_dict()
+
+
 def test_predict_from_samples_matches_the_profile() -> None:
     rng = np.random.default_rng(3)
     prof = BUILTIN["lnkd-disk"]

@@ -631,12 +631,14 @@ def predict(
 
 def predict_scenario(scenario: Scenario, seed: Seed = None) -> PredictResult:
     """``predict`` with the scenario's N, R, W, latency profile (overrides applied) and ``[predict]``
-    settings; ``seed`` None uses ``run.seed``."""
+    settings; the read fan-out is ``predict.fanout`` or else ``cluster.read_fanout``, so one scenario
+    means the same store on both engines (WARS writes always go to all N: ``cluster.write_fanout =
+    "quorum"`` has no analytic counterpart here); ``seed`` None uses ``run.seed``."""
     c, p = scenario.cluster, scenario.predict
     return predict(
         scenario.latency.wars, c.replication, c.read_quorum, c.write_quorum,
         trials=p.trials, seed=scenario.run.seed if seed is None else seed, target=p.target,
-        t_ms=p.t_ms, fanout=p.fanout, k=p.k,
+        t_ms=p.t_ms, fanout=p.fanout if p.fanout is not None else c.read_fanout, k=p.k,
     )
 
 
