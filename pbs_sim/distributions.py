@@ -439,7 +439,9 @@ def load_samples(path: str, column: str | None, base_dir: Path | None = None) ->
         else:
             import pandas as pd
 
-            frame = pd.read_csv(p, header=None if p.suffix == ".txt" else "infer")
+            frame = pd.read_csv(
+                p, header=None if p.suffix == ".txt" else "infer", float_precision="round_trip"
+            )
             if column is not None:
                 if column not in frame.columns:
                     raise DistributionError(
