@@ -441,8 +441,11 @@ def load_samples(path: str, column: str | None, base_dir: Path | None = None) ->
 
             # pandas 3 parses floats round-trip exactly by default (and deprecates the option);
             # pandas 2's default parser may change the last bit of a measured latency.
-            exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
-            frame = pd.read_csv(p, header=None if p.suffix == ".txt" else "infer", **exact)
+            header = None if p.suffix == ".txt" else "infer"
+            if int(pd.__version__.split(".")[0]) >= 3:
+                frame = pd.read_csv(p, header=header)
+            else:
+                frame = pd.read_csv(p, header=header, float_precision="round_trip")
             if column is not None:
                 if column not in frame.columns:
                     raise DistributionError(
