@@ -31,7 +31,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -441,7 +441,7 @@ def load_samples(path: str, column: str | None, base_dir: Path | None = None) ->
 
             # pandas 3 parses floats round-trip exactly by default (and deprecates the option);
             # pandas 2's default parser may change the last bit of a measured latency.
-            header = None if p.suffix == ".txt" else "infer"
+            header: Literal["infer"] | None = None if p.suffix == ".txt" else "infer"
             if int(pd.__version__.split(".")[0]) >= 3:
                 frame = pd.read_csv(p, header=header)
             else:
