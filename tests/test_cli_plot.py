@@ -8,19 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_in_process import run_cli
 from test_plots import write_sweep_dir
-
-from pbs_sim.cli import main
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line_error(code: int, err: str, *needles: str) -> None:

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from pbs_sim.cli import main
+from cli_in_process import run_cli
 
 SMALL = """
 [cluster]
@@ -37,16 +36,6 @@ def scenario(tmp_path: Path) -> Path:
     p = tmp_path / "small.toml"
     p.write_text(SMALL)
     return p
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_run_writes_results(scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
