@@ -27,6 +27,11 @@ def seed_sequence(seed: int | np.random.SeedSequence | None, spawn_key: Sequence
     return np.random.SeedSequence(seed, spawn_key=tuple(spawn_key))
 
 
+def replication_seed(root: int, cell: int, rep: int) -> np.random.SeedSequence:
+    """The seed of replication ``rep`` of sweep cell ``cell``: ``SeedSequence(root, spawn_key=(cell, rep))``."""
+    return seed_sequence(root, (cell, rep))
+
+
 class Streams:
     """A family of named Generators derived from one SeedSequence.
 

@@ -45,6 +45,7 @@ Tables are ``.csv`` or ``.parquet`` (``--format``), rows sorted by (cell, rep):
 
 from __future__ import annotations
 
+from ..rng import replication_seed
 from .execute import Task, open_executor, register_engine, run_replication
 from .run import RebuiltRun, SweepResult, default_out, load_results, rebuild_run, run_sweep
 from .spec import (
@@ -54,7 +55,6 @@ from .spec import (
     column_name,
     expand,
     load_sweep,
-    replication_seed,
     sweep_from_dict,
 )
 from .store import CONVENIENCE_COLUMNS, CURVE_COLUMNS, FIXED_COLUMNS

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import importlib
 import logging
 import math
 import os
@@ -32,72 +31,13 @@ from typing import Any
 import numpy as np
 
 from ..config import Scenario
-from ..engines import ENGINES, EngineResult, run_engine
+from ..engines import EngineFn, EngineResult, check_engine, register_engine, resolve_engine
 from ..errors import ConfigError
-from .spec import replication_seed
+from ..rng import replication_seed
 
-EngineFn = Callable[[Scenario, np.random.SeedSequence], EngineResult]
-
-_REGISTRY: dict[str, EngineFn] = {}
+__all__ = ["EngineFn", "check_engine", "register_engine", "resolve_engine", "replication_seed"]
 
 CONNECT_TIMEOUT_S = 20.0  # how long to try reaching an existing Dask scheduler
-
-# Built-in engines and the module each needs, checked when a sweep file is loaded.
-_BUILTIN_MODULES = {"predict": "pbs_sim.analytic.wars", "simulate": "pbs_sim.simulation"}
-
-
-def register_engine(name: str, fn: EngineFn | None) -> None:
-    """Make ``fn(scenario, seed) -> EngineResult`` available as ``engine = name`` (None removes it).
-
-    Registered engines live in this process only: they reach serial runs, process pools that fork
-    (Linux) and threaded Dask workers. For spawned or remote workers name an importable
-    ``"package.module:function"`` instead.
-    """
-    if fn is None:
-        _REGISTRY.pop(name, None)
-    else:
-        _REGISTRY[name] = fn
-
-
-def _import_engine(name: str) -> EngineFn:
-    module, _, attr = name.partition(":")
-    mod = importlib.import_module(module)
-    fn = getattr(mod, attr)
-    if not callable(fn):
-        raise TypeError(f"{name} is not callable")
-    return fn  # type: ignore[no-any-return]
-
-
-def resolve_engine(name: str) -> EngineFn:
-    """The callable behind an engine name."""
-    if name in _REGISTRY:
-        return _REGISTRY[name]
-    if name in ENGINES:
-        return lambda scenario, seed: run_engine(name, scenario, seed)
-    if ":" in name:
-        return _import_engine(name)
-    raise ConfigError(None, "sweep.engine", f"unknown engine {name!r}")
-
-
-def check_engine(name: str, source: str | None) -> None:
-    """Raise a ``ConfigError`` now if ``name`` cannot run (unknown, or its module is missing)."""
-    if name in _REGISTRY:
-        return
-    if name in _BUILTIN_MODULES:
-        try:
-            importlib.import_module(_BUILTIN_MODULES[name])
-        except ImportError as exc:
-            raise ConfigError(source, "sweep.engine", f"engine {name!r} is not available in this build ({exc})") from None
-        return
-    if ":" in name:
-        try:
-            _import_engine(name)
-        except (ImportError, AttributeError, TypeError, ValueError) as exc:
-            raise ConfigError(source, "sweep.engine", f"cannot import engine {name!r}: {exc}") from None
-        return
-    raise ConfigError(
-        source, "sweep.engine", f"unknown engine {name!r}; expected one of {', '.join(ENGINES)} (or module:function)"
-    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from ..config import SECTIONS, Scenario, read_toml, scenario_from_dict
+from ..engines import check_engine
 from ..errors import ConfigError
-from ..rng import seed_sequence
+from ..rng import replication_seed
 
 TOP_LEVEL = ("sweep", "base", "grid", "zip")
 SWEEP_KEYS = ("engine", "scenario", "replications", "seed", "description")
@@ -112,11 +113,6 @@ class SweepSpec:
         return replication_seed(self.seed, cell, rep)
 
 
-def replication_seed(root: int, cell: int, rep: int) -> np.random.SeedSequence:
-    """The seed of replication ``rep`` of cell ``cell``: ``SeedSequence(root, spawn_key=(cell, rep))``."""
-    return seed_sequence(root, (cell, rep))
-
-
 def column_name(key: str) -> str:
     """Results column of a swept key: dots become underscores (``cluster.read_quorum`` ->
     ``cluster_read_quorum``)."""
@@ -188,8 +184,6 @@ def expand(sweep: SweepSpec | str | Path) -> list[Cell]:
 
 
 def _engine(head: Mapping[str, Any], source: str) -> str:
-    from .execute import check_engine
-
     if "engine" not in head:
         raise ConfigError(source, "sweep.engine", "missing; expected simulate or predict")
     engine = head["engine"]
