@@ -27,9 +27,9 @@ from typing import Any
 from pbs_sim.config import scenario_from_dict
 from pbs_sim.io import provenance, write_json
 from pbs_sim.metrics import staleness as st_m
-from pbs_sim.metrics.repair import extension_metrics
 from pbs_sim.rng import Streams
 from pbs_sim.sim.build import build
+from pbs_sim.simulation import mechanism_metrics
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_sim import plain_raw  # noqa: E402  (the same plain scenario, so "vs plain" compares like with like)
@@ -57,10 +57,8 @@ def run(ops: int, with_faults: bool, seed: int = 1) -> dict[str, Any]:
     sent = dict(model.network.sent)
     t1 = time.process_time()
     ops_f = history.to_frame("ops")
-    frames = {"ops": ops_f, **{k: t.to_frame() for k, t in history.tables.items() if k != "ops"}}
     outcomes = st_m.read_outcomes(ops_f, 0.0)
-    summary, _ = extension_metrics(frames, history.meta, outcomes, warmup_ms=0.0, n=3, r=1, w=1,
-                                   non_expanding=False, end_at=float(model.env.now))
+    summary, _ = mechanism_metrics(sc, history, ops_f, outcomes, end_at=float(model.env.now))
     metrics_s = time.process_time() - t1
     client_msgs = sum(v for k, v in sent.items() if k in ("W", "A", "R", "S"))
     return {

@@ -12,11 +12,17 @@ Record kinds
     op_id, client, key, kind (read|write), coordinator (-1 = external client-side coordinator),
     issued_at, completed_at (commit instant for writes; nan while pending),
     status (pending|ok|timeout|failed), version (written, or returned by a read: 0 = key never written),
-    asked (replicas the request was sent to), answered (replies received, late ones included)
+    asked (replicas the request was sent to), answered (replies received, late ones included),
+    issued_event, completed_event (event numbers of the issue and of the completion; 0 while pending)
 
 ``applies`` (one row per replica state change)::
 
-    at, node, key, version, via (write|repair|anti-entropy|hint|other)
+    at, node, key, version, via (write|repair|anti-entropy|hint|other), event
+
+Event numbers. Every recorded event, in every table, takes the next number of one counter shared by
+the whole history (the ``event`` column, last in every table but ``ops``). Events at the same
+simulated instant (constant latencies, a fault and a delivery, a hint and its handoff) therefore
+replay in the order they happened — sort by ``(at, event)`` — never by a priority rule.
 
 Other kinds (faults, repairs, anti-entropy exchanges, ...) are added with
 ``history.table("faults", at="d", node="i", action="U")`` -> :class:`Table`; ``table.append(...)``
@@ -27,8 +33,10 @@ only). ``frames()`` returns every table by name.
 
 from __future__ import annotations
 
+import itertools
 import math
 from array import array
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -60,21 +68,30 @@ class Table:
     ``categories`` maps a column to the names its small-int codes stand for (decoded in ``to_frame``).
     """
 
-    __slots__ = ("name", "columns", "cols", "categories", "_appenders")
+    __slots__ = ("name", "columns", "cols", "categories", "_appenders", "_events", "_add_event")
 
-    def __init__(self, name: str, categories: dict[str, tuple[str, ...]] | None = None, **columns: str) -> None:
+    def __init__(
+        self, name: str, categories: dict[str, tuple[str, ...]] | None = None,
+        events: itertools.count[int] | None = None, **columns: str,
+    ) -> None:
+        if "event" in columns:
+            raise ValueError(f"table {name!r}: 'event' is added by the history, not declared")
         self.name = name
-        self.columns = dict(columns)
+        self.columns = {**columns, "event": "q"}
         self.cols: dict[str, Any] = {
             c: ([] if code == "U" else array(code)) for c, code in self.columns.items()
         }
         self.categories = dict(categories or {})
-        self._appenders = tuple(col.append for col in self.cols.values())
+        self._appenders = tuple(col.append for c, col in self.cols.items() if c != "event")
+        self._events = events if events is not None else itertools.count(1)
+        self._add_event = self.cols["event"].append
 
     def append(self, *values: Any) -> int:
-        """Append one row (one value per column, declared order); returns its row number."""
+        """Append one row (one value per declared column, in order; the ``event`` number is
+        added); returns its row number."""
         for add, v in zip(self._appenders, values, strict=True):
             add(v)
+        self._add_event(next(self._events))
         return len(self) - 1
 
     def __len__(self) -> int:
@@ -100,21 +117,47 @@ class Table:
         return pd.DataFrame(data, columns=list(self.cols))
 
 
+@dataclass
+class RunFacts:
+    """Typed facts about a run that metrics need, set by the model builder and at the end of a run.
+
+    ``warmup_ms`` is where the measured window starts (load phase + warm-up); ``sim_time_ms`` the
+    simulated instant the run ended (nan while running); ``load_writes`` / ``load_end_ms`` describe
+    ``workload.preload``."""
+
+    n: int = 0
+    r: int = 0
+    w: int = 0
+    nodes: int = 0
+    profile: str = ""
+    workload: str = ""
+    read_fanout: str = "all"
+    write_fanout: str = "all"
+    warmup_ms: float = 0.0
+    sim_time_ms: float = math.nan
+    load_writes: int = 0
+    load_end_ms: float = 0.0
+
+
 class History:
     """Columnar records of one run. Appends are O(1) and allocation-free per row.
 
-    ``meta`` holds run facts metrics need (e.g. ``warmup_ms``, ``n``, ``r``, ``w``); ``tables``
-    holds every record kind by name (``ops`` and ``applies`` always exist).
+    ``facts`` holds typed run facts metrics need (:class:`RunFacts`); ``mechanisms`` maps the name
+    of every installed mechanism to whether it moves replica data (``pbs_sim.sim.mechanism``);
+    ``tables`` holds every record kind by name (``ops`` and ``applies`` always exist).
     """
 
-    def __init__(self, meta: dict[str, Any] | None = None) -> None:
-        self.meta: dict[str, Any] = dict(meta or {})
+    def __init__(self, facts: RunFacts | None = None) -> None:
+        self.facts = facts if facts is not None else RunFacts()
+        self.mechanisms: dict[str, bool] = {}
         self.tables: dict[str, Table] = {}
+        self._events = itertools.count(1)
+        self._next_event = self._events.__next__
         ops = self.table(
             "ops",
             categories={"kind": KIND_NAMES, "status": STATUS_NAMES},
             client="i", key="q", kind="b", coordinator="i", issued_at="d", completed_at="d",
-            status="b", version="q", asked="b", answered="b",
+            status="b", version="q", asked="b", answered="b", issued_event="q", completed_event="q",
         )
         applies = self.table(
             "applies", categories={"via": VIA_NAMES}, at="d", node="i", key="q", version="q", via="b",
@@ -123,17 +166,30 @@ class History:
         self._client, self._key, self._kind, self._coord = c["client"], c["key"], c["kind"], c["coordinator"]
         self._issued, self._completed, self._status = c["issued_at"], c["completed_at"], c["status"]
         self._version, self._asked, self._answered = c["version"], c["asked"], c["answered"]
+        self._issued_ev, self._completed_ev = c["issued_event"], c["completed_event"]
+        # ops rows are one per operation, not one per event: their event numbers are the two columns
+        del ops.columns["event"], ops.cols["event"]
         a = applies.cols
-        self._a_at, self._a_node, self._a_key, self._a_ver, self._a_via = (
-            a["at"], a["node"], a["key"], a["version"], a["via"]
+        self._a_at, self._a_node, self._a_key, self._a_ver, self._a_via, self._a_ev = (
+            a["at"], a["node"], a["key"], a["version"], a["via"], a["event"]
         )
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The run facts as a plain dict (for manifests and printing; metrics use ``facts``)."""
+        return asdict(self.facts)
+
+    def next_event(self) -> int:
+        """The next event number (for a record kept outside the tables)."""
+        return self._next_event()
 
     # -- record kinds -------------------------------------------------------------------------
     def table(self, name: str, categories: dict[str, tuple[str, ...]] | None = None, **columns: str) -> Table:
-        """The table ``name``, created with these columns on first use (later calls return it)."""
+        """The table ``name``, created with these columns on first use (later calls return it).
+        Every table gets an ``event`` column numbered from the history's shared counter."""
         t = self.tables.get(name)
         if t is None:
-            t = self.tables[name] = Table(name, categories, **columns)
+            t = self.tables[name] = Table(name, categories, self._events, **columns)
         return t
 
     # -- the hot paths (called per operation / per apply) ---------------------------------------
@@ -150,6 +206,8 @@ class History:
         self._version.append(0)
         self._asked.append(min(asked, 127))
         self._answered.append(0)
+        self._issued_ev.append(self._next_event())
+        self._completed_ev.append(0)
         return row
 
     def set_version(self, row: int, version: int) -> None:
@@ -158,6 +216,7 @@ class History:
     def complete(self, row: int, at: float, status: int, version: int | None = None) -> None:
         self._completed[row] = at
         self._status[row] = status
+        self._completed_ev[row] = self._next_event()
         if version is not None:
             self._version[row] = version
 
@@ -173,6 +232,7 @@ class History:
         self._a_key.append(key)
         self._a_ver.append(version)
         self._a_via.append(via)
+        self._a_ev.append(self._next_event())
 
     # -- reading back -------------------------------------------------------------------------
     @property

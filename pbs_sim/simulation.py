@@ -19,10 +19,12 @@ import pandas as pd
 
 from .config import Scenario
 from .history import History
+from .mechanisms import reporters, sim_mechanisms
 from .metrics import latency as lat_m
 from .metrics import monitoring as mon_m
 from .metrics import sessions as ses_m
 from .metrics import staleness as st_m
+from .metrics.mechanism import RunView
 from .rng import Streams
 from .sim.build import Model, build
 
@@ -87,7 +89,7 @@ def simulate(
     """
     root = scenario.run.seed if seed is None else seed
     streams = Streams(root)
-    model = build(scenario, streams)
+    model = build(scenario, streams, sim_mechanisms())
     bar = None
     callback = None
     if progress:
@@ -119,7 +121,9 @@ def analyse(
     sc = model.scenario
     c, wl = sc.cluster, sc.workload
     ops = history.to_frame("ops")
-    warmup = float(history.meta.get("warmup_ms", 0.0))
+    facts = history.facts
+    warmup = float(facts.warmup_ms)
+    end_at = float(facts.sim_time_ms) if math.isfinite(facts.sim_time_ms) else float(model.env.now)
     outcomes = st_m.read_outcomes(ops, warmup)
     exact_t = wl.kind == "pbs-probe" and wl.probe_offset is None
     curve = st_m.t_visibility_curve(outcomes, at_t=wl.probe_offsets_ms if exact_t else None)
@@ -178,10 +182,10 @@ def analyse(
         "predicted_p_consistent_at_t0": float(prediction.p_consistent(0.0)) if prediction is not None else math.nan,
         "predicted_t_visibility_ms": float(prediction.t_visibility_ms) if prediction is not None else math.nan,
         **gap,
-        "load_writes": int(history.meta.get("load_writes", 0)),  # workload.preload (not measured ops)
+        "load_writes": int(facts.load_writes),  # workload.preload (not measured ops)
         "messages": int(sum(model.network.sent.values())),
         "messages_dropped": int(sum(model.network.dropped.values())),
-        "sim_time_ms": float(history.meta.get("sim_time_ms", model.env.now)),
+        "sim_time_ms": end_at,
         "wall_s": wall_s,
         "cpu_s": cpu_s,
     }
@@ -194,18 +198,33 @@ def analyse(
         "monitoring": monitoring,
         "sessions": pd.DataFrame([sessions]),
     }
-    # -- faults, read repair, anti-entropy, durability, stale-read causes (issue 5; pbs_sim.metrics.repair)
-    from .metrics.repair import extension_metrics
-
-    ext_summary, ext_frames = extension_metrics(
-        {"ops": ops, "applies": history.to_frame("applies"),
-         **{k: t.to_frame() for k, t in history.tables.items() if k not in ("ops", "applies")}},
-        history.meta, outcomes, warmup_ms=warmup, n=c.replication, r=c.read_quorum, w=c.write_quorum,
-        non_expanding=c.write_fanout == "quorum", end_at=float(history.meta.get("sim_time_ms", model.env.now)),
-    )
+    # -- what the installed mechanisms and cross-cutting metrics report (pbs_sim.mechanisms)
+    ext_summary, ext_frames = mechanism_metrics(sc, history, ops, outcomes, end_at=end_at)
     summary.update(ext_summary)
     frames.update(ext_frames)
     return SimResult(
         scenario=sc, seed=seed, history=history, curve=curve, outcomes=outcomes, wall_s=wall_s, cpu_s=cpu_s,
         record_ops=record_ops, _summary=summary, _frames=frames,
     )
+
+
+def mechanism_metrics(
+    scenario: Scenario, history: History, ops: pd.DataFrame, outcomes: pd.DataFrame, *, end_at: float,
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """The union of what every registered reporter says of a finished run (``pbs_sim.mechanisms``):
+    summary scalars and named frames. ``ops`` and ``outcomes`` are the run's ops frame and per-read
+    outcomes (already computed by the caller)."""
+    c = scenario.cluster
+    run = RunView(
+        frames={"ops": ops, **{k: history.to_frame(k) for k in history.tables if k != "ops"}},
+        outcomes=outcomes, mechanisms=dict(history.mechanisms), warmup_ms=float(history.facts.warmup_ms),
+        end_at=end_at, n=c.replication, r=c.read_quorum, w=c.write_quorum,
+        non_expanding=c.write_fanout == "quorum",
+    )
+    summary: dict[str, Any] = {}
+    frames: dict[str, pd.DataFrame] = {}
+    for reporter in reporters():
+        s, f = reporter.report(run)
+        summary.update(s)
+        frames.update(f)
+    return summary, frames

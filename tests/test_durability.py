@@ -28,14 +28,15 @@ def _frames() -> dict[str, pd.DataFrame]:
     ops = pd.DataFrame({
         "op_id": [0, 1, 2], "key": [1, 2, 1], "kind": ["write", "write", "read"],
         "status": ["ok", "ok", "ok"], "issued_at": [0.0, 0.0, 9.0], "completed_at": [5.0, 3.0, 9.5],
-        "version": [1, 1, 1],
+        "version": [1, 1, 1], "issued_event": [1, 2, 6], "completed_event": [5, 4, 7],
     })
     applies = pd.DataFrame({
         "at": [1.0, 2.0, 8.0], "node": [0, 0, 1], "key": [1, 2, 1], "version": [1, 1, 1],
-        "via": ["write", "write", "write"],
+        "via": ["write", "write", "write"], "event": [1, 3, 6],
     })
     faults = pd.DataFrame({
         "at": [10.0, 12.0, 15.0], "node": [0, 1, 1], "action": ["wipe", "crash", "recover"], "detail": ["", "", ""],
+        "event": [8, 9, 10],
     })
     return {"ops": ops, "applies": applies, "faults": faults}
 

@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pandas as pd
 
-from pbs_sim.history import OK, READ, TIMEOUT, VIA_REPAIR, WRITE, History
+from pbs_sim.history import OK, READ, TIMEOUT, VIA_REPAIR, WRITE, History, RunFacts
 
 
 def test_ops_and_applies_round_trip() -> None:
-    h = History({"warmup_ms": 5.0})
+    h = History(RunFacts(warmup_ms=5.0))
     a = h.add_op(3, 10, WRITE, -1, 1.5, 3)
     b = h.add_op(4, 10, READ, 2, 2.0, 2)
     h.set_version(a, 7)
@@ -24,17 +24,20 @@ def test_ops_and_applies_round_trip() -> None:
     ops = h.to_frame()
     assert list(ops.columns) == [
         "op_id", "client", "key", "kind", "coordinator", "issued_at", "completed_at", "status", "version",
-        "asked", "answered",
+        "asked", "answered", "issued_event", "completed_event",
     ]
     assert ops.to_dict("records") == [
         {"op_id": 0, "client": 3, "key": 10, "kind": "write", "coordinator": -1, "issued_at": 1.5,
-         "completed_at": 4.0, "status": "ok", "version": 7, "asked": 3, "answered": 2},
+         "completed_at": 4.0, "status": "ok", "version": 7, "asked": 3, "answered": 2,
+         "issued_event": 1, "completed_event": 3},
         {"op_id": 1, "client": 4, "key": 10, "kind": "read", "coordinator": 2, "issued_at": 2.0,
-         "completed_at": 12.0, "status": "timeout", "version": 0, "asked": 2, "answered": 0},
+         "completed_at": 12.0, "status": "timeout", "version": 0, "asked": 2, "answered": 0,
+         "issued_event": 2, "completed_event": 4},
     ]
     ap = h.to_frame("applies")
     assert list(ap["via"].astype(str)) == ["write", "repair"] and list(ap["node"]) == [1, 2]
-    assert h.meta["warmup_ms"] == 5.0 and h.n_ops == 2
+    assert list(ap["event"]) == [5, 6]
+    assert h.facts.warmup_ms == 5.0 and h.meta["warmup_ms"] == 5.0 and h.n_ops == 2
 
 
 def test_pending_ops_have_nan_completion() -> None:
@@ -55,20 +58,37 @@ def test_extra_record_kinds() -> None:
     frames = h.frames()
     assert set(frames) == {"ops", "applies", "faults", "notes"}
     assert frames["faults"].to_dict("records") == [
-        {"at": 1.0, "node": 2, "action": "crash"}, {"at": 3.0, "node": 2, "action": "recover"},
+        {"at": 1.0, "node": 2, "action": "crash", "event": 1},
+        {"at": 3.0, "node": 2, "action": "recover", "event": 2},
     ]
     assert list(frames["notes"]["text"]) == ["hello"]
     assert isinstance(frames["faults"], pd.DataFrame)
 
 
 def test_memory_per_operation_is_compact() -> None:
-    """10^6 operations must fit well under 1 GB: the buffers hold 44 bytes per op (no Python objects)."""
+    """10^6 operations must fit well under 1 GB: the buffers hold 60 bytes per op (no Python objects):
+    44 of columns plus two 8-byte event numbers (issue and completion)."""
     h = History()
     for i in range(100_000):
         h.add_op(i % 100, i % 1000, i & 1, -1, float(i), 3)
     per_op = h.nbytes() / h.n_ops
-    assert per_op == 44
+    assert per_op == 60
     frame = h.to_frame()
     frame_bytes = frame.memory_usage(deep=True).sum() / len(frame)
     assert frame_bytes < 80  # categorical kind/status: the frame is about as compact
     assert np.isnan(frame["completed_at"]).all()
+
+
+def test_one_event_counter_orders_simultaneous_records_across_tables() -> None:
+    """Records at the same instant in different tables replay in the order they were made."""
+    h = History()
+    faults = h.table("faults", at="d", node="i")
+    w = h.add_op(0, 1, WRITE, -1, 0.0, 3)
+    h.add_apply(2.0, 0, 1, 1)      # an apply at t = 2 ...
+    faults.append(2.0, 0)          # ... then a fault on the same node at the same instant
+    h.complete(w, 2.0, OK)         # ... then the commit
+    ap, fa, ops = h.to_frame("applies"), h.to_frame("faults"), h.to_frame("ops")
+    order = sorted([("apply", ap["event"][0]), ("fault", fa["event"][0]), ("commit", ops["completed_event"][0])],
+                   key=lambda e: e[1])
+    assert [name for name, _ in order] == ["apply", "fault", "commit"]
+    assert ops["issued_event"][0] < ap["event"][0]

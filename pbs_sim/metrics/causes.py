@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .mechanism import Report, RunView
+
 CAUSES = ("replica-restored-empty", "partial-quorum", "write-in-flight", "replica-missed-write", "unknown")
 
 
@@ -125,3 +127,30 @@ def cause_counts(causes: pd.DataFrame, measured_reads: int) -> pd.DataFrame:
         rows.append({"cause": c, "stale_reads": k, "share_of_stale": k / total if total else 0.0,
                      "per_read": k / measured_reads if measured_reads else 0.0})
     return pd.DataFrame(rows)
+
+
+class CausesReporter:
+    """Every stale read classified (``stale_reads``, ``stale_causes`` and one
+    ``stale_<cause>_per_read`` figure per cause). Runs when an installed mechanism moves data, or
+    when there are at most ``max_without_faults`` stale reads (the classification is a per-read
+    Python loop; a fault-free run's causes are all ``partial-quorum`` anyway)."""
+
+    name = "causes"
+
+    def __init__(self, max_without_faults: int = 20_000) -> None:
+        self.max_without_faults = max_without_faults
+
+    def report(self, run: RunView) -> Report:
+        outcomes = run.outcomes
+        n_stale = int((~outcomes["consistent"].astype(bool)).sum()) if len(outcomes) else 0
+        if not run.data_moved and n_stale > self.max_without_faults:
+            return {}, {}
+        c = stale_read_causes(outcomes, run.ops, run.frames["applies"], run.table("faults"), run.n, run.r, run.w,
+                              dropped_writes=run.table("dropped_writes"), non_expanding=run.non_expanding)
+        counts = cause_counts(c, len(outcomes))
+        out = {f"stale_{str(cause).replace('-', '_')}_per_read": float(per_read)
+               for cause, per_read in zip(counts["cause"], counts["per_read"].to_numpy(float), strict=True)}
+        return out, {"stale_reads": c, "stale_causes": counts}
+
+
+REPORTER = CausesReporter()

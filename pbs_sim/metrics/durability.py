@@ -3,7 +3,7 @@
 Owns: replication completion time, under-replication exposure, lost writes (listed, and broken down
 by key popularity decile) and the MTTDL estimate with its confidence interval over replications.
 Must not touch: SimPy, the simulator. Inputs are ``History.frames()`` (``ops``, ``applies`` and, if
-faults ran, ``faults``) and the replication factor N (``history.meta["n"]``).
+faults ran, ``faults``) and the replication factor N (``history.facts.n``).
 
 Definitions used here
 ---------------------
@@ -26,41 +26,47 @@ Definitions used here
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .mechanism import Report, RunView
+
 _WIPE, _CRASH, _RECOVER, _REPLACE = "wipe", "crash", "recover", "replace"
 
 
-def _events(frames: dict[str, pd.DataFrame]) -> list[tuple[float, int, int, int, int]]:
-    """(at, order, kind, node, key, version) merged and sorted; kinds: 0 apply, 1 commit, 2 fault."""
+def _events(frames: Mapping[str, pd.DataFrame]) -> list[tuple[float, int, int, int, int, int]]:
+    """(at, event, kind, node, key, version) of applies, commits and faults, in the order they
+    happened: by time, then by the history's shared event number (simultaneous events replay in
+    their real order). Kinds: 0 apply, 1 commit, 2 wipe, 3 crash, 4 recover/replace."""
     ops = frames["ops"]
     ap = frames["applies"]
-    ev: list[tuple[float, int, int, int, int]] = []
+    ev: list[tuple[float, int, int, int, int, int]] = []
     ap = ap[ap["via"].astype(str) != "hint"]
-    ev.extend(zip(ap["at"].to_numpy(float), [0] * len(ap), ap["node"].to_numpy(int), ap["key"].to_numpy(int),
-                  ap["version"].to_numpy(int), strict=True))
+    ev.extend(zip(ap["at"].to_numpy(float), ap["event"].to_numpy(int), [0] * len(ap), ap["node"].to_numpy(int),
+                  ap["key"].to_numpy(int), ap["version"].to_numpy(int), strict=True))
     w = ops[(ops["kind"].astype(str) == "write") & (ops["status"].astype(str) == "ok")]
-    ev.extend(zip(w["completed_at"].to_numpy(float), [1] * len(w), [-1] * len(w), w["key"].to_numpy(int),
-                  w["version"].to_numpy(int), strict=True))
+    ev.extend(zip(w["completed_at"].to_numpy(float), w["completed_event"].to_numpy(int), [1] * len(w),
+                  [-1] * len(w), w["key"].to_numpy(int), w["version"].to_numpy(int), strict=True))
     f = frames.get("faults")
     if f is not None and len(f):
         codes = {_WIPE: 2, _CRASH: 3, _RECOVER: 4, _REPLACE: 4}
         f = f[f["node"] >= 0]
-        for at, node, action in zip(f["at"].to_numpy(float), f["node"].to_numpy(int), f["action"].astype(str), strict=True):
+        for at, event, node, action in zip(f["at"].to_numpy(float), f["event"].to_numpy(int),
+                                           f["node"].to_numpy(int), f["action"].astype(str), strict=True):
             if action in codes:
-                ev.append((float(at), codes[action], int(node), -1, 0))
-    # at equal times: faults before applies (a wipe and the apply that follows it), commits last
-    prio = {2: 0, 3: 0, 4: 0, 0: 1, 1: 2}
-    ev.sort(key=lambda e: (e[0], prio[e[1]]))
+                ev.append((float(at), int(event), codes[action], int(node), -1, 0))
+    ev.sort(key=lambda e: (e[0], e[1]))
     return ev
 
 
-def durability(frames: dict[str, pd.DataFrame], n: int, end_at: float | None = None) -> dict[str, pd.DataFrame]:
+def durability(frames: Mapping[str, pd.DataFrame], n: int, end_at: float | None = None) -> dict[str, Any]:
     """Replay the run once; returns ``writes`` (per committed write: commit_at, completion_ms, censored,
-    lost), ``exposure`` (a step series: at, under_replicated_keys) and ``losses`` (key, lost_at, version)."""
+    lost), ``exposure`` (a step series: at, under_replicated_keys), ``losses`` (key, lost_at, version)
+    and ``under_ms_per_key`` (a Series: time each key spent with fewer than N live copies of its
+    newest committed version, up to ``end_at``)."""
     ev = _events(frames)
     if end_at is None:
         end_at = max((e[0] for e in ev if math.isfinite(e[0])), default=0.0)
@@ -70,6 +76,8 @@ def durability(frames: dict[str, pd.DataFrame], n: int, end_at: float | None = N
     newest: dict[int, int] = {}  # key -> newest committed seq
     live: dict[int, int] = {}  # key -> live copies of newest committed
     under = 0
+    under_since: dict[int, float] = {}  # key -> under-replicated since
+    under_total: dict[int, float] = {}  # key -> time under-replicated so far
     pending: dict[int, list[tuple[int, float, int]]] = {}  # key -> [(seq, commit_at, row)]
     w_key: list[int] = []
     w_seq: list[int] = []
@@ -93,6 +101,10 @@ def durability(frames: dict[str, pd.DataFrame], n: int, end_at: float | None = N
         now_under = c < n
         if now_under != was:
             under += 1 if now_under else -1
+        if now_under and key not in under_since:
+            under_since[key] = t
+        elif not now_under and key in under_since:
+            under_total[key] = under_total.get(key, 0.0) + t - under_since.pop(key)
         s = newest[key]
         anywhere = any(v >= s for v in by_key.get(key, {}).values())
         if not anywhere and key not in lost_now:
@@ -115,7 +127,7 @@ def durability(frames: dict[str, pd.DataFrame], n: int, end_at: float | None = N
         pending[key] = keep
 
     t = 0.0
-    for at, kind, node, key, ver in ev:
+    for at, _event, kind, node, key, ver in ev:
         if not math.isfinite(at):
             continue
         t = at
@@ -139,9 +151,9 @@ def durability(frames: dict[str, pd.DataFrame], n: int, end_at: float | None = N
             check_pending(key)
             refresh(key)
         elif kind == 2:  # wipe
-            for k in list(held.get(node, {})):
-                by_key[k].pop(node, None)
             keys = list(held.get(node, {}))
+            for k in keys:
+                by_key[k].pop(node, None)
             held[node] = {}
             for k in keys:
                 refresh(k)
@@ -152,6 +164,8 @@ def durability(frames: dict[str, pd.DataFrame], n: int, end_at: float | None = N
         if under != before:
             exp_at.append(at)
             exp_val.append(under)
+    for k, since in under_since.items():
+        under_total[k] = under_total.get(k, 0.0) + max(0.0, end_at - since)
     writes = pd.DataFrame({"key": w_key, "version": w_seq, "commit_at": w_commit, "completion_ms": w_done})
     writes["censored"] = writes["completion_ms"].isna()
     final = {k: max(d.values(), default=0) for k, d in by_key.items()}
@@ -159,7 +173,8 @@ def durability(frames: dict[str, pd.DataFrame], n: int, end_at: float | None = N
     exposure = pd.DataFrame({"at": exp_at, "under_replicated_keys": exp_val})
     exposure.attrs["end_at"] = end_at
     loss = pd.DataFrame(losses, columns=["key", "lost_at", "version"])
-    return {"writes": writes, "exposure": exposure, "losses": loss}
+    return {"writes": writes, "exposure": exposure, "losses": loss,
+            "under_ms_per_key": pd.Series(under_total, name="under_ms", dtype=float)}
 
 
 def exposure_key_ms(exposure: pd.DataFrame, end_at: float, start_at: float = 0.0) -> float:
@@ -179,15 +194,16 @@ def popularity_decile(ops: pd.DataFrame) -> pd.Series:
     return pd.Series(1 + (rank * 10) // max(len(counts), 1), index=counts.index, name="decile")
 
 
-def by_decile(frames: dict[str, pd.DataFrame], result: dict[str, pd.DataFrame], n: int, end_at: float) -> pd.DataFrame:
+def by_decile(frames: Mapping[str, pd.DataFrame], result: dict[str, Any], n: int, end_at: float) -> pd.DataFrame:
     """Per popularity decile: keys, reads per key, writes, lost writes (count and fraction), keys that
-    lost their data, and the mean time (ms) a key of the decile spent under-replicated."""
+    lost their data, and the mean time (ms) a key of the decile spent under-replicated.
+    ``result`` is :func:`durability`'s replay of the same run."""
     ops = frames["ops"]
     dec = popularity_decile(ops)
     w = result["writes"].copy()
     w["decile"] = w["key"].map(dec)
     reads = ops[ops["kind"].astype(str) == "read"].groupby("key").size()
-    under = under_time_per_key(frames, n, end_at)
+    under = result["under_ms_per_key"]
     rows = []
     for d in range(1, 11):
         keys = dec.index[dec == d]
@@ -203,54 +219,19 @@ def by_decile(frames: dict[str, pd.DataFrame], result: dict[str, pd.DataFrame], 
     return pd.DataFrame(rows)
 
 
-def under_time_per_key(frames: dict[str, pd.DataFrame], n: int, end_at: float) -> pd.Series:
+def under_time_per_key(frames: Mapping[str, pd.DataFrame], n: int, end_at: float) -> pd.Series:
     """Time (ms) each key spent with fewer than N live copies of its newest committed version."""
-    ev = _events(frames)
-    by_key: dict[int, dict[int, int]] = {}
-    held: dict[int, set[int]] = {}
-    up: dict[int, bool] = {}
-    newest: dict[int, int] = {}
-    since: dict[int, float] = {}  # key -> under since
-    total: dict[int, float] = {}
-
-    def refresh(key: int, t: float) -> None:
-        if key not in newest:
-            return
-        s = newest[key]
-        c = sum(1 for nd, v in by_key.get(key, {}).items() if v >= s and up.get(nd, True))
-        if c < n and key not in since:
-            since[key] = t
-        elif c >= n and key in since:
-            total[key] = total.get(key, 0.0) + t - since.pop(key)
-
-    for at, kind, node, key, ver in ev:
-        if not math.isfinite(at):
-            continue
-        if kind == 0:
-            by_key.setdefault(key, {})[node] = ver
-            held.setdefault(node, set()).add(key)
-            refresh(key, at)
-        elif kind == 1:
-            newest[key] = max(newest.get(key, 0), ver)
-            refresh(key, at)
-        elif kind == 2:
-            for k in held.get(node, set()):
-                by_key[k].pop(node, None)
-            ks = held.pop(node, set())
-            for k in ks:
-                refresh(k, at)
-        else:
-            up[node] = kind == 4
-            for k in held.get(node, set()):
-                refresh(k, at)
-    for k, s in since.items():
-        total[k] = total.get(k, 0.0) + max(0.0, end_at - s)
-    return pd.Series(total, name="under_ms", dtype=float)
+    series: pd.Series = durability(frames, n, end_at)["under_ms_per_key"]
+    return series
 
 
-def summary(frames: dict[str, pd.DataFrame], n: int, end_at: float, start_at: float = 0.0) -> dict[str, float]:
-    """Scalar durability figures for a run's summary row."""
-    res = durability(frames, n, end_at)
+def summary(
+    frames: Mapping[str, pd.DataFrame], n: int, end_at: float, start_at: float = 0.0,
+    result: dict[str, Any] | None = None,
+) -> dict[str, float]:
+    """Scalar durability figures for a run's summary row (``result``: a :func:`durability` replay of
+    the same run, computed here if not given)."""
+    res = result if result is not None else durability(frames, n, end_at)
     w = res["writes"]
     span = max(end_at - start_at, 1e-12)
     expo = exposure_key_ms(res["exposure"], end_at, start_at)
@@ -334,3 +315,26 @@ def mttdl_from_exposure(time_at_risk_ms: float, losses: int, z: float = 1.96) ->
     mean = time_at_risk_ms / losses
     return {"mttdl_ms": mean, "mttdl_ci_low_ms": mean / (1 + z / math.sqrt(losses)),
             "mttdl_ci_high_ms": mean / max(1 - z / math.sqrt(losses), 1e-12), "losses": float(losses)}
+
+
+class DurabilityReporter:
+    """Durability figures and frames (``lost_writes``, ``durability_by_decile``,
+    ``under_replication``) when an installed mechanism moves replica data; otherwise only the three
+    loss counts, zero (nothing can be lost without faults or repair traffic)."""
+
+    name = "durability"
+
+    def report(self, run: RunView) -> Report:
+        if not run.data_moved:
+            return {"lost_writes": 0.0, "lost_write_fraction": 0.0, "keys_lost": 0.0}, {}
+        d = durability(run.frames, run.n, run.end_at)
+        out = summary(run.frames, run.n, run.end_at, start_at=run.warmup_ms, result=d)
+        frames = {
+            "lost_writes": d["writes"][d["writes"]["lost"]].reset_index(drop=True),
+            "durability_by_decile": by_decile(run.frames, d, run.n, run.end_at),
+            "under_replication": d["exposure"],
+        }
+        return out, frames
+
+
+REPORTER = DurabilityReporter()

@@ -1,9 +1,8 @@
 """Read-repair and anti-entropy metrics, pure functions of a run's history frames.
 
 Owns: the read-repair rate (DESIGN.md: repairs sent per read; fraction of reads that found at least one
-stale responder), repairs applied, repair rate per key, and anti-entropy exchange cost totals.
-Must not touch: SimPy, the simulator. Inputs: ``ops``, ``repairs`` (``pbs_sim.sim.repair``) and
-``anti_entropy`` (``pbs_sim.sim.anti_entropy``) frames.
+stale responder), repairs applied and the repair rate per key; the read-repair mechanism's reporter.
+Must not touch: SimPy, the simulator. Inputs: ``ops`` and ``repairs`` (``pbs_sim.sim.repair``) frames.
 
 A read "found a stale responder" if the coordinator sent at least one repair for it: a responder
 among the first R older than the answer, or a late response (within ``read_repair.window_ms``) older
@@ -13,6 +12,8 @@ than the newest seen — with read repair off nothing is compared, so these figu
 from __future__ import annotations
 
 import pandas as pd
+
+from .mechanism import Report, RunView
 
 
 def _measured_reads(ops: pd.DataFrame, warmup_ms: float) -> pd.DataFrame:
@@ -55,64 +56,16 @@ def repairs_per_key(ops: pd.DataFrame, repairs: pd.DataFrame | None, warmup_ms: 
     return out.reset_index()
 
 
-def anti_entropy_summary(ae: pd.DataFrame | None) -> dict[str, float]:
-    """Totals and means of the anti-entropy exchanges of a run."""
-    if ae is None or ae.empty:
-        return {"ae_exchanges": 0.0, "ae_aborted": 0.0, "ae_messages": 0.0, "ae_hashes_compared": 0.0,
-                "ae_keys_sent": 0.0, "ae_keys_repaired": 0.0, "ae_bytes_sent": 0.0, "ae_exchange_ms_mean": 0.0}
-    ok = ae["status"].astype(str) == "ok"
-    return {
-        "ae_exchanges": float(len(ae)),
-        "ae_aborted": float((ae["status"].astype(str) == "aborted").sum()),
-        "ae_messages": float(ae["messages"].sum()),
-        "ae_hashes_compared": float(ae["hashes_compared"].sum()),
-        "ae_keys_sent": float(ae["keys_sent"].sum()),
-        "ae_keys_repaired": float(ae["keys_repaired"].sum()),
-        "ae_bytes_sent": float(ae["bytes_sent"].sum()),
-        "ae_exchange_ms_mean": float(ae.loc[ok, "duration_ms"].mean()) if ok.any() else 0.0,
-    }
+class ReadRepairReporter:
+    """Read-repair figures of a run (zeros with read repair off); ``repairs_per_key`` when it ran."""
+
+    name = "read_repair"
+
+    def report(self, run: RunView) -> Report:
+        repairs = run.table("repairs")
+        out = repair_summary(run.ops, repairs, run.warmup_ms)
+        frames = {} if repairs is None else {"repairs_per_key": repairs_per_key(run.ops, repairs, run.warmup_ms)}
+        return out, frames
 
 
-def extension_metrics(
-    frames: dict[str, pd.DataFrame], meta: dict[str, object], outcomes: pd.DataFrame, *, warmup_ms: float,
-    n: int, r: int, w: int, non_expanding: bool, end_at: float, max_causes_without_faults: int = 20_000,
-) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
-    """Summary scalars and frames of faults, read repair, anti-entropy, durability and stale-read causes.
-
-    Always returns every summary name (zeros where a mechanism is off). Durability is replayed when
-    faults, read repair or anti-entropy ran; stale-read causes too, or when there are at most
-    ``max_causes_without_faults`` stale reads (the per-read classification is a Python loop).
-    """
-    from . import causes as causes_m
-    from . import durability as dur_m
-
-    ops = frames["ops"]
-    out: dict[str, float] = {}
-    extra: dict[str, pd.DataFrame] = {}
-    out.update(repair_summary(ops, frames.get("repairs"), warmup_ms))
-    out.update(anti_entropy_summary(frames.get("anti_entropy")))
-    faults = frames.get("faults")
-    for action, name in (("crash", "fault_crashes"), ("wipe", "fault_disk_losses")):
-        out[name] = float((faults["action"].astype(str) == action).sum()) if faults is not None else 0.0
-    active = any(meta.get(k) for k in ("faults", "read_repair", "anti_entropy"))
-    if active:
-        d = dur_m.durability(frames, n, end_at)
-        s = dur_m.summary(frames, n, end_at, start_at=warmup_ms)
-        out.update(s)
-        extra["lost_writes"] = d["writes"][d["writes"]["lost"]].reset_index(drop=True)
-        extra["durability_by_decile"] = dur_m.by_decile(frames, d, n, end_at)
-        extra["under_replication"] = d["exposure"]
-        if frames.get("repairs") is not None:
-            extra["repairs_per_key"] = repairs_per_key(ops, frames.get("repairs"), warmup_ms)
-    else:
-        out.update({"lost_writes": 0.0, "lost_write_fraction": 0.0, "keys_lost": 0.0})
-    n_stale = int((~outcomes["consistent"].astype(bool)).sum()) if len(outcomes) else 0
-    if active or n_stale <= max_causes_without_faults:
-        c = causes_m.stale_read_causes(outcomes, ops, frames["applies"], faults, n, r, w,
-                                       dropped_writes=frames.get("dropped_writes"), non_expanding=non_expanding)
-        counts = causes_m.cause_counts(c, len(outcomes))
-        extra["stale_reads"] = c
-        extra["stale_causes"] = counts
-        for cause, per_read in zip(counts["cause"], counts["per_read"].to_numpy(float), strict=True):
-            out[f"stale_{str(cause).replace('-', '_')}_per_read"] = float(per_read)
-    return out, extra
+REPORTER = ReadRepairReporter()

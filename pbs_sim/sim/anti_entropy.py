@@ -41,6 +41,7 @@ from ..distributions import BufferedSampler
 from ..history import VIA_ANTI_ENTROPY
 from ..rng import Streams
 from . import gossip as gossip_mod
+from .mechanism import TableSpec
 from .merkle import MerkleTree, exchange
 from .versioning import Stamp
 
@@ -67,12 +68,7 @@ class AntiEntropy:
         self.network = network
         self.rng = rng
         self.mode = cfg.mode
-        self.table = history.table(
-            "anti_entropy", categories={"status": STATUS_NAMES},
-            started_at="d", node="i", peer="i", range_keys="q", messages="q", round_trips="q",
-            hashes_compared="q", keys_sent="q", keys_repaired="q", bytes_sent="q", duration_ms="d",
-            status="b",
-        )
+        self.table = ANTI_ENTROPY_TABLE.create(history)
         self.range_of: dict[int, int] = {}
         self.ranges: list[tuple[int, ...]] = []  # range id -> replica set (sorted)
         self._range_members: list[frozenset[int]] = []
@@ -298,16 +294,32 @@ class AntiEntropy:
         return credit
 
 
-def install(model: Model, scenario: Scenario, streams: Streams) -> AntiEntropy | None:
-    """Build hook (called by ``pbs_sim.sim.build``): anti-entropy processes unless mode is off."""
-    cfg = scenario.anti_entropy
-    if cfg.mode == "off":
-        return None
-    wl = scenario.workload
-    keys = range(wl.keys) if wl.kind != "pbs-probe" else range(0)
-    ae = AntiEntropy(model.env, cfg, model.ring, model.nodes, model.network, model.history,
-                     streams.get("anti-entropy"), keys)
-    model.parts["anti_entropy"] = ae
-    model.history.meta["anti_entropy"] = cfg.mode
-    model.on_start.append(lambda m: ae.start())
-    return ae
+ANTI_ENTROPY_TABLE = TableSpec("anti_entropy", {
+    "started_at": "d", "node": "i", "peer": "i", "range_keys": "q", "messages": "q", "round_trips": "q",
+    "hashes_compared": "q", "keys_sent": "q", "keys_repaired": "q", "bytes_sent": "q", "duration_ms": "d",
+    "status": "b",
+}, {"status": STATUS_NAMES})
+
+
+class AntiEntropyMechanism:
+    """Merkle or gossip anti-entropy processes on every node (:class:`AntiEntropy`); off = Voldemort."""
+
+    name = "anti_entropy"
+    requires: tuple[str, ...] = ("env", "ring", "nodes", "network", "history")
+    tables: tuple[TableSpec, ...] = (ANTI_ENTROPY_TABLE,)
+    moves_data = True
+
+    def enabled(self, scenario: Scenario) -> bool:
+        return scenario.anti_entropy.mode != "off"
+
+    def install(self, model: Model, streams: Streams) -> AntiEntropy:
+        cfg = model.scenario.anti_entropy
+        wl = model.scenario.workload
+        keys = range(wl.keys) if wl.kind != "pbs-probe" else range(0)
+        ae = AntiEntropy(model.env, cfg, model.ring, model.nodes, model.network, model.history,
+                         streams.get("anti-entropy"), keys)
+        model.on_start.append(lambda m: ae.start())
+        return ae
+
+
+MECHANISM = AntiEntropyMechanism()

@@ -8,18 +8,17 @@ everything and every operation has finished (and at least until ``model.min_end_
 poked in a test without running the environment.
 Must not touch: protocol logic, metrics.
 
-Extensions (faults, read repair, anti-entropy): after wiring, ``build`` calls ``install(model,
-scenario, streams)`` of each of ``pbs_sim.sim.faults``, ``pbs_sim.sim.repair`` and
-``pbs_sim.sim.anti_entropy`` that exists. ``install`` adds hooks (``network.drop_rules``,
-``coordinator.read_hooks``, ``node.on_apply``, history tables, ...) and, to launch processes, appends a
-``fn(model)`` to ``model.on_start``. Random streams: ``streams.get("<module>-<purpose>")``.
+Mechanisms (faults, read repair, anti-entropy, ...): after wiring, ``build`` installs every
+mechanism the scenario enables, in registry order, through the one protocol of
+:mod:`pbs_sim.sim.mechanism` (declared connections checked, declared tables created, ``install``
+called). The list comes from the caller (``pbs_sim.simulation`` passes the registry's simulator
+halves, ``pbs_sim.mechanisms.sim_mechanisms()``); ``build`` without one asks the same registry.
 """
 
 from __future__ import annotations
 
 import gc
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,16 +27,15 @@ from simpy.events import Event
 
 from ..config import Scenario
 from ..distributions import BufferedSampler, Uniform
-from ..history import History
+from ..history import History, RunFacts
 from ..rng import Streams
 from .coordinator import Coordinator, Deadlines
+from .mechanism import Mechanism, install_all
 from .network import CLIENT, Network
 from .node import Node
 from .ring import Ring
 from .versioning import VersionCounter
 from .workload import Workload, make_workload
-
-EXTENSION_MODULES = ("faults", "repair", "anti_entropy")
 
 
 @dataclass(eq=False)
@@ -57,7 +55,11 @@ class Model:
     min_end_at: float = 0.0
     started: bool = False
     _pick: Callable[[int], Coordinator] | None = None
-    parts: dict[str, Any] = field(default_factory=dict)  # extension objects by name (faults, repair, ...)
+    parts: dict[str, Any] = field(default_factory=dict)  # installed mechanisms' components by name
+
+    def part(self, name: str) -> Any:
+        """The component of installed mechanism ``name`` (KeyError if it is not installed)."""
+        return self.parts[name]
 
     def coordinator_for(self, key: int) -> Coordinator:
         """Who coordinates an operation on ``key`` (per ``cluster.coordinator``)."""
@@ -109,11 +111,12 @@ class Model:
                 progress(env.now)
         if env.now < self.min_end_at:
             env.run(until=self.min_end_at)
-        self.history.meta["sim_time_ms"] = env.now
+        facts = self.history.facts
+        facts.sim_time_ms = env.now
         # the measured window starts after the workload's load phase (workload.preload) and warm-up
-        self.history.meta["warmup_ms"] = self.workload.measure_from_ms
-        self.history.meta["load_writes"] = self.workload.load_writes
-        self.history.meta["load_end_ms"] = self.workload.load_end_at
+        facts.warmup_ms = self.workload.measure_from_ms
+        facts.load_writes = self.workload.load_writes
+        facts.load_end_ms = self.workload.load_end_at
         return self.history
 
 
@@ -123,18 +126,27 @@ def _run_until(env: simpy.Environment, done: Event, at: float) -> None:
         env.step()
 
 
-def build(scenario: Scenario, streams: Streams | None = None) -> Model:
-    """Wire a model for ``scenario`` (nothing runs until ``model.start()`` / ``model.run()``)."""
+def build(
+    scenario: Scenario, streams: Streams | None = None, mechanisms: Sequence[Mechanism] | None = None,
+) -> Model:
+    """Wire a model for ``scenario`` (nothing runs until ``model.start()`` / ``model.run()``).
+
+    ``mechanisms``: the optional mechanisms that may be installed (each only if the scenario enables
+    it); None = every registered one (``pbs_sim.mechanisms``)."""
     streams = streams or Streams(scenario.run.seed)
+    if mechanisms is None:
+        from ..mechanisms import sim_mechanisms
+
+        mechanisms = sim_mechanisms()
     c, lat, wl = scenario.cluster, scenario.latency, scenario.workload
     env = simpy.Environment()
     profile = lat.wars
-    history = History({
-        "n": c.replication, "r": c.read_quorum, "w": c.write_quorum, "nodes": c.nodes,
-        "profile": profile.name, "workload": wl.kind,
-        "warmup_ms": 0.0 if wl.kind == "pbs-probe" else wl.warmup_ms,
-        "read_fanout": c.read_fanout, "write_fanout": c.write_fanout,
-    })
+    history = History(RunFacts(
+        n=c.replication, r=c.read_quorum, w=c.write_quorum, nodes=c.nodes,
+        profile=profile.name, workload=wl.kind,
+        warmup_ms=0.0 if wl.kind == "pbs-probe" else wl.warmup_ms,
+        read_fanout=c.read_fanout, write_fanout=c.write_fanout,
+    ))
     ring = Ring(c.nodes, c.replication, c.vnodes)
     network = Network(env, profile, lat.other_delay, streams.get)
     nodes = [Node(i, env, network, history) for i in range(c.nodes)]
@@ -177,23 +189,5 @@ def build(scenario: Scenario, streams: Streams | None = None) -> Model:
         nodes=nodes, coordinators=coordinators, deadlines=deadlines, versions=versions,
         workload=workload, _pick=pick,
     )
-    for install in extensions():
-        install(model, scenario, streams)
+    install_all(model, tuple(mechanisms), streams)
     return model
-
-
-def extensions() -> list[Callable[[Model, Scenario, Streams], Any]]:
-    """``install`` functions of the optional extension modules present in this build."""
-    out = []
-    for name in EXTENSION_MODULES:
-        modname = f"{__package__}.{name}"
-        try:
-            mod = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name == modname:
-                continue
-            raise
-        install = getattr(mod, "install", None)
-        if install is not None:
-            out.append(install)
-    return out

@@ -37,6 +37,7 @@ import numpy as np
 
 from ..config import FaultEvent, FaultsConfig, Scenario
 from ..rng import Streams
+from .mechanism import TableSpec
 from .network import CLIENT
 
 if TYPE_CHECKING:
@@ -58,9 +59,7 @@ class Faults:
         self.cfg = cfg
         self.nodes = nodes
         self.network = network
-        self.table = history.table(
-            "faults", categories={"action": ACTIONS}, at="d", node="i", action="b", detail="U"
-        )
+        self.table = FAULTS_TABLE.create(history)
         self.streams = streams
         self._crashed = [False] * len(nodes)
         self._replacing = [False] * len(nodes)
@@ -246,30 +245,41 @@ def enabled(cfg: FaultsConfig) -> bool:
     )
 
 
-def install(model: Model, scenario: Scenario, streams: Streams) -> Faults | None:
-    """Build hook (called by ``pbs_sim.sim.build``): wire faults if the scenario has any."""
-    cfg = scenario.faults
-    if not enabled(cfg):
-        return None
-    faults = Faults(model.env, cfg, model.nodes, model.network, model.history, streams)
-    model.history.meta["faults"] = True
-    model.parts["faults"] = faults
-    model.on_start.append(lambda m: faults.start())
-    record_dropped_writes(model)
-    return faults
-
-
 DROP_REASONS = ("rule", "loss", "down", "deliver-rule")
+
+FAULTS_TABLE = TableSpec("faults", {"at": "d", "node": "i", "action": "b", "detail": "U"}, {"action": ACTIONS})
+DROPPED_WRITES_TABLE = TableSpec(
+    "dropped_writes", {"at": "d", "op_id": "q", "key": "q", "version": "q", "node": "i", "reason": "b"},
+    {"reason": DROP_REASONS},
+)
+
+
+class FaultsMechanism:
+    """Crashes, disk loss, partitions, message loss and scripted faults (:class:`Faults`)."""
+
+    name = "faults"
+    requires: tuple[str, ...] = ("env", "nodes", "network", "history")
+    tables: tuple[TableSpec, ...] = (FAULTS_TABLE, DROPPED_WRITES_TABLE)
+    moves_data = True
+
+    def enabled(self, scenario: Scenario) -> bool:
+        return enabled(scenario.faults)
+
+    def install(self, model: Model, streams: Streams) -> Faults:
+        faults = Faults(model.env, model.scenario.faults, model.nodes, model.network, model.history, streams)
+        model.on_start.append(lambda m: faults.start())
+        record_dropped_writes(model)
+        return faults
+
+
+MECHANISM = FaultsMechanism()
 
 
 def record_dropped_writes(model: Model) -> None:
     """Record every dropped write request (kind ``W``) in the ``dropped_writes`` table
     ``(at, op_id, key, version, node, reason)``: what stale-read causes need to tell a replica that
     missed a write from one that had it still in flight."""
-    table = model.history.table(
-        "dropped_writes", categories={"reason": DROP_REASONS}, at="d", op_id="q", key="q", version="q",
-        node="i", reason="b",
-    )
+    table = DROPPED_WRITES_TABLE.create(model.history)
     env = model.env
     codes = {r: i for i, r in enumerate(DROP_REASONS)}
 

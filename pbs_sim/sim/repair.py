@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import ReadRepairConfig, Scenario
 from ..history import VIA_REPAIR
 from ..rng import Streams
+from .mechanism import TableSpec
 from .network import Message
 from .versioning import NO_STAMP, Stamp
 
@@ -58,10 +59,7 @@ class ReadRepair:
         self.nodes = nodes
         self.network = network
         self.blocking = cfg.mode == "blocking"
-        self.table = history.table(
-            "repairs", at="d", read_op="q", node="i", key="q", version="q", late="b", applied="b",
-            applied_at="d",
-        )
+        self.table = REPAIRS_TABLE.create(history)
         self._state: dict[int, _ReadState] = {}
         self._expiry: deque[tuple[float, int]] = deque()
         self.sent = 0
@@ -133,15 +131,30 @@ class ReadRepair:
             state.pop(exp.popleft()[1], None)
 
 
-def install(model: Model, scenario: Scenario, streams: Streams) -> ReadRepair | None:
-    """Build hook (called by ``pbs_sim.sim.build``): add read repair to every coordinator."""
-    cfg = scenario.read_repair
-    if cfg.mode == "off":
-        return None
-    rr = ReadRepair(model.env, cfg, model.nodes, model.network, model.history)
-    for coord in model.coordinators.values():
-        coord.read_hooks.append(rr)
-        coord.read_all_chance = cfg.chance
-    model.parts["read_repair"] = rr
-    model.history.meta["read_repair"] = cfg.mode
-    return rr
+REPAIRS_TABLE = TableSpec("repairs", {
+    "at": "d", "read_op": "q", "node": "i", "key": "q", "version": "q", "late": "b", "applied": "b",
+    "applied_at": "d",
+})
+
+
+class ReadRepairMechanism:
+    """Read repair on every coordinator (:class:`ReadRepair`), and the read-repair chance."""
+
+    name = "read_repair"
+    requires: tuple[str, ...] = ("env", "nodes", "network", "history", "coordinators")
+    tables: tuple[TableSpec, ...] = (REPAIRS_TABLE,)
+    moves_data = True
+
+    def enabled(self, scenario: Scenario) -> bool:
+        return scenario.read_repair.mode != "off"
+
+    def install(self, model: Model, streams: Streams) -> ReadRepair:
+        cfg = model.scenario.read_repair
+        rr = ReadRepair(model.env, cfg, model.nodes, model.network, model.history)
+        for coord in model.coordinators.values():
+            coord.read_hooks.append(rr)
+            coord.read_all_chance = cfg.chance
+        return rr
+
+
+MECHANISM = ReadRepairMechanism()

@@ -19,7 +19,7 @@ path, so the writes are committed, replicated and recorded like any other. The m
 warm-up, then its measured ``duration_ms``) starts at ``load_end_at``: the later of
 ``keys * 1000 / preload_rate_per_s`` ms and the moment the last load write finished (committed or
 timed out). ``measure_from_ms = load_end_at + warmup_ms`` is the run's measured-window start (the
-model records it as ``history.meta["warmup_ms"]``), so load writes are never measured operations;
+model records it as ``history.facts.warmup_ms``), so load writes are never measured operations;
 they are still history (the version a read should see) and still count in the durability metrics.
 Fault schedules stay in absolute run time. The load draws no random numbers, so the workload's own
 streams are the same with preload on or off.

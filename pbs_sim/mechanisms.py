@@ -1,0 +1,53 @@
+"""The one registry of mechanisms: each optional simulator mechanism next to its metrics reporter.
+
+Owns: :data:`MECHANISMS`, in order. The simulator halves (``pbs_sim.sim.mechanism.Mechanism``) are
+installed in this order by the model builder (when the scenario enables them); the reporters
+(``pbs_sim.metrics.mechanism.Reporter``) run in this order on every finished run, and the run summary
+is the union of what they report. Entries without a simulator half are cross-cutting metrics
+(durability, stale-read causes) that read what the installed mechanisms recorded.
+Must not touch: what any mechanism does. Like ``pbs_sim.simulation``, this module joins the two
+one-way halves; simulation code imports only :func:`sim_mechanisms`, whose objects never call metrics.
+
+Adding a mechanism: its ``Mechanism`` in one module under ``pbs_sim/sim/``, its ``Reporter`` in one
+under ``pbs_sim/metrics/``, and one line here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .metrics import anti_entropy as anti_entropy_metrics
+from .metrics import causes as causes_metrics
+from .metrics import durability as durability_metrics
+from .metrics import faults as faults_metrics
+from .metrics import repair as repair_metrics
+from .metrics.mechanism import Reporter
+from .sim import anti_entropy, faults, repair
+from .sim.mechanism import Mechanism
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A mechanism's two halves (``sim`` None: a cross-cutting metric with no simulator part)."""
+
+    sim: Mechanism | None
+    reporter: Reporter
+
+
+MECHANISMS: tuple[Registered, ...] = (
+    Registered(faults.MECHANISM, faults_metrics.REPORTER),
+    Registered(repair.MECHANISM, repair_metrics.REPORTER),
+    Registered(anti_entropy.MECHANISM, anti_entropy_metrics.REPORTER),
+    Registered(None, durability_metrics.REPORTER),
+    Registered(None, causes_metrics.REPORTER),
+)
+
+
+def sim_mechanisms() -> tuple[Mechanism, ...]:
+    """The simulator halves, in installation order."""
+    return tuple(m.sim for m in MECHANISMS if m.sim is not None)
+
+
+def reporters() -> tuple[Reporter, ...]:
+    """The reporters, in reporting order."""
+    return tuple(m.reporter for m in MECHANISMS)
