@@ -47,10 +47,10 @@ from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
-from simpy.core import NORMAL
 
 from ..distributions import BufferedSampler
 from ..history import FAILED, OK, READ, TIMEOUT, WRITE, History
+from .events import BareEvent, schedule
 from .network import CLIENT, Message, Network
 from .versioning import NO_STAMP, Stamp, VersionCounter
 
@@ -142,17 +142,6 @@ class ReadHook(Protocol):
         ...
 
 
-class _TimerEvent:
-    """A bare event on the SimPy heap (no process) that runs the deadline sweep."""
-
-    __slots__ = ("callbacks", "_ok", "_value")
-
-    def __init__(self, callbacks: tuple[Callable[[Any], None], ...]) -> None:
-        self.callbacks = callbacks
-        self._ok = True
-        self._value = None
-
-
 class Deadlines:
     """Operation timeouts with about one SimPy event per timeout period, not one per operation.
 
@@ -198,7 +187,7 @@ class Deadlines:
 
     def _arm(self, at: float) -> None:
         self._armed_at = at
-        self.env.schedule(_TimerEvent(self._callbacks), NORMAL, max(0.0, at - self.env._now))  # type: ignore[arg-type]  # noqa: SLF001
+        schedule(self.env, BareEvent(self._callbacks), max(0.0, at - self.env._now))  # noqa: SLF001
 
     def _fire(self, _event: Any) -> None:
         now = self.env._now  # noqa: SLF001

@@ -35,10 +35,10 @@ from typing import Any
 
 import numpy as np
 import simpy
-from simpy.core import NORMAL
 
 from ..distributions import BufferedSampler, Distribution
 from ..profiles import Profile
+from .events import BareEvent, scheduler
 
 CLIENT = -1
 WARS_KINDS = ("W", "A", "R", "S")
@@ -48,18 +48,15 @@ Handler = Callable[["Message"], None]
 DropRule = Callable[[int, int, str], bool]
 
 
-class Message:
-    """One message in flight. Duck-types a SimPy event so it can sit on the event heap directly.
+class Message(BareEvent):
+    """One message in flight: a bare event (``pbs_sim.sim.events``) that sits on the heap directly.
 
     ``op`` is the operation it belongs to (or None), ``value`` the payload, ``handler`` what the
     receiver runs on delivery, ``reply`` the handler a response should be sent to, ``extra_ms`` the
     WAN surcharge to repeat on the reply, ``sent_at`` / ``delay_ms`` when and how long.
     """
 
-    __slots__ = (
-        "callbacks", "_ok", "_value", "src", "dst", "kind", "op", "value", "handler", "reply",
-        "extra_ms", "sent_at", "delay_ms",
-    )
+    __slots__ = ("src", "dst", "kind", "op", "value", "handler", "reply", "extra_ms", "sent_at", "delay_ms")
 
     def __init__(
         self, src: int, dst: int, kind: str, op: Any, value: Any, handler: Handler,
@@ -114,7 +111,7 @@ class Network:
         self.message_loss = 0.0
         self._loss_rng: np.random.Generator | None = None
         self._callbacks = (self._deliver,)
-        self._schedule = env.schedule
+        self._schedule = scheduler(env)
 
     # -- configuration --------------------------------------------------------------------------
     def set_delay(self, kind: str, dist: Distribution) -> None:
@@ -151,7 +148,7 @@ class Network:
         if len(samples) < self.sample_cap:
             samples.append(delay)
         msg = Message(src, dst, kind, op, value, handler, reply, extra_ms, self.env._now, delay, self._callbacks)  # noqa: SLF001
-        self._schedule(msg, NORMAL, delay)  # type: ignore[arg-type]
+        self._schedule(msg, delay)
         return True
 
     def _send_drop(self, src: int, dst: int, kind: str) -> str | None:

@@ -32,39 +32,14 @@ from typing import Any
 
 import numpy as np
 import simpy
-from simpy.core import NORMAL
 
 from ..config import KeyDistribution, WorkloadConfig
 from ..distributions import BufferedSampler, Exponential, Uniform
 from .coordinator import Coordinator, WriteOp
+from .events import BareEvent, call_at, schedule
 
 CoordinatorFor = Callable[[int], Coordinator]
 RngFor = Callable[[str], np.random.Generator]
-
-
-def _fire(ev: _Call) -> None:
-    ev.fn(ev.arg)
-
-
-_FIRE = (_fire,)
-
-
-class _Call:
-    """A bare event that calls ``fn(arg)`` when it fires (one shared callback tuple, no closure)."""
-
-    __slots__ = ("callbacks", "_ok", "_value", "fn", "arg")
-
-    def __init__(self, fn: Callable[[Any], None], arg: Any) -> None:
-        self.callbacks: tuple[Callable[[Any], None], ...] = _FIRE
-        self._ok = True
-        self._value = None
-        self.fn = fn
-        self.arg = arg
-
-
-def call_at(env: simpy.Environment, delay: float, fn: Callable[[Any], None], arg: Any = None) -> None:
-    """Run ``fn(arg)`` after ``delay`` ms of simulated time (no process, one heap entry)."""
-    env.schedule(_Call(fn, arg), NORMAL, delay)  # type: ignore[arg-type]
 
 
 class KeyChooser:
@@ -214,11 +189,7 @@ class OpenWorkload(_MixedOps):
         if self.env._now + gap >= self.end_at:  # noqa: SLF001
             self._stop()
             return
-        ev = _Call.__new__(_Call)
-        ev.callbacks = self._cbs
-        ev._ok = True
-        ev._value = None
-        self.env.schedule(ev, NORMAL, gap)  # type: ignore[arg-type]
+        schedule(self.env, BareEvent(self._cbs), gap)
 
     def _arrive(self, _ev: Any) -> None:
         self.issue(int(self.u_client() * self.cfg.clients))
