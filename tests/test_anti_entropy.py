@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from pbs_sim.analytic.epidemic import conditional_variance, expected_next
 from pbs_sim.config import scenario_from_dict
 from pbs_sim.history import VIA_OTHER
 from pbs_sim.rng import Streams, seed_sequence
 from pbs_sim.sim.build import build
-from pbs_sim.sim.gossip import conditional_variance, expected_next
 
 
 def _model(ae: dict[str, Any], nodes: int = 3, n: int = 3, keys: int = 1, seed: Any = 1, **lat: Any) -> Any:

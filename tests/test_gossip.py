@@ -18,15 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pbs_sim.sim.gossip import (
-    conditional_variance,
-    expected_next,
-    learns,
-    partners,
-    pick_peer,
-    reference_next,
-    spread,
-)
+from pbs_sim.analytic.epidemic import conditional_variance, expected_next, reference_next
+from pbs_sim.sim.gossip import learns, partners, pick_peer, spread
 
 N = 1000
 

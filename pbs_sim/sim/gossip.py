@@ -2,8 +2,9 @@
 
 Owns: the round logic every gossip mode shares — who contacts whom in a round and which side learns
 what — as (1) a vectorized synchronous model over ``n`` sites holding one update (``spread``), used to
-study the epidemic directly and as a fast reference, and (2) ``expected_next``, the exact one-round
-conditional expectation of the susceptible fraction for this peer choice. The cluster simulator's
+study the epidemic directly and as a fast reference. The recurrences these rounds follow (exact for
+this peer choice, and REFERENCE.md's forms) live in one place, ``pbs_sim.analytic.epidemic``
+(``next_fraction(..., others=True)``). The cluster simulator's
 gossip modes (``pbs_sim.sim.anti_entropy``) use ``pick_peer`` / ``learns`` from here, so the SimPy runs
 and the vectorized runs follow the same rules. Must not touch: SimPy, nodes, metrics.
 
@@ -90,40 +91,3 @@ def spread(
         state = gossip_round(state, mode, rng)
         out[:, i] = 1.0 - state.mean(axis=1)
     return out
-
-
-def expected_next(p: np.ndarray | float, n: int, mode: str) -> np.ndarray:
-    """Exact ``E[p_{i+1} | p_i = p]`` for partners drawn among the other ``n - 1`` sites."""
-    m = _check_mode(mode)
-    p = np.asarray(p, dtype=float)
-    s = p * n
-    i = n - s
-    pull = (s - 1).clip(min=0) / (n - 1)
-    push = (1.0 - 1.0 / (n - 1)) ** i
-    if m == "pull":
-        return p * pull
-    if m == "push":
-        return p * push
-    return p * pull * push
-
-
-def reference_next(p: np.ndarray | float, n: int, mode: str) -> np.ndarray:
-    """The recurrences exactly as REFERENCE.md §4 writes them (push with the exact ``(1-1/n)`` form)."""
-    m = _check_mode(mode)
-    p = np.asarray(p, dtype=float)
-    push = (1.0 - 1.0 / n) ** (n * (1.0 - p))
-    if m == "pull":
-        return p**2
-    if m == "push":
-        return p * push
-    return p**2 * np.exp(-(1.0 - p))
-
-
-def conditional_variance(p: np.ndarray | float, n: int, mode: str) -> np.ndarray:
-    """Binomial variance of ``p_{i+1}`` given ``p_i = p``: exact for pull (susceptible sites stay
-    susceptible independently), an upper bound where pushes are involved (a site hit by one push is
-    not hit by the same push elsewhere, so misses are negatively correlated)."""
-    p = np.asarray(p, dtype=float)
-    s = p * n
-    q = np.where(p > 0, expected_next(p, n, mode) / np.where(p > 0, p, 1.0), 0.0)
-    return s * q * (1.0 - q) / n**2
