@@ -20,9 +20,10 @@ from .metrics import anti_entropy as anti_entropy_metrics
 from .metrics import causes as causes_metrics
 from .metrics import durability as durability_metrics
 from .metrics import faults as faults_metrics
+from .metrics import handoff as handoff_metrics
 from .metrics import repair as repair_metrics
 from .metrics.mechanism import Reporter
-from .sim import anti_entropy, faults, repair
+from .sim import anti_entropy, failure_detector, faults, handoff, repair, sloppy
 from .sim.mechanism import Mechanism
 
 
@@ -38,6 +39,9 @@ MECHANISMS: tuple[Registered, ...] = (
     Registered(faults.MECHANISM, faults_metrics.REPORTER),
     Registered(repair.MECHANISM, repair_metrics.REPORTER),
     Registered(anti_entropy.MECHANISM, anti_entropy_metrics.REPORTER),
+    Registered(failure_detector.MECHANISM, handoff_metrics.FD_REPORTER),
+    Registered(sloppy.MECHANISM, handoff_metrics.SLOPPY_REPORTER),
+    Registered(handoff.MECHANISM, handoff_metrics.REPORTER),
     Registered(None, durability_metrics.REPORTER),
     Registered(None, causes_metrics.REPORTER),
 )

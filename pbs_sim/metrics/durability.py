@@ -8,8 +8,10 @@ faults ran, ``faults``) and the replication factor N (``history.facts.n``).
 Definitions used here
 ---------------------
 - A write's *copies* are the nodes whose stored version of the key is the write's ``seq`` or newer
-  (versions are per-key sequence numbers; with perfect clocks LWW order is ``seq`` order). Applies
-  ``via = "hint"`` (copies parked on fallback nodes) are not copies. A ``wipe`` fault empties a node.
+  (versions are per-key sequence numbers; with perfect clocks LWW order is ``seq`` order). A hinted
+  copy (an apply ``via = "hint"``: parked on a fallback, or handed off to its owner) is a copy where
+  it is stored, on that node only, never on the owner it names; a fallback that deletes its copy
+  after hand-off (``hints`` table, action ``dropped``) stops holding it. A ``wipe`` fault empties a node.
 - **replication completion time**: from the write's commit until N nodes hold a copy; ``nan`` and
   ``censored = True`` if the run ended first.
 - **under-replication exposure**: ``integral over time of #keys whose newest committed version has
@@ -40,11 +42,16 @@ _WIPE, _CRASH, _RECOVER, _REPLACE = "wipe", "crash", "recover", "replace"
 def _events(frames: Mapping[str, pd.DataFrame]) -> list[tuple[float, int, int, int, int, int]]:
     """(at, event, kind, node, key, version) of applies, commits and faults, in the order they
     happened: by time, then by the history's shared event number (simultaneous events replay in
-    their real order). Kinds: 0 apply, 1 commit, 2 wipe, 3 crash, 4 recover/replace."""
+    their real order). Kinds: 0 apply, 1 commit, 2 wipe, 3 crash, 4 recover/replace, 5 a hinted
+    copy deleted (``pbs_sim.sim.handoff``)."""
     ops = frames["ops"]
     ap = frames["applies"]
     ev: list[tuple[float, int, int, int, int, int]] = []
-    ap = ap[ap["via"].astype(str) != "hint"]
+    hints = frames.get("hints")
+    if hints is not None and len(hints):
+        d = hints[hints["action"].astype(str) == "dropped"]
+        ev.extend(zip(d["at"].to_numpy(float), d["event"].to_numpy(int), [5] * len(d), d["holder"].to_numpy(int),
+                      d["key"].to_numpy(int), [0] * len(d), strict=True))
     ev.extend(zip(ap["at"].to_numpy(float), ap["event"].to_numpy(int), [0] * len(ap), ap["node"].to_numpy(int),
                   ap["key"].to_numpy(int), ap["version"].to_numpy(int), strict=True))
     w = ops[(ops["kind"].astype(str) == "write") & (ops["status"].astype(str) == "ok")]
@@ -149,6 +156,10 @@ def durability(frames: Mapping[str, pd.DataFrame], n: int, end_at: float | None 
                 newest[key] = ver
             pending.setdefault(key, []).append((ver, at, row))
             check_pending(key)
+            refresh(key)
+        elif kind == 5:  # a fallback deleted its hinted copy
+            held.get(node, {}).pop(key, None)
+            by_key.get(key, {}).pop(node, None)
             refresh(key)
         elif kind == 2:  # wipe
             keys = list(held.get(node, {}))
