@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_in_process import run_cli
 
 from pbs_sim.config import scenario_from_dict
 from pbs_sim.errors import ConfigError
-
-from cli_in_process import run_cli
 
 SLOPPY = {"cluster": {"nodes": 5, "sloppy_quorum": True, "write_quorum": 2, "read_quorum": 2}}
 
