@@ -11,7 +11,8 @@ before the read started (DESIGN.md). Its cause is the first that applies:
    read ended, so the copies the quorums relied on shrank;
 2. ``sloppy-quorum`` — the read's responders (up to its quorum) and ``w*``'s acknowledgers (up to its
    commit) share no node, and one side used a fallback (``quorum_members`` of
-   ``pbs_sim.sim.sloppy``): R + W > N promises nothing when the two quorums come from different N;
+   ``pbs_sim.sim.sloppy``; an ANY write acknowledged by a stored hint alone counts as using one):
+   R + W > N promises nothing when the two quorums come from different N;
 3. ``partial-quorum`` — ``R + W <= N`` and a write (``w*`` or a newer one issued before the read
    started) was still on its way to a replica that lacked it when the read started (it landed there later through the write path): the read
    quorum missed the write quorum while the write propagated — the staleness PBS predicts. Also every

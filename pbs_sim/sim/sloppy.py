@@ -3,8 +3,9 @@
 Owns: the coordinators' :class:`~pbs_sim.sim.coordinator.Placement` — which nodes an operation is
 sent to and when its quorum is met — the handler a fallback runs for a hinted write, and the
 ``sloppy_ops`` (operations that used a fallback: ``op_id, kind, primaries, fallbacks``) and
-``quorum_members`` (with sloppy quorums: every write's acknowledgers up to its commit and every
-read's responders up to its quorum: ``op_id, node, fallback``) history tables.
+``quorum_members`` (with sloppy quorums or ANY: every write's acknowledgers up to its commit and every
+read's responders up to its quorum: ``op_id, node, fallback``; an ANY write acknowledged by its own
+hint lists the hint's holder, the coordinator, as a fallback) history tables.
 Must not touch: replica state other than ``node.apply(key, state, VIA_HINT)`` on a fallback, hint
 bookkeeping and replay (``pbs_sim.sim.handoff``, reached through :class:`HintSink`), metrics.
 
@@ -112,7 +113,7 @@ class SloppyPlacement:
         self.coordinator_hints = coordinator_hints
         self.hints: HintSink | None = None
         self.ops_table = SLOPPY_OPS_TABLE.create(history)
-        self.members = MEMBERS_TABLE.create(history) if self.sloppy else None
+        self.members = MEMBERS_TABLE.create(history) if self.sloppy or self.write_any else None
 
     # -- target choice -----------------------------------------------------------------------------
     def _healthy(self, observer: int, key: int, prefs: Sequence[int]) -> tuple[list[int], list[int]]:
@@ -215,6 +216,8 @@ class SloppyPlacement:
             call_at(self.env, coord.write_timeout_ms, self._timeout_hints, op)
         if hinted_now and not op.done:
             op.acks += 1  # Cassandra's ANY: the stored hint is the ack
+            if self.members is not None:  # the hint's holder acknowledged, as a stand-in
+                self.members.append(op.op_id, coord.endpoint, 1)
             coord.commit_write(op)
 
     def _on_hinted_write(self, owner: int, msg: Message) -> None:
