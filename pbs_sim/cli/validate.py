@@ -45,6 +45,14 @@ def scenario_facts(sc: Any) -> list[str]:
         extras.append(f"read repair {sc.read_repair.mode}")
     if sc.anti_entropy.mode != "off":
         extras.append(f"anti-entropy {sc.anti_entropy.mode}")
+    if sc.cluster.sloppy_quorum:
+        extras.append(f"sloppy quorum ({sc.cluster.fallback_walk} fallbacks, PW {sc.cluster.pw}, PR {sc.cluster.pr})")
+    if sc.cluster.write_any:
+        extras.append("writes at ANY")
+    if sc.hinted_handoff.store != "off":
+        extras.append(f"hinted handoff on the {sc.hinted_handoff.store}")
+    if sc.failure_detector.mode != "off":
+        extras.append(f"failure detector {sc.failure_detector.mode}")
     lines.append(f"run       seed {sc.run.seed}" + (f"; {', '.join(extras)}" if extras else ""))
     return lines
 
