@@ -210,3 +210,41 @@ def test_inactivity_timeout_delays_handoff_until_the_fallback_is_idle() -> None:
         (2.0, 3, 2, 1, "stored"), (12.0, 3, 2, 2, "stored"), (312.0, 3, 2, 2, "sent"),
         (313.0, 3, 2, 1, "delivered"), (313.0, 3, 2, 2, "delivered"), (314.0, 3, -1, 0, "dropped"),
     ]
+
+
+@pytest.mark.parametrize("wipe", [False, True])
+def test_durability_counts_a_hinted_copy_only_where_it_is_stored(wipe: bool) -> None:
+    """Two nodes, N = W = 1, key 0's owner is node p, the other node f its fallback. p is down 0..100,
+    so the write at 1 lands on f only (via hint), commits at 3. Without a wipe, f's sweep at
+    100 * (1 + (f + 1)/3) hands it to p and f deletes its copy: one copy (on p), nothing lost. With f
+    wiped at 50, the hint and the only copy die together: the write is lost (``lost_writes`` 1,
+    ``hints_lost`` 1) — the hint never counted as a copy on p."""
+    raw: dict[str, Any] = {
+        "cluster": {"nodes": 2, "replication": 1, "read_quorum": 1, "write_quorum": 1, "sloppy_quorum": True},
+        "latency": {"profile": "exponential", "w": 1, "a": 1, "r": 1, "s": 1, "other": 1},
+        "workload": {"kind": "open", "warmup_ms": 0}, "predict": {"trials": 100},
+        "hinted_handoff": {"store": "fallback", "interval_ms": 100, "inactivity_timeout_ms": 0},
+    }
+    p = build(scenario_from_dict(raw)).ring.preference_list(0)[0]
+    f = 1 - p
+    sched = [{"at_ms": 0, "action": "crash", "nodes": [p], "duration_ms": 100}]
+    if wipe:
+        sched.append({"at_ms": 50, "action": "wipe", "nodes": [f]})
+    raw["faults"] = {"replace_ms": 0, "schedule": sched}
+    m = build(scenario_from_dict(raw))
+    m.started = True
+    for fn in m.on_start:
+        fn(m)
+    at(m, 1, lambda: m.coordinators[CLIENT].write(0, 0))
+    m.env.run(until=500)
+    m.history.facts.sim_time_ms = 500.0
+    s = analyse(m, m.history, seed=1, wall_s=0.0, cpu_s=0.0, record_ops=False, streams=m.streams).summary()
+    assert s["committed_writes"] == 1 and s["hints_stored"] == 1
+    if wipe:
+        assert (s["lost_writes"], s["hints_lost"], s["hints_delivered"]) == (1, 1, 0)
+        assert m.nodes[p].get(0) is None
+    else:
+        sweep = 100 * (1 + (f + 1) / 3)
+        assert (s["lost_writes"], s["hints_lost"], s["hints_delivered"]) == (0, 0, 1)
+        assert s["handoff_delay_ms_mean"] == pytest.approx(sweep + 1 - 3)
+        assert m.nodes[p].get(0) is not None and m.nodes[f].get(0) is None
