@@ -159,3 +159,23 @@ def test_mttdl_censored_interval_coverage_with_few_losses() -> None:
     assert (theta < lows).mean() <= 0.025 + 3 * tail_se and (theta > highs).mean() <= 0.025 + 3 * tail_se
     finite = np.isfinite(highs)
     assert np.median(highs[finite] / lows[finite]) < 200
+
+
+def test_documented_contracts_of_the_replay_and_mttdl_estimate() -> None:
+    """What the docstrings say: ``_events`` yields ``(at, kind, node, key, version)`` with faults, then
+    applies, then commits at equal times; ``mttdl_estimate`` refuses a mix of lost and censored
+    (``inf``) replications instead of estimating from them, and all-censored gives ``inf``."""
+    from pbs_sim.metrics.durability import _events
+
+    fr = _frames()
+    fr["faults"] = pd.DataFrame({"at": [5.0], "node": [1], "action": ["wipe"], "detail": [""]})
+    fr["applies"] = pd.concat([fr["applies"], pd.DataFrame(
+        {"at": [5.0, 5.0], "node": [1, 2], "key": [2, 1], "version": [1, 1], "via": ["hint", "write"]})],
+        ignore_index=True)
+    assert _events(fr) == [
+        (1.0, 0, 0, 1, 1), (2.0, 0, 0, 2, 1), (3.0, 1, -1, 2, 1),
+        (5.0, 2, 1, -1, 0), (5.0, 0, 2, 1, 1), (5.0, 1, -1, 1, 1), (8.0, 0, 1, 1, 1),
+    ]
+    with pytest.raises(ValueError, match="mttdl_censored"):
+        mttdl_estimate([10.0, math.inf])
+    assert mttdl_estimate([math.inf, math.inf])["mttdl_ms"] == math.inf

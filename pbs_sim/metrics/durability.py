@@ -35,7 +35,13 @@ _WIPE, _CRASH, _RECOVER, _REPLACE = "wipe", "crash", "recover", "replace"
 
 
 def _events(frames: dict[str, pd.DataFrame]) -> list[tuple[float, int, int, int, int]]:
-    """(at, order, kind, node, key, version) merged and sorted; kinds: 0 apply, 1 commit, 2 fault."""
+    """The replay's events as ``(at, kind, node, key, version)`` tuples, sorted by time.
+
+    ``kind``: 0 an apply (``node`` stored ``version`` of ``key``; hinted applies are left out), 1 a
+    commit (``node`` = -1), 2 a wipe, 3 a crash, 4 a recovery or replacement (``key`` = -1,
+    ``version`` = 0 for the three fault kinds). At equal times faults come first, then applies, then
+    commits (a wipe and the apply that follows it; a commit sees the applies of its instant).
+    """
     ops = frames["ops"]
     ap = frames["applies"]
     ev: list[tuple[float, int, int, int, int]] = []
@@ -290,11 +296,15 @@ def _key_mttdl(writes: pd.DataFrame, losses: pd.DataFrame, end_at: float) -> flo
 
 
 def mttdl_estimate(times_ms: Sequence[float], z: float = 1.96) -> dict[str, float]:
-    """MTTDL from replications' times to data loss (``inf`` = not lost by the end: censored).
+    """MTTDL from replications that all ran until data loss: the sample mean with a normal CI
+    (``z`` standard errors; ``mttdl_se_ms`` is the standard error of the mean).
 
-    Uncensored: the sample mean with a normal CI (``z`` standard errors). With censoring: the
-    exponential maximum-likelihood estimate (total observed time / losses), CI from the chi-square
-    bounds approximated by ``mean * (1 +- z / sqrt(losses))``.
+    Times to loss are not assumed exponential (a birth-death chain's absorption time is not), which
+    is why this is the plain sample mean and not :func:`mttdl_censored`'s estimator. It cannot use
+    censored replications: an entry of ``inf`` ("not lost by the end") carries no observed time, so
+    a mix of finite and infinite times raises ``ValueError`` -- pass each replication's observed time
+    and whether it lost data to :func:`mttdl_censored` instead. All ``inf`` (nothing lost) gives
+    ``mttdl_ms = inf`` with no interval.
     """
     x = np.asarray(times_ms, dtype=float)
     lost = np.isfinite(x)
