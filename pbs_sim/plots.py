@@ -16,7 +16,8 @@ Input frames (column names as the sweep and engines write them):
 * **curves** — ``t_ms, p_consistent, ci_low, ci_high`` plus the columns that tell lines apart
   (``profile``, ``r``, ``w``, ``n``, ``engine``, ... ; sweep names such as ``latency_profile`` and
   ``cluster_read_quorum`` are understood too). Several replications of one line are averaged
-  point-wise (probability and CI bounds alike) for display.
+  point-wise (probability and CI bounds alike) for display, each read as a step function on a
+  common grid (:func:`pbs_sim.metrics.curves.mean_curve`, which the sweep's ``curves_summary`` uses too).
 * **versions** — ``versions_behind`` (integer >= 0), one row per read, or one row per value with a
   weight column ``count`` (or ``reads``); optional hue columns.
 * **trade-off** — one row per configuration (or per replication: averaged) with ``profile``, ``r``,
@@ -31,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +42,7 @@ import pandas as pd
 
 from .errors import ConfigError
 from .io import atomic_path, read_table
+from .metrics.curves import mean_curve
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -203,40 +204,6 @@ def _require(frame: pd.DataFrame, cols: Sequence[str], what: str) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # t-visibility curves
-
-
-def mean_curve(
-    curves: pd.DataFrame, value_cols: Sequence[str] = ("p_consistent", "ci_low", "ci_high"), max_points: int = 250,
-) -> pd.DataFrame:
-    """The point-wise mean of several replications' curves, for display.
-
-    Replications (distinct ``cell``/``rep``) may be tabulated on different t grids (the predictor
-    places its grid around each sample's own t-visibility). Each is read as the right-continuous
-    step function it estimates -- its value at t is that of its last grid point <= t -- on the union
-    of the grids, and the replications present at t are averaged. A union grid of more than
-    ``max_points`` points is thinned evenly in rank (keeping both ends) so figures stay light.
-    """
-    cols = [c for c in value_cols if c in curves.columns]
-    ids = [c for c in ("cell", "rep") if c in curves.columns]
-    if not ids or len(curves[ids].drop_duplicates()) <= 1:
-        return curves.groupby("t_ms", sort=True)[cols].mean().reset_index()
-    grid = np.unique(curves["t_ms"].to_numpy(float))
-    if len(grid) > max_points:
-        grid = grid[np.unique(np.linspace(0, len(grid) - 1, max_points).round().astype(int))]
-    stacks: dict[str, list[np.ndarray]] = {c: [] for c in cols}
-    for _, one in curves.groupby(ids, sort=True):
-        one = one.groupby("t_ms", sort=True)[cols].mean()
-        t = one.index.to_numpy(float)
-        idx = np.searchsorted(t, grid, side="right") - 1
-        for c in cols:
-            v = one[c].to_numpy(float)[np.clip(idx, 0, None)]
-            stacks[c].append(np.where(idx >= 0, v, np.nan))
-    out = pd.DataFrame({"t_ms": grid})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
-        for c in cols:
-            out[c] = np.nanmean(np.vstack(stacks[c]), axis=0)
-    return out
 
 
 def _symlog_x(ax: Axes, t: np.ndarray, linthresh: float | None) -> None:
