@@ -142,6 +142,10 @@ def analyse(
     ) if len(curve) else None
     monitoring = mon_m.monitoring_frame(curve, prediction, outcomes)
     gap = mon_m.monitoring_gap(monitoring)
+    # like with like: the prediction over the same bins (same reads) or probe offsets as the measured
+    # t0 figure and t-visibility; the exact predictions stay beside them under their own names
+    same = monitoring.assign(p_consistent=monitoring["predicted"])
+    pred_p0 = float(same["p_consistent"].iloc[0]) if len(same) and same["t_ms"].iloc[0] == 0.0 else math.nan
 
     measured = ops["issued_at"].to_numpy() >= warmup
     is_read = (ops["kind"] == "read").to_numpy(dtype=bool)
@@ -179,8 +183,11 @@ def analyse(
         "write_latency_p999_ms": lat["write"]["p999_ms"],
         "monotonic_read_violation_rate": sessions["monotonic_read_violation_rate"],
         "read_your_writes_violation_rate": sessions["read_your_writes_violation_rate"],
-        "predicted_p_consistent_at_t0": float(prediction.p_consistent(0.0)) if prediction is not None else math.nan,
-        "predicted_t_visibility_ms": float(prediction.t_visibility_ms) if prediction is not None else math.nan,
+        "t0_bin_high_ms": float(curve["t_high_ms"].iloc[0]) if "t_high_ms" in curve and len(curve) else 0.0,
+        "predicted_p_consistent_at_t0": pred_p0 if prediction is not None else math.nan,
+        "predicted_t_visibility_ms": st_m.t_visibility(same, target) if prediction is not None else math.nan,
+        "predicted_p_consistent_exact_t0": float(prediction.p_consistent(0.0)) if prediction is not None else math.nan,
+        "predicted_t_visibility_exact_ms": float(prediction.t_visibility_ms) if prediction is not None else math.nan,
         **gap,
         "load_writes": int(facts.load_writes),  # workload.preload (not measured ops)
         "messages": int(sum(model.network.sent.values())),
