@@ -3,7 +3,8 @@
 Owns: ``predict``, ``predict_scenario``, ``predict_from_samples`` and the chunk loop that feeds the
 kernel's per-trial thresholds into a tally and turns the tally into a ``PredictResult``. Must not
 touch: SimPy, metrics, the CLI, global random state (all randomness comes from
-``pbs_sim.rng.Streams(seed).get("wars")``).
+``pbs_sim.rng.Streams(seed)``: ``"wars"`` for the delays, ``"wars-read-replicas"`` for the replicas
+a quorum read asks).
 
 The sequence of random numbers depends on the seed, N and the chunk size, so a seed reproduces a
 result only with the same ``chunk``.
@@ -20,7 +21,7 @@ import numpy as np
 from ...errors import ConfigError
 from ...profiles import Profile, get_profile
 from ...rng import Streams
-from .kernel import FANOUTS, Arrays4, Sampler, Seed, wars_thresholds
+from .kernel import FANOUTS, READ_REPLICAS_STREAM, Arrays4, Sampler, Seed, wars_thresholds
 from .result import PredictResult
 from .stats import _rank, quantile_ci_ranks
 from .tallies import _ExactTally, _HistTally, _snap_to_edge, _Tally
@@ -89,13 +90,16 @@ def _run(
     n, r, w, trials, target, ts, k, chunk_trials = _validate(n, r, w, trials, target, t_ms, fanout, k, chunk)
     streams = Streams(seed)
     rng = streams.get("wars")
+    # the replicas a quorum read asks come from their own stream, so the delay draws are the same
+    # for every (R, W) and fan-out (the grid engine relies on it)
+    pick_rng = streams.get(READ_REPLICAS_STREAM)
     exact = trials <= exact_max_trials
     tally: _ExactTally | _HistTally = _ExactTally(trials) if exact else _HistTally(trials, ts)
     done = 0
     while done < trials:
         m = min(chunk_trials, trials - done)
         dw, da, dr, ds = sampler(rng, m, n)
-        tau, read, write = wars_thresholds(dw, da, dr, ds, r, w, fanout, rng)
+        tau, read, write = wars_thresholds(dw, da, dr, ds, r, w, fanout, pick_rng)
         del dw, da, dr, ds
         tally.add(tau, read, write)
         done += m

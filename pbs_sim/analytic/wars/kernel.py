@@ -28,6 +28,25 @@ Arrays4 = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 Sampler = Callable[[np.random.Generator, int, int], Arrays4]
 
 FANOUTS = ("all", "quorum")
+READ_REPLICAS_STREAM = "wars-read-replicas"  # the stream that picks the replicas a quorum read asks
+
+
+def read_replica_keys(rng: np.random.Generator, trials: int, n: int) -> np.ndarray:
+    """One uniform key per (trial, replica); a quorum read asks the R replicas with the smallest keys.
+
+    The R-subsets for different R are nested prefixes of one random order, so every R is judged on
+    the same reads (common random numbers in ``pbs_sim.analytic.grid``), and each is a uniformly
+    random R-subset.
+    """
+    return rng.random((trials, n))
+
+
+def read_replicas(rng: np.random.Generator, trials: int, n: int, n_r: int) -> np.ndarray:
+    """Indices, shape ``(trials, n_r)``, of the replicas a quorum read asks (see ``read_replica_keys``)."""
+    keys = read_replica_keys(rng, trials, n)
+    if n_r == 1:
+        return keys.argmin(axis=1)[:, None]
+    return np.argpartition(keys, n_r - 1, axis=1)[:, :n_r]
 
 
 def wars_thresholds(
@@ -44,7 +63,12 @@ def wars_thresholds(
 
     ``tau`` is the smallest t >= 0 after commit at which a read is consistent; ``read_latency`` the
     R-th fastest ``R_i + S_i`` among the replicas asked; ``write_latency`` the W-th smallest
-    ``W_i + A_i`` (the commit instant). ``fanout="quorum"`` needs ``rng`` to pick the R replicas asked.
+    ``W_i + A_i`` (the commit instant). ``fanout="quorum"`` needs ``rng`` to pick the R replicas asked
+    (``read_replicas``).
+
+    The first R responders are the R smallest ``R_i + S_i``, ties broken by the lower replica index
+    (as ``argmin`` does for R = 1), so the grid engine, which sorts each trial once, picks the same
+    replicas (``pbs_sim.analytic.grid``).
     """
     trials, n = w.shape
     if not (1 <= n_r <= n and 1 <= n_w <= n):
@@ -62,10 +86,7 @@ def wars_thresholds(
     if fanout == "quorum" and n_r < n:
         if rng is None:
             raise ValueError("fanout='quorum' needs rng to choose the replicas a read asks")
-        if n_r == 1:
-            asked = rng.integers(0, n, size=(trials, 1))
-        else:
-            asked = np.argpartition(rng.random((trials, n)), n_r - 1, axis=1)[:, :n_r]
+        asked = read_replicas(rng, trials, n, n_r)
         read_latency = np.take_along_axis(rs, asked, axis=1).max(axis=1)
         tau = np.take_along_axis(gap, asked, axis=1).min(axis=1)
     elif fanout not in FANOUTS:
@@ -78,7 +99,7 @@ def wars_thresholds(
         read_latency = np.take_along_axis(rs, first, axis=1)[:, 0]
         tau = np.take_along_axis(gap, first, axis=1)[:, 0]
     else:
-        first = np.argpartition(rs, n_r - 1, axis=1)[:, :n_r]
+        first = np.argsort(rs, axis=1, kind="stable")[:, :n_r]  # ties: the lower replica index first
         read_latency = np.take_along_axis(rs, first, axis=1).max(axis=1)
         tau = np.take_along_axis(gap, first, axis=1).min(axis=1)
     tau = tau - w_t
