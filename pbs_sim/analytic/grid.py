@@ -246,6 +246,9 @@ def predict_grid(
     import pandas as pd
 
     ns = _n_values(n)
+    if seed is None:
+        # one fresh root seed for every N (reported in the ``seed`` column), so the frame can be redone
+        seed = int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
     frames = []
     for nn in ns:
         _, _, target_, ts, _ = _validate(nn, trials, target, t_ms, fanout, chunk)
