@@ -44,7 +44,7 @@ def __getattr__(name: str) -> Any:
 
         return predict_grid
     if name == "recommend":
-        from .recommend import recommend
+        from .recommender import recommend
 
         return recommend
     if name == "simulate":

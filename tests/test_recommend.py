@@ -11,7 +11,7 @@ import pytest
 
 from pbs_sim.analytic.grid import predict_grid
 from pbs_sim.errors import ConfigError
-from pbs_sim.recommend import (
+from pbs_sim.recommender import (
     StrictQuorum,
     Targets,
     binomial_at_least,

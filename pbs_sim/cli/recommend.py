@@ -2,7 +2,7 @@
 
 Owns: the command's options, their one-line errors (naming the option, exit 2), the readable and
 JSON renderings of a ``Recommendation`` and exit status 1 when nothing is feasible. Must not touch:
-computation (``pbs_sim.recommend.recommend``).
+computation (``pbs_sim.recommender.recommend``, also ``pbs_sim.recommend``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def _option_error(exc: ConfigError) -> ConfigError:
 
 def render(rec: object, ns: list[int]) -> str:
     """The readable report."""
-    from ..recommend import Recommendation
+    from ..recommender import Recommendation
 
     assert isinstance(rec, Recommendation)
     tg = rec.targets
@@ -128,8 +128,8 @@ def recommend(
     Example: pbs-sim recommend --profile lnkd-disk --n 3..5 --max-read-ms 2 --max-write-ms 20
     --max-t-visibility-ms 10 --min-availability 0.9999
     """
-    from ..recommend import parse_n_range, resolve_profile
-    from ..recommend import recommend as run_recommend
+    from ..recommender import parse_n_range, resolve_profile
+    from ..recommender import recommend as run_recommend
 
     ns = parse_n_range(n_text, source="--n")
     if not 0 < target < 1:

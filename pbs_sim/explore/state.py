@@ -28,7 +28,7 @@ from ..analytic.wars import FANOUTS, wilson
 from ..distributions import parse
 from ..errors import ConfigError, PbsSimError
 from ..profiles import BUILTIN, Profile
-from ..recommend import StrictQuorum, Targets, parse_n_range, profile_from_trace, score
+from ..recommender import StrictQuorum, Targets, parse_n_range, profile_from_trace, score
 
 PROFILE_CHOICES = (*BUILTIN, "custom", "trace")
 DEFAULT_TRIALS = 20_000

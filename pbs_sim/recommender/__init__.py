@@ -1,5 +1,8 @@
 """Choosing N, R and W: every configuration scored against service-level targets.
 
+(The package is ``recommender`` so that ``pbs_sim.recommend`` stays the function: a subpackage of
+that name would replace it as soon as it was imported.)
+
 Owns: ``recommend`` and the ``Recommendation`` it returns — the WARS grid of every (N, R, W)
 (``pbs_sim.analytic.grid``) joined with quorum availability (``availability``), each configuration
 checked against the targets, the feasible ones ranked, the Pareto front marked and one sentence
