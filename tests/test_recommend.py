@@ -114,3 +114,12 @@ def test_trace_profile(tmp_path: Path, rng: np.random.Generator) -> None:
     partial.write_text("w,a\n1,2\n")
     with pytest.raises(ConfigError, match="not r, s"):
         profile_from_trace(partial)
+
+
+def test_availability_is_printed_down_to_its_first_digit_below_100() -> None:
+    from pbs_sim.recommender.availability import format_availability
+
+    assert format_availability(0.997003) == "99.7003%"
+    assert format_availability(1 - 6e-6) == "99.9994%"
+    assert format_availability(1 - 4e-9) == "99.9999996%"
+    assert format_availability(1 - 1e-12) == ">99.99999999%" and format_availability(1.0) == "100%"

@@ -22,11 +22,9 @@ def _ms(x: float) -> str:
 
 
 def _pct(x: float) -> str:
-    """Enough decimals to show how far below 100 % an availability is (99.99940%, 99.9999999%)."""
-    if x >= 1.0:
-        return "100%"
-    digits = min(12, max(2, math.floor(-math.log10(1.0 - x)) if x > 0 else 2))
-    return f"{100 * x:.{digits}f}%"
+    from ..recommender.availability import format_availability
+
+    return format_availability(x)
 
 
 def _option_error(exc: ConfigError) -> ConfigError:
@@ -62,7 +60,7 @@ def render(rec: object, ns: list[int]) -> str:
     ]
     header = (f"  {'rank':>4} {'N':>2} {'R':>2} {'W':>2}   {'read p99.9':>10} {'write p99.9':>11}  "
               f"{'t-vis @' + format(100 * tg.target, 'g') + '%':>12} {'(95% CI)':>17}  {'P(t=0)':>8}  "
-              f"{'read avail':>10} {'write avail':>11}")
+              f"{'read avail':>14} {'write avail':>14}")
 
     def line(r: dict[Any, Any], rank: str) -> str:
         mark = "*" if r["pareto"] else " "
@@ -70,8 +68,8 @@ def render(rec: object, ns: list[int]) -> str:
         flag = "  (borderline: CI crosses the bound)" if r["borderline"] else ""
         return (f"  {rank:>4} {r['n']:>2} {r['r']:>2} {r['w']:>2} {mark} {_ms(float(r['read_latency_p999_ms'])):>10} "
                 f"{_ms(float(r['write_latency_p999_ms'])):>11}  {_ms(float(r['t_visibility_ms'])):>12} {ci:>17}  "
-                f"{100 * float(r['p_consistent_at_t0']):>7.2f}%  {_pct(float(r['read_availability'])):>10} "
-                f"{_pct(float(r['write_availability'])):>11}{flag}")
+                f"{100 * float(r['p_consistent_at_t0']):>7.2f}%  {_pct(float(r['read_availability'])):>14} "
+                f"{_pct(float(r['write_availability'])):>14}{flag}")
 
     feasible = rec.feasible
     if feasible.empty:

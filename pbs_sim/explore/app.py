@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..errors import PbsSimError
+from ..recommender.availability import format_availability
 from .state import PROFILE_CHOICES, Explorer, ExplorerState, View
 
 TABLE_COLUMNS = {
@@ -249,7 +250,7 @@ class ExplorerApp:
         self.alert.object = ""
         self.draw(view)
         self.last_update_s = time.perf_counter() - t0
-        self.timing.object = f"last update {1000 * self.last_update_s:.0f} ms"
+        self.timing.object = f"last update: {1000 * self.last_update_s:.0f} ms (server side)"
         if self.sync_url:
             self._push_url(st)
 
@@ -294,7 +295,7 @@ class ExplorerApp:
         if "Pareto front" in shown:
             shown["Pareto front"] = shown["Pareto front"].map(lambda x: "★" if x else "")
         for col in ("read avail.", "write avail."):
-            shown[col] = shown[col].map(lambda x: f"{100 * x:.5f} %")
+            shown[col] = shown[col].map(format_availability)
         self.table.object = shown
         self.table_note.object = v.table_message
 
