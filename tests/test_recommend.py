@@ -116,10 +116,10 @@ def test_trace_profile(tmp_path: Path, rng: np.random.Generator) -> None:
         profile_from_trace(partial)
 
 
-def test_availability_is_printed_down_to_its_first_digit_below_100() -> None:
+def test_availability_is_printed_with_two_significant_digits_of_unavailability() -> None:
     from pbs_sim.recommender.availability import format_availability
 
-    assert format_availability(0.997003) == "99.7003%"
-    assert format_availability(1 - 6e-6) == "99.9994%"
-    assert format_availability(1 - 4e-9) == "99.9999996%"
+    assert format_availability(0.997003) == "99.70%"
+    assert format_availability(1 - 6e-6) == "99.99940%"
+    assert format_availability(1 - 4e-9) == "99.99999960%"
     assert format_availability(1 - 1e-12) == ">99.99999999%" and format_availability(1.0) == "100%"

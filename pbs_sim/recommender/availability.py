@@ -40,14 +40,14 @@ class AvailabilityModel(Protocol):
 
 
 def format_availability(x: float) -> str:
-    """Enough decimals to show the first digit below 100 %: 99.7003%, 99.99940%; above 1 - 1e-10,
+    """Two significant digits of the unavailability: 99.70%, 99.99940%; above 1 - 1e-10,
     ">99.99999999%" (the binomial model is not that exact about real machines anyway)."""
     if x >= 1.0:
         return "100%"
     u = 1.0 - x
     if u < 1e-10:
         return ">99.99999999%"
-    digits = max(2, math.floor(-math.log10(u)) - 1) if u < 1 else 2
+    digits = max(2, math.floor(-math.log10(u))) if u < 1 else 2
     return f"{100 * x:.{digits}f}%"
 
 
