@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..profiles import Profile
-from .availability import AvailabilityModel, StrictQuorum, binomial_at_least
+from .availability import AvailabilityModel, StrictQuorum, binomial_at_least, format_availability
 from .inputs import parse_n_range, profile_from_trace, resolve_profile
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class Targets:
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.4f} %"
+    return format_availability(x)
 
 
 def _ms(x: float) -> str:
@@ -93,7 +93,7 @@ def _misses(row: dict[Any, Any], tg: Targets) -> list[tuple[str, float]]:
         for op in ("read", "write"):
             a = row[f"{op}_availability"]
             if a < tg.min_availability:
-                out.append((f"{op} availability {_pct(a)} < {_pct(tg.min_availability)}",
+                out.append((f"{op} availability {_pct(a)} < {100 * tg.min_availability:g}%",
                             (1 - a) / (1 - tg.min_availability) - 1))
     return out
 
