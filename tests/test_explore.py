@@ -70,6 +70,7 @@ def test_trace_upload(tmp_path: object) -> None:
         ({"target": 1.0}, "target: must be a probability in (0, 1)"),
         ({"t_ms": -1.0}, "t: must be a finite number"),
         ({"trials": 10}, "trials: must be between"),
+        ({"trials": 2_000_000, "n": 20}, "trials: 2,000,000 trials for N = 20 and the recommender's N 2..3 need 1.1 GiB"),
         ({"fanout": "some"}, "read fan-out"),
         ({"n_range": "5..3"}, "recommender N: empty range 5..3"),
         ({"max_read_ms": "fast"}, "max read p99.9: 'fast' is not a number"),

@@ -231,7 +231,11 @@ class Explorer:
         _int_field("trials", st.trials, 100, MAX_TRIALS)
         _int_field("seed", st.seed, 0)
         _prob_field("node availability", st.node_availability, closed_high=True)
-        parse_n_range(st.n_range, source="recommender N")
+        ns = parse_n_range(st.n_range, source="recommender N")
+        need = 24 * st.trials * sum({n, *ns})  # one grid sample per N shown, 24 N bytes per trial
+        if need > CACHE_BYTES:
+            raise ConfigError("trials", None, f"{st.trials:,} trials for N = {n} and the recommender's N "
+                              f"{st.n_range} need {need / 2**30:.1f} GiB; the explorer allows 1 GiB: lower the trials")
         for label, text in (("max read p99.9", st.max_read_ms), ("max write p99.9", st.max_write_ms),
                             ("max t-visibility", st.max_t_visibility_ms)):
             _optional_ms(label, text)
