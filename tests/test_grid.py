@@ -78,3 +78,21 @@ def test_grid_rejects_bad_input_before_sampling() -> None:
     with pytest.raises(ConfigError, match="R = 4"):
         wars_grid_sample("lnkd-ssd", 3, trials=100, seed=1).tau(4, 1)
 
+
+
+def test_top_selection_keeps_exact_order_statistics() -> None:
+    """The grid partitions only the top of each pair's thresholds: whatever it keeps, the k-th
+    smallest of the whole array must come out the same, with heavy ties and without."""
+    from pbs_sim.analytic.grid import _top
+
+    rng = np.random.default_rng(5)
+    for x in (rng.exponential(1.0, 50_000), np.round(rng.exponential(1.0, 50_000), 1),
+              np.concatenate([np.zeros(49_000), np.ones(1_000)]), rng.exponential(1.0, 300)):
+        srt = np.sort(x)
+        for m in (1, 10, 60, 400):
+            top = _top(x, m)
+            assert len(top) >= min(m, len(x))
+            offset = len(x) - len(top)
+            top_sorted = np.sort(top)
+            for k in range(max(offset + 1, len(x) - m + 1), len(x) + 1):
+                assert top_sorted[k - offset - 1] == srt[k - 1]
