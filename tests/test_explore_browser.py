@@ -207,3 +207,5 @@ def test_explorer_in_headless_chromium(driver: Any, server: str, tmp_path: Path)
     # and a URL with a bad value shows the message, not a traceback
     d.get(server + "?n=2&r=3")
     _wait(d, MESSAGE_JS, "", lambda m: m["shown"] and "R = 3 exceeds N = 2" in m["text"])
+    d.get(server + "?n=abc")
+    _wait(d, MESSAGE_JS, "", lambda m: m["shown"] and "N: must be a whole number, got 'abc'" in m["text"])

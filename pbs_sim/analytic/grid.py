@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..profiles import Profile, get_profile
 from ..rng import Streams
-from .wars import EXACT_MAX_TRIALS, FANOUTS, LATENCY_QUANTILES, Seed
+from .wars import EXACT_MAX_TRIALS, LATENCY_QUANTILES, Seed
 from .wars.kernel import READ_REPLICAS_STREAM, read_replica_keys
 from .wars.stats import _rank, quantile_ci_ranks, wilson
 
@@ -200,8 +200,6 @@ def wars_grid_sample(
     """Draw one N's WARS sample exactly as ``predict`` would and reduce it for every (R, W)."""
     prof = get_profile(profile, key="profile")
     n, trials, _, _, chunk_trials = _validate(n, trials, 0.5, (), fanout, chunk)
-    if fanout not in FANOUTS:  # pragma: no cover - _validate checked
-        raise ConfigError(None, "fanout", f"{fanout!r} is not one of {', '.join(FANOUTS)}")
     streams = Streams(seed)
     rng = streams.get("wars")
     pick_rng = streams.get(READ_REPLICAS_STREAM)
