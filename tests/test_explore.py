@@ -100,6 +100,12 @@ def test_app_draws_a_view_and_shows_bad_input_in_the_page() -> None:
     app.widgets["r"].value = 2
     assert app.alert.visible is False and "R=2" in app.headline.object
     assert app.last_update_s < 5
+    # the trace profile: a message until a file is uploaded, then the trace's numbers
+    app.widgets["profile"].value = "trace"
+    assert app.alert.visible and "upload a latency trace" in app.alert.object and app.trace.visible
+    app.trace.filename = "mine.csv"
+    app.trace.value = b"ms\n" + b"\n".join(b"%g" % (0.2 + 0.01 * i) for i in range(400))
+    assert app.alert.visible is False and "<b>mine</b>" in app.headline.object
 
 
 def test_cli_explore_rejects_a_bad_port(capsys: pytest.CaptureFixture[str]) -> None:
