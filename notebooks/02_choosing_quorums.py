@@ -37,7 +37,7 @@ from IPython.display import Markdown, display
 
 import pbs_sim
 from pbs_sim import plots
-from pbs_sim.recommender.plots import plot_pareto
+from pbs_sim.plots import plot_pareto
 
 QUICK = os.environ.get("PBS_SIM_NOTEBOOK_QUICK", "") not in ("", "0")
 TRIALS = 5_000 if QUICK else 200_000

@@ -1,8 +1,7 @@
 """Figures of a recommendation: the latency/staleness Pareto front of every (N, R, W).
 
 Owns: ``plot_pareto`` (a scored table -> matplotlib Axes). Must not touch: computation (it only
-reads the table ``recommend`` made). Kept beside the recommender until ``pbs_sim.plots`` is split
-into one module per figure family (issue 8), where it belongs.
+reads the table ``pbs_sim.recommend`` made).
 """
 
 from __future__ import annotations
@@ -20,14 +19,16 @@ def plot_pareto(table: pd.DataFrame, *, ax: Axes | None = None, title: str | Non
     """Read + write p99.9 latency against t-visibility for every configuration of a scored table
     (``Recommendation.table``): feasible ones filled, the Pareto front (of read p99.9, write p99.9,
     t-visibility) ringed and labelled, the recommended one starred. Infinite t-visibility is left out."""
-    import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib import colormaps
+
+    from .style import new_axes
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4.5))
+        ax = new_axes(figsize=(7, 4.5))
     t = table[np.isfinite(table.t_visibility_ms)]
     latency = t.read_latency_p999_ms + t.write_latency_p999_ms
-    cmap = plt.get_cmap("viridis")
+    cmap = colormaps["viridis"]
     ns = sorted(t.n.unique())
     for i, n in enumerate(ns):
         sel = t.n == n
