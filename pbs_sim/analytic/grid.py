@@ -36,9 +36,10 @@ import numpy as np
 from ..errors import ConfigError
 from ..profiles import Profile, get_profile
 from ..rng import Streams
+from ..stats import wilson
 from .wars import EXACT_MAX_TRIALS, LATENCY_QUANTILES, Seed
 from .wars.kernel import READ_REPLICAS_STREAM, read_replica_keys
-from .wars.stats import _rank, quantile_ci_ranks, wilson
+from .wars.stats import _rank, quantile_ci_ranks
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -18,6 +18,7 @@ metrics, the CLI, global random state (all randomness comes from
 
 from __future__ import annotations
 
+from ...stats import wilson
 from .driver import (
     CHUNK_VALUES,
     EXACT_MAX_TRIALS,
@@ -28,7 +29,7 @@ from .driver import (
 )
 from .kernel import FANOUTS, Arrays4, Sampler, Seed, wars_thresholds
 from .result import PredictResult
-from .stats import CI_METHOD, CI_Z, quantile_ci_ranks, wilson
+from .stats import CI_METHOD, CI_Z, quantile_ci_ranks
 from .tallies import HIST_M, HIST_RESOLUTION, LOG_HI, LOG_LO, PER_DECADE
 from .tallies import _ExactTally as _ExactTally
 from .tallies import _HistTally as _HistTally

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .stats import CI_METHOD, wilson
+from ...stats import wilson
+from .stats import CI_METHOD
 from .tallies import _Tally
 
 if TYPE_CHECKING:

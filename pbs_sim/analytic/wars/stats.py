@@ -1,7 +1,7 @@
 """Statistics of the WARS predictor: binomial and order-statistic confidence intervals.
 
-Owns: the Wilson score interval, the distribution-free quantile CI ranks and the empirical-quantile
-rank. Pure functions of counts; no sampling, no tallies.
+Owns: the distribution-free quantile CI ranks and the empirical-quantile rank (the Wilson interval is
+``pbs_sim.stats.wilson``, shared with the metrics). Pure functions of counts; no sampling, no tallies.
 
 
 Statistics. ``ci_low``/``ci_high`` on the curve are 95 % Wilson score intervals for a binomial
@@ -18,21 +18,10 @@ import math
 
 import numpy as np
 
-CI_Z = 1.959963984540054  # two-sided 95 %
+from ...stats import Z95
+
+CI_Z = Z95  # two-sided 95 %
 CI_METHOD = "wilson"
-
-
-def wilson(x: np.ndarray, n: int, z: float = CI_Z) -> tuple[np.ndarray, np.ndarray]:
-    """95 % Wilson score interval for ``x`` successes out of ``n``."""
-    p = np.asarray(x, dtype=float) / n
-    z2n = z * z / n
-    center = (p + z2n / 2) / (1 + z2n)
-    half = z / (1 + z2n) * np.sqrt(p * (1 - p) / n + z2n / (4 * n))
-    xs = np.asarray(x)
-    # at x = 0 (x = n) the bound is exactly 0 (1); the formula only reaches it up to rounding
-    low = np.where(xs <= 0, 0.0, np.clip(center - half, 0.0, 1.0))
-    high = np.where(xs >= n, 1.0, np.clip(center + half, 0.0, 1.0))
-    return low, high
 
 
 def _binom_cdf_window(n: int, p: float) -> tuple[int, np.ndarray]:
