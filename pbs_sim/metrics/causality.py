@@ -109,6 +109,30 @@ def rank_to_seq(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame]) -> dict[t
                     ops["version"].to_numpy(np.int64)[w].tolist(), strict=True))
 
 
+def ranked_tables(
+    ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], **tables: pd.DataFrame | None,
+) -> dict[str, pd.DataFrame | None]:
+    """``ops`` and each of ``tables`` (with ``key`` and ``version`` columns; ``outcomes`` also has
+    ``w_star``) with versions replaced by store ranks, for metrics written for ``seq`` order (stale-read
+    causes). Unchanged when the store's order is ``seq`` order."""
+    ranks = store_ranks(ops, frames.get("write_stamps"))
+    out: dict[str, pd.DataFrame | None] = {"ops": ops, **tables}
+    if ranks is None:
+        return out
+    w = _is(ops["kind"], "write")
+    lookup = dict(zip(zip(ops["key"].to_numpy(np.int64)[w].tolist(), ops["version"].to_numpy(np.int64)[w].tolist(),
+                          strict=True), ranks[w].tolist(), strict=True))
+    out["ops"] = ops.assign(version=ranks)
+    for name, t in tables.items():
+        if t is None or t.empty:
+            continue
+        keys = t["key"].to_numpy(np.int64).tolist()
+        cols = {c: np.asarray([lookup.get((k, v), 0) for k, v in zip(keys, t[c].to_numpy(np.int64).tolist(), strict=True)],
+                              np.int64) for c in ("version", "w_star") if c in t.columns}
+        out[name] = t.assign(**cols)
+    return out
+
+
 def outcomes_to_seq(outcomes: pd.DataFrame, back: dict[tuple[int, int], int] | None) -> pd.DataFrame:
     """Read outcomes computed on ranks, with ``version`` and ``w_star`` named by ``seq`` again."""
     if back is None or outcomes.empty:
