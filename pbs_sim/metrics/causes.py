@@ -149,9 +149,11 @@ class CausesReporter:
         # versions compared in the store's order (ranks; = seq with perfect clocks): issue 10
         rt = ranked_tables(run.ops, run.frames, outcomes=outcomes, applies=run.frames["applies"],
                            dropped_writes=run.table("dropped_writes"))
-        c = stale_read_causes(rt["outcomes"], rt["ops"], rt["applies"], run.table("faults"), run.n, run.r, run.w,
+        r_out, r_ops, r_ap = rt["outcomes"], rt["ops"], rt["applies"]
+        assert r_out is not None and r_ops is not None and r_ap is not None
+        c = stale_read_causes(r_out, r_ops, r_ap, run.table("faults"), run.n, run.r, run.w,
                               dropped_writes=rt["dropped_writes"], non_expanding=run.non_expanding)
-        if rt["outcomes"] is not outcomes and len(c):  # name versions by seq again
+        if r_out is not outcomes and len(c):  # name versions by seq again
             back = outcomes.set_index("op_id")
             c = c.assign(version=back.loc[c["op_id"], "version"].to_numpy(), w_star=back.loc[c["op_id"], "w_star"].to_numpy())
         counts = cause_counts(c, len(outcomes))
