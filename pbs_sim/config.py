@@ -211,7 +211,10 @@ class FaultsConfig:
     disk_loss_mttf_ms: float | None = opt(None, gt=0, doc="per node: exponential time to permanent disk loss")
     replace_ms: float = opt(600_000.0, ge=0, doc="time until an empty replacement joins")
     message_loss: float = opt(0.0, ge=0, le=1, doc="probability any message is dropped")
-    schedule: tuple[FaultEvent, ...] = opt((), doc="scripted faults ([[faults.schedule]])")
+    schedule: tuple[FaultEvent, ...] = opt(
+        (), doc="scripted faults ([[faults.schedule]]: at_ms, action crash|recover|wipe|partition|heal|clock-jump, "
+                "nodes, groups, clients, one_way, duration_ms; clock-jump: jump_ms, clock_clients)",
+    )
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from cli_in_process import run_cli
 
 from pbs_sim.config import scenario_from_dict
 from pbs_sim.errors import ConfigError
@@ -212,3 +213,18 @@ def test_bad_clock_settings_name_file_key_and_reason(raw: dict[str, Any], key: s
         scenario_from_dict(raw, source="s.toml")
     msg = str(exc.value)
     assert msg.startswith(f"s.toml: {key}:") and reason in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize("toml,needle", [
+    ('[clocks]\noffset = "normal(0, -5)"\n', "clocks.offset: normal: 'sd' must be >= 0"),
+    ('[clocks]\ntimestamp_source = "atomic"\n', "clocks.timestamp_source: 'atomic' is not one of"),
+    ('[[faults.schedule]]\naction = "clock-jump"\nnodes = [5]\njump_ms = -3\n', "faults.schedule[0].nodes: node 5"),
+])
+def test_bad_clock_settings_exit_2_with_one_line_before_any_work(
+    toml: str, needle: str, tmp_path: Any, capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+    for cmd in ("run", "validate"):
+        code, out, err = run_cli([cmd, str(path)], capsys)
+        assert code == 2 and f"{path}: {needle}" in err and len(err.strip().splitlines()) == 1 and out == ""
