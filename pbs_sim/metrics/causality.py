@@ -133,6 +133,18 @@ def ranked_tables(
     return out
 
 
+def store_order_frames(frames: Mapping[str, pd.DataFrame]) -> Mapping[str, pd.DataFrame]:
+    """``frames`` with the versions of ``ops``, ``applies``, ``dropped_writes`` and ``repairs`` replaced
+    by store ranks, for metrics that compare versions as numbers (durability). The same mapping
+    when the store's order is ``seq`` order."""
+    ops = frames["ops"]
+    if frames.get("write_stamps") is None:
+        return frames
+    tables = {k: frames.get(k) for k in ("applies", "dropped_writes", "repairs")}
+    rt = ranked_tables(ops, frames, **{k: v for k, v in tables.items() if v is not None})
+    return {**frames, **{k: v for k, v in rt.items() if v is not None}}
+
+
 def outcomes_to_seq(outcomes: pd.DataFrame, back: dict[tuple[int, int], int] | None) -> pd.DataFrame:
     """Read outcomes computed on ranks, with ``version`` and ``w_star`` named by ``seq`` again."""
     if back is None or outcomes.empty:
