@@ -187,3 +187,48 @@ def test_no_simulator_module_compares_stamps_itself() -> None:
             if STAMP_COMPARISON.search(code) and "->" not in code:
                 offenders.append(f"{path.name}:{i}: {line.strip()}")
     assert offenders == []
+
+
+class KeepAll(LWW):
+    """A toy sibling policy (the shape issue 11's policies take): a state is a tuple of stamps, a
+    replica keeps every stamp it receives, a read returns all of them."""
+
+    name = "keep-all"
+
+    def new_version(self, key: int, seq: int, timestamp_ms: float, origin: int, context: Any) -> Any:
+        return ((timestamp_ms, seq),)
+
+    def merge(self, held: Any, incoming: Any) -> Any:
+        if incoming is None:
+            return None
+        merged = tuple(sorted(set(held or ()) | set(incoming)))
+        return None if held is not None and merged == tuple(held) else merged
+
+    def dominates(self, a: Any, b: Any) -> bool:
+        return a is not None and (b is None or set(b) < set(a))
+
+    def digest(self, key: int, state: Any) -> int:
+        return super().digest(key, tuple(state))
+
+    def version(self, state: Any) -> int:
+        return 0 if not state else max(s for _, s in state)
+
+    def versions(self, state: Any) -> tuple[int, ...]:
+        return tuple(sorted(s for _, s in state or ()))
+
+
+def test_a_sibling_policy_plugs_in_without_touching_the_call_sites() -> None:
+    """Two writes of one key; with the toy policy every replica keeps both, and a read returns both:
+    the ops row holds the newest, the ``read_versions`` side table both (it exists only then)."""
+    m = _model(KeepAll(), rr="off", write_fanout="all")
+    c = m.coordinators[CLIENT]
+    c.write(0, 0)
+    m.env.run(until=5)
+    c.write(1, 0)
+    m.env.run(until=10)
+    assert "read_versions" not in m.history.tables
+    op = c.read(2, 0)
+    m.env.run(until=20)
+    assert all(n.store[0] == ((0.0, 1), (5.0, 2)) for n in m.nodes)
+    assert op.version == 2 and m.history.to_frame("ops")["version"].tolist() == [1, 2, 2]
+    assert m.history.to_frame("read_versions")[["op_id", "version"]].values.tolist() == [[2, 1], [2, 2]]

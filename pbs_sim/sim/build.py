@@ -152,7 +152,7 @@ def build(
     ))
     ring = Ring(c.nodes, c.replication, c.vnodes)
     network = Network(env, profile, lat.other_delay, streams.get)
-    policy = policy if policy is not None else make_policy()
+    policy = policy if policy is not None else make_policy(c.versioning)
     nodes = [Node(i, env, network, history, policy) for i in range(c.nodes)]
     network.nodes = nodes
     versions = VersionCounter()
