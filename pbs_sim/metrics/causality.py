@@ -223,10 +223,19 @@ class _Key:
         return reached
 
     def inflight_ancestors(self, y: int) -> int:
-        """How many acknowledged writes in y's causal past were still unacknowledged when y was issued."""
+        """How many acknowledged writes that happened before y (true order) were still unacknowledged
+        when y was issued. Such an x cannot precede y in real time, nor any write acknowledged before
+        y was issued... but those writes z (acknowledged before y's issue, so z -> y) may have x as a
+        causal ancestor: the search starts from y's parents and every such z in the window, then
+        follows parent edges. The window is the writes issued after ``t[y] - lat_max``: a write in
+        flight at y's issue was issued after that."""
         at = self.iss[y]
-        lo = self.t[y] - self.lat_max  # a write in flight at y's issue was issued after this
-        stack, seen, n = list(self.parents[y]), set(), 0
+        lo = self.t[y] - self.lat_max
+        first = int(np.searchsorted(self.t, lo, side="left"))
+        stack = list(self.parents[y])
+        stack.extend(z for z in range(first, y) if self.ack[z] < at)
+        seen: set[int] = set()
+        n = 0
         while stack:
             x = stack.pop()
             if x in seen or self.t[x] < lo:
@@ -286,9 +295,7 @@ def analyse(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], warmup_ms: fl
             overlap = np.arange(len(ok_rows)) - np.searchsorted(acks_sorted, iss, side="left")
             pairs += int(overlap.sum())
             for j in np.flatnonzero(overlap > 0).tolist():
-                y = int(ok_rows[j])
-                if k.parents[y]:
-                    pairs -= k.inflight_ancestors(y)
+                pairs -= k.inflight_ancestors(int(ok_rows[j]))
         # -- LWW losses: suffix minimum (in store order) of the issue events of writes that may be stored
         br = k.by_rank
         iss_r = np.where(k.applied[br], k.iss[br], INF_EVENT)
