@@ -141,9 +141,12 @@ def test_a_write_that_read_the_one_in_flight_follows_it(reads_first: bool) -> No
         assert r.completed_at == 4.0 and r.version == 1
         assert cp[["op_id", "parent"]].values.tolist() == [[2, 1]]
         assert _losses(m) == [] and res["concurrent_write_pairs"] == 0
+        assert causality.true_order(fr["ops"], fr, 0, 2) == "before"
+        assert causality.true_order(fr["ops"], fr, 2, 0) == "after"
     else:
         assert cp.empty
         assert _losses(m) == [(0, 1, 0.0, 1, 2, "concurrency")] and res["concurrent_write_pairs"] == 1
+        assert causality.true_order(fr["ops"], fr, 0, 1) == "concurrent"
 
 
 def test_session_contexts_record_reads_and_own_writes_as_parents() -> None:

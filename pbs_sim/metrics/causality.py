@@ -21,6 +21,9 @@ them (DESIGN.md, "two orders"):
   below a version the session read of the key before issuing it (Terry et al. 1994). Both are judged
   in the store's order, like monotonic reads and read-your-writes.
 
+:func:`true_order` answers the question for any two writes of a key ("before", "after",
+"concurrent"), independently of timestamps.
+
 Orders. The store's order under LWW is the order of stamps ``(timestamp_ms, seq)``: timestamps come
 from the ``write_stamps`` table (``pbs_sim.sim.clocks``), or are the issue instants when no clock
 was installed (perfect clocks: the store's order is then ``seq`` order and :func:`store_ranks` is
@@ -338,6 +341,24 @@ def analyse(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], warmup_ms: fl
     lu = pd.DataFrame(lost_up, columns=["op_id", "key", "version", "overwriter_op_id", "overwriter_version"])
     return {"lww_losses": lww, "lost_updates": lu, "concurrent_write_pairs": pairs, "acked": acked_measured,
             "updates": updates}
+
+
+def true_order(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], a: int, b: int) -> str:
+    """How writes ``a`` and ``b`` (op ids, same key) relate in the true order: ``"before"`` (a happened
+    before b), ``"after"``, or ``"concurrent"`` -- from the history alone, whatever their stamps say.
+    One forward pass over the key's writes issued between them."""
+    w = writes_table(ops, frames)
+    ka, kb = w.loc[w["op_id"] == a, "key"], w.loc[w["op_id"] == b, "key"]
+    if ka.empty or kb.empty:
+        raise ValueError(f"op {a if ka.empty else b} is not a write")
+    if int(ka.iloc[0]) != int(kb.iloc[0]):
+        raise ValueError(f"ops {a} and {b} write different keys")
+    k = _Key(w[w["key"] == int(ka.iloc[0])], _parents(frames))
+    ra, rb = (int(np.flatnonzero(k.op == x)[0]) for x in (a, b))
+    first, second = min(ra, rb), max(ra, rb)
+    if second in k.reach_from(first, second):
+        return "before" if first == ra else "after"
+    return "concurrent"
 
 
 def session_write_violations(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame],
