@@ -28,7 +28,10 @@ Orders. The store's order under LWW is the order of stamps ``(timestamp_ms, seq)
 from the ``write_stamps`` table (``pbs_sim.sim.clocks``), or are the issue instants when no clock
 was installed (perfect clocks: the store's order is then ``seq`` order and :func:`store_ranks` is
 the identity). A write's *rank* is its 1-based position in its key's store order; staleness and
-sessions are computed on ranks (:func:`in_store_order`), so they stay exact under skew.
+sessions are computed on ranks (:func:`in_store_order`), so they stay exact under skew. Sibling
+policies (issue 11) make the store's order partial: they replace the ranks by dominance between the
+versions' recorded metadata, and multi-version reads come from the ``read_versions`` table; the
+true order and everything computed from it stay as they are.
 The true order: u -> v if v's causal context includes u (``causal_parents``, transitively) or u was
 acknowledged before v was issued (``completed_event < issued_event``: event numbers order
 simultaneous events), closed transitively. Only writes issued while w was in flight can be

@@ -224,15 +224,17 @@ class _MixedOps(Workload):
             if on_done is not None:
                 on_done(op)
             return
-        arg = (op.client, op.key, on_done, op.op_id)
+        arg = (op.client, op.key, on_done, op.op_id, op.best)
         if self.rmw_gap is None:
             self._rmw_write(arg)
         else:
             call_at(self.env, self.rmw_gap(), self._rmw_write, arg)
 
-    def _rmw_write(self, arg: tuple[int, int, Callable[[Any], None] | None, int]) -> None:
-        client, key, on_done, read_op = arg
-        self.coordinator_for(key).write(client, key, on_done, update_of=read_op)
+    def _rmw_write(self, arg: tuple[int, int, Callable[[Any], None] | None, int, Any]) -> None:
+        client, key, on_done, read_op, context = arg
+        # the write carries what the read returned: its causal context (LWW ignores it; sibling
+        # policies build the new version from it)
+        self.coordinator_for(key).write(client, key, on_done, context=context, update_of=read_op)
         self._release()
 
     # -- hot-key writers
