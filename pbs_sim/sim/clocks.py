@@ -75,9 +75,11 @@ class Clock:
 class Clocks:
     """The clocks of one run and the coordinators' timestamp function."""
 
-    def __init__(self, env: Any, cfg: ClocksConfig, n_nodes: int, history: Any, streams: Streams) -> None:
+    def __init__(self, env: Any, cfg: ClocksConfig, n_nodes: int, history: Any, streams: Streams,
+                 jumps: tuple[FaultEvent, ...] = ()) -> None:
         self.env = env
         self.cfg = cfg
+        self.jumps = jumps  # the scripted clock-jump events ([[faults.schedule]])
         self.stamps = WRITE_STAMPS_TABLE.create(history)
         self.events = CLOCK_EVENTS_TABLE.create(history)
         self._rng = streams.get("clocks")
@@ -141,10 +143,8 @@ class Clocks:
             self.events.append(now, -1, c, ev.jump_ms)
 
     def start(self) -> None:
-        for ev in self.cfg_jumps:
+        for ev in self.jumps:
             self.env.process(self._at(ev))
-
-    cfg_jumps: tuple[FaultEvent, ...] = ()
 
     def _at(self, ev: FaultEvent) -> Any:
         if ev.at_ms > self.env.now:
@@ -176,8 +176,8 @@ class ClocksMechanism:
         return not scenario.clocks.perfect or bool(clock_jumps(scenario))
 
     def install(self, model: Model, streams: Streams) -> Clocks:
-        clocks = Clocks(model.env, model.scenario.clocks, len(model.nodes), model.history, streams)
-        clocks.cfg_jumps = clock_jumps(model.scenario)
+        clocks = Clocks(model.env, model.scenario.clocks, len(model.nodes), model.history, streams,
+                        clock_jumps(model.scenario))
         for endpoint, coord in model.coordinators.items():
             coord.timestamp = clocks.stamper(endpoint)
         model.on_start.append(lambda m: clocks.start())
