@@ -17,12 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .metrics import anti_entropy as anti_entropy_metrics
+from .metrics import causality as causality_metrics
 from .metrics import causes as causes_metrics
+from .metrics import clocks as clocks_metrics
 from .metrics import durability as durability_metrics
 from .metrics import faults as faults_metrics
 from .metrics import repair as repair_metrics
 from .metrics.mechanism import Reporter
-from .sim import anti_entropy, faults, repair
+from .sim import anti_entropy, causality, clocks, faults, repair
 from .sim.mechanism import Mechanism
 
 
@@ -38,6 +40,8 @@ MECHANISMS: tuple[Registered, ...] = (
     Registered(faults.MECHANISM, faults_metrics.REPORTER),
     Registered(repair.MECHANISM, repair_metrics.REPORTER),
     Registered(anti_entropy.MECHANISM, anti_entropy_metrics.REPORTER),
+    Registered(clocks.MECHANISM, clocks_metrics.REPORTER),
+    Registered(causality.MECHANISM, causality_metrics.REPORTER),
     Registered(None, durability_metrics.REPORTER),
     Registered(None, causes_metrics.REPORTER),
 )

@@ -20,6 +20,7 @@ import pandas as pd
 from .config import Scenario
 from .history import History
 from .mechanisms import reporters, sim_mechanisms
+from .metrics import causality as caus_m
 from .metrics import latency as lat_m
 from .metrics import monitoring as mon_m
 from .metrics import sessions as ses_m
@@ -124,13 +125,16 @@ def analyse(
     facts = history.facts
     warmup = float(facts.warmup_ms)
     end_at = float(facts.sim_time_ms) if math.isfinite(facts.sim_time_ms) else float(model.env.now)
-    outcomes = st_m.read_outcomes(ops, warmup)
+    # staleness and sessions are judged in the store's order (write ranks; = seq with perfect clocks)
+    stamps = {t: history.to_frame(t) for t in ("write_stamps",) if t in history.tables}
+    ranked = caus_m.in_store_order(ops, stamps)
+    outcomes = caus_m.outcomes_to_seq(st_m.read_outcomes(ranked, warmup), caus_m.rank_to_seq(ops, stamps))
     exact_t = wl.kind == "pbs-probe" and wl.probe_offset is None
     curve = st_m.t_visibility_curve(outcomes, at_t=wl.probe_offsets_ms if exact_t else None)
     target = sc.predict.target
     kst = st_m.k_staleness(outcomes, (1, 2, 3))
     latency = lat_m.latency_table(ops, warmup)
-    sessions = ses_m.session_summary(ses_m.session_violations(ops, warmup))
+    sessions = ses_m.session_summary(ses_m.session_violations(ranked, warmup))
 
     t_points = curve["t_ms"].to_numpy(float)
     if not exact_t and len(outcomes):

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .causality import rank_to_seq, store_order_frames
 from .mechanism import Report, RunView
 
 _WIPE, _CRASH, _RECOVER, _REPLACE = "wipe", "crash", "recover", "replace"
@@ -356,11 +357,16 @@ class DurabilityReporter:
     def report(self, run: RunView) -> Report:
         if not run.data_moved:
             return {"lost_writes": 0.0, "lost_write_fraction": 0.0, "keys_lost": 0.0}, {}
-        d = durability(run.frames, run.n, run.end_at)
-        out = summary(run.frames, run.n, run.end_at, start_at=run.warmup_ms, result=d)
+        fr = store_order_frames(run.frames)  # versions compared in the store's order (issue 10)
+        d = durability(fr, run.n, run.end_at)
+        out = summary(fr, run.n, run.end_at, start_at=run.warmup_ms, result=d)
+        lost = d["writes"][d["writes"]["lost"]].reset_index(drop=True)
+        back = rank_to_seq(run.ops, run.frames)
+        if back is not None and len(lost):  # name them by seq again
+            lost["version"] = [back.get((k, v), 0) for k, v in zip(lost["key"].tolist(), lost["version"].tolist(), strict=True)]
         frames = {
-            "lost_writes": d["writes"][d["writes"]["lost"]].reset_index(drop=True),
-            "durability_by_decile": by_decile(run.frames, d, run.n, run.end_at),
+            "lost_writes": lost,
+            "durability_by_decile": by_decile(fr, d, run.n, run.end_at),
             "under_replication": d["exposure"],
         }
         return out, frames
