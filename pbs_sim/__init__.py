@@ -5,6 +5,8 @@ engine (closed forms, WARS Monte Carlo) and a SimPy discrete-event simulator.
 Public API (importing this package has no side effects)::
 
     pbs_sim.predict(...)         analytic engine      -> PredictResult
+    pbs_sim.predict_grid(...)    every (N, R, W) from one sample per N -> DataFrame
+    pbs_sim.recommend(...)       (N, R, W) scored against latency/staleness/availability targets
     pbs_sim.load_scenario(path)  validated Scenario
     pbs_sim.simulate(scenario)   discrete-event run   -> SimResult
     pbs_sim.engines.run_engine   either engine behind one interface (sweeps use it)
@@ -27,7 +29,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfigError", "Distribution", "PROFILES", "PbsSimError", "Profile", "Scenario",
     "__version__", "get_profile", "load_scenario", "parse", "predict", "scenario_from_dict", "simulate",
-    "load_sweep", "run_sweep",
+    "load_sweep", "run_sweep", "predict_grid", "recommend",
 ]
 
 
@@ -37,6 +39,14 @@ def __getattr__(name: str) -> Any:
         from .analytic.wars import predict
 
         return predict
+    if name == "predict_grid":
+        from .analytic.grid import predict_grid
+
+        return predict_grid
+    if name == "recommend":
+        from .recommender import recommend
+
+        return recommend
     if name == "simulate":
         from .simulation import simulate
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
-from .distributions import Constant, Distribution, Exponential, parse
+from .distributions import Constant, Distribution, Exponential, Normal, parse
 from .errors import ConfigError, DistributionError
 from .profiles import Profile, get_profile
 
@@ -102,6 +102,10 @@ class ClusterConfig:
     )
     read_timeout_ms: float = opt(10_000.0, gt=0, doc="a read fails if R responses have not arrived by then")
     write_timeout_ms: float = opt(10_000.0, gt=0, doc="a write fails if W acks have not arrived by then")
+    versioning: str = opt(
+        "lww", choices=("lww",),
+        doc="how replicas order versions: lww (last-writer-wins on (timestamp, issue order)); siblings come next",
+    )
     # -- sloppy quorums (issue 12; pbs_sim.sim.handoff) --
     sloppy_quorum: bool = opt(
         False, doc="writes and reads go to the first N believed-healthy nodes of the ring walk, fallbacks included",
@@ -167,6 +171,18 @@ class WorkloadConfig:
     )
     probe_offset: Distribution | None = opt(None, doc="pbs-probe: draw one read offset per trial from this instead")
     probe_interval_ms: float = opt(1.0, ge=0, doc="pbs-probe: spacing between trial starts")
+    # -- write patterns and contention (issue 10)
+    write_pattern: str = opt(
+        "blind", choices=("blind", "rmw"),
+        doc="blind: a write is issued as is; rmw: read the key, wait rmw_gap after the read returns, then "
+            "write carrying what the read returned (read-modify-write)",
+    )
+    rmw_gap: Distribution = opt(Constant(0.0), doc="rmw: time from a read's return to its write")
+    hot_key: int = opt(0, ge=0, doc="the key the hot_key_writers_per_s writers write")
+    hot_key_writers_per_s: tuple[float, ...] = opt(
+        (), doc="extra writers of hot_key, one per entry, each a Poisson process at its own rate (writes/s); "
+                "writer i is client clients + 1 + i; they follow write_pattern and start after warm-up",
+    )
 
 
 @dataclass(frozen=True)
@@ -189,12 +205,14 @@ class PredictConfig:
 @dataclass(frozen=True)
 class FaultEvent:
     at_ms: float = opt(0.0, ge=0, doc="when")
-    action: str = opt("crash", choices=("crash", "recover", "wipe", "partition", "heal"), doc="what")
+    action: str = opt("crash", choices=("crash", "recover", "wipe", "partition", "heal", "clock-jump"), doc="what")
     nodes: tuple[int, ...] = opt((), doc="nodes affected (crash, recover, wipe; partition side A)")
     groups: tuple[tuple[int, ...], ...] = opt((), doc="partition: node groups cut from each other")
     clients: bool = opt(False, doc="partition: cut clients from `nodes` instead of node groups")
     one_way: bool = opt(False, doc="partition: only messages from the first group to the others are dropped")
     duration_ms: float | None = opt(None, gt=0, doc="undo (recover / heal) after this long")
+    jump_ms: float = opt(0.0, doc="clock-jump: add this (ms, negative = backwards) to the clocks of `nodes`")
+    clock_clients: tuple[int, ...] = opt((), doc="clock-jump: client clocks to jump too (clocks.timestamp_source = client)")
 
 
 @dataclass(frozen=True)
@@ -204,7 +222,10 @@ class FaultsConfig:
     disk_loss_mttf_ms: float | None = opt(None, gt=0, doc="per node: exponential time to permanent disk loss")
     replace_ms: float = opt(600_000.0, ge=0, doc="time until an empty replacement joins")
     message_loss: float = opt(0.0, ge=0, le=1, doc="probability any message is dropped")
-    schedule: tuple[FaultEvent, ...] = opt((), doc="scripted faults ([[faults.schedule]])")
+    schedule: tuple[FaultEvent, ...] = opt(
+        (), doc="scripted faults ([[faults.schedule]]: at_ms, action crash|recover|wipe|partition|heal|clock-jump, "
+                "nodes, groups, clients, one_way, duration_ms; clock-jump: jump_ms, clock_clients)",
+    )
 
 
 @dataclass(frozen=True)
@@ -226,6 +247,46 @@ class AntiEntropyConfig:
     jitter_ms: float = opt(0.0, ge=0, doc="uniform 0..jitter_ms added to every interval (desynchronises nodes)")
     timeout_ms: float = opt(1_000.0, gt=0, doc="an exchange whose next message has not arrived by then is abandoned")
     value_bytes: int = opt(1024, ge=0, doc="bytes per streamed value (cost accounting; keys count 16, hashes 8)")
+
+
+@dataclass(frozen=True)
+class ClocksConfig:
+    """Clocks that stamp writes (issue 10). All defaults: perfect clocks, identical results."""
+
+    offset: Distribution | None = opt(None, doc="node clocks: offset from true time at start, ms (e.g. normal(0, 20))")
+    offsets_ms: tuple[float, ...] = opt((), doc="node clocks: explicit offsets, one per node (instead of offset)")
+    client_offset: Distribution | None = opt(
+        None, doc="client clocks (timestamp_source = client): offset at start, ms; default: offset"
+    )
+    client_offsets_ms: tuple[float, ...] = opt(
+        (), doc="client clocks: explicit offsets for client ids 0, 1, ... (others drawn from client_offset)"
+    )
+    drift_ppm: Distribution | None = opt(None, doc="per-clock drift rate, parts per million (e.g. normal(0, 50))")
+    resync_interval_ms: float | None = opt(
+        None, gt=0, doc="NTP-like: every clock is reset this often (at its own random phase) to true time + resync_error"
+    )
+    resync_error: Distribution | None = opt(None, doc="residual offset right after a resync, ms (default 0)")
+    timestamp_source: str = opt(
+        "coordinator", choices=("coordinator", "client"),
+        doc="who stamps a write: the coordinator's clock (Dynamo/Riak; one clock when cluster.coordinator = "
+            "client) or the client's own clock (Cassandra drivers)",
+    )
+    resolution_ms: float = opt(0.0, ge=0, doc="timestamps are rounded down to a multiple of this (0 = exact); ties follow")
+    causality: str = opt(
+        "auto", choices=("auto", "on", "off"),
+        doc="record each write's causal context (causal_parents table); auto = on with imperfect clocks, "
+            "rmw writes or hot-key writers",
+    )
+
+    @property
+    def perfect(self) -> bool:
+        return (self.offset is None and not self.offsets_ms and self.client_offset is None
+                and not self.client_offsets_ms and self.drift_ppm is None and self.resync_interval_ms is None
+                and self.resolution_ms == 0.0 and self.timestamp_source == "coordinator")
+
+
+#: Distribution-valued settings that may be negative (normal(...)); every other one must not be.
+SIGNED_DISTRIBUTIONS = frozenset({"clocks.offset", "clocks.client_offset", "clocks.drift_ppm", "clocks.resync_error"})
 
 
 @dataclass(frozen=True)
@@ -272,6 +333,7 @@ class Scenario:
     faults: FaultsConfig = field(default_factory=FaultsConfig)
     read_repair: ReadRepairConfig = field(default_factory=ReadRepairConfig)
     anti_entropy: AntiEntropyConfig = field(default_factory=AntiEntropyConfig)
+    clocks: ClocksConfig = field(default_factory=ClocksConfig)
     failure_detector: FailureDetectorConfig = field(default_factory=FailureDetectorConfig)
     hinted_handoff: HintedHandoffConfig = field(default_factory=HintedHandoffConfig)
     source: str = field(default="<inline>", compare=False, metadata={"internal": True})
@@ -434,9 +496,12 @@ def _convert(tp: Any, value: Any, meta: Mapping[str, Any], source: str, key: str
         return tuple(_convert(elem, v, {}, source, f"{key}[{i}]", base_dir) for i, v in enumerate(value))
     if tp is Distribution:
         try:
-            return parse(value, base_dir=base_dir)
+            dist = parse(value, base_dir=base_dir)
         except DistributionError as exc:
             raise exc.at(source, key) from None
+        if isinstance(dist, Normal) and key not in SIGNED_DISTRIBUTIONS:
+            raise ConfigError(source, key, f"{dist.spec()} can be negative; use absnormal(...) here")
+        return dist
     if tp is KeyDistribution:
         if not isinstance(value, str):
             raise ConfigError(source, key, "expected 'uniform' or 'zipf(s=EXPONENT)'")
@@ -508,9 +573,45 @@ def _check_scenario(sc: Scenario) -> None:
                 raise ConfigError(src, f"{key}.nodes", f"node {n} is not in 0..{c.nodes - 1}")
         if ev.action in ("crash", "recover", "wipe") and not ev.nodes:
             raise ConfigError(src, f"{key}.nodes", f"{ev.action} needs at least one node")
+        if ev.action == "clock-jump":
+            for j, cl in enumerate(ev.clock_clients):
+                if cl < 0:
+                    raise ConfigError(src, f"{key}.clock_clients[{j}]", f"client ids are >= 0, got {cl}")
+            if not ev.nodes and not ev.clock_clients:
+                raise ConfigError(src, f"{key}.nodes", "clock-jump needs at least one node (or clock_clients)")
+            if ev.clock_clients and sc.clocks.timestamp_source != "client":
+                raise ConfigError(src, f"{key}.clock_clients",
+                                  "client clocks stamp nothing unless clocks.timestamp_source = 'client'")
         if ev.action == "partition" and not ev.nodes and len(ev.groups) < 2:
             raise ConfigError(src, f"{key}.groups", "partition needs two or more groups (or nodes with clients = true)")
+    _check_clocks(sc)
     _check_sloppy(sc)
+
+
+def _check_clocks(sc: Scenario) -> None:
+    src, k = sc.source, sc.clocks
+    if k.offsets_ms and len(k.offsets_ms) != sc.cluster.nodes:
+        raise ConfigError(src, "clocks.offsets_ms", f"needs one offset per node ({sc.cluster.nodes}), got {len(k.offsets_ms)}")
+    if k.offsets_ms and k.offset is not None:
+        raise ConfigError(src, "clocks.offsets_ms", "give clocks.offset or clocks.offsets_ms, not both")
+    for i, x in enumerate((*k.offsets_ms, *k.client_offsets_ms)):
+        if not math.isfinite(x):
+            raise ConfigError(src, "clocks.offsets_ms" if i < len(k.offsets_ms) else "clocks.client_offsets_ms",
+                              f"offsets must be finite, got {x!r}")
+    if k.resync_error is not None and k.resync_interval_ms is None:
+        raise ConfigError(src, "clocks.resync_error", "needs clocks.resync_interval_ms")
+    if (k.client_offset is not None or k.client_offsets_ms) and k.timestamp_source != "client":
+        raise ConfigError(src, "clocks.client_offset" if k.client_offset is not None else "clocks.client_offsets_ms",
+                          "client clocks stamp nothing unless clocks.timestamp_source = 'client'")
+    w = sc.workload
+    if w.hot_key_writers_per_s and w.hot_key >= w.keys:
+        raise ConfigError(src, "workload.hot_key", f"key {w.hot_key} is not in 0..{w.keys - 1}")
+    for i, r in enumerate(w.hot_key_writers_per_s):
+        if not (math.isfinite(r) and r > 0):
+            raise ConfigError(src, f"workload.hot_key_writers_per_s[{i}]", f"rates must be > 0, got {r!r}")
+    if (w.write_pattern != "blind" or w.hot_key_writers_per_s) and w.kind == "pbs-probe":
+        raise ConfigError(src, "workload.write_pattern" if w.write_pattern != "blind" else "workload.hot_key_writers_per_s",
+                          "pbs-probe has its own write pattern (one write per trial)")
 
 
 def _check_sloppy(sc: Scenario) -> None:

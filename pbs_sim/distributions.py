@@ -706,6 +706,8 @@ class _Parser:
                 self.fail(where, f"{name}: {key!r} must be >= 0, got {_fmt(v)}")
             return v
 
+        if name in _FAMILY_BUILDERS:  # families registered below (clock offsets: signed normals)
+            return _FAMILY_BUILDERS[name](num)
         if name == "constant":
             return Constant(num("value", nonneg=True))
         if name == "exponential":
@@ -804,3 +806,87 @@ __all__: Sequence[str] = [
     "Distribution", "Constant", "Exponential", "Pareto", "LogNormal", "Weibull", "Uniform",
     "Shifted", "Mixture", "Empirical", "parse", "load_samples", "BufferedSampler", "describe",
 ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Signed and folded normals (issue 10: clock offsets and drifts, which may be negative).
+#
+#   normal(mean, sd)      N(mean, sd^2); the one family that can be negative: clock offsets (ms)
+#                         and drifts (ppm). Used as a latency it would be clipped by nothing -- the
+#                         config only accepts it where a signed value makes sense.
+#   absnormal(mean, sd)   |N(mean, sd^2)| (the folded normal): non-negative, usable anywhere.
+# ``sd`` must be >= 0 (sd = 0 is the constant ``mean``).
+
+
+def _phi(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.vectorize(math.erf)(np.asarray(z, float) / math.sqrt(2.0)))
+
+
+@dataclass(frozen=True)
+class Normal(Distribution):
+    mean_: float
+    sd: float
+    name = "normal"
+
+    def sample(self, rng: np.random.Generator, shape: Shape = ()) -> np.ndarray:
+        return np.asarray(rng.normal(self.mean_, self.sd, shape), dtype=float)
+
+    @property
+    def mean(self) -> float:
+        return self.mean_
+
+    @property
+    def var(self) -> float:
+        return self.sd**2
+
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        x = np.asarray(x, float)
+        if self.sd == 0:
+            return np.where(x >= self.mean_, 1.0, 0.0)
+        return _phi((x - self.mean_) / self.sd)
+
+    def ppf(self, q: np.ndarray | float) -> np.ndarray:
+        return np.asarray(stats.norm.ppf(q, loc=self.mean_, scale=self.sd), dtype=float)
+
+    def spec(self) -> str:
+        return f"normal(mean={_fmt(self.mean_)}, sd={_fmt(self.sd)})"
+
+
+@dataclass(frozen=True)
+class AbsNormal(Distribution):
+    mu: float
+    sd: float
+    name = "absnormal"
+
+    def sample(self, rng: np.random.Generator, shape: Shape = ()) -> np.ndarray:
+        return np.abs(np.asarray(rng.normal(self.mu, self.sd, shape), dtype=float))
+
+    @property
+    def mean(self) -> float:
+        if self.sd == 0:
+            return abs(self.mu)
+        z = self.mu / self.sd
+        return float(self.sd * math.sqrt(2.0 / math.pi) * math.exp(-0.5 * z * z) + self.mu * math.erf(z / math.sqrt(2.0)))
+
+    @property
+    def var(self) -> float:
+        return self.mu**2 + self.sd**2 - self.mean**2
+
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        x = np.asarray(x, float)
+        if self.sd == 0:
+            return np.where(x >= abs(self.mu), 1.0, 0.0)
+        c = _phi((x - self.mu) / self.sd) - _phi((-x - self.mu) / self.sd)
+        return np.where(x < 0, 0.0, c)
+
+    def spec(self) -> str:
+        return f"absnormal(mean={_fmt(self.mu)}, sd={_fmt(self.sd)})"
+
+
+_FAMILY_BUILDERS: dict[str, Any] = {
+    "normal": lambda num: Normal(num("mean"), num("sd", nonneg=True)),
+    "absnormal": lambda num: AbsNormal(num("mean"), num("sd", nonneg=True)),
+}
+_PARAMS.update({"normal": ("mean", "sd"), "absnormal": ("mean", "sd")})
+KNOWN = (*_PARAMS, "mixture")
+__all__ = [*__all__, "Normal", "AbsNormal"]

@@ -24,6 +24,14 @@ the whole history (the ``event`` column, last in every table but ``ops``). Event
 simulated instant (constant latencies, a fault and a delivery, a hint and its handoff) therefore
 replay in the order they happened — sort by ``(at, event)`` — never by a priority rule.
 
+``read_versions`` (only when some read returned more than one version: sibling policies)::
+
+    op_id, version, event
+
+``causal_parents`` (``pbs_sim.sim.causality``: one row per direct causal parent of a write)::
+
+    op_id (the write), parent (the ``seq`` of a version of the same key its session knew), event
+
 Other kinds (faults, repairs, anti-entropy exchanges, ...) are added with
 ``history.table("faults", at="d", node="i", action="U")`` -> :class:`Table`; ``table.append(...)``
 takes one value per column in the declared order. Typecodes are ``array`` typecodes (``d`` float,
@@ -225,6 +233,14 @@ class History:
         n = self._answered[row]
         if n < 127:
             self._answered[row] = n + 1
+
+    def add_read_versions(self, op_id: int, versions: tuple[int, ...]) -> None:
+        """A read that returned more than one version (siblings): one ``read_versions`` row per
+        version (the ``ops`` row keeps ``policy.version``, the newest). Created on first use, so
+        single-version runs carry no such table."""
+        t = self.table("read_versions", op_id="q", version="q")
+        for v in versions:
+            t.append(op_id, v)
 
     def add_apply(self, at: float, node: int, key: int, version: int, via: int = VIA_WRITE) -> None:
         self._a_at.append(at)

@@ -17,13 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .metrics import anti_entropy as anti_entropy_metrics
+from .metrics import causality as causality_metrics
 from .metrics import causes as causes_metrics
+from .metrics import clocks as clocks_metrics
 from .metrics import durability as durability_metrics
 from .metrics import faults as faults_metrics
 from .metrics import handoff as handoff_metrics
 from .metrics import repair as repair_metrics
 from .metrics.mechanism import Reporter
-from .sim import anti_entropy, failure_detector, faults, handoff, repair, sloppy
+from .sim import anti_entropy, causality, clocks, failure_detector, faults, handoff, repair, sloppy
 from .sim.mechanism import Mechanism
 
 
@@ -39,6 +41,8 @@ MECHANISMS: tuple[Registered, ...] = (
     Registered(faults.MECHANISM, faults_metrics.REPORTER),
     Registered(repair.MECHANISM, repair_metrics.REPORTER),
     Registered(anti_entropy.MECHANISM, anti_entropy_metrics.REPORTER),
+    Registered(clocks.MECHANISM, clocks_metrics.REPORTER),
+    Registered(causality.MECHANISM, causality_metrics.REPORTER),
     Registered(failure_detector.MECHANISM, handoff_metrics.FD_REPORTER),
     Registered(sloppy.MECHANISM, handoff_metrics.SLOPPY_REPORTER),
     Registered(handoff.MECHANISM, handoff_metrics.REPORTER),

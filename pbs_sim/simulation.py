@@ -20,6 +20,7 @@ import pandas as pd
 from .config import Scenario
 from .history import History
 from .mechanisms import reporters, sim_mechanisms
+from .metrics import causality as caus_m
 from .metrics import latency as lat_m
 from .metrics import monitoring as mon_m
 from .metrics import sessions as ses_m
@@ -124,13 +125,16 @@ def analyse(
     facts = history.facts
     warmup = float(facts.warmup_ms)
     end_at = float(facts.sim_time_ms) if math.isfinite(facts.sim_time_ms) else float(model.env.now)
-    outcomes = st_m.read_outcomes(ops, warmup)
+    # staleness and sessions are judged in the store's order (write ranks; = seq with perfect clocks)
+    stamps = {t: history.to_frame(t) for t in ("write_stamps",) if t in history.tables}
+    ranked = caus_m.in_store_order(ops, stamps)
+    outcomes = caus_m.outcomes_to_seq(st_m.read_outcomes(ranked, warmup), caus_m.rank_to_seq(ops, stamps))
     exact_t = wl.kind == "pbs-probe" and wl.probe_offset is None
     curve = st_m.t_visibility_curve(outcomes, at_t=wl.probe_offsets_ms if exact_t else None)
     target = sc.predict.target
     kst = st_m.k_staleness(outcomes, (1, 2, 3))
     latency = lat_m.latency_table(ops, warmup)
-    sessions = ses_m.session_summary(ses_m.session_violations(ops, warmup))
+    sessions = ses_m.session_summary(ses_m.session_violations(ranked, warmup))
 
     t_points = curve["t_ms"].to_numpy(float)
     if not exact_t and len(outcomes):
@@ -142,6 +146,10 @@ def analyse(
     ) if len(curve) else None
     monitoring = mon_m.monitoring_frame(curve, prediction, outcomes)
     gap = mon_m.monitoring_gap(monitoring)
+    # like with like: the prediction over the same bins (same reads) or probe offsets as the measured
+    # t0 figure and t-visibility; the exact predictions stay beside them under their own names
+    same = monitoring.assign(p_consistent=monitoring["predicted"])
+    pred_p0 = float(same["p_consistent"].iloc[0]) if len(same) and same["t_ms"].iloc[0] == 0.0 else math.nan
 
     measured = ops["issued_at"].to_numpy() >= warmup
     is_read = (ops["kind"] == "read").to_numpy(dtype=bool)
@@ -179,8 +187,11 @@ def analyse(
         "write_latency_p999_ms": lat["write"]["p999_ms"],
         "monotonic_read_violation_rate": sessions["monotonic_read_violation_rate"],
         "read_your_writes_violation_rate": sessions["read_your_writes_violation_rate"],
-        "predicted_p_consistent_at_t0": float(prediction.p_consistent(0.0)) if prediction is not None else math.nan,
-        "predicted_t_visibility_ms": float(prediction.t_visibility_ms) if prediction is not None else math.nan,
+        "t0_bin_high_ms": float(curve["t_high_ms"].iloc[0]) if "t_high_ms" in curve and len(curve) else 0.0,
+        "predicted_p_consistent_at_t0": pred_p0 if prediction is not None else math.nan,
+        "predicted_t_visibility_ms": st_m.t_visibility(same, target) if prediction is not None else math.nan,
+        "predicted_p_consistent_exact_t0": float(prediction.p_consistent(0.0)) if prediction is not None else math.nan,
+        "predicted_t_visibility_exact_ms": float(prediction.t_visibility_ms) if prediction is not None else math.nan,
         **gap,
         "load_writes": int(facts.load_writes),  # workload.preload (not measured ops)
         "messages": int(sum(model.network.sent.values())),

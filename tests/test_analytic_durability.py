@@ -46,8 +46,18 @@ def test_no_repair_is_a_sum_of_exponentials(n: int) -> None:
 @pytest.mark.parametrize("repair", ["single", "parallel"])
 @pytest.mark.parametrize("n", [2, 3, 4, 5])
 def test_mu_much_larger_than_lambda(n: int, repair: str) -> None:
+    """The approximation keeps the top power of mu in the chain's exact mean absorption time
+    ``sum_{k <= j} 1/(j lam) prod_{m=k}^{j-1} up_m / (m lam)`` (up_m = mu single, (N - m) mu parallel).
+    The next power comes from the two terms (k, j) = (1, N - 1) and (2, N): relative to the top term
+    they add c1 lam/mu with c1 = N + 1 (single) or N + 1/(N - 1) (parallel), and every further term is
+    positive and of order (lam/mu)^2. So, exactly, c1 <= (ratio - 1) mu/lam <= c1 + C lam/mu; C is
+    at most 27 for N <= 5 (computed), N^3 is allowed. The old check (ratio within 1e-3 of 1 at
+    mu/lam = 1e6) was ~200x looser than the error it bounds, which is 4e-6."""
     lam, mu = 1e-3, 1e3  # mu / lam = 1e6
-    assert mttdl(n, lam, mu, repair) / mttdl_approx(n, lam, mu, repair) == pytest.approx(1.0, rel=1e-3)
+    x = mu / lam
+    c1 = n + 1 if repair == "single" else n + 1 / (n - 1)
+    excess = (mttdl(n, lam, mu, repair) / mttdl_approx(n, lam, mu, repair) - 1) * x
+    assert c1 * (1 - 1e-9) <= excess <= c1 + n**3 / x, (excess, c1)
     assert mttdl_approx(n, lam, mu) == pytest.approx(mu ** (n - 1) / (math.factorial(n) * lam**n))
 
 

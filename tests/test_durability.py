@@ -13,6 +13,7 @@ from pbs_sim.config import scenario_from_dict
 from pbs_sim.metrics.durability import (
     by_decile,
     durability,
+    exponential_mean_ci,
     exposure_key_ms,
     mttdl_censored,
     mttdl_estimate,
@@ -113,3 +114,73 @@ def test_mttdl_matches_birth_death_chain() -> None:
 @pytest.mark.validation
 def test_mttdl_matches_birth_death_chain_large() -> None:
     _check_mttdl(reps=2000, ratios=(2.0, 8.0, 20.0))
+
+
+def test_exponential_mean_ci_is_garwoods_poisson_interval() -> None:
+    """The chi-square bounds are where the Poisson tail probabilities equal a/2 (an identity checked
+    with scipy's Poisson, not a pinned number), and with 1-3 losses the upper bound stays a modest
+    multiple of the estimate (the normal approximation's was ~10^12 x the mean)."""
+    from scipy.stats import poisson
+
+    total = 5000.0
+    for k in (1, 2, 3, 10, 50):
+        low, high = exponential_mean_ci(total, k)
+        assert poisson.sf(k - 1, total / high) == pytest.approx(0.025, rel=1e-9)  # P(N >= k | theta_high)
+        assert poisson.cdf(k, total / low) == pytest.approx(0.025, rel=1e-9)  # P(N <= k | theta_low)
+        assert low < total / k < high < 40 * total / k
+    low0, high0 = exponential_mean_ci(total, 0)
+    assert poisson.cdf(0, total / low0) == pytest.approx(0.025) and high0 == math.inf
+    for fn in (lambda: mttdl_censored([total], [True]), lambda: mttdl_from_exposure(total, 1)):
+        res = fn()
+        assert (res["mttdl_ci_low_ms"], res["mttdl_ci_high_ms"]) == pytest.approx(exponential_mean_ci(total, 1))
+
+
+@pytest.mark.validation
+def test_mttdl_censored_interval_coverage_with_few_losses() -> None:
+    """Coverage of the 95 % interval over 4000 seeds, in the regime the defect hit: 20 replications,
+    each censored at 10 ms, true MTTDL 100 ms (about 1.9 losses per experiment; 0 to 3 losses in most
+    of them). Coverage of the exact interval is >= 95 % in theory for a Poisson count; with per-
+    replication censoring the count is binomial-like, so we only assert what the theory allows:
+    the coverage's own 95 % Wilson interval (half width about 0.006 at 4000 seeds) must reach 0.95,
+    each tail must miss at most 2.5 % (plus 3 binomial se), and the interval must stay informative
+    (median upper / lower bound ratio below 200: the normal approximation's was ~10^12)."""
+    from pbs_sim.metrics import wilson
+
+    theta, c, reps, seeds = 100.0, 10.0, 20, 4000
+    rng = np.random.default_rng(20261202)
+    x = rng.exponential(theta, size=(seeds, reps))
+    lows, highs = np.empty(seeds), np.empty(seeds)
+    for i in range(seeds):
+        res = mttdl_censored(np.minimum(x[i], c), x[i] < c)
+        lows[i], highs[i] = res["mttdl_ci_low_ms"], res["mttdl_ci_high_ms"]
+    covered = int(((lows <= theta) & (theta <= highs)).sum())
+    lo, hi = wilson(np.asarray([covered]), np.asarray([seeds]))
+    assert hi[0] >= 0.95, (covered / seeds, lo[0], hi[0])
+    tail_se = math.sqrt(0.025 * 0.975 / seeds)
+    assert (theta < lows).mean() <= 0.025 + 3 * tail_se and (theta > highs).mean() <= 0.025 + 3 * tail_se
+    finite = np.isfinite(highs)
+    assert np.median(highs[finite] / lows[finite]) < 200
+
+
+def test_documented_contracts_of_the_replay_and_mttdl_estimate() -> None:
+    """What the docstrings say: ``_events`` yields ``(at, event, kind, node, key, version)`` in the
+    order things happened — by time, then by the history's event number, so at t = 5 the apply
+    (event 5), the commit it completes (6) and a wipe just after (7) replay in that order, not
+    "faults first" — and leaves hinted applies out; ``mttdl_estimate`` refuses a mix of lost and
+    censored (``inf``) replications instead of estimating from them, and all-censored gives ``inf``."""
+    from pbs_sim.metrics.durability import _events
+
+    fr = _frames()
+    fr["ops"] = fr["ops"].assign(completed_event=[6, 3, 8])
+    fr["applies"] = pd.DataFrame({
+        "at": [1.0, 2.0, 8.0, 5.0, 5.0], "node": [0, 0, 1, 1, 2], "key": [1, 2, 1, 2, 1], "version": [1] * 5,
+        "via": ["write", "write", "write", "hint", "write"], "event": [1, 2, 9, 4, 5],
+    })
+    fr["faults"] = pd.DataFrame({"at": [5.0], "node": [1], "action": ["wipe"], "detail": [""], "event": [7]})
+    assert _events(fr) == [
+        (1.0, 1, 0, 0, 1, 1), (2.0, 2, 0, 0, 2, 1), (3.0, 3, 1, -1, 2, 1),
+        (5.0, 5, 0, 2, 1, 1), (5.0, 6, 1, -1, 1, 1), (5.0, 7, 2, 1, -1, 0), (8.0, 9, 0, 1, 1, 1),
+    ]
+    with pytest.raises(ValueError, match="mttdl_censored"):
+        mttdl_estimate([10.0, math.inf])
+    assert mttdl_estimate([math.inf, math.inf])["mttdl_ms"] == math.inf

@@ -29,7 +29,8 @@ def test_partners_never_self_and_uniform() -> None:
     p = partners(rng, 5, (20000, 5))
     assert not (p == np.arange(5)).any()
     counts = np.bincount(p[:, 0], minlength=5)[1:] / 20000
-    assert np.all(np.abs(counts - 0.25) < 0.02)
+    # each of the 4 others is picked with probability 1/4: binomial sd sqrt(1/4 * 3/4 / 20000) = 0.0031
+    assert np.all(np.abs(counts - 0.25) < 4 * np.sqrt(0.25 * 0.75 / 20000))
     assert {pick_peer(rng, 2, 3) for _ in range(50)} == {0, 1}
 
 
@@ -63,13 +64,28 @@ def test_one_round_means_follow_recurrences(mode: str, rounds: int) -> None:
 
 @pytest.mark.validation
 def test_push_trajectory_is_close_to_mean_field() -> None:
+    """Push from one site, 300 replications: the mean fraction still uninformed after each round
+    against REFERENCE.md's push recurrence iterated from p_0 = 1 - 1/n, within 4 standard errors of
+    the mean (the replications' sd / sqrt(300), up to 0.0011 mid-spread, never below the conditional
+    law's) plus the exact, computed
+    difference between REFERENCE's form (partners among n) and the n - 1 form the simulator follows
+    (iterated alike; up to 0.0015). The iterated map is not exactly the mean trajectory (a Jensen term,
+    see the module doc); for push it stays below the sampling error at this size (largest |z| about 2
+    over seeds 7-9). The old absolute 0.01 was ~10 se mid-spread and ~1000 se in the first rounds."""
     rng = np.random.default_rng(7)
-    p = spread(N, "push", 16, 300, rng)
+    reps = 300
+    p = spread(N, "push", 16, reps, rng)
     ref = [1 - 1 / N]
+    exact = [1 - 1 / N]
     for _ in range(16):
         ref.append(float(reference_next(ref[-1], N, "push")))
-    # push from one site is nearly deterministic (each round about doubles the informed sites)
-    assert np.all(np.abs(p.mean(axis=0) - np.array(ref)) < 0.01)
+        exact.append(float(np.asarray(expected_next(np.asarray([exact[-1]]), N, "push")).ravel()[0]))
+    # the variance of p_i is at least the mean one-round conditional variance (law of total variance):
+    # it matters in the first rounds, where 300 replications can all be equal (sample variance 0)
+    floor = np.concatenate([[0.0], conditional_variance(p[:, :-1], N, "push").mean(axis=0)])
+    se = np.sqrt(np.maximum(p.var(axis=0, ddof=1), floor) / reps)
+    form_gap = np.abs(np.asarray(exact) - np.asarray(ref))
+    assert np.all(np.abs(p.mean(axis=0) - np.asarray(ref)) <= 4 * se + form_gap + 1e-12)
 
 
 @pytest.mark.validation
@@ -79,4 +95,6 @@ def test_push_from_one_site_completes_in_about_log2n_plus_ln_n_rounds() -> None:
     done = (p == 0).argmax(axis=1)
     assert (p[:, -1] == 0).all()
     pittel = np.log2(N) + np.log(N)  # 16.9; Pittel: log2 n + ln n + O(1)
+    # not a statistical tolerance: the se of the mean is about 0.07 rounds; Pittel's theorem leaves
+    # an unspecified O(1), for which 4 rounds are allowed (measured: 18.2, i.e. +1.3)
     assert abs(done.mean() - pittel) < 4.0, done.mean()

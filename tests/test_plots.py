@@ -322,3 +322,23 @@ def test_load_errors(tmp_path: Path) -> None:
         plots.figure_for(res, "versions")
     with pytest.raises(ConfigError, match="unknown kind"):
         plots.figure_for(res, "pie")
+
+
+def test_the_package_keeps_every_name_and_ships_its_style() -> None:
+    """After the split into pbs_sim/plots/: every name used from ``pbs_sim.plots`` is still there, the
+    averaging is the metrics-side implementation, and the style file ships inside the package."""
+    import importlib.resources
+
+    import pbs_sim.metrics.curves as mc
+
+    for name in ("style", "new_axes", "save_figure", "canonical", "label_for", "rw_label", "mean_curve",
+                 "plot_curves", "plot_curves_facets", "plot_versions_ccdf", "tradeoff_frame", "plot_tradeoff",
+                 "plot_durability", "durability_metric", "ResultsDir", "load_results_dir", "figure_for", "KINDS",
+                 "ALIASES", "STYLE_PATH", "FIGURE_FORMATS", "DURABILITY_X", "DURABILITY_METRIC_PREFIXES"):
+        assert hasattr(plots, name), name
+    assert plots.mean_curve is mc.mean_curve
+    shipped = importlib.resources.files("pbs_sim.plots").joinpath("pbs_sim.mplstyle")
+    assert shipped.is_file() and Path(str(shipped)) == plots.STYLE_PATH
+    with plots.style():
+        assert matplotlib.rcParams["axes.spines.top"] is False  # from the shipped file
+    assert matplotlib.rcParams["axes.spines.top"] is True  # and only inside the block

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import tracemalloc
+from typing import Any
 
 import numpy as np
 import pytest
@@ -238,20 +239,46 @@ def test_k_staleness_formula() -> None:
 # REFERENCE.md §3 sanity points (PBS paper §5.6), N = 3, R = W = 1
 
 
+#: (profile, t_ms, the paper's figure, its last printed digit). YMMR with the authors' code's W alpha
+#: (3.5, not Table 3's 3.35): the paper's numbers were computed with it (results/pbs_paper/ymmr_alpha.csv).
+SANITY_POINTS = [
+    ("lnkd-ssd", 0.0, 0.974, 0.001),
+    ("lnkd-disk", 0.0, 0.439, 0.001),
+    ("lnkd-disk", 10.0, 0.925, 0.001),
+    ("ymmr-alpha-3.5", 0.0, 0.893, 0.001),
+    ("wan", 0.0, 0.33, 0.01),
+]
+SANITY_TRIALS = 200_000
+PAPER_TRIALS = 50_000  # the paper's Monte Carlo: 50,000 fresh trials per t (results/pbs_paper/README.md)
+
+
+def _sanity_profile(name: str) -> Any:
+    if name != "ymmr-alpha-3.5":
+        return name
+    from pbs_sim.distributions import parse
+    from pbs_sim.profiles import BUILTIN
+
+    return BUILTIN["ymmr"].with_overrides(
+        w=parse("mixture(0.939*pareto(xm=3, alpha=3.5), 0.061*exponential(rate=0.0028))"))
+
+
 @pytest.mark.validation
-@pytest.mark.parametrize(
-    ("profile", "t_ms", "paper"),
-    [
-        ("lnkd-ssd", 0.0, 0.974),
-        ("lnkd-disk", 0.0, 0.439),
-        ("lnkd-disk", 10.0, 0.925),
-        ("ymmr", 0.0, 0.893),
-        ("wan", 0.0, 0.33),
-    ],
-)
-def test_reference_sanity_points(profile: str, t_ms: float, paper: float) -> None:
-    res = predict(profile, 3, 1, 1, trials=200_000, seed=2012, t_ms=(t_ms,))
-    assert abs(float(res.p_consistent(t_ms)) - paper) < 0.01
+@pytest.mark.parametrize(("profile", "t_ms", "paper", "digit"), SANITY_POINTS)
+def test_reference_sanity_points(profile: str, t_ms: float, paper: float, digit: float) -> None:
+    """REFERENCE.md §3 (PBS paper §5.6) within 4 standard errors plus the rounding of the printed figure.
+
+    Both numbers are Monte Carlo estimates of the same probability p: ours from 200,000 trials (se
+    sqrt(p(1-p)/200,000), e.g. 0.0011 at p = 0.44) and the paper's from 50,000 (se 0.0022), so their
+    difference has se sqrt(p(1-p) (1/200,000 + 1/50,000)); the paper printed it rounded to ``digit``,
+    which adds at most digit/2 exactly. Tolerance: 4 combined se + digit/2 -- 0.0037 for lnkd-ssd,
+    0.010 for lnkd-disk at t = 0, 0.014 for WAN ("33 %"). The old absolute 0.01 was ~3x too loose
+    for lnkd-ssd and ignored that WAN's figure has two digits. YMMR is computed with the W alpha of
+    the authors' code (3.5): with Table 3's 3.35, P(consistent at 0) is 0.886, 0.0066 lower -- just
+    inside this tolerance (0.0067), so the alpha is chosen for what the paper computed, not to pass."""
+    res = predict(_sanity_profile(profile), 3, 1, 1, trials=SANITY_TRIALS, seed=2012, t_ms=(t_ms,))
+    p = float(res.p_consistent(t_ms))
+    se = math.sqrt(paper * (1 - paper) * (1 / SANITY_TRIALS + 1 / PAPER_TRIALS))
+    assert abs(p - paper) < 4 * se + digit / 2, (p, paper, se)
 
 
 # ---------------------------------------------------------------------------------------------

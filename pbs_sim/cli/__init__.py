@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "validate": "pbs_sim.cli.validate:validate",
     "sweep": "pbs_sim.cli.sweep:sweep",
     "plot": "pbs_sim.cli.plot:plot",
+    "recommend": "pbs_sim.cli.recommend:recommend",
+    "explore": "pbs_sim.cli.explore:explore",
 }
 
 

@@ -69,10 +69,14 @@ def render_summary(s: dict[str, Any], curve: Any, binned: bool) -> str:
         f"  measured ops        {s['ops']:,} ({s['reads']:,} reads, {s['writes']:,} writes); "
         f"availability {_pct(s['availability'])} ({s['failed_ops']:,} failed)",
         f"  P(consistent, t=0)  {_pct(s['p_consistent_at_t0'])}"
-        + (" (reads with t in [0, 0.5) ms)" if binned else "")
-        + f"; predicted from observed delays {_pct(s['predicted_p_consistent_at_t0'])}",
+        + (f" (reads with t in [0, {s['t0_bin_high_ms']:g}) ms)" if binned else "")
+        + f"; predicted{' for the same reads' if binned else ' from observed delays'} "
+        + _pct(s["predicted_p_consistent_at_t0"])
+        + (f" (at t = 0 exactly {_pct(s['predicted_p_consistent_exact_t0'])})" if binned else ""),
         f"  t-visibility        {_ms(s['t_visibility_ms'])} ms at {100 * s['target']:g} %"
-        + f" (predicted {_ms(s['predicted_t_visibility_ms'])} ms)",
+        + (" (a bin's lower edge)" if binned else " (a probe offset)")
+        + f"; predicted on the same {'bins' if binned else 'offsets'} {_ms(s['predicted_t_visibility_ms'])} ms"
+        + f" (exactly {_ms(s['predicted_t_visibility_exact_ms'])} ms)",
         f"  stale reads         {_pct(s['stale_read_fraction'])}; mean versions behind {s['mean_versions_behind']:.4g}",
         f"  sessions            monotonic-read violations {_pct(s['monotonic_read_violation_rate'])}, "
         f"read-your-writes {_pct(s['read_your_writes_violation_rate'])}",

@@ -45,6 +45,15 @@ def scenario_facts(sc: Any) -> list[str]:
         extras.append(f"read repair {sc.read_repair.mode}")
     if sc.anti_entropy.mode != "off":
         extras.append(f"anti-entropy {sc.anti_entropy.mode}")
+    k = sc.clocks
+    if not k.perfect:
+        spread = k.offset.spec() if k.offset is not None else (f"offsets {list(k.offsets_ms)}" if k.offsets_ms else "no offset")
+        extras.append(f"clocks ({k.timestamp_source} timestamps, {spread}"
+                      + (f", drift {k.drift_ppm.spec()} ppm" if k.drift_ppm is not None else "")
+                      + (f", resync every {k.resync_interval_ms:g} ms" if k.resync_interval_ms else "") + ")")
+    if wl.write_pattern != "blind" or wl.hot_key_writers_per_s:
+        extras.append(f"writes {wl.write_pattern}" + (f", {len(wl.hot_key_writers_per_s)} hot-key writers on key "
+                                                      f"{wl.hot_key}" if wl.hot_key_writers_per_s else ""))
     if sc.cluster.sloppy_quorum:
         extras.append(f"sloppy quorum ({sc.cluster.fallback_walk} fallbacks, PW {sc.cluster.pw}, PR {sc.cluster.pr})")
     if sc.cluster.write_any:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .causality import ranked_tables
 from .mechanism import Report, RunView
 
 CAUSES = ("replica-restored-empty", "sloppy-quorum", "partial-quorum", "write-in-flight", "replica-missed-write", "unknown")
@@ -197,9 +198,17 @@ class CausesReporter:
         n_stale = int((~outcomes["consistent"].astype(bool)).sum()) if len(outcomes) else 0
         if not run.data_moved and n_stale > self.max_without_faults:
             return {}, {}
-        c = stale_read_causes(outcomes, run.ops, run.frames["applies"], run.table("faults"), run.n, run.r, run.w,
-                              dropped_writes=run.table("dropped_writes"), non_expanding=run.non_expanding,
+        # versions compared in the store's order (ranks; = seq with perfect clocks): issue 10
+        rt = ranked_tables(run.ops, run.frames, outcomes=outcomes, applies=run.frames["applies"],
+                           dropped_writes=run.table("dropped_writes"))
+        r_out, r_ops, r_ap = rt["outcomes"], rt["ops"], rt["applies"]
+        assert r_out is not None and r_ops is not None and r_ap is not None
+        c = stale_read_causes(r_out, r_ops, r_ap, run.table("faults"), run.n, run.r, run.w,
+                              dropped_writes=rt["dropped_writes"], non_expanding=run.non_expanding,
                               quorum_members=run.table("quorum_members"), hints=run.table("hints"))
+        if r_out is not outcomes and len(c):  # name versions by seq again
+            back = outcomes.set_index("op_id")
+            c = c.assign(version=back.loc[c["op_id"], "version"].to_numpy(), w_star=back.loc[c["op_id"], "w_star"].to_numpy())
         counts = cause_counts(c, len(outcomes))
         out = {f"stale_{str(cause).replace('-', '_')}_per_read": float(per_read)
                for cause, per_read in zip(counts["cause"], counts["per_read"].to_numpy(float), strict=True)}

@@ -34,16 +34,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .causality import rank_to_seq, store_order_frames
 from .mechanism import Report, RunView
 
 _WIPE, _CRASH, _RECOVER, _REPLACE = "wipe", "crash", "recover", "replace"
 
 
 def _events(frames: Mapping[str, pd.DataFrame]) -> list[tuple[float, int, int, int, int, int]]:
-    """(at, event, kind, node, key, version) of applies, commits and faults, in the order they
+    """The replay's events as ``(at, event, kind, node, key, version)`` tuples, in the order they
     happened: by time, then by the history's shared event number (simultaneous events replay in
-    their real order). Kinds: 0 apply, 1 commit, 2 wipe, 3 crash, 4 recover/replace, 5 a hinted
-    copy deleted (``pbs_sim.sim.handoff``)."""
+    their real order, not by a priority rule).
+
+    ``kind``: 0 an apply (``node`` stored ``version`` of ``key``; a hinted apply is a copy on the node
+    that stores it), 1 a commit (``node`` = -1), 2 a wipe, 3 a crash, 4 a recovery or replacement
+    (``key`` = -1, ``version`` = 0 for the three fault kinds), 5 a fallback deleted its hinted copy of
+    ``key`` after hand-off (``pbs_sim.sim.handoff``; ``version`` = 0).
+    """
     ops = frames["ops"]
     ap = frames["applies"]
     ev: list[tuple[float, int, int, int, int, int]] = []
@@ -282,11 +288,15 @@ def _key_mttdl(writes: pd.DataFrame, losses: pd.DataFrame, end_at: float) -> flo
 
 
 def mttdl_estimate(times_ms: Sequence[float], z: float = 1.96) -> dict[str, float]:
-    """MTTDL from replications' times to data loss (``inf`` = not lost by the end: censored).
+    """MTTDL from replications that all ran until data loss: the sample mean with a normal CI
+    (``z`` standard errors; ``mttdl_se_ms`` is the standard error of the mean).
 
-    Uncensored: the sample mean with a normal CI (``z`` standard errors). With censoring: the
-    exponential maximum-likelihood estimate (total observed time / losses), CI from the chi-square
-    bounds approximated by ``mean * (1 +- z / sqrt(losses))``.
+    Times to loss are not assumed exponential (a birth-death chain's absorption time is not), which
+    is why this is the plain sample mean and not :func:`mttdl_censored`'s estimator. It cannot use
+    censored replications: an entry of ``inf`` ("not lost by the end") carries no observed time, so
+    a mix of finite and infinite times raises ``ValueError`` -- pass each replication's observed time
+    and whether it lost data to :func:`mttdl_censored` instead. All ``inf`` (nothing lost) gives
+    ``mttdl_ms = inf`` with no interval.
     """
     x = np.asarray(times_ms, dtype=float)
     lost = np.isfinite(x)
@@ -303,29 +313,49 @@ def mttdl_estimate(times_ms: Sequence[float], z: float = 1.96) -> dict[str, floa
             "replications": float(len(x)), "losses": float(k)}
 
 
-def mttdl_censored(observed_ms: Sequence[float], lost: Sequence[bool], z: float = 1.96) -> dict[str, float]:
-    """Exponential MLE of MTTDL when some replications ended before losing data."""
+def exponential_mean_ci(total_ms: float, losses: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact two-sided interval for an exponential mean from ``losses`` events seen over a total
+    time on test ``total_ms`` that was fixed in advance (time censoring, "type I"):
+    ``[2 T / chi2_{1-a/2}(2k + 2), 2 T / chi2_{a/2}(2k)]`` with ``a = 1 - confidence``; the upper
+    bound is ``inf`` when ``k = 0``.
+
+    The number of events in a fixed time T is Poisson(T / theta), and these are the bounds at which
+    P(Poisson >= k) and P(Poisson <= k) equal ``a/2`` (Garwood's interval): coverage is at least
+    ``confidence`` for every theta, with any number of events -- unlike ``mean * (1 +- z / sqrt(k))``,
+    whose upper bound is meaningless below about four events.
+    """
+    from scipy.stats import chi2
+
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    if losses < 0 or total_ms < 0:
+        raise ValueError("losses and total time must be >= 0")
+    a = 1.0 - confidence
+    low = 2.0 * total_ms / float(chi2.ppf(1.0 - a / 2.0, 2 * losses + 2))
+    high = 2.0 * total_ms / float(chi2.ppf(a / 2.0, 2 * losses)) if losses > 0 else math.inf
+    return low, high
+
+
+def mttdl_censored(observed_ms: Sequence[float], lost: Sequence[bool], confidence: float = 0.95) -> dict[str, float]:
+    """MTTDL when some replications ended before losing data: the exponential maximum-likelihood
+    estimate (total observed time / losses; ``inf`` with no loss) with the exact chi-square interval
+    of :func:`exponential_mean_ci`. ``observed_ms``: each replication's time to loss, or its length
+    if it lost nothing; ``lost``: whether it did."""
     t = np.asarray(observed_ms, dtype=float)
     k = int(np.sum(lost))
     total = float(t.sum())
-    if k == 0:
-        return {"mttdl_ms": math.inf, "mttdl_ci_low_ms": total / 3.0, "mttdl_ci_high_ms": math.inf,
-                "replications": float(len(t)), "losses": 0.0}
-    mean = total / k
-    return {"mttdl_ms": mean, "mttdl_ci_low_ms": mean / (1 + z / math.sqrt(k)),
-            "mttdl_ci_high_ms": mean / max(1 - z / math.sqrt(k), 1e-12),
+    low, high = exponential_mean_ci(total, k, confidence)
+    return {"mttdl_ms": total / k if k else math.inf, "mttdl_ci_low_ms": low, "mttdl_ci_high_ms": high,
             "replications": float(len(t)), "losses": float(k)}
 
 
-def mttdl_from_exposure(time_at_risk_ms: float, losses: int, z: float = 1.96) -> dict[str, float]:
+def mttdl_from_exposure(time_at_risk_ms: float, losses: int, confidence: float = 0.95) -> dict[str, float]:
     """MTTDL from pooled key-time at risk and loss events (e.g. summed over a sweep's replications:
-    ``key_time_at_risk_ms`` and ``keys_lost``), exponential MLE with a ``1 +- z / sqrt(losses)`` interval."""
-    if losses <= 0:
-        return {"mttdl_ms": math.inf, "mttdl_ci_low_ms": time_at_risk_ms / 3.0, "mttdl_ci_high_ms": math.inf,
-                "losses": 0.0}
-    mean = time_at_risk_ms / losses
-    return {"mttdl_ms": mean, "mttdl_ci_low_ms": mean / (1 + z / math.sqrt(losses)),
-            "mttdl_ci_high_ms": mean / max(1 - z / math.sqrt(losses), 1e-12), "losses": float(losses)}
+    ``key_time_at_risk_ms`` and ``keys_lost``): exponential MLE with the exact chi-square interval of
+    :func:`exponential_mean_ci`."""
+    low, high = exponential_mean_ci(time_at_risk_ms, int(losses), confidence)
+    return {"mttdl_ms": time_at_risk_ms / losses if losses > 0 else math.inf, "mttdl_ci_low_ms": low,
+            "mttdl_ci_high_ms": high, "losses": float(max(int(losses), 0))}
 
 
 class DurabilityReporter:
@@ -338,11 +368,16 @@ class DurabilityReporter:
     def report(self, run: RunView) -> Report:
         if not run.data_moved:
             return {"lost_writes": 0.0, "lost_write_fraction": 0.0, "keys_lost": 0.0}, {}
-        d = durability(run.frames, run.n, run.end_at)
-        out = summary(run.frames, run.n, run.end_at, start_at=run.warmup_ms, result=d)
+        fr = store_order_frames(run.frames)  # versions compared in the store's order (issue 10)
+        d = durability(fr, run.n, run.end_at)
+        out = summary(fr, run.n, run.end_at, start_at=run.warmup_ms, result=d)
+        lost = d["writes"][d["writes"]["lost"]].reset_index(drop=True)
+        back = rank_to_seq(run.ops, run.frames)
+        if back is not None and len(lost):  # name them by seq again
+            lost["version"] = [back.get((k, v), 0) for k, v in zip(lost["key"].tolist(), lost["version"].tolist(), strict=True)]
         frames = {
-            "lost_writes": d["writes"][d["writes"]["lost"]].reset_index(drop=True),
-            "durability_by_decile": by_decile(run.frames, d, run.n, run.end_at),
+            "lost_writes": lost,
+            "durability_by_decile": by_decile(fr, d, run.n, run.end_at),
             "under_replication": d["exposure"],
         }
         return out, frames

@@ -12,7 +12,8 @@ Merkle mode. Every node waits ``interval`` (+ uniform ``jitter_ms``), picks one 
 peer among that range's other replicas uniformly, and runs ``pbs_sim.sim.merkle.exchange``: the tree
 comparison happens as ``round_trips`` request/response message pairs (kind ``"ae"``, delays from
 ``latency.other``); then each side streams the keys under the differing leaves (the values current when
-streamed) and the receiver applies what is newer. If any message is lost (peer down, partition, loss)
+streamed) and the receiver applies what is newer (``node.apply``: the versioning policy's merge; leaf digests are the
+policy's ``digest``). If any message is lost (peer down, partition, loss)
 the exchange is abandoned after ``anti_entropy.timeout_ms``. Tree differences are computed from the
 trees at the start of the exchange.
 
@@ -117,7 +118,7 @@ class AntiEntropy:
         if rid is None:
             rid = self._add_key(key)
         if self.mode == "merkle":
-            self.tree(node.node_id, rid).set(key, stamp)
+            self.tree(node.node_id, rid).set_digest(key, node.policy.digest(key, stamp))
 
     def _on_state(self, node: Node, event: str) -> None:
         if event == "wipe":

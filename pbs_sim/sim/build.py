@@ -34,7 +34,7 @@ from .mechanism import Mechanism, install_all
 from .network import CLIENT, Network
 from .node import Node
 from .ring import Ring
-from .versioning import VersionCounter
+from .versioning import VersionCounter, VersioningPolicy, make_policy
 from .workload import Workload, make_workload
 
 
@@ -51,6 +51,7 @@ class Model:
     deadlines: Deadlines
     versions: VersionCounter
     workload: Workload
+    policy: VersioningPolicy = field(default_factory=make_policy)  # the one order of versions
     on_start: list[Callable[[Model], None]] = field(default_factory=list)
     min_end_at: float = 0.0
     started: bool = False
@@ -128,11 +129,13 @@ def _run_until(env: simpy.Environment, done: Event, at: float) -> None:
 
 def build(
     scenario: Scenario, streams: Streams | None = None, mechanisms: Sequence[Mechanism] | None = None,
+    policy: VersioningPolicy | None = None,
 ) -> Model:
     """Wire a model for ``scenario`` (nothing runs until ``model.start()`` / ``model.run()``).
 
     ``mechanisms``: the optional mechanisms that may be installed (each only if the scenario enables
-    it); None = every registered one (``pbs_sim.mechanisms``)."""
+    it); None = every registered one (``pbs_sim.mechanisms``). ``policy``: the versioning policy every
+    node and coordinator uses (``pbs_sim.sim.versioning``); None = last-writer-wins."""
     streams = streams or Streams(scenario.run.seed)
     if mechanisms is None:
         from ..mechanisms import sim_mechanisms
@@ -149,7 +152,8 @@ def build(
     ))
     ring = Ring(c.nodes, c.replication, c.vnodes)
     network = Network(env, profile, lat.other_delay, streams.get)
-    nodes = [Node(i, env, network, history) for i in range(c.nodes)]
+    policy = policy if policy is not None else make_policy(c.versioning)
+    nodes = [Node(i, env, network, history, policy) for i in range(c.nodes)]
     network.nodes = nodes
     versions = VersionCounter()
     deadlines = Deadlines(env)
@@ -161,7 +165,7 @@ def build(
             n=c.replication, r=c.read_quorum, w=c.write_quorum,
             read_fanout=c.read_fanout, write_fanout=c.write_fanout, replica_choice=c.replica_choice,
             read_timeout_ms=c.read_timeout_ms, write_timeout_ms=c.write_timeout_ms,
-            uniform=uniform, remote_extra_ms=profile.remote_extra_ms,
+            uniform=uniform, remote_extra_ms=profile.remote_extra_ms, policy=policy,
         )
 
     coordinators: dict[int, Coordinator] = {}
@@ -187,7 +191,7 @@ def build(
     model = Model(
         scenario=scenario, streams=streams, env=env, history=history, ring=ring, network=network,
         nodes=nodes, coordinators=coordinators, deadlines=deadlines, versions=versions,
-        workload=workload, _pick=pick,
+        workload=workload, policy=policy, _pick=pick,
     )
     install_all(model, tuple(mechanisms), streams)
     return model

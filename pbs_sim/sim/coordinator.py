@@ -41,7 +41,19 @@ Extension points
   failure-detector-aware strict quorums). It finishes operations with :meth:`Coordinator.commit_write`
   and :meth:`Coordinator.fail`.
 - ``coordinator.on_commit``: list of ``fn(op)`` run when a write commits.
-- ``coordinator.clock_offset_ms``: added to timestamps (clock skew; 0 = perfect clocks).
+- ``coordinator.clock_offset_ms``: added to timestamps (a constant skew; 0 = perfect clocks).
+- ``coordinator.timestamp``: None (timestamps are the coordinator's clock: ``now + clock_offset_ms``)
+  or ``fn(op_id, client, now) -> timestamp_ms`` (``pbs_sim.sim.clocks``: skewed, drifting, jumping
+  node or client clocks).
+- ``coordinator.contexts``: None, or the run's :class:`~pbs_sim.sim.versioning.SessionContexts`
+  (``pbs_sim.sim.causality``): a read's returned versions are learnt by its client's session, and a
+  write records its direct causal parents. ``write(..., context=...)`` is reserved for policies that
+  carry explicit contexts (issue 11).
+
+Versions. Every comparison goes through ``coordinator.policy`` (``pbs_sim.sim.versioning``): the
+stamp a write carries is ``policy.new_version(...)``, a read's best response is the ``policy.merge``
+of the first R responses, and the history records ``policy.version(best)`` (and, when a read
+returns more than one version, every one of them in the ``read_versions`` table).
 - ``op.on_done``: a callback ``fn(op)`` when the operation completes or fails (used by closed
   workloads and the pbs-probe workload).
 """
@@ -59,7 +71,7 @@ from ..distributions import BufferedSampler
 from ..history import FAILED, OK, READ, TIMEOUT, WRITE, History
 from .events import BareEvent, schedule
 from .network import CLIENT, Message, Network
-from .versioning import NO_STAMP, Stamp, VersionCounter
+from .versioning import DEFAULT_POLICY, SessionContexts, Stamp, VersionCounter, VersioningPolicy
 
 if TYPE_CHECKING:
     from .node import Node
@@ -116,7 +128,7 @@ class ReadOp:
         self.need = need
         self.targets = targets
         self.count = 0
-        self.best: Stamp = NO_STAMP
+        self.best: Any = None  # the policy's merge of the responses so far (None: nothing yet)
         self.replies: list[tuple[int, Stamp | None]] = []
         self.done = False
         self.quorum_at = INF
@@ -130,7 +142,7 @@ class ReadOp:
 
     @property
     def version(self) -> int:
-        return self.best[1]
+        return self.coordinator.policy.version(self.best)
 
     def expire(self, at: float) -> None:
         self.coordinator.expire(self, at)
@@ -261,6 +273,7 @@ class Coordinator:
         write_timeout_ms: float = 10_000.0,
         uniform: BufferedSampler | None = None,
         remote_extra_ms: float = 0.0,
+        policy: VersioningPolicy = DEFAULT_POLICY,
     ) -> None:
         self.endpoint = endpoint
         self.env = env
@@ -280,6 +293,9 @@ class Coordinator:
         self.remote_extra_ms = remote_extra_ms
         self.read_all_chance = 0.0
         self.clock_offset_ms = 0.0
+        self.policy = policy
+        self.timestamp: Callable[[int, int, float], float] | None = None
+        self.contexts: SessionContexts | None = None
         self.read_hooks: list[ReadHook] = []
         self.on_commit: list[Callable[[WriteOp], None]] = []
         self.placement: Placement | None = None
@@ -330,8 +346,12 @@ class Coordinator:
         return self.endpoint < 0 or self.nodes[self.endpoint].up
 
     # -- writes -------------------------------------------------------------------------------
-    def write(self, client: int, key: int, on_done: Callable[[Any], None] | None = None) -> WriteOp:
-        """Issue a write of ``key`` now; the op commits at the W-th ack."""
+    def write(
+        self, client: int, key: int, on_done: Callable[[Any], None] | None = None, context: Any = None,
+        update_of: int | None = None,
+    ) -> WriteOp:
+        """Issue a write of ``key`` now; the op commits at the W-th ack. ``update_of``: the op id of
+        the read this write updates (read-modify-write clients)."""
         env = self.env
         now = env._now  # noqa: SLF001
         seq = self.versions.next(key)
@@ -343,7 +363,13 @@ class Coordinator:
             targets, local = placement.write_targets(self, key, prefs)
         op_id = self.history.add_op(client, key, WRITE, self.endpoint, now, len(targets))
         self.history.set_version(op_id, seq)
-        op = WriteOp(op_id, key, seq, (now + self.clock_offset_ms, seq), client, self, now, self.w, targets)
+        ts = now + self.clock_offset_ms if self.timestamp is None else self.timestamp(op_id, client, now)
+        if self.contexts is not None:
+            self.contexts.parents(client, key, op_id, seq)
+            if update_of is not None:
+                self.contexts.update(op_id, update_of)
+        stamp = self.policy.new_version(key, seq, ts, self.endpoint, context)
+        op = WriteOp(op_id, key, seq, stamp, client, self, now, self.w, targets)
         op.on_done = on_done
         self.deadlines.add(now + self.write_timeout_ms, op)
         if placement is not None:
@@ -413,8 +439,9 @@ class Coordinator:
                 hook.on_late(self, op, msg.src, stamp)
             return
         op.count += 1
-        if stamp is not None and stamp > op.best:
-            op.best = stamp
+        merged = self.policy.merge(op.best, stamp)
+        if merged is not None:
+            op.best = merged
         if op.count == op.need if self.placement is None else self.placement.response_ready(op, msg):
             op.quorum_at = self.env._now  # noqa: SLF001
             deferred = False
@@ -434,7 +461,15 @@ class Coordinator:
         op.completed_at = at
         op.status = status
         if isinstance(op, ReadOp):
-            self.history.complete(op.op_id, at, status, op.best[1] if status == OK else 0)
+            if status == OK:
+                versions = self.policy.versions(op.best)
+                self.history.complete(op.op_id, at, status, self.policy.version(op.best))
+                if len(versions) > 1:
+                    self.history.add_read_versions(op.op_id, versions)
+                if self.contexts is not None:
+                    self.contexts.learn(op.client, op.key, versions)
+            else:
+                self.history.complete(op.op_id, at, status, 0)
         else:
             self.history.complete(op.op_id, at, status)
         self.deadlines.finished()

@@ -124,7 +124,10 @@ class MerkleTree:
 
     def set(self, key: Hashable, version: Hashable) -> None:
         """Record that this replica holds ``version`` of ``key``: O(depth)."""
-        new = digest(key, version)
+        self.set_digest(key, digest(key, version))
+
+    def set_digest(self, key: Hashable, new: int) -> None:
+        """Record ``key``'s entry by its digest (the versioning policy's ``digest``): O(depth)."""
         old = self.entries.get(key)
         if old == new:
             return

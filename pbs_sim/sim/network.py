@@ -115,9 +115,12 @@ class Network:
 
     # -- configuration --------------------------------------------------------------------------
     def set_delay(self, kind: str, dist: Distribution) -> None:
-        """Give message kind ``kind`` its own delay distribution (stream ``latency-<kind>``)."""
+        """Give message kind ``kind`` its own delay distribution (stream ``latency-<kind>``).
+
+        Observed delays of the kind are recorded like any other (samples already taken are kept)."""
         self._other_dists[kind] = dist
         self._samplers[kind] = BufferedSampler(dist, self._rng_for(f"latency-{kind}"))
+        self.samples.setdefault(kind, [])
 
     def sampler(self, kind: str) -> BufferedSampler:
         s = self._samplers.get(kind)

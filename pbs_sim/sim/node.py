@@ -1,7 +1,7 @@
 """A storage node: per-key stored versions, up/down state, and its replies to write and read requests.
 
-Owns: the node's store (key -> stamp ``(timestamp, seq)``, last-writer-wins via
-:func:`pbs_sim.sim.versioning.newer`), ``up`` (a down node receives nothing: the network drops it),
+Owns: the node's store (key -> the versioning policy's state, a stamp ``(timestamp, seq)`` under
+LWW; what to keep is decided by ``node.policy.merge``, never by comparing stamps here), ``up`` (a down node receives nothing: the network drops it),
 ``crash()`` / ``recover()`` (transient, data kept) and ``wipe()`` (permanent loss: the store is
 emptied; whoever models the replacement calls ``recover()`` when it joins), and the request handlers
 ``on_write`` (apply, then ack) and ``on_read`` (answer with the state at arrival: the WARS model).
@@ -21,17 +21,25 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..history import VIA_WRITE, History
-from .versioning import Stamp
+from .versioning import DEFAULT_POLICY, Stamp, VersioningPolicy
 
 if TYPE_CHECKING:
     from .network import Message, Network
 
 
 class Node:
-    __slots__ = ("node_id", "env", "network", "history", "store", "up", "on_apply", "on_state", "wipes")
+    __slots__ = (
+        "node_id", "env", "network", "history", "store", "up", "on_apply", "on_state", "wipes", "policy",
+        "_merge", "_version",
+    )
 
-    def __init__(self, node_id: int, env: Any, network: Network, history: History) -> None:
+    def __init__(
+        self, node_id: int, env: Any, network: Network, history: History, policy: VersioningPolicy = DEFAULT_POLICY,
+    ) -> None:
         self.node_id = node_id
+        self.policy = policy
+        self._merge = policy.merge
+        self._version = policy.version
         self.env = env
         self.network = network
         self.history = history
@@ -43,15 +51,15 @@ class Node:
 
     # -- state --------------------------------------------------------------------------------
     def apply(self, key: int, stamp: Stamp, via: int = VIA_WRITE) -> bool:
-        """Store ``stamp`` for ``key`` if it is newer (LWW); True if the state changed (recorded)."""
-        cur = self.store.get(key)
-        if cur is not None and not stamp > cur:
+        """Merge ``stamp`` into ``key``'s state (``policy.merge``); True if the state changed (recorded)."""
+        new = self._merge(self.store.get(key), stamp)
+        if new is None:
             return False
-        self.store[key] = stamp
-        self.history.add_apply(self.env._now, self.node_id, key, stamp[1], via)  # noqa: SLF001
+        self.store[key] = new
+        self.history.add_apply(self.env._now, self.node_id, key, self._version(new), via)  # noqa: SLF001
         if self.on_apply:
             for fn in self.on_apply:
-                fn(self, key, stamp, via)
+                fn(self, key, new, via)
         return True
 
     def get(self, key: int) -> Stamp | None:

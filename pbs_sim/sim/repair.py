@@ -32,7 +32,7 @@ from ..history import VIA_REPAIR
 from ..rng import Streams
 from .mechanism import TableSpec
 from .network import Message
-from .versioning import NO_STAMP, Stamp
+from .versioning import Stamp
 
 if TYPE_CHECKING:
     from .build import Model
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 class _ReadState:
     __slots__ = ("newest", "sent", "pending_acks", "blocked")
 
-    def __init__(self, newest: Stamp) -> None:
+    def __init__(self, newest: Stamp | None) -> None:
         self.newest = newest
         self.sent: dict[int, Stamp] = {}
         self.pending_acks = 0
@@ -73,9 +73,10 @@ class ReadRepair:
         if len(op.targets) > op.need:  # late replies may still come
             self._state[op.op_id] = st
             self._expiry.append((now + self.cfg.window_ms, op.op_id))
-        if op.best == NO_STAMP:
+        if op.best is None:
             return False
-        stale = [n for n, s in op.replies if s is None or s < op.best]
+        dominates = coord.policy.dominates
+        stale = [n for n, s in op.replies if dominates(op.best, s)]
         if not stale:
             return False
         for node in stale:
@@ -89,18 +90,22 @@ class ReadRepair:
         st = self._state.get(op.op_id)
         if st is None or self.env.now - op.quorum_at > self.cfg.window_ms:
             return
-        if stamp is not None and stamp > st.newest:
+        dominates = coord.policy.dominates
+        if dominates(stamp, st.newest):
+            assert stamp is not None
             st.newest = stamp
             for n, s in op.replies:
-                if n != node and (s is None or s < stamp) and st.sent.get(n, NO_STAMP) < stamp:
+                if n != node and dominates(stamp, s) and dominates(stamp, st.sent.get(n)):
                     self._send(coord, op, n, stamp, st, late=True)
-        elif (stamp is None or stamp < st.newest) and st.newest != NO_STAMP and st.sent.get(node, NO_STAMP) < st.newest:
+        elif st.newest is not None and dominates(st.newest, stamp) and dominates(st.newest, st.sent.get(node)):
             self._send(coord, op, node, st.newest, st, late=True)
 
     # -- messages ----------------------------------------------------------------------------------
     def _send(self, coord: Coordinator, op: ReadOp, node: int, stamp: Stamp, st: _ReadState, late: bool) -> None:
         st.sent[node] = stamp
-        row = self.table.append(float(self.env.now), op.op_id, node, op.key, stamp[1], int(late), 0, float("nan"))
+        row = self.table.append(
+            float(self.env.now), op.op_id, node, op.key, coord.policy.version(stamp), int(late), 0, float("nan"),
+        )
         self.sent += 1
         ack = self.blocking and not late
         if ack:

@@ -23,6 +23,16 @@ model records it as ``history.facts.warmup_ms``), so load writes are never measu
 they are still history (the version a read should see) and still count in the durability metrics.
 Fault schedules stay in absolute run time. The load draws no random numbers, so the workload's own
 streams are the same with preload on or off.
+
+Write patterns and contention (open and closed; issue 10). ``write_pattern = "blind"`` issues a
+write as is (what every earlier version did). ``"rmw"`` makes every write a read-modify-write: the
+client reads the key, waits ``rmw_gap`` after the read returns, then writes; the write carries what
+its session read (the causal context, ``pbs_sim.sim.causality``). A read that fails ends the update
+without a write. ``hot_key_writers_per_s = [r0, r1, ...]`` adds one writer per entry on
+``hot_key``, writer i being client ``clients + 1 + i`` with Poisson writes at ``r_i`` per second,
+from the end of the warm-up to the end of the run, following ``write_pattern``. The run's issuing
+ends when the main stream, every writer and every pending update is done. Each writer draws from its
+own stream (``hot-writer-<i>``), the gaps from ``rmw-gap``: the main stream's numbers are unchanged.
 """
 
 from __future__ import annotations
@@ -34,7 +44,7 @@ import numpy as np
 import simpy
 
 from ..config import KeyDistribution, WorkloadConfig
-from ..distributions import BufferedSampler, Exponential, Uniform
+from ..distributions import BufferedSampler, Constant, Exponential, Uniform
 from .coordinator import Coordinator, WriteOp
 from .events import BareEvent, call_at, schedule
 
@@ -158,15 +168,81 @@ class _MixedOps(Workload):
         self.keys = KeyChooser(cfg.keys, cfg.key_distribution, rng_for("keys"))
         self.u_kind = BufferedSampler(Uniform(0.0, 1.0), rng_for("op-kind"))
         self.end_at = cfg.warmup_ms + cfg.duration_ms  # from load_end_at (set in _begin)
+        self.rmw = cfg.write_pattern == "rmw"
+        gap = cfg.rmw_gap
+        self._gap0 = isinstance(gap, Constant) and gap.value == 0.0
+        self.rmw_gap = BufferedSampler(gap, rng_for("rmw-gap")) if self.rmw and not self._gap0 else None
+        self._holds = 1  # the main stream; + each hot-key writer and each update between read and write
+        self._main_done = False
+        self.updates = 0
 
     def issue(self, client: int, on_done: Callable[[Any], None] | None = None) -> None:
         key = self.keys()
-        coord = self.coordinator_for(key)
         self.issued += 1
         if self.u_kind() < self.cfg.read_fraction:
-            coord.read(client, key, on_done)
+            self.coordinator_for(key).read(client, key, on_done)
         else:
-            coord.write(client, key, on_done)
+            self.write(client, key, on_done)
+
+    def write(self, client: int, key: int, on_done: Callable[[Any], None] | None = None) -> None:
+        """A write of ``key`` by ``client`` in the configured pattern (blind, or read-modify-write)."""
+        if not self.rmw:
+            self.coordinator_for(key).write(client, key, on_done)
+            return
+        self._holds += 1
+        self.updates += 1
+        self.coordinator_for(key).read(client, key, lambda op: self._read_back(op, on_done))
+
+    def _read_back(self, op: Any, on_done: Callable[[Any], None] | None) -> None:
+        if op.status != 1:  # history.OK: the update is abandoned
+            self._release()
+            if on_done is not None:
+                on_done(op)
+            return
+        arg = (op.client, op.key, on_done, op.op_id, op.best)
+        if self.rmw_gap is None:
+            self._rmw_write(arg)
+        else:
+            call_at(self.env, self.rmw_gap(), self._rmw_write, arg)
+
+    def _rmw_write(self, arg: tuple[int, int, Callable[[Any], None] | None, int, Any]) -> None:
+        client, key, on_done, read_op, context = arg
+        # the write carries what the read returned: its causal context (LWW ignores it; sibling
+        # policies build the new version from it)
+        self.coordinator_for(key).write(client, key, on_done, context=context, update_of=read_op)
+        self._release()
+
+    # -- hot-key writers
+    def _start_writers(self) -> None:
+        cfg = self.cfg
+        start = self.load_end_at + cfg.warmup_ms
+        for i, rate in enumerate(cfg.hot_key_writers_per_s):
+            gap = BufferedSampler(Exponential(rate / 1000.0), self.rng_for(f"hot-writer-{i}"))
+            first = max(start - self.env.now, 0.0) + gap()
+            if self.env.now + first < self.end_at:
+                self._holds += 1
+                call_at(self.env, first, self._hot_write, (cfg.clients + 1 + i, gap))
+
+    def _hot_write(self, arg: tuple[int, BufferedSampler]) -> None:
+        client, gap = arg
+        self.issued += 1
+        self.write(client, self.cfg.hot_key)
+        g = gap()
+        if self.env._now + g >= self.end_at:  # noqa: SLF001
+            self._release()
+            return
+        call_at(self.env, g, self._hot_write, arg)
+
+    def _release(self) -> None:
+        self._holds -= 1
+        if self._holds == 0:
+            Workload._stop(self)
+
+    def _stop(self) -> None:
+        """The main stream is done; issuing ends when the writers and pending updates are too."""
+        if not self._main_done:
+            self._main_done = True
+            self._release()
 
 
 class OpenWorkload(_MixedOps):
@@ -182,6 +258,7 @@ class OpenWorkload(_MixedOps):
 
     def _begin(self) -> None:
         self.end_at = self.load_end_at + self.cfg.warmup_ms + self.cfg.duration_ms
+        self._start_writers()
         self._next()
 
     def _next(self) -> None:
@@ -208,6 +285,7 @@ class ClosedWorkload(_MixedOps):
 
     def _begin(self) -> None:
         self.end_at = self.load_end_at + self.cfg.warmup_ms + self.cfg.duration_ms
+        self._start_writers()
         self.active = self.cfg.clients
         for c in range(self.cfg.clients):
             self._after_think(c)

@@ -33,8 +33,10 @@ Tables are ``.csv`` or ``.parquet`` (``--format``), rows sorted by (cell, rep):
               for every numeric (or boolean) metric ``<metric>_mean``, ``<metric>_ci_low``,
               ``<metric>_ci_high``: the mean over the cell's ok replications and its 95% Student-t
               interval (NaN with fewer than 2 replications or an infinite value).
-``curves_summary``  per cell and t_ms: ``n_reps``, ``p_consistent_mean`` and its 95% Student-t
-              interval over replications clipped to [0, 1] (one replication: its own interval).
+``curves_summary``  per cell and t of the union of its replications' grids (each replication read as
+              a step function: ``pbs_sim.metrics.curves``): ``n_reps``, ``p_consistent_mean`` and
+              its 95% Student-t interval over replications clipped to [0, 1] (one replication:
+              its own interval).
 ``manifest.json``  kind, name, description, sweep_file, scenario_file, sweep_hash, status
               (running | interrupted | incomplete | complete), counts {ok, error, missing}, n_cells,
               replications, n_runs, started_at, resumed_at, finished_at, executor, format, files,

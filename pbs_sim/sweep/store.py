@@ -335,26 +335,13 @@ def summary_frame(spec: SweepSpec, results: pd.DataFrame) -> pd.DataFrame:
 
 
 def curves_summary_frame(curves: pd.DataFrame) -> pd.DataFrame:
-    """Per cell and ``t_ms``: the mean curve over replications with a 95% Student-t interval
-    clipped to [0, 1] (with a single replication, that replication's own interval), and ``n_reps``."""
-    columns = ["cell", "t_ms", "n_reps", "p_consistent_mean", "p_consistent_ci_low", "p_consistent_ci_high"]
-    if curves.empty:
-        return pd.DataFrame(columns=columns)
-    g = curves.groupby(["cell", "t_ms"], sort=True)
-    agg = g.agg(
-        n_reps=("p_consistent", "count"), p_consistent_mean=("p_consistent", "mean"),
-        sd=("p_consistent", "std"), own_low=("ci_low", "first"), own_high=("ci_high", "first"),
-    ).reset_index()
-    n = agg["n_reps"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tq = np.where(n > 1, stats.t.ppf(0.975, np.maximum(n - 1, 1)), np.nan)
-        half = tq * agg["sd"].to_numpy(dtype=float) / np.sqrt(n)
-    mean = agg["p_consistent_mean"].to_numpy(dtype=float)
-    single = n == 1
-    # a probability: the t interval is clipped to [0, 1]
-    agg["p_consistent_ci_low"] = np.clip(np.where(single, agg["own_low"], mean - half), 0.0, 1.0)
-    agg["p_consistent_ci_high"] = np.clip(np.where(single, agg["own_high"], mean + half), 0.0, 1.0)
-    return agg[columns]
+    """Per cell and t of the union of its replications' grids: the mean curve over replications, each
+    read as the step function it estimates (``pbs_sim.metrics.curves``: the predictor tabulates each
+    replication on its own grid), with a 95% Student-t interval clipped to [0, 1] (with a single
+    replication, that replication's own interval), and ``n_reps``, the replications averaged."""
+    from ..metrics.curves import curves_summary
+
+    return curves_summary(curves, by="cell", rep="rep")
 
 
 def build_tables(spec: SweepSpec, records: Iterable[Mapping[str, Any]]) -> dict[str, pd.DataFrame]:

@@ -1,0 +1,281 @@
+"""Every (R, W) of an N from one WARS sample: the grid engine behind the recommender and explorer.
+
+Owns: ``wars_grid_sample`` (one N's common-random-number sample, reduced to what every (R, W)
+needs), ``GridSample`` (per-pair thresholds, curves and latency samples from it) and
+``predict_grid`` (the tidy frame, one row per (N, R, W)). Must not touch: SimPy, metrics, the CLI,
+global random state.
+
+Why one sample serves every pair. In the WARS model (``wars.kernel``) the write's commit is the
+W-th smallest ``W_i + A_i`` and a read is answered by its first R responders, the R smallest
+``R_i + S_i`` (ties: lower replica index). Sort each trial's replicas once by ``R_i + S_i`` (stably)
+and once sort ``W_i + A_i``: then for every R the read's earliest possible consistency is the
+running minimum of ``W_i - R_i`` over the sorted order, ``gap_min[R]``, for every W the commit is
+the W-th sorted ``W_i + A_i``, and ``tau(R, W) = max(0, gap_min[R] - commit[W])``; read latency is
+the R-th sorted ``R_i + S_i``. With read fan-out ``quorum`` the order is instead that of one uniform
+key per replica (``wars.kernel.read_replica_keys``): the R asked replicas are the first R of it,
+read latency the running maximum. Strict quorums (R + W > N) have ``tau = 0`` in every trial
+(the first R responders meet a replica that acked by the commit, whose ``W_j - R_j <= commit``
+holds in floating point too), so only R + W <= N pairs need threshold statistics.
+
+The draws are exactly those ``predict`` makes for the same profile, N, seed, trials and chunk
+(delays from stream ``"wars"`` chunk by chunk, quorum picks from ``"wars-read-replicas"``), and
+every statistic is computed with the same definitions, so each row equals ``predict`` for that pair
+number for number (tested). Memory: three ``(N, trials)`` float64 arrays, 24 N bytes per trial
+(240 MB at N = 10, 10^6 trials); trials are limited to predict's exact mode (10^7).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..profiles import Profile, get_profile
+from ..rng import Streams
+from ..stats import wilson
+from .wars import EXACT_MAX_TRIALS, LATENCY_QUANTILES, Seed
+from .wars.kernel import READ_REPLICAS_STREAM, read_replica_keys
+from .wars.stats import _rank, quantile_ci_ranks
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+LATENCY_COLUMNS = {"p50": "p50", "p99": "p99", "p99.9": "p999"}
+
+
+@dataclass(eq=False)
+class GridSample:
+    """One N's sample reduced to per-R and per-W arrays (row i is R = i + 1 or W = i + 1)."""
+
+    profile: str
+    n: int
+    trials: int
+    fanout: str
+    seed: int | None
+    seed_spawn_key: tuple[int, ...]
+    gap_min: np.ndarray = field(repr=False)  # (n, trials): min of W_i - R_i over the first R asked
+    read_latency: np.ndarray = field(repr=False)  # (n, trials): read latency with quorum R
+    write_latency: np.ndarray = field(repr=False)  # (n, trials): W-th smallest W_i + A_i
+    _sorted: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
+    _lat_stats: dict[tuple[str, int], list[float]] = field(default_factory=dict, repr=False)
+
+    def _check(self, r: int, w: int) -> None:
+        if not (1 <= r <= self.n and 1 <= w <= self.n):
+            raise ConfigError(None, "r" if not 1 <= r <= self.n else "w",
+                              f"need 1 <= R, W <= N = {self.n}, got R = {r}, W = {w}")
+
+    def tau(self, r: int, w: int) -> np.ndarray:
+        """Per-trial thresholds of (R, W): exactly the ``tau`` that ``predict`` computes."""
+        self._check(r, w)
+        if r + w > self.n:
+            return np.zeros(self.trials)
+        out = self.gap_min[r - 1] - self.write_latency[w - 1]
+        np.maximum(out, 0.0, out=out)
+        return out
+
+    def sorted_tau(self, r: int, w: int) -> np.ndarray:
+        """``tau(r, w)`` sorted (cached: the explorer draws curves from it)."""
+        key = (r, w)
+        if key not in self._sorted:
+            if len(self._sorted) > 8:
+                self._sorted.pop(next(iter(self._sorted)))
+            self._sorted[key] = np.sort(self.tau(r, w))
+        return self._sorted[key]
+
+    def p_consistent(self, r: int, w: int, t_ms: Sequence[float] | np.ndarray) -> np.ndarray:
+        """Fraction of trials consistent at each t (as ``PredictResult.p_consistent``)."""
+        srt = self.sorted_tau(r, w)
+        return np.searchsorted(srt, np.asarray(t_ms, dtype=float), side="right") / self.trials
+
+    def curve(self, r: int, w: int, t_ms: Sequence[float] | np.ndarray) -> dict[str, np.ndarray]:
+        """``t_ms, p_consistent, ci_low, ci_high`` (95 % Wilson), like ``PredictResult.curve``."""
+        t = np.asarray(t_ms, dtype=float)
+        counts = np.searchsorted(self.sorted_tau(r, w), t, side="right")
+        low, high = wilson(counts, self.trials)
+        return {"t_ms": t, "p_consistent": counts / self.trials, "ci_low": low, "ci_high": high}
+
+    def row(self, r: int, w: int, *, target: float, t_ms: Sequence[float] = ()) -> dict[str, Any]:
+        """One row of ``predict_grid`` for (R, W)."""
+        self._check(r, w)
+        n, trials = self.n, self.trials
+        k_vis = _rank(target, trials)
+        l_rank, u_rank = quantile_ci_ranks(trials, target)
+        ts = [float(t) for t in t_ms]
+        if r + w > n:
+            p0 = 1.0
+            p_at = [1.0] * len(ts)
+            t_vis, ci = 0.0, (0.0, 0.0)
+        else:
+            x = self.gap_min[r - 1] - self.write_latency[w - 1]  # tau before the max(0, .)
+            zeros = int(np.count_nonzero(x <= 0.0))
+            p0 = zeros / trials
+            p_at = [int(np.count_nonzero(x <= t)) / trials for t in ts]
+            # order statistics of tau = max(0, x): rank k is 0 when k <= zeros, else the k-th
+            # smallest x (positive); only the top of x that holds the needed ranks is partitioned
+            needed = sorted({k for k in (k_vis, l_rank, u_rank) if zeros < k <= trials})
+            top = _top(x, trials - needed[0] + 1) if needed else x[:0]
+            offset = trials - len(top)  # every element left out is below every element of ``top``
+            part = np.partition(top, [k - offset - 1 for k in needed]) if needed else top
+
+            def stat(k: int) -> float:
+                if k > trials:
+                    return math.inf
+                return 0.0 if k <= zeros else float(part[k - offset - 1])
+
+            t_vis = stat(k_vis)
+            ci = (stat(l_rank) if l_rank >= 1 else 0.0, stat(u_rank))
+        row: dict[str, Any] = {
+            "n": n, "r": r, "w": w, "profile": self.profile, "fanout": self.fanout, "trials": trials,
+            "seed": self.seed, "target": target, "strict": r + w > n,
+            "p_consistent_at_t0": p0,
+            **{f"p_consistent_at_{t:g}_ms": p for t, p in zip(ts, p_at, strict=True)},
+            "t_visibility_ms": t_vis, "t_visibility_ci_low_ms": ci[0], "t_visibility_ci_high_ms": ci[1],
+        }
+        for which, q in (("read", r), ("write", w)):
+            for name, value in zip(LATENCY_QUANTILES, self.latency_percentiles(which, q), strict=True):
+                row[f"{which}_latency_{LATENCY_COLUMNS[name[0]]}_ms"] = value
+        return row
+
+    def latency_percentiles(self, which: str, quorum: int) -> list[float]:
+        """p50, p99, p99.9 of read (R = ``quorum``) or write (W = ``quorum``) latency, as predict."""
+        key = (which, quorum)
+        if key not in self._lat_stats:
+            arr = (self.read_latency if which == "read" else self.write_latency)[quorum - 1]
+            # predict keeps latencies as float32 above 2e6 trials (``_ExactTally``): do the same
+            vals = arr if self.trials <= 2_000_000 else arr.astype(np.float32)
+            ks = [_rank(q, self.trials) - 1 for _, q in LATENCY_QUANTILES]
+            part = np.partition(vals, sorted(set(ks)))
+            self._lat_stats[key] = [float(part[k]) for k in ks]
+        return list(self._lat_stats[key])
+
+    def frame(self, *, target: float = 0.999, t_ms: Sequence[float] = ()) -> pd.DataFrame:
+        import pandas as pd
+
+        rows = [self.row(r, w, target=target, t_ms=t_ms) for r in range(1, self.n + 1) for w in range(1, self.n + 1)]
+        return pd.DataFrame(rows)
+
+
+def _top(x: np.ndarray, m: int) -> np.ndarray:
+    """At least the ``m`` largest elements of ``x``: every element above a threshold, where every
+    element left out is <= every element kept (so the k-th smallest of ``x`` for k > len(x) - len(kept)
+    is the (k - len(x) + len(kept))-th smallest kept). The threshold comes from a subsample, with a
+    margin; if too few pass it, all of ``x`` is returned. Only a speed-up: results are exact."""
+    size = len(x)
+    if m <= 0 or 20 * m > size:
+        return x
+    sub = x[:: max(1, size // 20_000)]
+    # keep about 3x the needed share, and 4 binomial sd more, of the subsample above the threshold
+    share = 3.0 * m / size + 4.0 * math.sqrt(m / size / len(sub))
+    idx = int(len(sub) * (1.0 - share))
+    if idx <= 0:
+        return x
+    thr = np.partition(sub, idx)[idx]
+    kept = x[x > thr]
+    return kept if len(kept) >= m else x
+
+
+def _validate(n: int, trials: int, target: float, t_ms: Iterable[float], fanout: str,
+              chunk: int | None) -> tuple[int, int, float, tuple[float, ...], int]:
+    # the same checks, messages and defaults as predict (R = W = 1 is always in range)
+    from .wars.driver import _validate as validate_predict
+
+    n, _, _, trials, target, ts, _, chunk_trials = validate_predict(n, 1, 1, trials, target, t_ms, fanout, 1, chunk)
+    if trials > EXACT_MAX_TRIALS:
+        raise ConfigError(None, "trials", f"the grid keeps every trial: at most {EXACT_MAX_TRIALS:,}, got {trials:,}")
+    return n, trials, target, ts, chunk_trials
+
+
+def wars_grid_sample(
+    profile: Profile | str,
+    n: int,
+    *,
+    trials: int = 100_000,
+    seed: Seed = None,
+    fanout: str = "all",
+    chunk: int | None = None,
+) -> GridSample:
+    """Draw one N's WARS sample exactly as ``predict`` would and reduce it for every (R, W)."""
+    prof = get_profile(profile, key="profile")
+    n, trials, _, _, chunk_trials = _validate(n, trials, 0.5, (), fanout, chunk)
+    streams = Streams(seed)
+    rng = streams.get("wars")
+    pick_rng = streams.get(READ_REPLICAS_STREAM)
+    gap_min = np.empty((n, trials))
+    read_lat = np.empty((n, trials))
+    write_lat = np.empty((n, trials))
+    done = 0
+    while done < trials:
+        m = min(chunk_trials, trials - done)
+        dw, da, dr, ds = prof.sample_wars(rng, m, n)
+        sl = slice(done, done + m)
+        write_lat[:, sl] = np.sort(dw + da, axis=1).T
+        gap = dw - dr
+        rs = dr + ds
+        del da, ds
+        if fanout == "quorum" and n > 1:
+            # predict draws these keys only when R < N; R = N asks every replica either way
+            order = np.argsort(read_replica_keys(pick_rng, m, n), axis=1)
+            read_lat[:, sl] = np.maximum.accumulate(np.take_along_axis(rs, order, axis=1), axis=1).T
+        else:
+            order = np.argsort(rs, axis=1, kind="stable")
+            read_lat[:, sl] = np.take_along_axis(rs, order, axis=1).T
+        gap_min[:, sl] = np.minimum.accumulate(np.take_along_axis(gap, order, axis=1), axis=1).T
+        done += m
+    entropy = streams.entropy
+    return GridSample(
+        profile=prof.name, n=n, trials=trials, fanout=fanout,
+        seed=int(entropy) if isinstance(entropy, int) else None,
+        seed_spawn_key=tuple(int(x) for x in streams.root.spawn_key),
+        gap_min=gap_min, read_latency=read_lat, write_latency=write_lat,
+    )
+
+
+def _n_values(n: int | Iterable[int]) -> list[int]:
+    values = [n] if isinstance(n, int | np.integer) else list(n)
+    if not values:
+        raise ConfigError(None, "n", "empty range of N")
+    return values
+
+
+def predict_grid(
+    profile: Profile | str,
+    n: int | Iterable[int] = 3,
+    *,
+    trials: int = 100_000,
+    seed: Seed = None,
+    target: float = 0.999,
+    t_ms: Iterable[float] = (),
+    fanout: str = "all",
+    chunk: int | None = None,
+) -> pd.DataFrame:
+    """Every (N, R, W) for N in ``n`` (an int or several) from one sample per N.
+
+    One row per (N, R, W) with ``p_consistent_at_t0``, ``p_consistent_at_{t}_ms`` for each
+    requested t, ``t_visibility_ms`` at ``target`` with its 95 % CI, and read/write latency p50,
+    p99 and p99.9 (``*_p50_ms, *_p99_ms, *_p999_ms``): the same numbers ``predict`` gives for each
+    pair with the same profile, N, seed, trials, chunk and fan-out.
+
+    >>> g = predict_grid("lnkd-ssd", n=3, trials=20_000, seed=1)
+    >>> len(g), bool(g.loc[g.strict, "t_visibility_ms"].eq(0).all())
+    (9, True)
+    """
+    import pandas as pd
+
+    ns = _n_values(n)
+    if seed is None:
+        # one fresh root seed for every N (reported in the ``seed`` column), so the frame can be redone
+        seed = int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+    frames = []
+    for nn in ns:
+        _, _, target_, ts, _ = _validate(nn, trials, target, t_ms, fanout, chunk)
+        sample = wars_grid_sample(profile, nn, trials=trials, seed=seed, fanout=fanout, chunk=chunk)
+        frames.append(sample.frame(target=target_, t_ms=ts))
+        del sample
+    return pd.concat(frames, ignore_index=True)
+
+
+__all__ = ["GridSample", "predict_grid", "wars_grid_sample"]

@@ -1,0 +1,161 @@
+"""``pbs-sim recommend``: which (N, R, W) meet my latency, staleness and availability targets?
+
+Owns: the command's options, their one-line errors (naming the option, exit 2), the readable and
+JSON renderings of a ``Recommendation`` and exit status 1 when nothing is feasible. Must not touch:
+computation (``pbs_sim.recommender.recommend``, also ``pbs_sim.recommend``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any
+
+import click
+
+from ..errors import ConfigError
+
+
+def _ms(x: float) -> str:
+    return "inf" if not math.isfinite(x) else f"{x:.4g}"
+
+
+def _pct(x: float) -> str:
+    from ..recommender.availability import format_availability
+
+    return format_availability(x)
+
+
+def _option_error(exc: ConfigError) -> ConfigError:
+    if exc.source is not None:
+        return exc
+    key = (exc.key or "").replace("_", "-")
+    return ConfigError(f"--{key}" if key else None, None, exc.reason)
+
+
+def render(rec: object, ns: list[int]) -> str:
+    """The readable report."""
+    from ..recommender import Recommendation
+
+    assert isinstance(rec, Recommendation)
+    tg = rec.targets
+    t = rec.table
+    first = t.iloc[0]
+    parts = []
+    if tg.max_read_ms is not None:
+        parts.append(f"read p99.9 <= {tg.max_read_ms:g} ms")
+    if tg.max_write_ms is not None:
+        parts.append(f"write p99.9 <= {tg.max_write_ms:g} ms")
+    if tg.max_t_visibility_ms is not None:
+        parts.append(f"t-visibility at {100 * tg.target:g} % <= {tg.max_t_visibility_ms:g} ms")
+    if tg.min_availability is not None:
+        parts.append(f"read and write availability >= {100 * tg.min_availability:g} %")
+    n_text = f"{ns[0]}..{ns[-1]}" if ns == list(range(ns[0], ns[-1] + 1)) and len(ns) > 1 else ",".join(map(str, ns))
+    lines = [
+        f"{rec.profile}: N = {n_text}, {int(first.trials):,} trials per N, seed {first.seed}, read fan-out {first.fanout}",
+        f"targets: {', '.join(parts) if parts else 'none (every configuration is feasible)'}",
+        f"availability: {rec.availability_model} quorums, each node up with probability {rec.node_availability:g}",
+        "",
+    ]
+    header = (f"  {'rank':>4} {'N':>2} {'R':>2} {'W':>2}   {'read p99.9':>10} {'write p99.9':>11}  "
+              f"{'t-vis @' + format(100 * tg.target, 'g') + '%':>12} {'(95% CI)':>17}  {'P(t=0)':>8}  "
+              f"{'read avail':>14} {'write avail':>14}")
+
+    def line(r: dict[Any, Any], rank: str) -> str:
+        mark = "*" if r["pareto"] else " "
+        ci = f"{_ms(float(r['t_visibility_ci_low_ms']))}..{_ms(float(r['t_visibility_ci_high_ms']))}"
+        flag = "  (borderline: CI crosses the bound)" if r["borderline"] else ""
+        return (f"  {rank:>4} {r['n']:>2} {r['r']:>2} {r['w']:>2} {mark} {_ms(float(r['read_latency_p999_ms'])):>10} "
+                f"{_ms(float(r['write_latency_p999_ms'])):>11}  {_ms(float(r['t_visibility_ms'])):>12} {ci:>17}  "
+                f"{100 * float(r['p_consistent_at_t0']):>7.2f}%  {_pct(float(r['read_availability'])):>14} "
+                f"{_pct(float(r['write_availability'])):>14}{flag}")
+
+    feasible = rec.feasible
+    if feasible.empty:
+        closest = rec.closest
+        assert closest is not None
+        lines += [
+            "no configuration meets every target.",
+            f"closest: N={closest['n']} R={closest['r']} W={closest['w']}, which misses: {closest['misses']}.",
+            "", "  latencies and t-visibility in ms", header, line(closest, "-"),
+        ]
+    else:
+        best = feasible.iloc[0]
+        lines += [
+            f"{len(feasible)} feasible of {len(t)} configurations, cheapest first (fewest replicas, then "
+            "read + write p99.9); * = on the Pareto front of read p99.9, write p99.9 and t-visibility",
+            "  latencies and t-visibility in ms", header,
+        ]
+        lines += [line(r, str(r["rank"])) for r in feasible.to_dict("records")]
+        lines += ["", f"recommended: N={best.n} R={best.r} W={best.w}"
+                  f"{' (strict quorum: no stale reads in this model)' if best.r + best.w > best.n else ''}"]
+    excluded = rec.excluded
+    if excluded:
+        lines += ["", f"excluded ({len(excluded)}):"] + [f"  {s}" for s in excluded]
+    return "\n".join(lines)
+
+
+@click.command("recommend")
+@click.option("--profile", required=True, metavar="NAME|PATH",
+              help="Built-in profile, exponential(...), a profile TOML, or a CSV latency trace (columns w,a,r,s or one column).")
+@click.option("--n", "n_text", default="3..7", show_default=True, metavar="3..7",
+              help="Replication factors to consider: N, a range like 3..7, or a list 3,5,7.")
+@click.option("--max-read-ms", type=float, default=None, metavar="P99.9", help="Bound on read latency at the 99.9th percentile.")
+@click.option("--max-write-ms", type=float, default=None, metavar="P99.9", help="Bound on write latency at the 99.9th percentile.")
+@click.option("--max-t-visibility-ms", type=float, default=None, metavar="T",
+              help="Bound on the t-visibility at --target (ms after commit until reads are consistent with that probability).")
+@click.option("--target", type=float, default=0.999, show_default=True, help="Probability in (0, 1) for the t-visibility.")
+@click.option("--node-availability", type=float, default=0.999, show_default=True, metavar="A",
+              help="Probability each node is up (independently): binomial model of strict quorums.")
+@click.option("--min-availability", type=float, default=None, metavar="P",
+              help="Minimum availability of both reads and writes, e.g. 0.9999.")
+@click.option("--trials", type=int, default=100_000, show_default=True, help="Monte Carlo trials per N.")
+@click.option("--seed", type=int, default=None, help="Root seed (default: fresh, printed).")
+@click.option("--fanout", default="all", show_default=True, metavar="all|quorum", help="Read fan-out, as in predict.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the report.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the full scored table as CSV (or .parquet).")
+def recommend(
+    profile: str, n_text: str, max_read_ms: float | None, max_write_ms: float | None,
+    max_t_visibility_ms: float | None, target: float, node_availability: float, min_availability: float | None,
+    trials: int, seed: int | None, fanout: str, as_json: bool, out: str | None,
+) -> None:
+    """Score every (N, R, W) against latency, staleness and availability targets and rank the
+    feasible ones (exit status 1 when none is feasible; the closest is shown).
+
+    Example: pbs-sim recommend --profile lnkd-disk --n 3..5 --max-read-ms 2 --max-write-ms 20
+    --max-t-visibility-ms 10 --min-availability 0.9999
+    """
+    from ..recommender import parse_n_range, resolve_profile
+    from ..recommender import recommend as run_recommend
+
+    ns = parse_n_range(n_text, source="--n")
+    if not 0 < target < 1:
+        raise ConfigError("--target", None, f"must be a probability in (0, 1), got {target:g}")
+    if not 0 < node_availability <= 1:
+        raise ConfigError("--node-availability", None, f"must be a probability in (0, 1], got {node_availability:g}")
+    if min_availability is not None and not 0 < min_availability < 1:
+        raise ConfigError("--min-availability", None, f"must be a probability in (0, 1), got {min_availability:g}")
+    if seed is not None and seed < 0:
+        raise ConfigError("--seed", None, f"must be >= 0, got {seed}")
+    prof = resolve_profile(profile, source="--profile")
+    try:
+        rec = run_recommend(
+            prof, ns, max_read_ms=max_read_ms, max_write_ms=max_write_ms,
+            max_t_visibility_ms=max_t_visibility_ms, target=target, node_availability=node_availability,
+            min_availability=min_availability, trials=trials, seed=seed, fanout=fanout,
+        )
+    except ConfigError as exc:
+        raise _option_error(exc) from None
+    if out is not None:
+        from ..io import write_table
+
+        write_table(rec.table, out)
+    if as_json:
+        click.echo(json.dumps(rec.to_dict()))
+    else:
+        click.echo(render(rec, ns))
+        if out is not None:
+            click.echo(f"\nscored table ({len(rec.table)} configurations) written to {out}")
+    if rec.feasible.empty:
+        sys.exit(1)

@@ -1,0 +1,336 @@
+"""The explorer's page: Panel widgets and Bokeh figures over ``state.Explorer``.
+
+Owns: the layout, the controls, turning a ``View`` into figures, headline and table, putting the
+state into the URL and reading it back, and showing bad input as a message in the page. Must not
+touch: computation (``state.py``). The same ``build_app()`` serves ``pbs-sim explore`` and displays
+inline in Jupyter (after ``pn.extension()``).
+
+Why Panel/Bokeh: the page is Python end to end (no JavaScript to maintain), updates are pushed
+over a websocket by replacing ColumnDataSource data (cheap), and the same object renders in a
+notebook. The headline numbers carry ``data-value`` attributes holding the exact floats, which the
+browser test reads.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import time
+from dataclasses import fields
+from typing import Any
+from urllib.parse import urlencode
+
+from ..errors import PbsSimError
+from ..recommender.availability import format_availability
+from .state import PROFILE_CHOICES, Explorer, ExplorerState, View
+
+TABLE_COLUMNS = {
+    "rank": "rank", "n": "N", "r": "R", "w": "W", "read_latency_p999_ms": "read p99.9 ms",
+    "write_latency_p999_ms": "write p99.9 ms", "t_visibility_ms": "t-visibility ms",
+    "read_availability": "read avail.", "write_availability": "write avail.", "pareto": "Pareto front",
+    "misses": "misses",
+}
+
+
+def _fmt_ms(x: float) -> str:
+    return "∞" if not math.isfinite(x) else f"{x:.4g} ms"
+
+
+def headline_html(v: View) -> str:
+    """The numbers the browser test checks: text for people, ``data-value`` for exact comparison."""
+    st = v.state
+    lo, hi = v.t_visibility_ci_ms
+    plo, phi = v.p_consistent_ci
+
+    def num(ident: str, value: float, text: str) -> str:
+        return f'<span id="{ident}" data-value="{value!r}">{html.escape(text)}</span>'
+
+    return (
+        f'<div id="pbs-headline" data-state="{html.escape(urlencode(st.to_query()))}" '
+        f'style="font-size: 15px; line-height: 1.6">'
+        f"<b>{html.escape(v.profile_name)}</b>, N={st.n} R={st.r} W={st.w}, read fan-out {st.fanout}, "
+        f"{st.trials:,} trials, seed {st.seed}<br>"
+        f"P(consistent at t = {st.t_ms:g} ms) = "
+        + num("pbs-p-consistent", v.p_consistent_at_t, f"{100 * v.p_consistent_at_t:.3f} %")
+        + f" <small>(95 % CI {100 * plo:.3f} – {100 * phi:.3f} %)</small><br>"
+        f"t-visibility at {100 * st.target:g} % = "
+        + num("pbs-t-visibility", v.t_visibility_ms, _fmt_ms(v.t_visibility_ms))
+        + f" <small>(95 % CI {_fmt_ms(lo)} – {_fmt_ms(hi)})</small><br>"
+        f"P(consistent at t = 0) = "
+        + num("pbs-p0", v.p_consistent_at_t0, f"{100 * v.p_consistent_at_t0:.3f} %")
+        + " · read p99.9 " + num("pbs-read-p999", v.read_p999_ms, _fmt_ms(v.read_p999_ms))
+        + " · write p99.9 " + num("pbs-write-p999", v.write_p999_ms, _fmt_ms(v.write_p999_ms))
+        + ("<br><i>R + W &gt; N: a strict quorum, every read is consistent in this model</i>" if st.r + st.w > st.n else "")
+        + "</div>"
+    )
+
+
+class ExplorerApp:
+    """One browser session (or one notebook cell): widgets, figures and their update."""
+
+    def __init__(self, state: ExplorerState | None = None, explorer: Explorer | None = None,
+                 sync_url: bool = True) -> None:
+        import panel as pn
+        from bokeh.models import ColumnDataSource, HoverTool
+        from bokeh.models.annotations import Span
+        from bokeh.plotting import figure
+
+        self.explorer = explorer or Explorer()
+        self.sync_url = sync_url
+        self._suspend = False
+        self.last_update_s = math.nan
+        st = state or ExplorerState()
+        w = pn.widgets
+        # Panel 1.9 renamed a widget's ``name`` (its label) to ``label``; accept both
+        label_key = "label" if "label" in w.TextInput.param else "name"
+
+        def mk(cls: Any, label: str, **kw: Any) -> Any:
+            return cls(**{label_key: label}, **kw)
+
+        self.widgets: dict[str, Any] = {
+            "profile": mk(w.Select, "Profile", options=list(PROFILE_CHOICES), value=st.profile),
+            "w_dist": mk(w.TextInput, "W delay (write)", value=st.w_dist),
+            "a_dist": mk(w.TextInput, "A delay (ack)", value=st.a_dist),
+            "r_dist": mk(w.TextInput, "R delay (read request)", value=st.r_dist),
+            "s_dist": mk(w.TextInput, "S delay (response)", value=st.s_dist),
+            "n": mk(w.IntInput, "N (replicas)", value=st.n, step=1),
+            "r": mk(w.IntInput, "R (read quorum)", value=st.r, step=1),
+            "w": mk(w.IntInput, "W (write quorum)", value=st.w, step=1),
+            "fanout": mk(w.Select, "Read fan-out", options=["all", "quorum"], value=st.fanout),
+            "t_ms": mk(w.FloatInput, "t after commit (ms)", value=st.t_ms, step=1.0),
+            "target": mk(w.FloatInput, "Target probability", value=st.target, step=0.001),
+            "trials": mk(w.IntInput, "Trials", value=st.trials, step=10_000),
+            "seed": mk(w.IntInput, "Seed", value=st.seed, step=1),
+            "n_range": mk(w.TextInput, "Recommender: N range", value=st.n_range),
+            "max_read_ms": mk(w.TextInput, "max read p99.9 (ms)", value=st.max_read_ms, placeholder="none"),
+            "max_write_ms": mk(w.TextInput, "max write p99.9 (ms)", value=st.max_write_ms, placeholder="none"),
+            "max_t_visibility_ms": mk(w.TextInput, "max t-visibility (ms)", value=st.max_t_visibility_ms, placeholder="none"),
+            "node_availability": mk(w.FloatInput, "node availability", value=st.node_availability, step=0.0001),
+            "min_availability": mk(w.TextInput, "min availability", value=st.min_availability, placeholder="none"),
+        }
+        narrow = {"n", "r", "w"}
+        half = {"t_ms", "target", "trials", "seed", "max_read_ms", "max_write_ms", "node_availability", "min_availability"}
+        for key, widget in self.widgets.items():
+            widget.css_classes = [f"pbs-{key.replace('_', '-')}"]
+            widget.width = 110 if key in narrow else 170 if key in half else 350
+        self.trace = mk(w.FileInput, "Latency trace (CSV)", accept=".csv", css_classes=["pbs-trace"])
+        self._bad_state: ExplorerState | None = None
+        self._trace: tuple[str, bytes] | None = None  # this session's uploaded trace
+
+        self.alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["pbs-message"])
+        self.headline = pn.pane.HTML("", css_classes=["pbs-headline"], sizing_mode="stretch_width")
+        self.table_note = pn.pane.Markdown("", css_classes=["pbs-table-note"])
+        self.table = pn.pane.DataFrame(None, index=False, sizing_mode="stretch_width", max_rows=40,
+                                       css_classes=["pbs-table"])
+        self.timing = pn.pane.Str("", css_classes=["pbs-timing"])
+
+        self.src_curve = ColumnDataSource({"t_ms": [], "p_consistent": [], "ci_low": [], "ci_high": []})
+        self.src_read = ColumnDataSource({"ms": [], "p": []})
+        self.src_write = ColumnDataSource({"ms": [], "p": []})
+        self.src_trade = ColumnDataSource({"t_visibility_ms": [], "latency_ms": [], "label": [], "color": [], "size": []})
+        self.src_now = ColumnDataSource({"t_visibility_ms": [], "latency_ms": [], "label": []})
+
+        fc = figure(title="P(consistent) against time after commit (95 % band)", x_axis_label="t after commit (ms)",
+                    y_axis_label="P(consistent)", height=320, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,save")
+        fc.varea(x="t_ms", y1="ci_low", y2="ci_high", source=self.src_curve, fill_alpha=0.3, fill_color="#1f77b4")
+        fc.line(x="t_ms", y="p_consistent", source=self.src_curve, line_width=2)
+        self.span_target = Span(location=0.999, dimension="width", line_dash="dashed", line_color="gray")
+        self.span_tvis = Span(location=0, dimension="height", line_dash="dotted", line_color="firebrick")
+        fc.add_layout(self.span_target)
+        fc.add_layout(self.span_tvis)
+        fl = figure(title="Latency CDFs (R-th read response, W-th write ack)", x_axis_label="latency (ms)",
+                    y_axis_label="P(latency ≤ x)", height=320, sizing_mode="stretch_width", x_axis_type="log",
+                    tools="pan,wheel_zoom,box_zoom,reset,save")
+        fl.line(x="ms", y="p", source=self.src_read, line_width=2, color="#1f77b4", legend_label="read")
+        fl.line(x="ms", y="p", source=self.src_write, line_width=2, color="#d62728", legend_label="write")
+        fl.legend.location = "bottom_right"
+        ft = figure(title="Every (R, W) of this N: latency vs staleness", x_axis_label="t-visibility at target (ms)",
+                    y_axis_label="read p99.9 + write p99.9 (ms)", height=320, sizing_mode="stretch_width",
+                    tools="pan,wheel_zoom,box_zoom,reset,save")
+        ft.scatter(x="t_visibility_ms", y="latency_ms", source=self.src_trade, size="size", color="color", alpha=0.8)
+        ft.scatter(x="t_visibility_ms", y="latency_ms", source=self.src_now, size=16, color="firebrick",
+                   marker="circle_cross", fill_alpha=0.2)
+        ft.text(x="t_visibility_ms", y="latency_ms", text="label", source=self.src_now, text_font_size="10pt",
+                x_offset=10, y_offset=-6, text_color="firebrick")
+        ft.add_tools(HoverTool(tooltips=[("", "@label"), ("t-vis", "@t_visibility_ms ms"), ("latency", "@latency_ms ms")]))
+        self.fig_curve, self.fig_latency, self.fig_trade = fc, fl, ft
+
+        ww = self.widgets
+        self.custom_box = pn.Column(ww["w_dist"], ww["a_dist"], ww["r_dist"], ww["s_dist"])
+        controls = pn.Column(
+            "### Store", ww["profile"], self.custom_box, self.trace, pn.Row(ww["n"], ww["r"], ww["w"]),
+            ww["fanout"], pn.Row(ww["t_ms"], ww["target"]), pn.Row(ww["trials"], ww["seed"]),
+            "### Recommender targets", ww["n_range"], pn.Row(ww["max_read_ms"], ww["max_write_ms"]),
+            ww["max_t_visibility_ms"], pn.Row(ww["node_availability"], ww["min_availability"]),
+            self.timing, width=380,
+        )
+        main = pn.Column(
+            self.alert, self.headline,
+            pn.Row(pn.pane.Bokeh(fc, sizing_mode="stretch_width"), pn.pane.Bokeh(fl, sizing_mode="stretch_width"),
+                   sizing_mode="stretch_width"),
+            pn.Row(pn.pane.Bokeh(ft, sizing_mode="stretch_width"),
+                   pn.Column("### Recommended configurations", self.table_note, self.table, sizing_mode="stretch_width"),
+                   sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
+        self.layout = pn.Row(controls, main, sizing_mode="stretch_width", css_classes=["pbs-explorer"])
+        for widget in self.widgets.values():
+            widget.param.watch(self._changed, "value")
+        self.trace.param.watch(self._uploaded, "value")
+        self._show_profile_controls()
+        if sync_url and pn.state.curdoc is not None and pn.state.location is not None:
+            pn.state.onload(self._load_from_url)
+        else:
+            self.update()
+
+    # -- state <-> widgets <-> URL ---------------------------------------------------------------
+
+    def state(self) -> ExplorerState:
+        return ExplorerState(**{f.name: self.widgets[f.name].value for f in fields(ExplorerState)})
+
+    def set_state(self, st: ExplorerState) -> None:
+        """Set every widget (one update at the end, not one per widget)."""
+        self._suspend = True
+        try:
+            for f in fields(ExplorerState):
+                value = getattr(st, f.name)
+                widget = self.widgets[f.name]
+                if widget.value != value:
+                    widget.value = value
+        finally:
+            self._suspend = False
+        self._show_profile_controls()
+        self.update()
+
+    def _load_from_url(self) -> None:
+        import panel as pn
+
+        loc = pn.state.location
+        query = dict(loc.query_params) if loc is not None else {}
+        st = ExplorerState.from_query({k: str(v) for k, v in query.items()})
+        try:
+            self.set_state(st)
+        except (ValueError, TypeError):
+            # a value the widget cannot hold (N=abc): show the message for the URL's state
+            self._bad_state = st
+            self._suspend = False
+            self.update()
+
+    def _changed(self, *events: Any) -> None:
+        if self._suspend:
+            return
+        self._bad_state = None
+        self._show_profile_controls()
+        self.update()
+
+    def _uploaded(self, *events: Any) -> None:
+        if self.trace.value:
+            self._trace = (self.trace.filename or "trace.csv", bytes(self.trace.value))
+            self.update()
+
+    def _show_profile_controls(self) -> None:
+        kind = self.widgets["profile"].value
+        self.custom_box.visible = kind == "custom"
+        self.trace.visible = kind == "trace"
+
+    # -- the update ---------------------------------------------------------------------------------
+
+    def update(self) -> None:
+        t0 = time.perf_counter()
+        st = self._bad_state or self.state()
+        try:
+            view = self.explorer.view(st, trace=self._trace)
+        except PbsSimError as exc:
+            self.show_message(str(exc))
+            return
+        except Exception as exc:  # never a traceback in the page
+            self.show_message(f"could not compute this view ({type(exc).__name__}: {exc})")
+            return
+        self.alert.visible = False
+        self.alert.object = ""
+        self.draw(view)
+        self.last_update_s = time.perf_counter() - t0
+        self.timing.object = f"last update: {1000 * self.last_update_s:.0f} ms (server side)"
+        if self.sync_url:
+            self._push_url(st)
+
+    def show_message(self, text: str) -> None:
+        self.alert.object = html.escape(text)
+        self.alert.visible = True
+
+    def _push_url(self, st: ExplorerState) -> None:
+        import panel as pn
+
+        loc = pn.state.location if pn.state.curdoc is not None else None
+        if loc is not None:
+            query = urlencode(st.to_query())
+            loc.search = f"?{query}" if query else ""
+
+    def draw(self, v: View) -> None:
+        import pandas as pd
+
+        self.headline.object = headline_html(v)
+        self.src_curve.data = {k: v.curve[k] for k in ("t_ms", "p_consistent", "ci_low", "ci_high")}
+        self.span_target.location = v.state.target
+        self.span_tvis.location = v.t_visibility_ms if math.isfinite(v.t_visibility_ms) else 0.0
+        self.src_read.data = {"ms": [max(x, 1e-6) for x in v.read_cdf["ms"]], "p": v.read_cdf["p"]}
+        self.src_write.data = {"ms": [max(x, 1e-6) for x in v.write_cdf["ms"]], "p": v.write_cdf["p"]}
+        tr = v.tradeoff
+        finite = [math.isfinite(x) for x in tr["t_visibility_ms"]]
+        keep = [i for i, ok in enumerate(finite) if ok]
+        self.src_trade.data = {
+            "t_visibility_ms": [tr["t_visibility_ms"][i] for i in keep],
+            "latency_ms": [tr["latency_ms"][i] for i in keep],
+            "label": [tr["label"][i] for i in keep],
+            "color": ["firebrick" if tr["current"][i] else "#1f77b4" for i in keep],
+            "size": [12 if tr["current"][i] else 8 for i in keep],
+        }
+        now = [i for i in keep if tr["current"][i]]
+        self.src_now.data = {k: [tr[k][i] for i in now] for k in ("t_visibility_ms", "latency_ms", "label")}
+        table = v.table
+        cols = [c for c in TABLE_COLUMNS if c in table.columns]
+        shown = pd.DataFrame(table[cols].head(40)).rename(columns=TABLE_COLUMNS)
+        for col in ("read p99.9 ms", "write p99.9 ms", "t-visibility ms"):
+            shown[col] = shown[col].map(lambda x: f"{x:.4g}")
+        if "Pareto front" in shown:
+            shown["Pareto front"] = shown["Pareto front"].map(lambda x: "★" if x else "")
+        for col in ("read avail.", "write avail."):
+            shown[col] = shown[col].map(format_availability)
+        self.table.object = shown
+        self.table_note.object = v.table_message
+
+
+def build_app(state: ExplorerState | dict[str, str] | None = None, *, explorer: Explorer | None = None,
+              sync_url: bool | None = None) -> Any:
+    """The explorer as a Panel layout (serve it, or display it in Jupyter after ``pn.extension()``).
+
+    ``state``: an ``ExplorerState`` or URL-style query values (``{"n": "5", "r": "2"}``). In a
+    served page the URL's query wins and is kept up to date (``sync_url``, default: when served).
+    """
+    import panel as pn
+
+    if isinstance(state, dict):
+        state = ExplorerState.from_query(state)
+    if sync_url is None:
+        sync_url = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
+    app = ExplorerApp(state, explorer=explorer, sync_url=sync_url)
+    return app.layout
+
+
+def serve(port: int = 5006, address: str = "127.0.0.1", show: bool = True) -> None:
+    """Serve the explorer until interrupted (``pbs-sim explore``)."""
+    import panel as pn
+
+    explorer = Explorer()  # one cache shared by every browser session of this server
+
+    def page() -> Any:
+        app = ExplorerApp(explorer=explorer, sync_url=True)
+        return app.layout
+
+    origins = [f"localhost:{port}", f"127.0.0.1:{port}"] + ([f"{address}:{port}"] if address not in ("127.0.0.1", "localhost") else [])
+    pn.serve({"/": page}, port=port, address=address, show=show, title="pbs-sim explore",
+             websocket_origin=origins, verbose=False)
+
+
+__all__ = ["ExplorerApp", "build_app", "headline_html", "serve"]
+

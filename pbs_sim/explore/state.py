@@ -1,0 +1,305 @@
+"""The explorer's state and everything it computes, without any web framework.
+
+Owns: ``ExplorerState`` (every control's value, as plain data that round-trips through a URL
+query), ``Explorer`` (validates a state, keeps the WARS grid samples it needs in a small cache and
+returns a ``View`` of numbers and plot data) and the one-line messages bad input gets. Must not
+touch: Panel/Bokeh (``app.py`` draws a ``View``), printing.
+
+What an update costs: the grid sample of one N (``pbs_sim.analytic.grid``) is drawn once per
+(profile, N, fan-out, trials, seed) and kept; moving R, W, t or the target only re-reads it (a sort
+of one pair's thresholds). The recommender table needs one sample per N of its range, cached the
+same way. The displayed numbers equal ``pbs_sim.predict`` with the same settings and seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tempfile
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..analytic.grid import GridSample, wars_grid_sample
+from ..analytic.wars import FANOUTS, wilson
+from ..distributions import parse
+from ..errors import ConfigError, PbsSimError
+from ..profiles import BUILTIN, Profile
+from ..recommender import StrictQuorum, Targets, parse_n_range, profile_from_trace, score
+
+PROFILE_CHOICES = (*BUILTIN, "custom", "trace")
+DEFAULT_TRIALS = 20_000
+MAX_TRIALS = 2_000_000
+CACHE_BYTES = 1 << 30  # grid samples kept: 24 N bytes per trial each
+
+
+@dataclass(frozen=True)
+class ExplorerState:
+    """Every control of the explorer. Field names are the URL query keys."""
+
+    profile: str = "lnkd-disk"
+    w_dist: str = "exponential(mean=2)"  # custom profile: the WARS delays in the distribution grammar
+    a_dist: str = "exponential(mean=0.5)"
+    r_dist: str = "exponential(mean=0.5)"
+    s_dist: str = "exponential(mean=0.5)"
+    n: int = 3
+    r: int = 1
+    w: int = 1
+    fanout: str = "all"
+    target: float = 0.999
+    t_ms: float = 10.0
+    trials: int = DEFAULT_TRIALS
+    seed: int = 1
+    n_range: str = "3..5"  # the recommender's replication factors
+    max_read_ms: str = ""  # recommender targets; "" = no target
+    max_write_ms: str = ""
+    max_t_visibility_ms: str = ""
+    node_availability: float = 0.999
+    min_availability: str = ""
+
+    def to_query(self) -> dict[str, str]:
+        """Only what differs from the defaults (a short URL)."""
+        default = ExplorerState()
+        return {k: str(v) for k, v in asdict(self).items() if v != getattr(default, k)}
+
+    @classmethod
+    def from_query(cls, query: dict[str, str]) -> ExplorerState:
+        """A state from URL query values; a value that does not convert is kept as text so that
+        validation reports it (never an exception here)."""
+        kinds = {f.name: f.type for f in fields(cls)}
+        out: dict[str, Any] = {}
+        for key, value in query.items():
+            if key not in kinds:
+                continue
+            kind = str(kinds[key])
+            try:
+                out[key] = int(value) if kind == "int" else float(value) if kind == "float" else str(value)
+            except ValueError:
+                out[key] = str(value)
+        return replace(cls(), **out)
+
+
+@dataclass
+class View:
+    """What the page shows for one state."""
+
+    state: ExplorerState
+    profile_name: str
+    p_consistent_at_t: float
+    p_consistent_ci: tuple[float, float]
+    p_consistent_at_t0: float
+    t_visibility_ms: float
+    t_visibility_ci_ms: tuple[float, float]
+    read_p999_ms: float
+    write_p999_ms: float
+    curve: dict[str, np.ndarray]
+    read_cdf: dict[str, np.ndarray]
+    write_cdf: dict[str, np.ndarray]
+    tradeoff: dict[str, list[Any]]
+    table: Any  # pandas DataFrame: the recommender's rows for the targets
+    table_message: str = ""
+    messages: list[str] = field(default_factory=list)
+
+
+def _int_field(name: str, value: Any, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ConfigError(name, None, f"must be a whole number, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"between {low} and {high}"
+        raise ConfigError(name, None, f"must be {bound}, got {value}")
+    return int(value)
+
+
+def _prob_field(name: str, value: Any, closed_high: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(name, None, f"must be a number, got {value!r}")
+    ok = 0 < value <= 1 if closed_high else 0 < value < 1
+    if not ok:
+        raise ConfigError(name, None, f"must be a probability in (0, 1{']' if closed_high else ')'}, got {value:g}")
+    return float(value)
+
+
+def _optional_ms(name: str, text: str) -> float | None:
+    s = str(text).strip()
+    if not s:
+        return None
+    try:
+        v = float(s)
+    except ValueError:
+        raise ConfigError(name, None, f"{s!r} is not a number of ms (leave it empty for no target)") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise ConfigError(name, None, f"must be a finite number of ms >= 0, got {s}")
+    return v
+
+
+def _cdf_points(values: np.ndarray, points: int = 400) -> dict[str, np.ndarray]:
+    """The empirical CDF at ``points`` evenly spaced probabilities (inverted-CDF order statistics)."""
+    srt = np.sort(values)
+    probs = np.linspace(0.0, 1.0, points + 1)[1:]
+    idx = np.clip(np.ceil(probs * len(srt)).astype(int) - 1, 0, len(srt) - 1)
+    return {"ms": srt[idx], "p": probs}
+
+
+class Explorer:
+    """Validates states and computes views; one per app (it holds the cache)."""
+
+    def __init__(self, cache_bytes: int = CACHE_BYTES) -> None:
+        self._samples: OrderedDict[tuple[Any, ...], GridSample] = OrderedDict()
+        self._frames: dict[tuple[Any, ...], Any] = {}
+        self._cache_bytes = cache_bytes
+        self._traces: OrderedDict[str, Profile] = OrderedDict()  # parsed uploads by content digest
+
+    # -- the profile --------------------------------------------------------------------------
+
+    def _profile(self, st: ExplorerState, trace: tuple[str, bytes] | None = None) -> tuple[Profile, tuple[Any, ...]]:
+        name = st.profile
+        if name in BUILTIN:
+            return BUILTIN[name], ("builtin", name)
+        if name == "custom":
+            dists = {}
+            for key, text in (("W", st.w_dist), ("A", st.a_dist), ("R", st.r_dist), ("S", st.s_dist)):
+                try:
+                    dists[key] = parse(text)
+                except PbsSimError as exc:
+                    reason = getattr(exc, "reason", str(exc))
+                    raise ConfigError(f"{key} delay", None, reason) from None
+            prof = Profile("custom", dists["W"], dists["A"], dists["R"], dists["S"], "custom delays")
+            return prof, ("custom", st.w_dist, st.a_dist, st.r_dist, st.s_dist)
+        if name == "trace":
+            if trace is None:
+                raise ConfigError("trace", None, "upload a latency trace (CSV with columns w, a, r, s, or one column)")
+            filename, content = trace
+            digest = hashlib.blake2b(content, digest_size=16).hexdigest()
+            cached = self._traces.get(digest)
+            if cached is not None:
+                return cached, ("trace", digest)
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / (Path(filename).name or "trace.csv")
+                path.write_bytes(content)
+                try:
+                    prof = profile_from_trace(path)
+                except ConfigError as exc:
+                    raise ConfigError(Path(filename).name, exc.key, exc.reason) from None
+            self._traces[digest] = prof
+            while len(self._traces) > 8:
+                self._traces.popitem(last=False)
+            return prof, ("trace", digest)
+        raise ConfigError("profile", None, f"unknown profile {name!r}; choose one of {', '.join(PROFILE_CHOICES)}")
+
+    # -- cached samples -----------------------------------------------------------------------
+
+    def sample(self, prof: Profile, key: tuple[Any, ...], n: int, st: ExplorerState) -> GridSample:
+        k = (key, n, st.fanout, st.trials, st.seed)
+        got = self._samples.get(k)
+        if got is not None:
+            self._samples.move_to_end(k)
+            return got
+        got = wars_grid_sample(prof, n, trials=st.trials, seed=st.seed, fanout=st.fanout)
+        self._samples[k] = got
+        while sum(24 * s.n * s.trials for s in self._samples.values()) > self._cache_bytes and len(self._samples) > 1:
+            old, _ = self._samples.popitem(last=False)
+            for fk in [fk for fk in self._frames if fk[0] == old]:
+                del self._frames[fk]
+        return got
+
+    def _frame(self, prof: Profile, key: tuple[Any, ...], n: int, st: ExplorerState) -> Any:
+        sk = (key, n, st.fanout, st.trials, st.seed)
+        fk = (sk, st.target)
+        if fk not in self._frames:
+            self._frames[fk] = self.sample(prof, key, n, st).frame(target=st.target)
+        return self._frames[fk]
+
+    # -- validation and the view ---------------------------------------------------------------
+
+    def validate(self, st: ExplorerState) -> None:
+        """Raise ``ConfigError`` naming the control for the first bad value."""
+        n = _int_field("N", st.n, 1, 30)
+        _int_field("R", st.r, 1)
+        _int_field("W", st.w, 1)
+        if st.r > n:
+            raise ConfigError("R", None, f"R = {st.r} exceeds N = {n}")
+        if st.w > n:
+            raise ConfigError("W", None, f"W = {st.w} exceeds N = {n}")
+        if st.fanout not in FANOUTS:
+            raise ConfigError("read fan-out", None, f"{st.fanout!r} is not one of {', '.join(FANOUTS)}")
+        _prob_field("target", st.target)
+        if isinstance(st.t_ms, bool) or not isinstance(st.t_ms, int | float) or not (math.isfinite(st.t_ms) and st.t_ms >= 0):
+            raise ConfigError("t", None, f"must be a finite number of ms >= 0, got {st.t_ms!r}")
+        _int_field("trials", st.trials, 100, MAX_TRIALS)
+        _int_field("seed", st.seed, 0)
+        _prob_field("node availability", st.node_availability, closed_high=True)
+        ns = parse_n_range(st.n_range, source="recommender N")
+        need = 24 * st.trials * sum({n, *ns})  # one grid sample per N shown, 24 N bytes per trial
+        if need > CACHE_BYTES:
+            raise ConfigError("trials", None, f"{st.trials:,} trials for N = {n} and the recommender's N "
+                              f"{st.n_range} need {need / 2**30:.1f} GiB; the explorer allows 1 GiB: lower the trials")
+        for label, text in (("max read p99.9", st.max_read_ms), ("max write p99.9", st.max_write_ms),
+                            ("max t-visibility", st.max_t_visibility_ms)):
+            _optional_ms(label, text)
+        if str(st.min_availability).strip():
+            try:
+                m = float(st.min_availability)
+            except ValueError:
+                raise ConfigError("min availability", None, f"{st.min_availability!r} is not a number") from None
+            _prob_field("min availability", m)
+
+    def view(self, st: ExplorerState, trace: tuple[str, bytes] | None = None) -> View:
+        """The view of ``st``; ``trace`` = (file name, CSV bytes) for the ``trace`` profile."""
+        self.validate(st)
+        prof, key = self._profile(st, trace)
+        sample = self.sample(prof, key, st.n, st)
+        row = sample.row(st.r, st.w, target=st.target, t_ms=(st.t_ms,))
+        p_t = float(row[f"p_consistent_at_{st.t_ms:g}_ms"])
+        count = round(p_t * sample.trials)
+        lo, hi = wilson(np.asarray([count]), sample.trials)
+        t_vis = float(row["t_visibility_ms"])
+        # the curve: 0 .. beyond the t-visibility and t, dense near 0 (curves rise fastest there)
+        srt = sample.sorted_tau(st.r, st.w)
+        t_top = max(t_vis if math.isfinite(t_vis) else float(srt[-1]), st.t_ms, float(srt[min(len(srt) - 1, int(0.9999 * len(srt)))]))
+        t_hi = 1.25 * t_top if t_top > 0 else 1.0
+        grid = np.unique(np.concatenate([np.linspace(0.0, t_hi, 240), np.geomspace(max(t_hi * 1e-4, 1e-3), t_hi, 120),
+                                         [st.t_ms], [t_vis] if math.isfinite(t_vis) else []]))
+        curve = sample.curve(st.r, st.w, grid)
+        read_cdf = _cdf_points(sample.read_latency[st.r - 1])
+        write_cdf = _cdf_points(sample.write_latency[st.w - 1])
+        frame = self._frame(prof, key, st.n, st)
+        tradeoff = {
+            "r": frame.r.tolist(), "w": frame.w.tolist(),
+            "t_visibility_ms": frame.t_visibility_ms.tolist(),
+            "latency_ms": (frame.read_latency_p999_ms + frame.write_latency_p999_ms).tolist(),
+            "label": [f"R={r} W={w}" for r, w in zip(frame.r, frame.w, strict=True)],
+            "current": [bool(r == st.r and w == st.w) for r, w in zip(frame.r, frame.w, strict=True)],
+        }
+        table, message = self._recommend(prof, key, st)
+        return View(
+            state=st, profile_name=prof.name, p_consistent_at_t=p_t, p_consistent_ci=(float(lo[0]), float(hi[0])),
+            p_consistent_at_t0=float(row["p_consistent_at_t0"]), t_visibility_ms=t_vis,
+            t_visibility_ci_ms=(float(row["t_visibility_ci_low_ms"]), float(row["t_visibility_ci_high_ms"])),
+            read_p999_ms=float(row["read_latency_p999_ms"]), write_p999_ms=float(row["write_latency_p999_ms"]),
+            curve=curve, read_cdf=read_cdf, write_cdf=write_cdf, tradeoff=tradeoff, table=table,
+            table_message=message,
+        )
+
+    def _recommend(self, prof: Profile, key: tuple[Any, ...], st: ExplorerState) -> tuple[Any, str]:
+        import pandas as pd
+
+        ns = parse_n_range(st.n_range, source="recommender N")
+        min_av = float(st.min_availability) if str(st.min_availability).strip() else None
+        tg = Targets(
+            _optional_ms("max read p99.9", st.max_read_ms), _optional_ms("max write p99.9", st.max_write_ms),
+            _optional_ms("max t-visibility", st.max_t_visibility_ms), st.target, min_av,
+        )
+        grid = pd.concat([self._frame(prof, key, n, st) for n in ns], ignore_index=True)
+        t = score(grid, tg, StrictQuorum(st.node_availability))
+        feasible = t[t.feasible].sort_values("rank")
+        if feasible.empty:
+            closest = t.sort_values(["total_miss", "n", "latency_sum_ms"]).head(1)
+            c = closest.iloc[0]
+            return closest, f"No configuration meets every target; closest: N={c.n} R={c.r} W={c.w} ({c.misses})."
+        return feasible, f"{len(feasible)} of {len(t)} configurations meet the targets, cheapest first."
+
+
+__all__ = ["DEFAULT_TRIALS", "PROFILE_CHOICES", "Explorer", "ExplorerState", "View"]

@@ -1,0 +1,113 @@
+"""The explorer without a browser: state <-> URL, validation messages, views equal to predict,
+and the Panel app drawing a view (the browser test is test_explore_browser.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from cli_in_process import run_cli as run_in_process
+
+import pbs_sim
+from pbs_sim.errors import ConfigError
+from pbs_sim.explore import Explorer, ExplorerState
+
+SMALL = ExplorerState(trials=4_000, n_range="2..3")
+
+
+def test_state_round_trips_through_the_url_query() -> None:
+    st = replace(SMALL, profile="custom", w_dist="pareto(xm=1, alpha=2)", n=5, r=2, target=0.99, max_read_ms="3")
+    q = st.to_query()
+    assert "n" in q and "w" not in q  # only what differs from the defaults
+    assert ExplorerState.from_query(q) == st
+    assert ExplorerState.from_query({"n": "abc", "bogus": "1"}).n == "abc"  # kept, so validation names it
+
+
+@pytest.mark.parametrize(
+    "st",
+    [
+        SMALL,
+        replace(SMALL, n=4, r=2, w=1, fanout="quorum", t_ms=2.5),
+        replace(SMALL, profile="wan", n=3, r=1, w=2, target=0.99),
+        replace(SMALL, profile="custom", w_dist="exponential(rate=0.3)", a_dist="0.1"),
+    ],
+    ids=["default", "quorum", "wan", "custom"],
+)
+def test_view_equals_predict(st: ExplorerState) -> None:
+    ex = Explorer()
+    v = ex.view(st)
+    prof = ex._profile(st)[0]
+    res = pbs_sim.predict(prof, st.n, st.r, st.w, trials=st.trials, seed=st.seed, target=st.target,
+                          t_ms=[st.t_ms], fanout=st.fanout)
+    assert v.p_consistent_at_t == float(res.p_consistent(st.t_ms))
+    assert v.t_visibility_ms == res.t_visibility_ms and v.t_visibility_ci_ms == res.t_visibility_ci_ms
+    assert v.read_p999_ms == res.read_latency_ms["p99.9"] and v.write_p999_ms == res.write_latency_ms["p99.9"]
+    # the drawn curve is the predictor's curve at the same t (Wilson band included)
+    want = res.consistent_count(v.curve["t_ms"]) / res.trials
+    assert np.array_equal(v.curve["p_consistent"], want)
+    assert sum(v.tradeoff["current"]) == 1 and len(v.tradeoff["r"]) == st.n**2
+
+
+def test_trace_upload(tmp_path: object) -> None:
+    ex = Explorer()
+    st = replace(SMALL, profile="trace")
+    with pytest.raises(ConfigError, match="upload a latency trace"):
+        ex.view(st)
+    good = b"w,a,r,s\n" + b"\n".join(b"%g,%g,%g,%g" % (1 + i % 7, 0.2, 0.3, 0.4 + i % 3) for i in range(300))
+    v = ex.view(st, trace=("mine.csv", good))
+    assert v.profile_name == "mine" and 0 < v.p_consistent_at_t <= 1
+    with pytest.raises(ConfigError, match=r"^bad\.csv: w: line 3: 'x' is not a number"):
+        ex.view(st, trace=("bad.csv", b"w,a,r,s\n1,1,1,1\nx,1,1,1\n"))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"r": 4}, "R: R = 4 exceeds N = 3"),
+        ({"w": 0}, "W: must be >= 1"),
+        ({"n": "abc"}, "N: must be a whole number"),
+        ({"target": 1.0}, "target: must be a probability in (0, 1)"),
+        ({"t_ms": -1.0}, "t: must be a finite number"),
+        ({"trials": 10}, "trials: must be between"),
+        ({"trials": 2_000_000, "n": 20}, "trials: 2,000,000 trials for N = 20 and the recommender's N 2..3 need 1.1 GiB"),
+        ({"fanout": "some"}, "read fan-out"),
+        ({"n_range": "5..3"}, "recommender N: empty range 5..3"),
+        ({"max_read_ms": "fast"}, "max read p99.9: 'fast' is not a number"),
+        ({"min_availability": "1"}, "min availability: must be a probability in (0, 1)"),
+        ({"profile": "custom", "w_dist": "pareto(xm=1"}, "W delay: "),
+        ({"profile": "nope"}, "profile: unknown profile 'nope'"),
+    ],
+)
+def test_bad_input_gets_one_line_naming_the_control(change: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Explorer().view(replace(SMALL, **change))  # type: ignore[arg-type]
+    assert str(info.value).startswith(message) and "\n" not in str(info.value)
+
+
+def test_app_draws_a_view_and_shows_bad_input_in_the_page() -> None:
+    pytest.importorskip("panel")
+    from pbs_sim.explore.app import ExplorerApp
+
+    app = ExplorerApp(SMALL, sync_url=False)
+    assert app.alert.visible is False
+    assert 'id="pbs-p-consistent"' in app.headline.object
+    assert len(app.src_curve.data["t_ms"]) > 100 and len(app.src_trade.data["label"]) == 9
+    before = app.headline.object
+    app.widgets["r"].value = 9  # out of range: a message, the last good view stays
+    assert app.alert.visible and "R = 9 exceeds N = 3" in app.alert.object
+    assert app.headline.object == before
+    app.widgets["r"].value = 2
+    assert app.alert.visible is False and "R=2" in app.headline.object
+    assert app.last_update_s < 5
+    # the trace profile: a message until a file is uploaded, then the trace's numbers
+    app.widgets["profile"].value = "trace"
+    assert app.alert.visible and "upload a latency trace" in app.alert.object and app.trace.visible
+    app.trace.filename = "mine.csv"
+    app.trace.value = b"ms\n" + b"\n".join(b"%g" % (0.2 + 0.01 * i) for i in range(400))
+    assert app.alert.visible is False and "<b>mine</b>" in app.headline.object
+
+
+def test_cli_explore_rejects_a_bad_port(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_in_process(["explore", "--port", "0", "--no-browser"], capsys)
+    assert code == 2 and "--port: must be between 1 and 65535" in err

@@ -1,0 +1,211 @@
+"""``pbs-sim explore`` in a real browser: headless Chromium drives the page served by the command.
+
+The test starts the real command on a free port, changes N, R, W and the profile through the
+page's own input elements, and checks that the displayed P(consistent) and t-visibility equal
+``pbs_sim.predict`` for the same settings and seed (exactly: the page carries the floats in
+``data-value`` attributes, and the text is their rounding); it also checks that bad input shows a
+message in the page, that the URL carries the state and that opening such a URL restores it. A
+screenshot goes to the test's temporary directory.
+
+Needs Chromium and its driver (Debian: ``apt-get install chromium chromium-driver``; ``.ci/run``
+installs them) and Selenium (dev extras). Skipped, saying which is missing, only without them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+import pbs_sim
+from pbs_sim.explore.state import DEFAULT_TRIALS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Elements live in nested shadow roots (Bokeh/Panel components): search them all.
+FIND_JS = """
+function find(root, sel) {
+  const e = root.querySelector(sel); if (e) return e;
+  for (const el of root.querySelectorAll('*')) {
+    if (el.shadowRoot) { const f = find(el.shadowRoot, sel); if (f) return f; }
+  }
+  return null;
+}
+"""
+READ_JS = FIND_JS + """
+const e = find(document, arguments[0]);
+if (!e) return null;
+return {value: e.getAttribute('data-value'), text: e.textContent, state: e.getAttribute('data-state'),
+        visible: e.offsetParent !== null || e.getClientRects().length > 0};
+"""
+SET_JS = FIND_JS + """
+const host = find(document, arguments[0]);
+if (!host) return false;
+const input = (host.shadowRoot || host).querySelector('input, select');
+if (!input) return false;
+input.value = arguments[1];
+input.dispatchEvent(new Event('input', {bubbles: true}));
+input.dispatchEvent(new Event('change', {bubbles: true}));
+return true;
+"""
+MESSAGE_JS = FIND_JS + """
+const host = find(document, '.pbs-message');
+if (!host) return null;
+const style = getComputedStyle(host);
+return {text: host.shadowRoot ? host.shadowRoot.textContent : host.textContent,
+        shown: style.display !== 'none' && host.getClientRects().length > 0};
+"""
+
+
+def _browser_paths() -> tuple[str, str]:
+    browser = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+    driver = shutil.which("chromedriver") or next(
+        (p for p in ("/usr/lib/chromium/chromedriver", "/usr/bin/chromedriver") if os.path.exists(p)), None)
+    if browser is None or driver is None:
+        pytest.skip("no headless browser: install Debian's chromium and chromium-driver (.ci/run does)")
+    return browser, driver
+
+
+@pytest.fixture
+def driver() -> Iterator[Any]:
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (dev extras)")
+    from selenium.webdriver.chrome.service import Service
+
+    browser, chromedriver = _browser_paths()
+    opts = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1600,1000", "--hide-scrollbars"):
+        opts.add_argument(arg)
+    opts.binary_location = browser
+    d = webdriver.Chrome(service=Service(chromedriver), options=opts)  # explicit driver: no download
+    d.set_page_load_timeout(60)
+    try:
+        yield d
+    finally:
+        d.quit()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pbs_sim", "explore", "--port", str(port), "--no-browser"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )
+    url = f"http://localhost:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read() if proc.stdout else ""
+                pytest.fail(f"pbs-sim explore did not start (exit {proc.poll()}): {out[-2000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _wait(d: Any, js: str, arg: str, ok: Any, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    got = None
+    while time.monotonic() < deadline:
+        got = d.execute_script(js, arg)
+        if got is not None and ok(got):
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting on {arg}: last {got!r}")
+
+
+def _state_of(d: Any, **expected: Any) -> dict[str, list[str]]:
+    """Wait until the headline shows a state with these values; return the full query."""
+
+    def matches(got: dict[str, Any]) -> bool:
+        q = parse_qs(got["state"] or "")
+        return all(q.get(k, [str(default)])[0] == str(v) for k, (v, default) in expected.items())
+
+    got = _wait(d, READ_JS, "#pbs-headline", matches)
+    return parse_qs(got["state"] or "")
+
+
+def _check_against_predict(d: Any, profile: str, n: int, r: int, w: int) -> None:
+    res = pbs_sim.predict(profile, n, r, w, trials=DEFAULT_TRIALS, seed=1, target=0.999, t_ms=[10.0])
+    p = d.execute_script(READ_JS, "#pbs-p-consistent")
+    t = d.execute_script(READ_JS, "#pbs-t-visibility")
+    assert float(p["value"]) == float(res.p_consistent(10.0)), (profile, n, r, w, p)
+    assert p["text"] == f"{100 * float(res.p_consistent(10.0)):.3f} %"
+    assert float(t["value"]) == res.t_visibility_ms, (profile, n, r, w, t)
+    assert t["text"] == f"{res.t_visibility_ms:.4g} ms"
+
+
+def _set(d: Any, key: str, value: str) -> None:
+    assert d.execute_script(SET_JS, f".pbs-{key}", value), f"no input for {key}"
+
+
+def test_explorer_in_headless_chromium(driver: Any, server: str, tmp_path: Path) -> None:
+    d = driver
+    d.get(server)
+    _state_of(d, n=(3, 3))
+    _check_against_predict(d, "lnkd-disk", 3, 1, 1)
+
+    _set(d, "n", "5")
+    _state_of(d, n=(5, 3))
+    _set(d, "r", "2")
+    _set(d, "w", "2")
+    _state_of(d, n=(5, 3), r=(2, 1), w=(2, 1))
+    _check_against_predict(d, "lnkd-disk", 5, 2, 2)
+
+    _set(d, "profile", "ymmr")
+    _state_of(d, profile=("ymmr", "lnkd-disk"), n=(5, 3), r=(2, 1), w=(2, 1))
+    _check_against_predict(d, "ymmr", 5, 2, 2)
+    # the URL carries the state
+    query = parse_qs(urlparse(d.current_url).query)
+    assert {k: query[k][0] for k in ("profile", "n", "r", "w")} == {"profile": "ymmr", "n": "5", "r": "2", "w": "2"}
+
+    # bad input: a message in the page, the last good numbers stay
+    _set(d, "r", "7")
+    msg = _wait(d, MESSAGE_JS, "", lambda m: m["shown"] and "R = 7 exceeds N = 5" in m["text"])
+    assert "Traceback" not in msg["text"]
+    _check_against_predict(d, "ymmr", 5, 2, 2)
+    _set(d, "r", "1")
+    _wait(d, MESSAGE_JS, "", lambda m: not m["shown"])
+    _state_of(d, profile=("ymmr", "lnkd-disk"), r=(1, 1))
+    _check_against_predict(d, "ymmr", 5, 1, 2)
+    d.save_screenshot(str(tmp_path / "explorer.png"))
+    assert (tmp_path / "explorer.png").stat().st_size > 10_000
+
+    # a shared URL opens the same view
+    d.get(server + "?profile=wan&n=4&r=1&w=3")
+    _state_of(d, profile=("wan", "lnkd-disk"), n=(4, 3), r=(1, 1), w=(3, 1))
+    _check_against_predict(d, "wan", 4, 1, 3)
+    # and a URL with a bad value shows the message, not a traceback
+    d.get(server + "?n=2&r=3")
+    _wait(d, MESSAGE_JS, "", lambda m: m["shown"] and "R = 3 exceeds N = 2" in m["text"])
+    d.get(server + "?n=abc")
+    _wait(d, MESSAGE_JS, "", lambda m: m["shown"] and "N: must be a whole number, got 'abc'" in m["text"])
