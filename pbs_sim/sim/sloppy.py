@@ -264,7 +264,10 @@ class SloppyPlacement:
     # -- reads -------------------------------------------------------------------------------------
     def response_ready(self, op: ReadOp, msg: Message) -> bool:
         plan: Plan = op.targets  # type: ignore[assignment]
-        fallback = msg.src not in plan.prefs
+        # a node that is not a primary answers as a fallback; so does a primary answering a second
+        # time (Riak's partition walk sent it a second request, standing in for another primary)
+        src = msg.src
+        fallback = src not in plan.prefs or any(n == src for n, _ in op.replies[:-1])
         if fallback:
             plan.fallback += 1
         else:
