@@ -248,3 +248,26 @@ def test_durability_counts_a_hinted_copy_only_where_it_is_stored(wipe: bool) -> 
         assert (s["lost_writes"], s["hints_lost"], s["hints_delivered"]) == (0, 0, 1)
         assert s["handoff_delay_ms_mean"] == pytest.approx(sweep + 1 - 3)
         assert m.nodes[p].get(0) is not None and m.nodes[f].get(0) is None
+
+
+@pytest.mark.parametrize("wipe", [False, True])
+def test_a_coordinator_hint_keeps_an_any_write_until_its_holder_loses_its_disk(wipe: bool) -> None:
+    """ANY, coordinator hints: node 3 (not a replica of key 0) is cut off from 0, 1, 2 at 0 and
+    coordinates a write at 5: three hints on 3, committed with zero replicas. While 3 keeps them, the
+    write is not lost (but no key is fully replicated: hints are not replicas); if 3 loses its disk at
+    50, the hints and the write are lost."""
+    sched: list[dict[str, Any]] = [{"at_ms": 0, "action": "partition", "groups": [[3], [0, 1, 2]]}]
+    if wipe:
+        sched.append({"at_ms": 50, "action": "wipe", "nodes": [3]})
+    m = model({"write_quorum": "any", "coordinator": "random"}, hinted_handoff={"store": "coordinator"},
+              faults={"replace_ms": 0, "schedule": sched})
+    ops: list[Any] = []
+    at(m, 5, lambda: ops.append(m.coordinators[3].write(0, 0)))
+    m.env.run(until=100)
+    assert ops[0].status == OK and ops[0].completed_at == 5.0 and list(ops[0].targets) == []
+    m.history.facts.sim_time_ms = 100.0
+    res = analyse(m, m.history, seed=1, wall_s=0.0, cpu_s=0.0, record_ops=False, streams=m.streams)
+    s = res.summary()
+    assert s["hints_stored"] == 3 and s["committed_writes"] == 1
+    assert (s["lost_writes"], s["hints_lost"], s["hints_pending"]) == ((1, 3, 0) if wipe else (0, 0, 3))
+    assert s["replication_incomplete_fraction"] == 1.0

@@ -2,11 +2,12 @@
 
 Owns: every hint of a run (holder, owner, key, the write it came from, when it was stored), the
 replay sessions that hand hints to their owners, and the ``hints`` history table: one row per hint
-event ``(at, holder, owner, key, version, op_id, action, bytes)`` with actions ``stored``,
+event ``(at, holder, owner, key, version, op_id, action, bytes, log)`` with actions ``stored``,
 ``refused`` (coordinator: owner seen down longer than ``max_window_ms``), ``sent`` (a hand-off
 message, ``bytes`` = ``hint_bytes``), ``delivered`` (the hinted state arrived at the owner: ``at`` is
 that instant), ``expired`` (TTL), ``lost`` (its holder lost its disk first) and ``dropped`` (a
-fallback deleted its hinted copy after a successful hand-off; ``owner`` -1).
+fallback deleted its hinted copy after a successful hand-off; ``owner`` -1); ``log`` is 1 for a
+coordinator's hint (kept in its hint log, not in its data store), 0 for a fallback's.
 Must not touch: target choice and quorum accounting (``pbs_sim.sim.sloppy``), replica state other
 than ``node.apply(key, state, VIA_HINT)`` on the owner and ``node.forget(key)`` on a fallback, metrics.
 
@@ -61,7 +62,8 @@ ACTIONS = ("stored", "refused", "sent", "delivered", "expired", "lost", "dropped
 STORED, REFUSED, SENT, DELIVERED, EXPIRED, LOST, DROPPED = range(len(ACTIONS))
 HINTS_TABLE = TableSpec(
     "hints",
-    {"at": "d", "holder": "i", "owner": "i", "key": "q", "version": "q", "op_id": "q", "action": "b", "bytes": "q"},
+    {"at": "d", "holder": "i", "owner": "i", "key": "q", "version": "q", "op_id": "q", "action": "b", "bytes": "q",
+     "log": "b"},
     {"action": ACTIONS},
 )
 
@@ -97,6 +99,7 @@ class HintedHandoff:
         self.fd = fd
         self.ring = ring
         self.fallback = cfg.store == "fallback"
+        self._log = 0 if self.fallback else 1  # the table's ``log`` column: a coordinator's hint log
         self.table = HINTS_TABLE.create(history)
         # holder -> owner -> key -> hints (insertion order: oldest first)
         self.held: dict[int, dict[int, dict[int, list[Hint]]]] = {}
@@ -105,7 +108,7 @@ class HintedHandoff:
         self._spacing = 1000.0 * cfg.hint_bytes / cfg.rate_bytes_per_s
 
     def _row(self, h: Hint, action: int, nbytes: int = 0) -> None:
-        self.table.append(float(self.env.now), h.holder, h.owner, h.key, h.seq, h.op_id, action, nbytes)
+        self.table.append(float(self.env.now), h.holder, h.owner, h.key, h.seq, h.op_id, action, nbytes, self._log)
 
     def _keep(self, h: Hint) -> None:
         self.held.setdefault(h.holder, {}).setdefault(h.owner, {}).setdefault(h.key, []).append(h)
@@ -234,7 +237,7 @@ class HintedHandoff:
         for h in hints:
             if not h.delivered and h.state != LOST:
                 h.delivered = True
-                self.table.append(float(self.env.now), h.holder, h.owner, h.key, h.seq, h.op_id, DELIVERED, 0)
+                self.table.append(float(self.env.now), h.holder, h.owner, h.key, h.seq, h.op_id, DELIVERED, 0, self._log)
         self.network.send(msg.dst, msg.src, "hint-ack", None, (payload, hints), self._acked)
 
     def _acked(self, msg: Message) -> None:
@@ -267,7 +270,7 @@ class HintedHandoff:
         if cur is None or (payload is not None and cur is not payload):
             return  # something newer came (a repair, another hint): keep it
         node.forget(key)
-        self.table.append(float(self.env.now), holder, -1, key, 0, -1, DROPPED, 0)
+        self.table.append(float(self.env.now), holder, -1, key, 0, -1, DROPPED, 0, 0)
 
     # -- disk loss -----------------------------------------------------------------------------------
     def on_node_state(self, node: Node, event: str) -> None:
