@@ -1,34 +1,46 @@
-"""Result files: atomic writes, tables as CSV or Parquet, and run manifests.
+"""Result files: one atomic writer, one strict JSON writer, tables as CSV or Parquet, manifests.
 
 Owns: writing anything under a results directory so that a reader never sees a half-written file
-(write to a temporary file in the same directory, fsync, ``os.replace``), and the provenance block of
-every manifest (pbs_sim and dependency versions, git commit, Python, platform).
-Must not touch: configs' meaning, SimPy, metrics.
+(``atomic_path``: a temporary file in the same directory, optionally fsynced, then ``os.replace``;
+every file pbs_sim writes goes through it), the package's one JSON writer (``dumps`` /
+``write_json``: strict RFC 8259 JSON that any parser reads — NaN and infinities become ``null``, or
+with ``exact_floats`` a tagged ``{"__float__": "inf"}`` that ``loads`` turns back into the float,
+for records that must round-trip), and the provenance block of every manifest (pbs_sim and
+dependency versions, git commit, Python, platform).
+Must not touch: configs' meaning, SimPy, metrics. pandas is imported only by the table functions,
+so a command that fails on a bad file does not pay for it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import platform
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMATS = ("csv", "parquet")
+FLOAT_TAG = "__float__"
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically."""
+def atomic_path(path: str | Path, *, fsync: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically.
+
+    ``fsync=False`` skips flushing the data to the disk before the rename: the rename is still
+    atomic (a reader sees the old file or the whole new one), but after an OS crash the new file
+    may be empty — fine for what can be recomputed (a sweep's parts), and ~5 ms cheaper."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -40,45 +52,86 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.chmod(tmp_path, 0o666 & ~umask)
     try:
         yield tmp_path
-        with open(tmp_path, "rb") as fh:
-            os.fsync(fh.fileno())
+        if fsync:
+            with open(tmp_path, "rb") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
 
 
-def atomic_write(path: str | Path, write: Callable[[IO[str]], object]) -> Path:
+def atomic_write(path: str | Path, write: Callable[[IO[str]], object], *, fsync: bool = True) -> Path:
     """Write text through ``write(fh)`` atomically."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+    with atomic_path(path, fsync=fsync) as tmp, open(tmp, "w", newline="") as fh:
         write(fh)
     return Path(path)
 
 
-def write_text(path: str | Path, text: str) -> Path:
-    return atomic_write(path, lambda fh: fh.write(text))
+def write_text(path: str | Path, text: str, *, fsync: bool = True) -> Path:
+    return atomic_write(path, lambda fh: fh.write(text), fsync=fsync)
 
 
-def write_json(path: str | Path, obj: Any) -> Path:
-    return write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+# ---------------------------------------------------------------------------------------------
+# JSON: one writer, strict
 
 
-def _json_default(o: Any) -> Any:
-    import numpy as np
+def jsonable(obj: Any, exact_floats: bool = False) -> Any:
+    """``obj`` as plain JSON values: numpy scalars and arrays unwrapped, paths as text, tuples as
+    lists, and non-finite floats as ``None`` (or, with ``exact_floats``, ``{"__float__": "inf"}``)."""
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str | int):
+        return obj
+    if isinstance(obj, float):
+        if math.isfinite(obj):
+            return obj
+        return {FLOAT_TAG: repr(obj)} if exact_floats else None
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v, exact_floats) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v, exact_floats) for v in obj]
+    if hasattr(obj, "tolist") and hasattr(obj, "dtype"):  # numpy scalar or array
+        return jsonable(obj.tolist(), exact_floats)
+    if isinstance(obj, Path):
+        return str(obj)
+    return str(obj)
 
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    return str(o)
+
+def dumps(obj: Any, *, indent: int | None = None, exact_floats: bool = False) -> str:
+    """Strict JSON text of ``obj`` (see ``jsonable``); never ``NaN`` or ``Infinity``."""
+    return json.dumps(jsonable(obj, exact_floats), indent=indent, allow_nan=False)
+
+
+def _untag(d: dict[str, Any]) -> Any:
+    if len(d) == 1 and FLOAT_TAG in d and isinstance(d[FLOAT_TAG], str):
+        return float(d[FLOAT_TAG])
+    return d
+
+
+def loads(text: str) -> Any:
+    """Parse JSON written by ``dumps`` (tagged floats come back as floats)."""
+    return json.loads(text, object_hook=_untag)
+
+
+def write_json(path: str | Path, obj: Any, *, exact_floats: bool = False, fsync: bool = True) -> Path:
+    return write_text(path, dumps(obj, indent=2, exact_floats=exact_floats) + "\n", fsync=fsync)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
 
 
 def table_path(directory: str | Path, stem: str, fmt: str = "csv") -> Path:
     return Path(directory) / f"{stem}.{'parquet' if fmt == 'parquet' else 'csv'}"
+
+
+def table_format(path: str | Path, source: str | None = "--out") -> str:
+    """``csv`` or ``parquet`` from a file name's extension; any other is a ``ConfigError``."""
+    from .errors import ConfigError
+
+    suffix = Path(path).suffix.lower()
+    if suffix in (".csv", ".parquet"):
+        return suffix[1:]
+    raise ConfigError(source, None, f"{str(path)!r}: the extension must be .csv or .parquet, got {suffix or 'none'!r}")
 
 
 def write_table(frame: pd.DataFrame, path: str | Path, fmt: str | None = None) -> Path:
@@ -94,6 +147,8 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str | None = None) -
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
+    import pandas as pd
+
     p = Path(path)
     return pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
 

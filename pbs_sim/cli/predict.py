@@ -8,7 +8,6 @@ prediction returns in well under a second.
 
 from __future__ import annotations
 
-import json
 import math
 
 import click
@@ -84,6 +83,10 @@ def predict(
 
     if seed is not None and seed < 0:
         raise ConfigError("--seed", None, f"must be >= 0, got {seed}")
+    from ..io import dumps, table_format, write_table
+
+    if out is not None:
+        table_format(out)  # .csv or .parquet, refused before any work
     requested = parse_t_ms(t_ms)
     prof = get_profile(profile, source="--profile")
     try:
@@ -94,11 +97,9 @@ def predict(
     except ConfigError as exc:
         raise _option_error(exc) from None
     if out is not None:
-        from ..io import write_table
-
         write_table(res.curve, out)
     if as_json:
-        click.echo(json.dumps(res.to_dict()))
+        click.echo(dumps(res.to_dict()))
         return
     click.echo(render_table(res, requested or _default_points(res.t_visibility_ms)))
     if out is not None:

@@ -118,7 +118,7 @@ def run(scenario: str, seed: int | None, out: str | None, fmt: str, ops: bool, o
     Example: pbs-sim run experiments/quickstart.toml --out results/quickstart
     """
     from ..config import load_scenario
-    from ..io import provenance, table_path, write_json, write_table
+    from ..io import dumps, provenance, table_path, write_json, write_table
     from ..simulation import simulate
 
     if seed is not None and seed < 0:
@@ -156,15 +156,9 @@ def run(scenario: str, seed: int | None, out: str | None, fmt: str, ops: bool, o
             "provenance": provenance(),
         })
     if as_json:
-        click.echo(json.dumps(summary, default=_json_scalar))
+        click.echo(dumps(summary))
         return
     click.echo(render_summary(summary, res.curve, binned))
     if out is not None:
         click.echo(f"\nresults written to {out}/ ({', '.join(sorted(set(files)))})")
 
-
-def _json_scalar(o: Any) -> Any:
-    try:
-        return o.item()
-    except AttributeError:
-        return str(o)

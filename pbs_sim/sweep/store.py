@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import shutil
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -143,17 +142,10 @@ def write_part(out: Path, record: Mapping[str, Any], fsync: bool = False) -> dic
     No fsync by default: a rename is atomic, so a part survives the sweep process being killed at any
     moment, and after an OS crash a part that never reached the disk is either absent or unreadable,
     and ``load_parts`` recomputes it. (An fsync per part cost ~5 ms, more than a small run.)"""
-    text = json.dumps(record, default=io._json_default)
+    text = io.dumps(record, exact_floats=True)  # strict JSON; inf and nan kept exactly (tagged)
     target = out / PARTS / part_name(int(record["cell"]), int(record["rep"]))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
-        fh.write(text)
-        if fsync:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, target)
-    return json.loads(text)  # type: ignore[no-any-return]
+    io.write_text(target, text, fsync=fsync)
+    return io.loads(text)  # type: ignore[no-any-return]
 
 
 def load_parts(out: Path, spec: SweepSpec) -> dict[tuple[int, int], dict[str, Any]]:
@@ -170,7 +162,7 @@ def load_parts(out: Path, spec: SweepSpec) -> dict[tuple[int, int], dict[str, An
         if path.suffix != ".json":
             continue
         try:
-            rec = json.loads(path.read_text())
+            rec = io.loads(path.read_text())
             key = (int(rec["cell"]), int(rec["rep"]))
         except (OSError, ValueError, KeyError, TypeError):
             path.unlink(missing_ok=True)  # unreadable: recompute it (atomic writes make this rare)
