@@ -86,3 +86,165 @@ def test_sweep_parts_are_strict_json_and_keep_infinities(tmp_path: Path, capsys:
     for part in (tmp_path / "o" / ".parts").iterdir():
         strict_loads(part.read_text())
     strict_loads((tmp_path / "o" / "manifest.json").read_text())
+
+
+# ---------------------------------------------------------------------------------------------
+# item 1: every number finite, every work-meaning value bounded (validate and run refuse alike)
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "needle"),
+    [
+        ("[workload]\nrate_per_s = inf\n", "workload.rate_per_s", "must be a finite number, got inf"),
+        ("[workload]\nrate_per_s = 1e400\n", "workload.rate_per_s", "must be a finite number, got inf"),
+        ("[workload]\nduration_ms = inf\n", "workload.duration_ms", "finite"),
+        ("[workload]\nwarmup_ms = inf\n", "workload.warmup_ms", "finite"),
+        ("[workload]\nwarmup_ms = -inf\n", "workload.warmup_ms", "finite"),
+        ("[cluster]\nread_timeout_ms = inf\n", "cluster.read_timeout_ms", "finite"),
+        ("[workload]\nprobe_offsets_ms = [1.0, inf]\n", "workload.probe_offsets_ms[1]", "finite"),
+        ("[workload]\nrate_per_s = 1e9\n", "workload.rate_per_s", "operations; at most 1e+07 per run"),
+        ("[workload]\nduration_ms = 1e300\n", "workload.rate_per_s", "operations"),
+        ("[workload]\nkind = \"pbs-probe\"\ntrials = 100000000\n", "workload.trials", "must be <="),
+        ("[workload]\nkeys = 1000000000000\n", "workload.keys", "must be <="),
+        ("[workload]\nkeys = 100000000000000000000\n", "workload.keys", "64-bit"),
+        ("[predict]\ntrials = 10000000000000\n", "predict.trials", "must be <="),
+        ("[faults]\ncrash_mttf_ms = 1e-300\n", "faults.crash_mttf_ms", "fault events"),
+        ("[run]\nseed = 9223372036854775808\n", "run.seed", "64-bit"),
+        ("[anti_entropy]\nmode = \"merkle\"\ninterval = \"constant(0)\"\n", "anti_entropy.interval", "zero interval"),
+        ("[anti_entropy]\nmode = \"gossip-push\"\ninterval = 0\n", "anti_entropy.interval", "loop forever"),
+        ("[anti_entropy]\nmode = \"merkle\"\ninterval = \"exponential(rate=1e9)\"\n", "anti_entropy.interval",
+         "exchanges"),
+        ("[latency]\nw = \"lognormal(mu=nan, sigma=1)\"\n", "latency.w", "'mu' must be a finite number, got nan"),
+        ("[latency]\nw = \"constant(inf)\"\n", "latency.w", "must be a finite number, got inf"),
+    ],
+)
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_out_of_range_values_are_refused(
+    scenario: Callable[..., Path], capsys: pytest.CaptureFixture[str], command: str, extra: str, key: str,
+    needle: str,
+) -> None:
+    section, settings = extra.split("\n", 1)
+    keys = {ln.split("=")[0].strip() for ln in settings.splitlines() if "=" in ln}
+    body = "\n".join(ln for ln in SMALL.splitlines() if ln.split("=")[0].strip() not in keys) + "\n"
+    if section in body:  # merge into the existing table (TOML forbids defining it twice)
+        body = body.replace(section + "\n", extra)
+    else:
+        body = body + extra
+    sc = scenario(body=body)
+    code, out, err = run_cli([command, str(sc)], capsys)
+    assert code == 2, (out, err)
+    line = one_error_line(err)
+    assert f"{sc}: {key}: " in line and needle in line, line
+    assert out == ""
+
+
+def test_closed_loop_without_time_is_refused(scenario: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+    body = SMALL.replace('profile = "lnkd-ssd"', 'profile = "lnkd-ssd"\nw = 0\na = 0\nr = 0\ns = 0').replace(
+        "[workload]\n", '[workload]\nkind = "closed"\nthink_time = 0\n'
+    )
+    code, _, err = run_cli(["validate", str(scenario(body=body))], capsys)
+    assert code == 2 and "workload.think_time" in one_error_line(err) and "loops forever" in err
+
+
+def test_sweep_size_is_bounded_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sw = tmp_path / "sw.toml"
+    sw.write_text('[sweep]\nengine = "predict"\nreplications = 100000000\n')
+    code, _, err = run_cli(["sweep", str(sw), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "sweep.replications: must be <= 1,000,000" in one_error_line(err)
+    assert not (tmp_path / "o").exists()
+    sw.write_text('[sweep]\nengine = "predict"\nreplications = 20\n[grid]\n"predict.k" = '
+                  f"{list(range(1, 100_001))}\n")
+    code, _, err = run_cli(["validate", str(sw)], capsys)
+    assert code == 2 and "sweep.replications" in one_error_line(err) and "runs; at most" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# item 5: seeds an output format cannot hold are refused up front, the same way everywhere
+
+
+@pytest.mark.parametrize("command", ["run", "predict"])
+def test_seed_beyond_int64_is_refused(
+    scenario: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    args = (["run", str(scenario())] if command == "run"
+            else ["predict", "--profile", "lnkd-ssd", "--n", "3", "--r", "1", "--w", "1", "--trials", "1000"])
+    out_dir = tmp_path / "o"
+    code, _, err = run_cli([*args, "--seed", str(2**63), "--format" if command == "run" else "--out",
+                            "parquet" if command == "run" else str(tmp_path / "c.parquet"),
+                            *(["--out", str(out_dir)] if command == "run" else [])], capsys)
+    assert code == 2 and "--seed: must be < 2**63" in one_error_line(err)
+    assert not out_dir.exists() and not (tmp_path / "c.parquet").exists()
+    code, _, err = run_cli([*args, "--seed", str(2**63 - 1)], capsys)
+    assert code == 0, err
+
+
+# ---------------------------------------------------------------------------------------------
+# item 8: Click's conventions for usage errors and a bare `pbs-sim`
+
+
+def test_bare_command_prints_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli([], capsys)
+    text = out + err
+    assert code == 2  # click's convention for a group called without a command
+    assert text.startswith("Usage: pbs-sim [OPTIONS] COMMAND [ARGS]...")
+    assert "Commands:" in text and "error:" not in text
+    assert len(text.splitlines()) > 10
+
+
+def test_usage_errors_keep_clicks_usage_and_try_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["predict", "--n", "3"], capsys)
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert lines[0] == "Usage: pbs-sim predict [OPTIONS]"
+    assert lines[1] == "Try 'pbs-sim predict --help' for help."
+    assert lines[-1] == "Error: Missing option '--profile'."
+    code, out, err = run_cli(["nonsense"], capsys)
+    assert code == 2 and "Error: No such command 'nonsense'." in err and "Usage: pbs-sim" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# item 9: smaller ones
+
+
+def test_predict_out_needs_a_table_extension(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "c.xlsx"
+    code, out, err = run_cli(["predict", "--profile", "lnkd-ssd", "--n", "3", "--r", "1", "--w", "1",
+                              "--trials", "1000", "--out", str(target)], capsys)
+    assert code == 2 and "extension must be .csv or .parquet" in one_error_line(err)
+    assert not target.exists() and out == ""
+
+
+def test_zip_row_that_is_a_scalar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sw = tmp_path / "sw.toml"
+    sw.write_text('[sweep]\nengine = "predict"\n[[zip]]\nkeys = ["cluster.read_quorum", "cluster.write_quorum"]\n'
+                  "values = [1, 2]\n")
+    code, _, err = run_cli(["validate", str(sw)], capsys)
+    line = one_error_line(err)
+    assert code == 2 and "zip[0].values[0]: expected a list of 2 values (one per key), got the single value 1" in line
+
+
+def test_empirical_trace_with_nan_rows_is_refused_with_a_count(
+    scenario: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "trace.csv").write_text("latency_ms\n1.0\nnan\n2.0\n\n3.0\nx\n")
+    sc = scenario(body=SMALL.replace('profile = "lnkd-ssd"',
+                                     'profile = "lnkd-ssd"\nw = \'empirical(path="trace.csv", column="latency_ms")\''))
+    code, _, err = run_cli(["validate", str(sc)], capsys)
+    line = one_error_line(err)
+    assert code == 2 and "latency.w" in line and "has 2 value(s) that are not numbers (first: sample 2)" in line
+
+
+def test_relative_paths_resolve_against_the_scenario_folder_and_the_error_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sc").mkdir()
+    sc = tmp_path / "sc" / "s.toml"
+    sc.write_text(SMALL)
+    (tmp_path / "trace.csv").write_text("1.0\n2.0\n")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(["validate", str(sc), "--set", 'latency.w=empirical(path="trace.csv")'], capsys)
+    line = one_error_line(err)
+    assert code == 2 and "latency.w" in line
+    assert f"relative paths resolve against '{tmp_path / 'sc'}'" in line
+    code, _, err = run_cli(["validate", str(sc), "--set", "latency.profile=mine.toml"], capsys)
+    assert code == 2 and f"relative paths resolve against '{tmp_path / 'sc'}'" in one_error_line(err)

@@ -12,7 +12,7 @@ import math
 
 import click
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_seed
 
 DEFAULT_POINTS_MS = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
 
@@ -79,10 +79,12 @@ def predict(
     Example: pbs-sim predict --profile lnkd-disk --n 3 --r 1 --w 1 --t-ms 0,10,100
     """
     from ..analytic.wars import predict as run_predict
+    from ..config import MAX_PREDICT_TRIALS
     from ..profiles import get_profile
 
-    if seed is not None and seed < 0:
-        raise ConfigError("--seed", None, f"must be >= 0, got {seed}")
+    check_seed(seed)
+    if trials > MAX_PREDICT_TRIALS:
+        raise ConfigError("--trials", None, f"must be <= {MAX_PREDICT_TRIALS:.0e}, got {trials}")
     from ..io import dumps, table_format, write_table
 
     if out is not None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_seed
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -121,8 +121,7 @@ def run(scenario: str, seed: int | None, out: str | None, fmt: str, ops: bool, o
     from ..io import dumps, provenance, table_path, write_json, write_table
     from ..simulation import simulate
 
-    if seed is not None and seed < 0:
-        raise ConfigError("--seed", None, f"must be >= 0, got {seed}")
+    check_seed(seed)
     from ..config import read_toml
 
     if "sweep" in read_toml(scenario):

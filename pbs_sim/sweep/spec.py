@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,9 @@ from ..rng import seed_sequence
 TOP_LEVEL = ("sweep", "base", "grid", "zip")
 SWEEP_KEYS = ("engine", "scenario", "replications", "seed", "description")
 ZIP_KEYS = ("keys", "values")
+# Work bounds of one sweep: every cell is validated (and held) up front, every run is listed.
+MAX_CELLS = 100_000
+MAX_RUNS = 1_000_000
 # Keys a sweep may not vary: replication seeds come from [sweep] seed, not from the scenario.
 UNSWEEPABLE = {"run.seed": "replication seeds come from [sweep] seed (and replications), not run.seed"}
 
@@ -163,7 +167,7 @@ def sweep_from_dict(
             raise ConfigError(source, f"sweep.{k}", f"unknown key; expected one of {', '.join(SWEEP_KEYS)}")
 
     engine = _engine(head, source)
-    replications = _int(head, "replications", 1, source, minimum=1)
+    replications = _int(head, "replications", 1, source, minimum=1, maximum=MAX_RUNS)
     description = head.get("description", "")
     if not isinstance(description, str):
         raise ConfigError(source, "sweep.description", "expected a string")
@@ -173,6 +177,14 @@ def sweep_from_dict(
     grid = _grid(raw.get("grid", {}), source)
     zips = _zips(raw.get("zip", []), source)
     _check_keys(grid, zips, source)
+    n_cells = math.prod([len(v) for v in grid.values()] + [len(z.values) for z in zips])
+    if n_cells > MAX_CELLS:
+        raise ConfigError(source, "grid", f"the grid has {n_cells:,} cells; at most {MAX_CELLS:,} per sweep")
+    if n_cells * replications > MAX_RUNS:
+        raise ConfigError(
+            source, "sweep.replications",
+            f"{n_cells:,} cells x {replications:,} replications = {n_cells * replications:,} runs; at most {MAX_RUNS:,} per sweep",
+        )
     cells = _expand(base, grid, zips, source, scenario_dir)
     return SweepSpec(
         engine=engine, base=base, grid=grid, zips=zips, replications=replications, seed=seed,
@@ -199,14 +211,17 @@ def _engine(head: Mapping[str, Any], source: str) -> str:
     return engine
 
 
-def _int(head: Mapping[str, Any], key: str, default: int, source: str, minimum: int) -> int:
+def _int(
+    head: Mapping[str, Any], key: str, default: int, source: str, minimum: int, maximum: int = 2**63 - 1
+) -> int:
     value = head.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(source, f"sweep.{key}", f"expected an integer, got {value!r}")
     if value < minimum:
         raise ConfigError(source, f"sweep.{key}", f"must be >= {minimum}, got {value}")
-    if value >= 2**63:
-        raise ConfigError(source, f"sweep.{key}", "must be < 2**63")
+    if value > maximum:
+        limit = "< 2**63" if maximum == 2**63 - 1 else f"<= {maximum:,}"
+        raise ConfigError(source, f"sweep.{key}", f"must be {limit}, got {value}")
     return value
 
 
@@ -325,10 +340,14 @@ def _zips(items: Any, source: str) -> tuple[Zip, ...]:
             raise ConfigError(source, f"{where}.values", "expected a non-empty list of rows, e.g. [[1, 1], [2, 1]]")
         rows: list[tuple[Any, ...]] = []
         for j, row in enumerate(values):
-            if not isinstance(row, list) or len(row) != len(keys):
-                got = len(row) if isinstance(row, list) else repr(row)
+            if not isinstance(row, list):
                 raise ConfigError(
-                    source, f"{where}.values[{j}]", f"expected {len(keys)} values (one per key), got {got}"
+                    source, f"{where}.values[{j}]",
+                    f"expected a list of {len(keys)} values (one per key), got the single value {_short(row)}",
+                )
+            if len(row) != len(keys):
+                raise ConfigError(
+                    source, f"{where}.values[{j}]", f"expected {len(keys)} values (one per key), got {len(row)}"
                 )
             rows.append(tuple(row))
         _check_distinct(rows, source, f"{where}.values")
