@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
+from . import inputs
 from .distributions import Distribution, Exponential, parse
 from .errors import ConfigError, DistributionError
 from .profiles import Profile, get_profile
@@ -244,6 +245,8 @@ class Scenario:
     anti_entropy: AntiEntropyConfig = field(default_factory=AntiEntropyConfig)
     source: str = field(default="<inline>", compare=False, metadata={"internal": True})
     base_dir: str | None = field(default=None, compare=False, metadata={"internal": True})
+    # data files this scenario read (empirical() traces, profile TOMLs): absolute path -> sha256
+    inputs: Mapping[str, str] = field(default_factory=dict, compare=False, metadata={"internal": True})
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting, defaults included, as plain TOML/JSON-able values (round-trips)."""
@@ -325,7 +328,14 @@ def set_dotted(raw: dict[str, Any], key: str, value: Any, source: str | None = N
 def scenario_from_dict(
     raw: Mapping[str, Any], source: str = "<inline>", base_dir: str | Path | None = None
 ) -> Scenario:
-    """Build and validate a Scenario from a plain dict (as TOML gives it)."""
+    """Build and validate a Scenario from a plain dict (as TOML gives it). The data files it reads
+    (with their SHA-256) are in ``Scenario.inputs``."""
+    with inputs.recording() as seen:
+        scenario = _scenario_from_dict(raw, source, base_dir)
+    return dataclasses.replace(scenario, inputs=dict(sorted(seen.items())))
+
+
+def _scenario_from_dict(raw: Mapping[str, Any], source: str, base_dir: str | Path | None) -> Scenario:
     bd = Path(base_dir) if base_dir is not None else None
     if not isinstance(raw, Mapping):
         raise ConfigError(source, None, "expected a table of sections")

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FORMATS = ("csv", "parquet")
+# The version of what results files mean: their tables, columns and sweep parts. Bump it in any change
+# that alters a column's name or meaning, or a part's content; a sweep written under another schema
+# (or another pbs_sim version) is not resumed (``sweep.store.check_identity``).
+RESULTS_SCHEMA = 1
 FLOAT_TAG = "__float__"
 
 

@@ -248,3 +248,72 @@ def test_relative_paths_resolve_against_the_scenario_folder_and_the_error_says_s
     assert f"relative paths resolve against '{tmp_path / 'sc'}'" in line
     code, _, err = run_cli(["validate", str(sc), "--set", "latency.profile=mine.toml"], capsys)
     assert code == 2 and f"relative paths resolve against '{tmp_path / 'sc'}'" in one_error_line(err)
+
+
+# ---------------------------------------------------------------------------------------------
+# item 2 and issue 8 defect 5: resume reuses parts only when computed the same way
+
+
+def _trace_sweep(tmp_path: Path) -> Path:
+    (tmp_path / "trace.csv").write_text("w_ms\n" + "\n".join(str(0.5 + i / 100) for i in range(50)) + "\n")
+    (tmp_path / "prof.toml").write_text("w = 'empirical(path=\"trace.csv\", column=\"w_ms\")'\na = 0.2\nr = 0.2\ns = 0.2\n")
+    sw = tmp_path / "sw.toml"
+    sw.write_text('[sweep]\nengine = "predict"\nreplications = 2\nseed = 1\n'
+                  '[base.latency]\nprofile = "prof.toml"\n[base.predict]\ntrials = 2000\n')
+    return sw
+
+
+def test_resume_refuses_parts_computed_from_another_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sw, out = _trace_sweep(tmp_path), tmp_path / "o"
+    code, _, err = run_cli(["sweep", str(sw), "-j", "1", "--out", str(out)], capsys)
+    assert code == 0, err
+    manifest = strict_loads((out / "manifest.json").read_text())
+    trace = str((tmp_path / "trace.csv").resolve())
+    assert set(manifest["identity"]["inputs"]) == {trace, str((tmp_path / "prof.toml").resolve())}
+    # the same sweep, same files: resume reloads it
+    code, _, err = run_cli(["sweep", str(sw), "-j", "1", "--out", str(out), "--resume"], capsys)
+    assert code == 0, err
+    (tmp_path / "trace.csv").write_text("w_ms\n" + "\n".join(str(200 + i) for i in range(50)) + "\n")
+    code, _, err = run_cli(["sweep", str(sw), "-j", "1", "--out", str(out), "--resume"], capsys)
+    line = one_error_line(err)
+    assert code == 2 and f"{trace} has changed since the parts in {out} were computed" in line
+    assert "--force" in line
+    code, _, err = run_cli(["sweep", str(sw), "-j", "1", "--out", str(out), "--force"], capsys)
+    assert code == 0, err
+    assert strict_loads((out / "manifest.json").read_text())["identity"]["inputs"][trace] != \
+        manifest["identity"]["inputs"][trace]
+
+
+@pytest.mark.parametrize("field", ["pbs_sim_version", "results_schema", None])
+def test_resume_refuses_parts_of_another_version(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], field: str | None
+) -> None:
+    sw, out = _trace_sweep(tmp_path), tmp_path / "o"
+    code, _, err = run_cli(["sweep", str(sw), "-j", "1", "--out", str(out)], capsys)
+    assert code == 0, err
+    manifest = json.loads((out / "manifest.json").read_text())
+    if field is None:  # a manifest written before versions were recorded
+        del manifest["identity"]
+    else:
+        manifest["identity"][field] = "0.0.1" if field == "pbs_sim_version" else 0
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    code, _, err = run_cli(["sweep", str(sw), "-j", "1", "--out", str(out), "--resume"], capsys)
+    line = one_error_line(err)
+    assert code == 2 and "holds results of pbs_sim" in line and "pass --force to recompute" in line
+    code, _, err = run_cli(["sweep", str(sw), "-j", "1", "--out", str(out), "--force"], capsys)
+    assert code == 0, err
+
+
+def test_sweep_names_root_and_replication_seeds_apart(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sw = tmp_path / "sw.toml"
+    sw.write_text('[sweep]\nengine = "simulate"\nreplications = 2\nseed = 7\n'
+                  '[base.cluster]\nnodes = 3\n[base.workload]\nkeys = 10\nrate_per_s = 500\nduration_ms = 50\n'
+                  "warmup_ms = 0\n")
+    code, _, err = run_cli(["sweep", str(sw), "-j", "1", "--out", str(tmp_path / "o")], capsys)
+    assert code == 0, err
+    import pandas as pd
+
+    r = pd.read_csv(tmp_path / "o" / "results.csv")
+    assert "seed" not in r.columns and "metric_seed" not in r.columns
+    assert list(r["root_seed"]) == [7, 7]
+    assert list(r["replication_seed"]) == ["7:0.0", "7:0.1"]  # SeedSequence(7, spawn_key=(cell, rep))

@@ -19,8 +19,9 @@ Python API::
 Output schema (stable; ``pbs_sim.plots``, the notebook and ``experiments/pbs_paper.py`` read it).
 Tables are ``.csv`` or ``.parquet`` (``--format``), rows sorted by (cell, rep):
 
-``results``   one row per replication: ``cell, rep, seed`` (the root seed: the run's seed is
-              ``SeedSequence(seed, spawn_key=(cell, rep))``), ``status`` ("ok" | "error"), ``error``
+``results``   one row per replication: ``cell, rep, root_seed`` (the sweep's seed, the same on every
+              row; the run's own seed ``SeedSequence(root_seed, spawn_key=(cell, rep))`` is the
+              ``replication_seed`` column, as the engine reports it), ``status`` ("ok" | "error"), ``error``
               (one line, empty when ok), ``engine``; one column per swept key with "." -> "_"
               (``latency.profile`` -> ``latency_profile``; lists and tables as JSON text); always
               ``n, r, w, profile`` (N, R, W, ``latency.profile``); then the engine's summary metrics
@@ -35,7 +36,8 @@ Tables are ``.csv`` or ``.parquet`` (``--format``), rows sorted by (cell, rep):
               interval (NaN with fewer than 2 replications or an infinite value).
 ``curves_summary``  per cell and t_ms: ``n_reps``, ``p_consistent_mean`` and its 95% Student-t
               interval over replications clipped to [0, 1] (one replication: its own interval).
-``manifest.json``  kind, name, description, sweep_file, scenario_file, sweep_hash, status
+``manifest.json``  kind, name, description, sweep_file, scenario_file, sweep_hash, identity
+              (sweep_hash, pbs_sim_version, results_schema, inputs: data file -> sha256), status
               (running | interrupted | incomplete | complete), counts {ok, error, missing}, n_cells,
               replications, n_runs, started_at, resumed_at, finished_at, executor, format, files,
               sweep (the resolved sweep: engine, replications, seed, grid, zip, base scenario),

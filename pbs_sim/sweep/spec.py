@@ -101,13 +101,25 @@ class SweepSpec:
         }
 
     @property
+    def inputs(self) -> dict[str, str]:
+        """Every data file the sweep's scenarios read (``empirical()`` traces, profile TOMLs):
+        absolute path -> SHA-256 of the content parsed."""
+        out: dict[str, str] = dict(self.base.inputs)
+        for c in self.cells:
+            out.update(c.scenario.inputs)
+        return dict(sorted(out.items()))
+
+    @property
     def hash(self) -> str:
-        """A stable hash of the resolved sweep, including the resolved latency profiles (so a changed
-        profile file changes it). Workers, scheduler, output format and description do not count."""
+        """A stable hash of what the sweep computes: the resolved sweep, the resolved latency
+        profiles, and the content of every data file its scenarios read (so an edited trace or
+        profile file changes it). Workers, scheduler, output format and description do not count;
+        the pbs_sim version and results schema are checked beside it (``store.identity``)."""
         if self._hash:
             return self._hash
         profiles = sorted({json.dumps(c.scenario.latency.wars.to_dict(), sort_keys=True) for c in self.cells})
-        blob = json.dumps({**self.resolved(), "profiles": profiles}, sort_keys=True, default=str)
+        blob = json.dumps({**self.resolved(), "profiles": profiles, "inputs": sorted(self.inputs.values())},
+                          sort_keys=True, default=str)
         digest = hashlib.sha256(blob.encode()).hexdigest()[:16]
         object.__setattr__(self, "_hash", digest)
         return digest
