@@ -137,7 +137,8 @@ def check_identity(out: Path, old: Mapping[str, Any], spec: SweepSpec) -> None:
     schema, or from data files whose content has changed since. (A different sweep altogether is
     the hash check in ``prepare_out``.) Each refusal is one line ending in what to do."""
     now = identity(spec)
-    was = old.get("identity") if isinstance(old.get("identity"), Mapping) else {}
+    found = old.get("identity")
+    was: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     old_v, old_s = was.get("pbs_sim_version", "unknown"), was.get("results_schema", "unknown")
     if (old_v, old_s) != (now["pbs_sim_version"], now["results_schema"]):
         raise ConfigError(
@@ -146,7 +147,8 @@ def check_identity(out: Path, old: Mapping[str, Any], spec: SweepSpec) -> None:
             f"{now['pbs_sim_version']} (schema {now['results_schema']}): its parts may not mean the same; "
             "pass --force to recompute them, or choose another --out",
         )
-    old_inputs = was.get("inputs") if isinstance(was.get("inputs"), Mapping) else {}
+    listed = was.get("inputs")
+    old_inputs: Mapping[str, Any] = listed if isinstance(listed, Mapping) else {}
     for path, digest in now["inputs"].items():
         if path in old_inputs and old_inputs[path] != digest:
             raise ConfigError(
