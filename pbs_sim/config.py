@@ -294,12 +294,16 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(str(p), None, "file does not exist")
     if p.is_dir():
         raise ConfigError(str(p), None, "is a directory, expected a TOML file")
+    if not p.is_file():  # a device or a pipe: reading /dev/zero would never end
+        raise ConfigError(str(p), None, "is not a regular file, expected a TOML file")
     try:
         return tomllib.loads(p.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(p), None, f"not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(p), None, f"cannot read: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(str(p), None, f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(p), None, f"not valid TOML (not UTF-8 text): {exc}") from None
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:

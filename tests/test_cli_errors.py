@@ -317,3 +317,195 @@ def test_sweep_names_root_and_replication_seeds_apart(tmp_path: Path, capsys: py
     assert "seed" not in r.columns and "metric_seed" not in r.columns
     assert list(r["root_seed"]) == [7, 7]
     assert list(r["replication_seed"]) == ["7:0.0", "7:0.1"]  # SeedSequence(7, spawn_key=(cell, rep))
+
+
+# ---------------------------------------------------------------------------------------------
+# item 3: a run's output directory is one unit
+
+
+def _files(d: Path) -> set[str]:
+    return {p.name for p in d.iterdir()}
+
+
+def test_run_refuses_a_sweep_directory_unless_forced(
+    scenario: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sw, out = _trace_sweep(tmp_path), tmp_path / "o"
+    code, _, err = run_cli(["sweep", str(sw), "-j", "1", "--out", str(out)], capsys)
+    assert code == 0, err
+    before = {n: (out / n).read_bytes() for n in _files(out) if (out / n).is_file()}
+    code, out_text, err = run_cli(["run", str(scenario()), "--out", str(out)], capsys)
+    assert code == 2 and f"--out: {out} holds a pbs-sim sweep; choose another --out, or pass --force" in one_error_line(err)
+    assert out_text == ""
+    assert {n: (out / n).read_bytes() for n in _files(out) if (out / n).is_file()} == before
+    # files the user put there are refused the same way
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    code, _, err = run_cli(["run", str(scenario()), "--out", str(tmp_path / "mine")], capsys)
+    assert code == 2 and "holds files pbs-sim run did not write (e.g. notes.txt)" in one_error_line(err)
+    # forced: the sweep's files are gone, the run's are there, the manifest lists exactly them
+    code, _, err = run_cli(["run", str(scenario()), "--out", str(out), "--force"], capsys)
+    assert code == 0, err
+    manifest = strict_loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "pbs-sim run"
+    assert _files(out) == {*manifest["files"], "manifest.json"}
+    code, _, err = run_cli(["run", str(scenario()), "--out", str(tmp_path / "mine"), "--force"], capsys)
+    assert code == 0 and (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_rerun_replaces_the_previous_run_whole(
+    scenario: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sc, out = scenario(), tmp_path / "o"
+    code, _, err = run_cli(["run", str(sc), "--out", str(out), "--ops"], capsys)
+    assert code == 0 and "ops.csv" in _files(out)
+    code, _, err = run_cli(["plot", str(out), "--out", str(out / "curve.png")], capsys)  # what `make run` does
+    assert code == 0, err
+    code, _, err = run_cli(["run", str(sc), "--out", str(out)], capsys)  # without --ops
+    assert code == 0, err
+    assert "ops.csv" not in _files(out) and "curve.png" not in _files(out)
+    code, _, err = run_cli(["run", str(sc), "--out", str(out), "--format", "parquet"], capsys)
+    assert code == 0, err
+    manifest = strict_loads((out / "manifest.json").read_text())
+    assert _files(out) == {*manifest["files"], "manifest.json"}
+    assert not any(n.endswith(".csv") for n in _files(out))
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
+
+
+def test_run_killed_while_writing_leaves_the_previous_run(
+    scenario: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sc, out = scenario(), tmp_path / "o"
+    code, _, err = run_cli(["run", str(sc), "--out", str(out)], capsys)
+    assert code == 0, err
+    before = {n: (out / n).read_bytes() for n in _files(out)}
+    from pbs_sim import io
+
+    real, calls = io.write_table, []
+
+    def dying(frame: Any, path: Any, fmt: Any = None) -> Any:
+        calls.append(path)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # as if killed mid-write
+        return real(frame, path, fmt)
+
+    monkeypatch.setattr(io, "write_table", dying)
+    code, _, err = run_cli(["run", str(sc), "--out", str(out), "--seed", "9", "--ops"], capsys)
+    assert code == 130 and len(calls) == 3
+    assert {n: (out / n).read_bytes() for n in _files(out)} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_plot_refuses_a_run_directory_that_does_not_match_its_manifest(
+    scenario: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "o"
+    code, _, err = run_cli(["run", str(scenario()), "--out", str(out)], capsys)
+    assert code == 0, err
+    (out / "curve.parquet").write_bytes(b"PAR1")  # a table of some other run
+    code, _, err = run_cli(["plot", str(out)], capsys)
+    assert code == 2 and "curve.parquet is not listed in its manifest" in one_error_line(err)
+    (out / "curve.parquet").unlink()
+    (out / "curve.csv").unlink()
+    code, _, err = run_cli(["plot", str(out)], capsys)
+    assert code == 2 and "curve.csv, listed in its manifest, is missing" in one_error_line(err)
+
+
+# ---------------------------------------------------------------------------------------------
+# item 4: operating-system errors are one line naming the path, exit status 3, in every command
+
+
+def _os_error(err: str, path: str) -> str:
+    """One line naming ``path`` (or the ancestor of it the OS refused) and the OS's reason."""
+    line = one_error_line(err)
+    named = line.removeprefix("pbs-sim: error: ").split(": ")[0]
+    assert path.startswith(named) and len(named) > 4, line
+    assert line.count(": ") >= 2, line  # a reason follows the path
+    return line
+
+
+@pytest.mark.parametrize("where", ["sys", "proc", "below-file", "too-long"])
+def test_unwritable_outputs_are_one_line_exit_3(
+    where: str, scenario: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file.txt").write_text("x")
+    out = {
+        "sys": Path("/sys/pbs-sim-test-out"),
+        "proc": Path("/proc/pbs-sim-test/out"),
+        "below-file": tmp_path / "file.txt" / "out",
+        "too-long": tmp_path / ("a" * 300),
+    }[where]
+    if where == "sys" and not Path("/sys").is_dir():
+        pytest.skip("no /sys here")
+    sw = _trace_sweep(tmp_path)
+    table = str(out / "c.csv") if where != "too-long" else str(out) + ".csv"
+    commands = [
+        ["run", str(scenario()), "--out", str(out)],
+        ["sweep", str(sw), "-j", "1", "--out", str(out)],
+        ["predict", "--profile", "lnkd-ssd", "--n", "3", "--r", "1", "--w", "1", "--trials", "1000", "--out", table],
+    ]
+    for argv in commands:
+        code, stdout, err = run_cli(argv, capsys)
+        assert code == 3, (argv, err)
+        _os_error(err, argv[-1])
+        if argv[0] == "run":
+            assert stdout == ""  # refused before the run
+    sweep_dir = tmp_path / "plot-me"
+    assert run_cli(["sweep", str(sw), "-j", "1", "--out", str(sweep_dir)], capsys)[0] == 0
+    target = out / "x.png" if where != "too-long" else Path(str(out) + ".png")
+    code, _, err = run_cli(["plot", str(sweep_dir), "--out", str(target)], capsys)
+    assert code == 3, err
+    one_error_line(err)
+
+
+def test_reading_a_device_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("run", "validate", "sweep"):
+        code, _, err = run_cli([command, "/dev/zero"], capsys)
+        assert code == 2 and "/dev/zero: is not a regular file" in one_error_line(err)
+
+
+# ---------------------------------------------------------------------------------------------
+# item 7: plot input
+
+
+@pytest.mark.parametrize("kind", ["curves", "tradeoff"])
+def test_plot_refuses_a_non_numeric_value(
+    kind: str, scenario: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "o"
+    assert run_cli(["run", str(scenario()), "--out", str(out)], capsys)[0] == 0
+    table = "curve.csv" if kind == "curves" else "summary.csv"
+    column = "p_consistent" if kind == "curves" else "t_visibility_ms"
+    import pandas as pd
+
+    frame = pd.read_csv(out / table)
+    frame[column] = frame[column].astype(object)
+    frame.loc[0, column] = "abc"
+    frame.to_csv(out / table, index=False)
+    code, _, err = run_cli(["plot", str(out), "--kind", kind], capsys)
+    assert code == 2 and f"{out / table}: {column}: row 1: 'abc' is not a number" in one_error_line(err)
+    assert not (out / f"{kind}.png").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# item 9: `make run` leaves a fresh clone clean
+
+
+def test_make_run_writes_only_where_git_ignores() -> None:
+    import shutil
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    if shutil.which("make") is None or shutil.which("git") is None or not (repo / ".git").exists():
+        pytest.skip("needs make and a git checkout")
+    recipe = subprocess.run(["make", "-n", "-s", "-W", "pyproject.toml", "run"], cwd=repo, capture_output=True,
+                            text=True, check=True).stdout
+    outs = []
+    for line in recipe.splitlines():
+        words = line.split()
+        if "pbs-sim" in line and "--out" in words:
+            outs.append(words[words.index("--out") + 1])
+    assert len(outs) == 3, recipe
+    for out in outs:
+        ignored = subprocess.run(["git", "check-ignore", "-q", "--no-index", out], cwd=repo)
+        assert ignored.returncode == 0, f"make run writes {out}, which git tracks"
