@@ -16,12 +16,17 @@ import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from . import inputs
+from ._lazy import LazyModule
 from .distributions import Distribution, Exponential, Mixture, Pareto, describe, parse
 from .errors import ConfigError, DistributionError
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = LazyModule("numpy")  # checking a config does not import numpy
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -509,3 +509,60 @@ def test_make_run_writes_only_where_git_ignores() -> None:
     for out in outs:
         ignored = subprocess.run(["git", "check-ignore", "-q", "--no-index", out], cwd=repo)
         assert ignored.returncode == 0, f"make run writes {out}, which git tracks"
+
+
+# ---------------------------------------------------------------------------------------------
+# item 10 (and item 1's long work): a bad file is reported without the heavy imports; long
+# predictions say how long they have left
+
+
+HEAVY = ("numpy", "scipy", "pandas", "simpy", "matplotlib", "pyarrow")
+
+
+@pytest.mark.parametrize("argv", [
+    ["sweep", "{bad_sweep}"], ["sweep", "{bad_cell}"], ["run", "{bad}"], ["validate", "{bad}"],
+    ["validate", "{bad_cell}"],
+])
+def test_error_path_imports_nothing_heavy(argv: list[str], tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "bad_sweep.toml").write_text('[sweep]\nengine = "simulate"\nreplications = 0\n')
+    (tmp_path / "bad_cell.toml").write_text('[sweep]\nengine = "simulate"\n[grid]\n"cluster.read_quorum" = [1, 4]\n')
+    (tmp_path / "bad.toml").write_text("[cluster]\nwirte_quorum = 1\n")
+    args = [a.format(bad_sweep=tmp_path / "bad_sweep.toml", bad_cell=tmp_path / "bad_cell.toml",
+                     bad=tmp_path / "bad.toml") for a in argv]
+    probe = (
+        "import sys\nfrom pbs_sim.cli import main\n"
+        f"try:\n    main({args!r})\nexcept SystemExit as exc:\n    code = exc.code\n"
+        f"print(code, sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.split(" ", 1) == ["2", "[]\n"], (proc.stdout, proc.stderr)
+
+
+def test_long_prediction_reports_time_left_off_a_terminal(capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from pbs_sim.cli import predict, progress
+
+    monkeypatch.setattr(predict, "PROGRESS_MIN_TRIALS", 1)
+    monkeypatch.setattr(progress, "FIRST_NOTE_S", 0.0)
+    monkeypatch.setattr(progress, "EVERY_S", 0.0)
+    code, out, err = run_cli(["predict", "--profile", "lnkd-ssd", "--n", "3", "--r", "1", "--w", "1",
+                              "--trials", "1500000", "--seed", "1", "--json"], capsys)
+    assert code == 0, err
+    strict_loads(out)
+    notes = err.strip().splitlines()
+    assert notes and all(n.startswith("pbs-sim: predict: ") and "% of 1,500,000 trials after" in n
+                         and n.endswith(" left") for n in notes), err
+
+
+def test_progress_estimate(capsys: pytest.CaptureFixture[str]) -> None:
+    from pbs_sim.cli.progress import Progress
+
+    p = Progress(10**12, "trial", "predict", tty=False, first_note_s=0.0)
+    p.started -= 400.0  # 400 s in, 10^9 trials done: 1000x as long to go
+    p(10**9)
+    p.close()
+    assert capsys.readouterr().err == (
+        "pbs-sim: predict: 0.1 % of 1,000,000,000,000 trials after 7 min; about 4.6 days left\n")

@@ -56,13 +56,14 @@ def sweep(
     manifest.json to --out. Exit status: 0 all ok, 1 some replication failed or did not run,
     2 bad sweep file or option (nothing runs)."""
     from ..io import dumps
-    from ..sweep import default_out, load_sweep, rebuild_run, run_sweep
+    from ..sweep.spec import load_sweep
 
     if retry_errors and not resume:
         raise ConfigError("--retry-errors", None, "only makes sense with --resume")
     if resume and force:
         raise ConfigError("--force", None, "choose one of --resume (continue) and --force (start over)")
     spec = load_sweep(sweep_file)
+    from ..sweep.run import default_out, rebuild_run, run_sweep
 
     if dry_run:
         click.echo(f"{spec.name}: engine {spec.engine}, {len(spec.cells)} cells x {spec.replications} "

@@ -20,29 +20,21 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NoReturn, Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Literal, NoReturn, Protocol
 
 from .. import inputs
+from .._lazy import LazyModule
 from ..errors import DistributionError
 
-
-class _LazyModule:
-    """Import a scipy submodule on first attribute access: `import pbs_sim` (and `pbs-sim predict`)
-    should not pay ~0.5 s for scipy.stats, which only cdf/ppf need."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attr: str) -> Any:
-        import importlib
-
-        return getattr(importlib.import_module(self._name), attr)
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = LazyModule("numpy")
 
 
-optimize = _LazyModule("scipy.optimize")
-stats = _LazyModule("scipy.stats")
+# Imported on first use (pbs_sim._lazy): checking a config file should not pay for numpy or scipy.
+optimize = LazyModule("scipy.optimize")
+stats = LazyModule("scipy.stats")
 
 Shape = int | tuple[int, ...]
 

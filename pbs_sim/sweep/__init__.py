@@ -47,19 +47,41 @@ Tables are ``.csv`` or ``.parquet`` (``--format``), rows sorted by (cell, rep):
 
 from __future__ import annotations
 
-from .execute import Task, open_executor, register_engine, run_replication
-from .run import RebuiltRun, SweepResult, default_out, load_results, rebuild_run, run_sweep
-from .spec import (
-    Cell,
-    SweepSpec,
-    Zip,
-    column_name,
-    expand,
-    load_sweep,
-    replication_seed,
-    sweep_from_dict,
-)
-from .store import CONVENIENCE_COLUMNS, CURVE_COLUMNS, FIXED_COLUMNS
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .execute import Task, open_executor, register_engine, run_replication
+    from .run import RebuiltRun, SweepResult, default_out, load_results, rebuild_run, run_sweep
+    from .spec import (
+        Cell,
+        SweepSpec,
+        Zip,
+        column_name,
+        expand,
+        load_sweep,
+        replication_seed,
+        sweep_from_dict,
+    )
+    from .store import CONVENIENCE_COLUMNS, CURVE_COLUMNS, FIXED_COLUMNS
+
+# public name -> submodule. Imported on first use (PEP 562): checking a sweep file needs only spec
+# (no pandas, scipy or executors), so `pbs-sim sweep bad.toml` answers in a fraction of a second.
+_EXPORTS = {
+    **dict.fromkeys(("Task", "open_executor", "register_engine", "run_replication"), "execute"),
+    **dict.fromkeys(("RebuiltRun", "SweepResult", "default_out", "load_results", "rebuild_run", "run_sweep"), "run"),
+    **dict.fromkeys(("Cell", "SweepSpec", "Zip", "column_name", "expand", "load_sweep", "replication_seed",
+                     "sweep_from_dict"), "spec"),
+    **dict.fromkeys(("CONVENIENCE_COLUMNS", "CURVE_COLUMNS", "FIXED_COLUMNS"), "store"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "CONVENIENCE_COLUMNS", "CURVE_COLUMNS", "Cell", "FIXED_COLUMNS", "RebuiltRun", "SweepResult",

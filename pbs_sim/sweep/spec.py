@@ -21,13 +21,13 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..config import SECTIONS, Scenario, read_toml, scenario_from_dict
 from ..errors import ConfigError
-from ..rng import seed_sequence
+
+if TYPE_CHECKING:
+    import numpy as np
 
 TOP_LEVEL = ("sweep", "base", "grid", "zip")
 SWEEP_KEYS = ("engine", "scenario", "replications", "seed", "description")
@@ -130,6 +130,8 @@ class SweepSpec:
 
 def replication_seed(root: int, cell: int, rep: int) -> np.random.SeedSequence:
     """The seed of replication ``rep`` of cell ``cell``: ``SeedSequence(root, spawn_key=(cell, rep))``."""
+    from ..rng import seed_sequence
+
     return seed_sequence(root, (cell, rep))
 
 
@@ -198,6 +200,7 @@ def sweep_from_dict(
             f"{n_cells:,} cells x {replications:,} replications = {n_cells * replications:,} runs; at most {MAX_RUNS:,} per sweep",
         )
     cells = _expand(base, grid, zips, source, scenario_dir)
+    _check_engine(engine, source)
     return SweepSpec(
         engine=engine, base=base, grid=grid, zips=zips, replications=replications, seed=seed,
         cells=tuple(cells), source=source, name=name, description=description,
@@ -212,15 +215,21 @@ def expand(sweep: SweepSpec | str | Path) -> list[Cell]:
 
 
 def _engine(head: Mapping[str, Any], source: str) -> str:
-    from .execute import check_engine
-
+    """The engine's name; whether it can run is checked last (``_check_engine``)."""
     if "engine" not in head:
         raise ConfigError(source, "sweep.engine", "missing; expected simulate or predict")
     engine = head["engine"]
     if not isinstance(engine, str) or not engine.strip():
         raise ConfigError(source, "sweep.engine", f"expected a string, got {engine!r}")
-    check_engine(engine, source)
     return engine
+
+
+def _check_engine(engine: str, source: str) -> None:
+    # Importing the engines costs pandas and scipy (~1 s): done after every cheap check, so a
+    # mistake anywhere in the file is reported without it.
+    from .execute import check_engine
+
+    check_engine(engine, source)
 
 
 def _int(
