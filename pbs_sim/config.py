@@ -47,6 +47,8 @@ MAX_INT = 2**63 - 1  # every integer setting (seeds included) fits an int64 colu
 # background processes (anti-entropy exchanges, fault events).
 MAX_OPS = 10**7
 MAX_EVENTS = 10**8
+MAX_DELAY_MS = 1e15  # a delay or interval beyond this (~30,000 years) breaks float time arithmetic
+MAX_RING_TOKENS = 10**6  # nodes x vnodes: the ring is built (and sorted) before the run
 MAX_PREDICT_TRIALS = 10**12  # streamed in constant memory; long runs show progress and time left
 
 
@@ -355,6 +357,8 @@ def _scenario_from_dict(raw: Mapping[str, Any], source: str, base_dir: str | Pat
         built[name] = _build(cls, table, source, name, bd)
     lat: LatencyConfig = built["latency"]
     profile = get_profile(lat.profile, bd, source, "latency.profile")
+    for name in "wars":  # a profile file's laws, checked like the scenario's own
+        check_delay(getattr(profile, name), source, f"latency.profile ({lat.profile}: {name})")
     resolved = profile.with_overrides(w=lat.w, a=lat.a, r=lat.r, s=lat.s)
     built["latency"] = dataclasses.replace(lat, resolved=resolved)
     scenario = Scenario(**built, source=source, base_dir=str(bd) if bd else None)
@@ -396,9 +400,11 @@ def _convert(tp: Any, value: Any, meta: Mapping[str, Any], source: str, key: str
         return tuple(_convert(elem, v, {}, source, f"{key}[{i}]", base_dir) for i, v in enumerate(value))
     if tp is Distribution:
         try:
-            return parse(value, base_dir=base_dir)
+            dist = parse(value, base_dir=base_dir)
         except DistributionError as exc:
             raise exc.at(source, key) from None
+        check_delay(dist, source, key)
+        return dist
     if tp is KeyDistribution:
         if not isinstance(value, str):
             raise ConfigError(source, key, "expected 'uniform' or 'zipf(s=EXPONENT)'")
@@ -448,6 +454,18 @@ def _convert(tp: Any, value: Any, meta: Mapping[str, Any], source: str, key: str
     return value
 
 
+def check_delay(dist: Distribution, source: str | None, key: str) -> None:
+    """A delay law's samples must stay far below float overflow: its 1 - 10^-12 quantile at most
+    ``MAX_DELAY_MS`` (``pareto(alpha=1e-9)`` draws inf, and a run then computes with inf times)."""
+    tail = dist.tail()
+    if not tail <= MAX_DELAY_MS:
+        raise ConfigError(
+            source, key,
+            f"{dist.spec()} draws values up to {tail:.3g} ms (its 1 - 1e-12 quantile); delays and intervals "
+            f"must stay below {MAX_DELAY_MS:.0e} ms",
+        )
+
+
 def _check_scenario(sc: Scenario) -> None:
     """Rules that span fields; each names the key to fix."""
     src, c = sc.source, sc.cluster
@@ -492,6 +510,11 @@ def _check_work(sc: Scenario) -> None:
     Counts are expected values (an open workload's operations are Poisson), so a run near a bound
     may exceed it a little; the point is to refuse a run that cannot finish, before it starts."""
     src, w, c = sc.source, sc.workload, sc.cluster
+    if c.nodes * c.vnodes > MAX_RING_TOKENS:
+        raise ConfigError(
+            src, "cluster.vnodes",
+            f"{c.nodes} nodes x {c.vnodes} vnodes = {c.nodes * c.vnodes:,} ring tokens; at most {MAX_RING_TOKENS:,}",
+        )
     horizon_ms = w.warmup_ms + w.duration_ms
     if w.kind == "open":
         ops = w.rate_per_s * horizon_ms / 1000

@@ -116,6 +116,11 @@ def test_sweep_parts_are_strict_json_and_keep_infinities(tmp_path: Path, capsys:
          "exchanges"),
         ("[latency]\nw = \"lognormal(mu=nan, sigma=1)\"\n", "latency.w", "'mu' must be a finite number, got nan"),
         ("[latency]\nw = \"constant(inf)\"\n", "latency.w", "must be a finite number, got inf"),
+        # found by the fuzz test: finite parameters whose samples overflow to inf
+        ("[latency]\nw = \"pareto(xm=0.5, alpha=1e-09)\"\n", "latency.w", "draws values up to inf ms"),
+        ("[latency]\nw = \"lognormal(mu=0, sigma=1000)\"\n", "latency.w", "must stay below 1e+15 ms"),
+        ("[workload]\nkind = \"closed\"\nthink_time = \"exponential(rate=1e-20)\"\n", "workload.think_time",
+         "draws values up to"),
     ],
 )
 @pytest.mark.parametrize("command", ["validate", "run"])

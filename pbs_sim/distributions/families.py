@@ -37,6 +37,13 @@ optimize = LazyModule("scipy.optimize")
 stats = LazyModule("scipy.stats")
 
 Shape = int | tuple[int, ...]
+TAIL_Q = 1e-12  # see Distribution.tail
+_LOG_TAIL = -math.log(TAIL_Q)  # -log(1e-12) = 27.6
+_Z_TAIL = 7.034483825301131  # the standard normal's 1 - 1e-12 quantile
+
+
+def _exp(x: float) -> float:
+    return math.exp(x) if x < 709.0 else math.inf
 
 
 def _fmt(x: float) -> str:
@@ -84,6 +91,15 @@ class Distribution(ABC):
             out[i] = optimize.brentq(lambda x, qi=qi: float(self.cdf(x)) - qi, 0.0, hi, xtol=1e-12)
         return out.reshape(np.shape(q))
 
+    def tail(self) -> float:
+        """The ``1 - TAIL_Q`` quantile: all but a 10^-12 fraction of samples lie below it (``inf`` if
+        it overflows). Closed form per family (no scipy), so config validation can refuse a law whose
+        samples would overflow to ``inf`` (e.g. ``pareto(alpha=1e-9)``); the default inverts ``cdf``."""
+        try:
+            return float(self.ppf(1.0 - TAIL_Q))
+        except (OverflowError, ValueError):
+            return math.inf
+
     def __str__(self) -> str:
         return self.spec()
 
@@ -114,6 +130,9 @@ class Constant(Distribution):
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         return np.full(np.shape(q), self.value, dtype=float)
 
+    def tail(self) -> float:
+        return self.value
+
     def spec(self) -> str:
         return f"constant(value={_fmt(self.value)})"
 
@@ -139,6 +158,9 @@ class Exponential(Distribution):
 
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         return np.asarray(stats.expon.ppf(q, scale=1.0 / self.rate))
+
+    def tail(self) -> float:
+        return _LOG_TAIL / self.rate
 
     def spec(self) -> str:
         return f"exponential(rate={_fmt(self.rate)})"
@@ -172,6 +194,9 @@ class Pareto(Distribution):
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         return np.asarray(stats.pareto.ppf(q, b=self.alpha, scale=self.xm))
 
+    def tail(self) -> float:
+        return self.xm * _exp(_LOG_TAIL / self.alpha)
+
     def spec(self) -> str:
         return f"pareto(xm={_fmt(self.xm)}, alpha={_fmt(self.alpha)})"
 
@@ -200,6 +225,9 @@ class LogNormal(Distribution):
 
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         return np.asarray(stats.lognorm.ppf(q, s=self.sigma, scale=math.exp(self.mu)))
+
+    def tail(self) -> float:
+        return _exp(self.mu + _Z_TAIL * self.sigma)
 
     def spec(self) -> str:
         return f"lognormal(mu={_fmt(self.mu)}, sigma={_fmt(self.sigma)})"
@@ -230,6 +258,9 @@ class Weibull(Distribution):
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         return np.asarray(stats.weibull_min.ppf(q, c=self.shape, scale=self.scale))
 
+    def tail(self) -> float:
+        return self.scale * _exp(math.log(_LOG_TAIL) / self.shape)
+
     def spec(self) -> str:
         return f"weibull(shape={_fmt(self.shape)}, scale={_fmt(self.scale)})"
 
@@ -259,6 +290,9 @@ class Uniform(Distribution):
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         return self.low + np.asarray(q, dtype=float) * (self.high - self.low)
 
+    def tail(self) -> float:
+        return self.high
+
     def spec(self) -> str:
         return f"uniform(low={_fmt(self.low)}, high={_fmt(self.high)})"
 
@@ -287,6 +321,9 @@ class Shifted(Distribution):
 
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         return self.base.ppf(q) + self.by
+
+    def tail(self) -> float:
+        return self.base.tail() + self.by
 
     def spec(self) -> str:
         return f"shifted({self.base.spec()}, by={_fmt(self.by)})"
@@ -333,6 +370,9 @@ class Mixture(Distribution):
         return np.asarray(
             sum(w * c.cdf(x) for w, c in zip(self.weights, self.components, strict=True))
         )
+
+    def tail(self) -> float:
+        return max(c.tail() for w, c in zip(self.weights, self.components, strict=True) if w > 0)
 
     def spec(self) -> str:
         terms = ", ".join(
@@ -398,6 +438,9 @@ class Empirical(Distribution):
         a, b = v[:-1], v[1:]
         second = np.mean((a * a + a * b + b * b) / 3)
         return float(second - self.mean**2)
+
+    def tail(self) -> float:
+        return float(self.values[-1])
 
     def spec(self) -> str:
         col = f", column={_quote(self.column)}" if self.column else ""
