@@ -249,13 +249,14 @@ def unit_dir(out: str | Path, *, force: bool = False, what: str = "pbs-sim run")
     (read-only file system, a path below a file, a name too long) fails at once (``OSError``)."""
     from .errors import ConfigError
 
-    target = Path(out)
+    given = Path(out)  # as the user wrote it, for messages
+    target = Path(os.path.abspath(out))  # `--out .` has a name and a parent
     if target.exists() and not target.is_dir():
-        raise ConfigError("--out", None, f"{target} exists and is not a directory")
+        raise ConfigError("--out", None, f"{given} exists and is not a directory")
     state, detail = run_dir_state(target)
     if state in ("sweep", "foreign") and not force:
         holds = "a pbs-sim sweep" if state == "sweep" else f"files {what} did not write (e.g. {detail})"
-        raise ConfigError("--out", None, f"{target} holds {holds}; choose another --out, or pass --force")
+        raise ConfigError("--out", None, f"{given} holds {holds}; choose another --out, or pass --force")
     parent = target.parent
     for up in (parent, *parent.parents):  # `--out file.txt/res`: say which path is not a directory
         if up.exists():
@@ -266,27 +267,26 @@ def unit_dir(out: str | Path, *, force: bool = False, what: str = "pbs-sim run")
     try:
         parent.mkdir(parents=True, exist_ok=True)
         if len(target.name.encode()) + 40 > os.pathconf(parent, "PC_NAME_MAX"):
-            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), str(target))
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), str(given))
         stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.pbs-sim-{os.getpid()}-", suffix=".tmp", dir=parent))
     except OSError as exc:
         if exc.filename is None or ".pbs-sim-" in str(exc.filename):  # name the path the user gave
-            raise OSError(exc.errno, exc.strerror, str(target)) from None
+            raise OSError(exc.errno, exc.strerror, str(given)) from None
         raise
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(stage, 0o777 & ~umask)
     try:
         yield stage
-        if state == "empty":
-            if target.exists():
-                target.rmdir()
+        if state == "empty" and not target.exists():
             os.rename(stage, target)
         elif state == "run":
             old = stage.with_name(stage.name[: -len(".tmp")] + ".old")
             os.rename(target, old)
             os.rename(stage, target)
             _remove_run_dir(old)
-        else:  # forced into a directory that is not (only) ours
+        else:  # an existing empty directory (keep it: it may be someone's cwd), or forced into one
+            # that is not (only) ours
             _remove_result_files(target, {p.name for p in stage.iterdir()})
             staged = sorted(stage.iterdir(), key=lambda p: p.name == "manifest.json")  # manifest last
             for p in staged:

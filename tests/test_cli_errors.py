@@ -571,3 +571,15 @@ def test_progress_estimate(capsys: pytest.CaptureFixture[str]) -> None:
     p.close()
     assert capsys.readouterr().err == (
         "pbs-sim: predict: 0.1 % of 1,000,000,000,000 trials after 7 min; about 4.6 days left\n")
+
+
+def test_run_into_the_current_directory(scenario: Callable[..., Path], tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    sc = scenario()
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    for _ in range(2):  # empty, then a previous run
+        code, _, err = run_cli(["run", str(sc), "--out", "."], capsys)
+        assert code == 0, err
+        assert "manifest.json" in _files(here)
