@@ -42,8 +42,8 @@ else:  # pragma: no cover
 
 
 MAX_INT = 2**63 - 1  # every integer setting (seeds included) fits an int64 column
-# Work bounds of one simulated run. A run's peak memory grows by ~0.45 kB per operation (README,
-# benchmarks/bench_startup.py: 590 MB at 10^6), so MAX_OPS is ~5 GB; MAX_EVENTS bounds the
+# Work bounds of one simulated run. A run's peak memory grows by ~0.5 kB per operation (README,
+# benchmarks/bench_startup.py: 618 MB at 10^6), so MAX_OPS is ~5 GB; MAX_EVENTS bounds the
 # background processes (anti-entropy exchanges, fault events).
 MAX_OPS = 10**7
 MAX_EVENTS = 10**8
