@@ -76,7 +76,12 @@ _EXPORTS = {
 }
 
 
+_SUBMODULES = ("spec", "execute", "store", "run")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:  # `pbs_sim.sweep.store` without importing it first, as before
+        return importlib.import_module(f"{__name__}.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
