@@ -31,11 +31,12 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+from .schema import RESULTS_SCHEMA as _RESULTS_SCHEMA
+
 FORMATS = ("csv", "parquet")
-# The version of what results files mean: their tables, columns and sweep parts. Bump it in any change
-# that alters a column's name or meaning, or a part's content; a sweep written under another schema
-# (or another pbs_sim version) is not resumed (``sweep.store.check_identity``).
-RESULTS_SCHEMA = 1
+# What results files mean (pbs_sim.schema, where its history is kept); a sweep written under another
+# schema (or another pbs_sim version) is not resumed (``sweep.store.check_identity``).
+RESULTS_SCHEMA = _RESULTS_SCHEMA
 FLOAT_TAG = "__float__"
 
 
@@ -196,7 +197,8 @@ def now_iso() -> str:
 
 def provenance() -> dict[str, Any]:
     """The block every manifest carries."""
-    return {"versions": versions(), "git_commit": git_commit(), "created_at": now_iso()}
+    return {"versions": versions(), "git_commit": git_commit(), "created_at": now_iso(),
+            "results_schema": RESULTS_SCHEMA}
 
 
 # ---------------------------------------------------------------------------------------------

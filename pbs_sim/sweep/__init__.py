@@ -53,6 +53,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..rng import replication_seed
     from .execute import Task, open_executor, register_engine, run_replication
     from .run import RebuiltRun, SweepResult, default_out, load_results, rebuild_run, run_sweep
     from .spec import (
@@ -64,7 +65,6 @@ if TYPE_CHECKING:
         load_sweep,
         sweep_from_dict,
     )
-    from ..rng import replication_seed
     from .store import CONVENIENCE_COLUMNS, CURVE_COLUMNS, FIXED_COLUMNS
 
 # public name -> submodule. Imported on first use (PEP 562): checking a sweep file needs only spec
