@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test test-slow lint bench clean
+.PHONY: run quickstart-results test test-slow lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,17 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@ $(STAMP_RUN)
 
+# `make run` writes into runs/ (ignored by git), so a fresh clone stays clean after it;
+# `make quickstart-results` regenerates the committed copy README shows, results/quickstart/.
+QUICKSTART_OUT ?= runs/quickstart
+
 run: $(STAMP_RUN)
-	$(BIN)/pbs-sim run experiments/quickstart.toml --out results/quickstart --no-progress
-	$(BIN)/pbs-sim plot results/quickstart --kind curves --out results/quickstart/curve.png
-	$(BIN)/pbs-sim plot results/quickstart --kind versions --out results/quickstart/versions_behind.png
+	$(BIN)/pbs-sim run experiments/quickstart.toml --out $(QUICKSTART_OUT) --no-progress
+	$(BIN)/pbs-sim plot $(QUICKSTART_OUT) --kind curves --out $(QUICKSTART_OUT)/curve.png
+	$(BIN)/pbs-sim plot $(QUICKSTART_OUT) --kind versions --out $(QUICKSTART_OUT)/versions_behind.png
+
+quickstart-results:
+	$(MAKE) run QUICKSTART_OUT=results/quickstart
 
 test: $(STAMP_DEV)
 	$(BIN)/python -m ruff check pbs_sim tests benchmarks experiments

@@ -17,10 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from pbs_sim.config import read_toml
 from pbs_sim.io import write_table
 from pbs_sim.plots import save_figure
-from pbs_sim.sweep import run_sweep, sweep_from_dict
+from pbs_sim.sweep.experiment import cell_metrics, run_experiment
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "anti_entropy_interval.toml"
@@ -33,14 +32,8 @@ METRICS = (
 
 def run(reps: int | None = None, duration_ms: float | None = None, workers: int = 1,
         out: str | Path | None = None) -> pd.DataFrame:
-    raw: dict[str, Any] = read_toml(SPEC)
-    if reps is not None:
-        raw["sweep"]["replications"] = reps
-    if duration_ms is not None:
-        raw.setdefault("base", {}).setdefault("workload", {})["duration_ms"] = duration_ms
-    spec = sweep_from_dict(raw, source=str(SPEC), base_dir=HERE, name="anti_entropy_interval")
     out_dir = Path(out) if out is not None else HERE.parent / "results" / "anti_entropy_interval"
-    res = run_sweep(spec, workers=workers, out=out_dir, force=True, progress=False)
+    spec, res = run_experiment(SPEC, "anti_entropy_interval", out=out_dir, reps=reps, duration_ms=duration_ms, workers=workers)
     summary = res.summary
     rows = []
     for cell in spec.cells:
@@ -51,11 +44,7 @@ def run(reps: int | None = None, duration_ms: float | None = None, workers: int 
             "anti_entropy": sc.anti_entropy.mode,
             "interval_mean_ms": sc.anti_entropy.interval.mean if sc.anti_entropy.mode != "off" else math.inf,
         }
-        for m in METRICS:
-            for suffix in ("mean", "ci_low", "ci_high"):
-                col = f"{m}_{suffix}"
-                if col in srow.index:
-                    row[col] = float(srow[col])
+        row.update(cell_metrics(srow, METRICS))
         row["ae_bytes_per_s_mean"] = row.get("ae_bytes_sent_mean", 0.0) / run_s
         row["ae_messages_per_s_mean"] = row.get("ae_messages_mean", 0.0) / run_s
         rows.append(row)

@@ -17,10 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from pbs_sim.config import read_toml
 from pbs_sim.io import write_table
 from pbs_sim.plots import save_figure
-from pbs_sim.sweep import run_sweep, sweep_from_dict
+from pbs_sim.sweep.experiment import cell_metrics, run_experiment
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "clock_skew.toml"
@@ -33,14 +32,8 @@ METRICS = (
 
 def run(reps: int | None = None, duration_ms: float | None = None, workers: int = 1,
         out: str | Path | None = None) -> pd.DataFrame:
-    raw: dict[str, Any] = read_toml(SPEC)
-    if reps is not None:
-        raw["sweep"]["replications"] = reps
-    if duration_ms is not None:
-        raw.setdefault("base", {}).setdefault("workload", {})["duration_ms"] = duration_ms
-    spec = sweep_from_dict(raw, source=str(SPEC), base_dir=HERE, name="clock_skew")
     out_dir = Path(out) if out is not None else HERE.parent / "results" / "clock_skew"
-    res = run_sweep(spec, workers=workers, out=out_dir, force=True, progress=False)
+    spec, res = run_experiment(SPEC, "clock_skew", out=out_dir, reps=reps, duration_ms=duration_ms, workers=workers)
     summary = res.summary
     rows = []
     for cell in spec.cells:
@@ -53,11 +46,7 @@ def run(reps: int | None = None, duration_ms: float | None = None, workers: int 
             "offset_sd_ms": float(off.var ** 0.5) if off is not None else 0.0,
             "per_key_writes_per_s": wl.rate_per_s * (1 - wl.read_fraction) / wl.keys,
         }
-        for m in METRICS:
-            for suffix in ("mean", "ci_low", "ci_high"):
-                col = f"{m}_{suffix}"
-                if col in srow.index:
-                    row[col] = float(srow[col])
+        row.update(cell_metrics(srow, METRICS))
         rows.append(row)
     table = pd.DataFrame(rows).sort_values(["timestamp_source", "per_key_writes_per_s", "offset_sd_ms"])
     write_table(table, out_dir / "clock_skew.csv")

@@ -9,6 +9,13 @@ by string key.
 Adding a setting: add a field with ``opt(default, ...)`` to its section; the loader, unknown-key
 detection, type checks, ``to_dict`` and ``pbs-sim validate`` pick it up. Cross-field rules go in
 ``_check_scenario``.
+
+Every number is finite (``inf``, ``1e400`` and ``nan`` are refused for every numeric key), every
+integer fits a signed 64-bit column (``MAX_INT``, so Parquet and CSV readers hold it), and settings
+that mean work have an upper bound: the counts (``nodes``, ``keys``, ``clients``, ``trials``) by
+their field, the work they multiply into by ``_check_work`` (expected operations, anti-entropy
+exchanges and fault events of one run: at most ``MAX_OPS`` / ``MAX_EVENTS``). A run that would
+loop forever at one instant (zero think time or anti-entropy interval with zero latencies) is refused.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
+from . import inputs
 from .distributions import Constant, Distribution, Exponential, Normal, parse
 from .errors import ConfigError, DistributionError
 from .profiles import Profile, get_profile
@@ -31,6 +39,17 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+
+MAX_INT = 2**63 - 1  # every integer setting (seeds included) fits an int64 column
+# Work bounds of one simulated run. A run's peak memory grows by ~0.5 kB per operation (README,
+# benchmarks/bench_startup.py: 618 MB at 10^6), so MAX_OPS is ~5 GB; MAX_EVENTS bounds the
+# background processes (anti-entropy exchanges, fault events).
+MAX_OPS = 10**7
+MAX_EVENTS = 10**8
+MAX_DELAY_MS = 1e15  # a delay or interval beyond this (~30,000 years) breaks float time arithmetic
+MAX_RING_TOKENS = 10**6  # nodes x vnodes: the ring is built (and sorted) before the run
+MAX_PREDICT_TRIALS = 10**12  # streamed in constant memory; long runs show progress and time left
 
 
 def opt(
@@ -85,7 +104,7 @@ class KeyDistribution:
 
 @dataclass(frozen=True)
 class ClusterConfig:
-    nodes: int = opt(3, ge=1, doc="ring size (>= replication)")
+    nodes: int = opt(3, ge=1, le=10_000, doc="ring size (>= replication)")
     replication: int = opt(3, ge=1, doc="N: replicas per key")
     read_quorum: int = opt(1, ge=1, doc="R: responses a read waits for")
     write_quorum: int = opt(1, ge=1, doc="W: acks a write waits for (\"any\": Cassandra's ANY, a stored hint counts)")
@@ -95,7 +114,7 @@ class ClusterConfig:
         "random", choices=("random", "preference"),
         doc="which replicas a 'quorum' fan-out picks: uniformly at random (PBS) or the first in the preference list",
     )
-    vnodes: int = opt(8, ge=1, doc="virtual nodes per physical node on the ring")
+    vnodes: int = opt(8, ge=1, le=4096, doc="virtual nodes per physical node on the ring")
     coordinator: str = opt(
         "client", choices=("client", "random", "first-replica"),
         doc="who coordinates: an external client-side coordinator (PBS model), a random node, or the key's first replica",
@@ -146,11 +165,11 @@ class LatencyConfig:
 @dataclass(frozen=True)
 class WorkloadConfig:
     kind: str = opt("open", choices=("open", "closed", "pbs-probe"), doc="open (Poisson) | closed (think time) | pbs-probe")
-    keys: int = opt(1000, ge=1, doc="number of keys")
+    keys: int = opt(1000, ge=1, le=10**8, doc="number of keys")
     key_distribution: KeyDistribution = opt(KeyDistribution(), doc="uniform | zipf(s=0.99)")
     read_fraction: float = opt(0.9, ge=0, le=1, doc="fraction of operations that are reads")
     rate_per_s: float = opt(1000.0, gt=0, doc="open workload: Poisson arrival rate of operations per second")
-    clients: int = opt(100, ge=1, doc="number of clients (sessions); closed: each issues one op at a time")
+    clients: int = opt(100, ge=1, le=10**6, doc="number of clients (sessions); closed: each issues one op at a time")
     think_time: Distribution = opt(Exponential(0.1), doc="closed workload: pause between a client's ops")
     duration_ms: float = opt(10_000.0, gt=0, doc="length of the measured run (after warm-up)")
     warmup_ms: float = opt(
@@ -165,7 +184,7 @@ class WorkloadConfig:
     preload_rate_per_s: float | None = opt(
         None, gt=0, doc="preload: load writes per second, evenly spaced (default: rate_per_s)"
     )
-    trials: int = opt(10_000, ge=1, doc="pbs-probe: independent write-then-read trials (each on its own key)")
+    trials: int = opt(10_000, ge=1, le=MAX_OPS, doc="pbs-probe: independent write-then-read trials (each on its own key)")
     probe_offsets_ms: tuple[float, ...] = opt(
         (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0), doc="pbs-probe: read this long after the write's commit"
     )
@@ -187,19 +206,19 @@ class WorkloadConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    seed: int = opt(1, ge=0, doc="root seed of every random stream")
+    seed: int = opt(1, ge=0, le=MAX_INT, doc="root seed of every random stream (< 2**63)")
 
 
 @dataclass(frozen=True)
 class PredictConfig:
-    trials: int = opt(100_000, ge=1, doc="WARS Monte Carlo trials")
+    trials: int = opt(100_000, ge=1, le=MAX_PREDICT_TRIALS, doc="WARS Monte Carlo trials")
     fanout: str | None = opt(
         None, choices=("all", "quorum"),
         doc="reads to all N (the paper) or R (Cassandra 1.2); default: cluster.read_fanout, as the simulator does",
     )
     target: float = opt(0.999, gt=0, le=1, doc="probability whose t-visibility is reported")
     t_ms: tuple[float, ...] = opt((), doc="extra points of the curve to report")
-    k: int = opt(1, ge=1, doc="k for k-staleness")
+    k: int = opt(1, ge=1, le=10**9, doc="k for k-staleness")
 
 
 @dataclass(frozen=True)
@@ -246,7 +265,7 @@ class AntiEntropyConfig:
     tree_fanout: int = opt(2, ge=2, le=64, doc="Merkle tree branching factor")
     jitter_ms: float = opt(0.0, ge=0, doc="uniform 0..jitter_ms added to every interval (desynchronises nodes)")
     timeout_ms: float = opt(1_000.0, gt=0, doc="an exchange whose next message has not arrived by then is abandoned")
-    value_bytes: int = opt(1024, ge=0, doc="bytes per streamed value (cost accounting; keys count 16, hashes 8)")
+    value_bytes: int = opt(1024, ge=0, le=2**40, doc="bytes per streamed value (cost accounting; keys count 16, hashes 8)")
 
 
 @dataclass(frozen=True)
@@ -338,6 +357,8 @@ class Scenario:
     hinted_handoff: HintedHandoffConfig = field(default_factory=HintedHandoffConfig)
     source: str = field(default="<inline>", compare=False, metadata={"internal": True})
     base_dir: str | None = field(default=None, compare=False, metadata={"internal": True})
+    # data files this scenario read (empirical() traces, profile TOMLs): absolute path -> sha256
+    inputs: Mapping[str, str] = field(default_factory=dict, compare=False, metadata={"internal": True})
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting, defaults included, as plain TOML/JSON-able values (round-trips)."""
@@ -388,12 +409,16 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(str(p), None, "file does not exist")
     if p.is_dir():
         raise ConfigError(str(p), None, "is a directory, expected a TOML file")
+    if not p.is_file():  # a device or a pipe: reading /dev/zero would never end
+        raise ConfigError(str(p), None, "is not a regular file, expected a TOML file")
     try:
         return tomllib.loads(p.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(p), None, f"not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(p), None, f"cannot read: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(str(p), None, f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(p), None, f"not valid TOML (not UTF-8 text): {exc}") from None
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
@@ -422,7 +447,14 @@ def set_dotted(raw: dict[str, Any], key: str, value: Any, source: str | None = N
 def scenario_from_dict(
     raw: Mapping[str, Any], source: str = "<inline>", base_dir: str | Path | None = None
 ) -> Scenario:
-    """Build and validate a Scenario from a plain dict (as TOML gives it)."""
+    """Build and validate a Scenario from a plain dict (as TOML gives it). The data files it reads
+    (with their SHA-256) are in ``Scenario.inputs``."""
+    with inputs.recording() as seen:
+        scenario = _scenario_from_dict(raw, source, base_dir)
+    return dataclasses.replace(scenario, inputs=dict(sorted(seen.items())))
+
+
+def _scenario_from_dict(raw: Mapping[str, Any], source: str, base_dir: str | Path | None) -> Scenario:
     bd = Path(base_dir) if base_dir is not None else None
     if not isinstance(raw, Mapping):
         raise ConfigError(source, None, "expected a table of sections")
@@ -438,6 +470,8 @@ def scenario_from_dict(
         built[name] = _build(cls, table, source, name, bd)
     lat: LatencyConfig = built["latency"]
     profile = get_profile(lat.profile, bd, source, "latency.profile")
+    for name in "wars":  # a profile file's laws, checked like the scenario's own
+        check_delay(getattr(profile, name), source, f"latency.profile ({lat.profile}: {name})")
     resolved = profile.with_overrides(w=lat.w, a=lat.a, r=lat.r, s=lat.s)
     built["latency"] = dataclasses.replace(lat, resolved=resolved)
     if raw.get("_write_any"):
@@ -501,6 +535,7 @@ def _convert(tp: Any, value: Any, meta: Mapping[str, Any], source: str, key: str
             raise exc.at(source, key) from None
         if isinstance(dist, Normal) and key not in SIGNED_DISTRIBUTIONS:
             raise ConfigError(source, key, f"{dist.spec()} can be negative; use absnormal(...) here")
+        check_delay(dist, source, key)
         return dist
     if tp is KeyDistribution:
         if not isinstance(value, str):
@@ -521,12 +556,17 @@ def _convert(tp: Any, value: Any, meta: Mapping[str, Any], source: str, key: str
         if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
             raise ConfigError(source, key, f"expected an integer, got {value!r}")
         value = int(value)
+        if abs(value) > MAX_INT:
+            raise ConfigError(source, key, f"must be < 2**63 (a 64-bit integer), got {value}")
     elif tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(source, key, f"expected a number, got {value!r}")
-        value = float(value)
-        if math.isnan(value):
-            raise ConfigError(source, key, "expected a number, got nan")
+        try:
+            value = float(value)
+        except OverflowError:  # an integer beyond the float range
+            raise ConfigError(source, key, f"must be a finite number, got {value}") from None
+        if not math.isfinite(value):
+            raise ConfigError(source, key, f"must be a finite number, got {value!r}")
     elif tp is str:
         if not isinstance(value, str):
             raise ConfigError(source, key, f"expected a string, got {value!r}")
@@ -544,6 +584,18 @@ def _convert(tp: Any, value: Any, meta: Mapping[str, Any], source: str, key: str
     if le is not None and value > le:
         raise ConfigError(source, key, f"must be <= {le:g}, got {value:g}")
     return value
+
+
+def check_delay(dist: Distribution, source: str | None, key: str) -> None:
+    """A delay law's samples must stay far below float overflow: its 1 - 10^-12 quantile at most
+    ``MAX_DELAY_MS`` (``pareto(alpha=1e-9)`` draws inf, and a run then computes with inf times)."""
+    tail = dist.tail()
+    if not tail <= MAX_DELAY_MS:
+        raise ConfigError(
+            source, key,
+            f"{dist.spec()} draws values up to {tail:.3g} ms (its 1 - 1e-12 quantile); delays and intervals "
+            f"must stay below {MAX_DELAY_MS:.0e} ms",
+        )
 
 
 def _check_scenario(sc: Scenario) -> None:
@@ -585,6 +637,7 @@ def _check_scenario(sc: Scenario) -> None:
         if ev.action == "partition" and not ev.nodes and len(ev.groups) < 2:
             raise ConfigError(src, f"{key}.groups", "partition needs two or more groups (or nodes with clients = true)")
     _check_clocks(sc)
+    _check_work(sc)
     _check_sloppy(sc)
 
 
@@ -614,6 +667,86 @@ def _check_clocks(sc: Scenario) -> None:
                           "pbs-probe has its own write pattern (one write per trial)")
 
 
+def _round_trip_ms(sc: Scenario) -> float:
+    """Mean of the fastest request-response path (a read's R + S or a write's W + A)."""
+    p = sc.latency.wars
+    return min(p.r.mean + p.s.mean, p.w.mean + p.a.mean)
+
+
+def _check_work(sc: Scenario) -> None:
+    """The work one simulated run means is finite and bounded; each error names the key to change.
+
+    Counts are expected values (an open workload's operations are Poisson), so a run near a bound
+    may exceed it a little; the point is to refuse a run that cannot finish, before it starts."""
+    src, w, c = sc.source, sc.workload, sc.cluster
+    if c.nodes * c.vnodes > MAX_RING_TOKENS:
+        raise ConfigError(
+            src, "cluster.vnodes",
+            f"{c.nodes} nodes x {c.vnodes} vnodes = {c.nodes * c.vnodes:,} ring tokens; at most {MAX_RING_TOKENS:,}",
+        )
+    horizon_ms = w.warmup_ms + w.duration_ms
+    if w.kind == "open":
+        ops = w.rate_per_s * horizon_ms / 1000
+        if ops > MAX_OPS:
+            raise ConfigError(
+                src, "workload.rate_per_s",
+                f"{w.rate_per_s:g} ops/s over warmup_ms + duration_ms = {horizon_ms:g} ms is ~{ops:.3g} operations; "
+                f"at most {MAX_OPS:.0e} per run (lower the rate or the duration)",
+            )
+    elif w.kind == "closed":
+        cycle_ms = w.think_time.mean + _round_trip_ms(sc)
+        if cycle_ms <= 0:
+            raise ConfigError(
+                src, "workload.think_time",
+                "a zero think time with zero latencies loops forever at one instant; give either a positive mean",
+            )
+        ops = w.clients * horizon_ms / cycle_ms
+        if ops > MAX_OPS:
+            raise ConfigError(
+                src, "workload.duration_ms",
+                f"{w.clients} clients cycling every ~{cycle_ms:.3g} ms for {horizon_ms:g} ms is ~{ops:.3g} operations; "
+                f"at most {MAX_OPS:.0e} per run",
+            )
+    else:
+        offsets = 1 if w.probe_offset is not None else len(w.probe_offsets_ms)
+        ops = w.trials * (1 + offsets)
+        if ops > MAX_OPS:
+            raise ConfigError(
+                src, "workload.trials",
+                f"{w.trials} trials x (1 write + {offsets} reads) is {ops:.3g} operations; at most {MAX_OPS:.0e} per run",
+            )
+        horizon_ms = w.trials * w.probe_interval_ms + max((*w.probe_offsets_ms, 0.0))
+    if w.preload:
+        if w.kind == "open" and ops + w.keys > MAX_OPS:
+            raise ConfigError(src, "workload.keys", f"preloading {w.keys} keys brings the run over {MAX_OPS:.0e} operations")
+        rate = w.preload_rate_per_s if w.preload_rate_per_s is not None else w.rate_per_s
+        horizon_ms += w.keys / rate * 1000
+    ae = sc.anti_entropy
+    if ae.mode != "off":
+        period = ae.interval.mean + ae.jitter_ms / 2
+        if period <= 0:
+            raise ConfigError(
+                src, "anti_entropy.interval",
+                f"{ae.interval.spec()} with jitter_ms = 0 is a zero interval: exchanges would loop forever at one "
+                "instant; give the interval a positive mean (or set jitter_ms > 0)",
+            )
+        exchanges = c.nodes * horizon_ms / period
+        if exchanges > MAX_EVENTS:
+            raise ConfigError(
+                src, "anti_entropy.interval",
+                f"a mean interval of {period:.3g} ms on {c.nodes} nodes over {horizon_ms:.3g} ms is ~{exchanges:.3g} "
+                f"exchanges; at most {MAX_EVENTS:.0e} per run",
+            )
+    f = sc.faults
+    for name, mttf in (("crash_mttf_ms", f.crash_mttf_ms), ("disk_loss_mttf_ms", f.disk_loss_mttf_ms)):
+        if mttf is not None and c.nodes * horizon_ms / mttf > MAX_EVENTS:
+            raise ConfigError(
+                src, f"faults.{name}",
+                f"{mttf:g} ms on {c.nodes} nodes over {horizon_ms:.3g} ms is ~{c.nodes * horizon_ms / mttf:.3g} "
+                f"fault events; at most {MAX_EVENTS:.0e} per run",
+            )
+
+
 def _check_sloppy(sc: Scenario) -> None:
     """Issue 12: sloppy quorums, hinted handoff and the failure detector."""
     src, c, hh = sc.source, sc.cluster, sc.hinted_handoff
@@ -629,6 +762,18 @@ def _check_sloppy(sc: Scenario) -> None:
     if hh.store == "coordinator" and c.sloppy_quorum:
         raise ConfigError(src, "hinted_handoff.store",
                           "coordinator hints are Cassandra's design, with strict quorums: set cluster.sloppy_quorum = false")
+    w = sc.workload
+    horizon_ms = (w.trials * w.probe_interval_ms if w.kind == "pbs-probe" else w.warmup_ms + w.duration_ms)
+    if hh.store != "off" and (c.nodes + 1) * horizon_ms / hh.interval_ms > MAX_EVENTS:
+        raise ConfigError(src, "hinted_handoff.interval_ms",
+                          f"{hh.interval_ms:g} ms sweeps on {c.nodes + 1} holders over {horizon_ms:.3g} ms exceed "
+                          f"{MAX_EVENTS:.0e} events per run")
+    fd = sc.failure_detector
+    pairs = c.nodes * c.nodes
+    if fd.false_suspicion_rate_per_s * pairs * horizon_ms / 1000 > MAX_EVENTS:
+        raise ConfigError(src, "failure_detector.false_suspicion_rate_per_s",
+                          f"{fd.false_suspicion_rate_per_s:g}/s on {pairs} observer-node pairs over {horizon_ms:.3g} ms "
+                          f"exceeds {MAX_EVENTS:.0e} events per run")
 
 
 def describe_fields(cls: type = Scenario) -> list[tuple[str, str, str]]:

@@ -1,37 +1,60 @@
-"""Result files: atomic writes, tables as CSV or Parquet, and run manifests.
+"""Result files: one atomic writer, one strict JSON writer, tables as CSV or Parquet, manifests.
 
 Owns: writing anything under a results directory so that a reader never sees a half-written file
-(write to a temporary file in the same directory, fsync, ``os.replace``), and the provenance block of
-every manifest (pbs_sim and dependency versions, git commit, Python, platform).
-Must not touch: configs' meaning, SimPy, metrics.
+(``atomic_path``: a temporary file in the same directory, optionally fsynced, then ``os.replace``;
+every file pbs_sim writes goes through it), the package's one JSON writer (``dumps`` /
+``write_json``: strict RFC 8259 JSON that any parser reads — NaN and infinities become ``null``, or
+with ``exact_floats`` a tagged ``{"__float__": "inf"}`` that ``loads`` turns back into the float,
+for records that must round-trip), and the provenance block of every manifest (pbs_sim and
+dependency versions, git commit, Python, platform).
+Must not touch: configs' meaning, SimPy, metrics. pandas is imported only by the table functions,
+so a command that fails on a bad file does not pay for it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import math
 import os
 import platform
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
+from .schema import RESULTS_SCHEMA as _RESULTS_SCHEMA
 
 FORMATS = ("csv", "parquet")
+# What results files mean (pbs_sim.schema, where its history is kept); a sweep written under another
+# schema (or another pbs_sim version) is not resumed (``sweep.store.check_identity``).
+RESULTS_SCHEMA = _RESULTS_SCHEMA
+FLOAT_TAG = "__float__"
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically."""
+def atomic_path(path: str | Path, *, fsync: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically.
+
+    ``fsync=False`` skips flushing the data to the disk before the rename: the rename is still
+    atomic (a reader sees the old file or the whole new one), but after an OS crash the new file
+    may be empty — fine for what can be recomputed (a sweep's parts), and ~5 ms cheaper."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:  # name the file the caller asked for, not our temporary one
+        if exc.filename is None or str(exc.filename).endswith(".tmp"):
+            raise OSError(exc.errno, exc.strerror, str(target)) from None
+        raise
     os.close(fd)
     tmp_path = Path(tmp)
     # mkstemp creates 0600; results are meant to be shared like any file the user writes.
@@ -40,45 +63,86 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.chmod(tmp_path, 0o666 & ~umask)
     try:
         yield tmp_path
-        with open(tmp_path, "rb") as fh:
-            os.fsync(fh.fileno())
+        if fsync:
+            with open(tmp_path, "rb") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
 
 
-def atomic_write(path: str | Path, write: Callable[[IO[str]], object]) -> Path:
+def atomic_write(path: str | Path, write: Callable[[IO[str]], object], *, fsync: bool = True) -> Path:
     """Write text through ``write(fh)`` atomically."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+    with atomic_path(path, fsync=fsync) as tmp, open(tmp, "w", newline="") as fh:
         write(fh)
     return Path(path)
 
 
-def write_text(path: str | Path, text: str) -> Path:
-    return atomic_write(path, lambda fh: fh.write(text))
+def write_text(path: str | Path, text: str, *, fsync: bool = True) -> Path:
+    return atomic_write(path, lambda fh: fh.write(text), fsync=fsync)
 
 
-def write_json(path: str | Path, obj: Any) -> Path:
-    return write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+# ---------------------------------------------------------------------------------------------
+# JSON: one writer, strict
 
 
-def _json_default(o: Any) -> Any:
-    import numpy as np
+def jsonable(obj: Any, exact_floats: bool = False) -> Any:
+    """``obj`` as plain JSON values: numpy scalars and arrays unwrapped, paths as text, tuples as
+    lists, and non-finite floats as ``None`` (or, with ``exact_floats``, ``{"__float__": "inf"}``)."""
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str | int):
+        return obj
+    if isinstance(obj, float):
+        if math.isfinite(obj):
+            return obj
+        return {FLOAT_TAG: repr(obj)} if exact_floats else None
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v, exact_floats) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v, exact_floats) for v in obj]
+    if hasattr(obj, "tolist") and hasattr(obj, "dtype"):  # numpy scalar or array
+        return jsonable(obj.tolist(), exact_floats)
+    if isinstance(obj, Path):
+        return str(obj)
+    return str(obj)
 
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    return str(o)
+
+def dumps(obj: Any, *, indent: int | None = None, exact_floats: bool = False) -> str:
+    """Strict JSON text of ``obj`` (see ``jsonable``); never ``NaN`` or ``Infinity``."""
+    return json.dumps(jsonable(obj, exact_floats), indent=indent, allow_nan=False)
+
+
+def _untag(d: dict[str, Any]) -> Any:
+    if len(d) == 1 and FLOAT_TAG in d and isinstance(d[FLOAT_TAG], str):
+        return float(d[FLOAT_TAG])
+    return d
+
+
+def loads(text: str) -> Any:
+    """Parse JSON written by ``dumps`` (tagged floats come back as floats)."""
+    return json.loads(text, object_hook=_untag)
+
+
+def write_json(path: str | Path, obj: Any, *, exact_floats: bool = False, fsync: bool = True) -> Path:
+    return write_text(path, dumps(obj, indent=2, exact_floats=exact_floats) + "\n", fsync=fsync)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
 
 
 def table_path(directory: str | Path, stem: str, fmt: str = "csv") -> Path:
     return Path(directory) / f"{stem}.{'parquet' if fmt == 'parquet' else 'csv'}"
+
+
+def table_format(path: str | Path, source: str | None = "--out") -> str:
+    """``csv`` or ``parquet`` from a file name's extension; any other is a ``ConfigError``."""
+    from .errors import ConfigError
+
+    suffix = Path(path).suffix.lower()
+    if suffix in (".csv", ".parquet"):
+        return suffix[1:]
+    raise ConfigError(source, None, f"{str(path)!r}: the extension must be .csv or .parquet, got {suffix or 'none'!r}")
 
 
 def write_table(frame: pd.DataFrame, path: str | Path, fmt: str | None = None) -> Path:
@@ -94,6 +158,8 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str | None = None) -
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
+    import pandas as pd
+
     p = Path(path)
     return pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
 
@@ -131,4 +197,154 @@ def now_iso() -> str:
 
 def provenance() -> dict[str, Any]:
     """The block every manifest carries."""
-    return {"versions": versions(), "git_commit": git_commit(), "created_at": now_iso()}
+    return {"versions": versions(), "git_commit": git_commit(), "created_at": now_iso(),
+            "results_schema": RESULTS_SCHEMA}
+
+
+# ---------------------------------------------------------------------------------------------
+# An output directory as one unit
+
+RUN_MANIFEST_KIND = "pbs-sim run"
+FIGURE_SUFFIXES = (".png", ".svg")  # what `pbs-sim plot` writes into a results directory
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def run_dir_state(out: Path) -> tuple[str, str]:
+    """What ``out`` holds, for ``pbs-sim run --out``: ``("empty" | "run" | "sweep" | "foreign", detail)``.
+
+    ``run``: written by ``pbs-sim run`` — its manifest lists every other file, except figures drawn
+    from it by ``pbs-sim plot``; replacing it as a whole is safe. ``sweep``: a sweep's directory.
+    ``foreign``: anything else (``detail`` names a file pbs-sim did not write)."""
+    if not out.exists():
+        return "empty", ""
+    names = sorted(p.name for p in out.iterdir())
+    if not names:
+        return "empty", ""
+    man = _read_json(out / "manifest.json")
+    kind = man.get("kind") if isinstance(man, dict) else None
+    if kind == "pbs-sim sweep" or ".parts" in names:
+        return "sweep", "manifest.json" if kind else ".parts"
+    if isinstance(man, dict) and (kind == RUN_MANIFEST_KIND or man.get("command") == "pbs-sim run"):
+        listed = set(man.get("files") or [])
+        extra = [n for n in names if n != "manifest.json" and n not in listed and Path(n).suffix not in FIGURE_SUFFIXES]
+        return ("foreign", extra[0]) if extra else ("run", "")
+    return "foreign", names[0]
+
+
+@contextlib.contextmanager
+def unit_dir(out: str | Path, *, force: bool = False, what: str = "pbs-sim run") -> Iterator[Path]:
+    """Write a results directory as one unit: yield a fresh staging directory beside ``out``; when
+    the block succeeds it becomes ``out`` by rename, replacing a previous run's directory whole (a
+    reader sees the old run or the new one, never a mix); on failure it is removed.
+
+    ``out`` must be missing, empty or a previous ``pbs-sim run`` directory (see ``run_dir_state``);
+    a sweep's directory or one holding files pbs-sim did not write is refused (``ConfigError``)
+    unless ``force``, which then moves the new files in, manifest last, and removes the pbs-sim
+    result files (tables, manifests, sweep parts) the directory held, leaving any other file alone.
+    The staging directory is created before the caller does any work, so an unwritable ``out``
+    (read-only file system, a path below a file, a name too long) fails at once (``OSError``)."""
+    from .errors import ConfigError
+
+    given = Path(out)  # as the user wrote it, for messages
+    target = Path(os.path.abspath(out))  # `--out .` has a name and a parent
+    if target.exists() and not target.is_dir():
+        raise ConfigError("--out", None, f"{given} exists and is not a directory")
+    state, detail = run_dir_state(target)
+    if state in ("sweep", "foreign") and not force:
+        holds = "a pbs-sim sweep" if state == "sweep" else f"files {what} did not write (e.g. {detail})"
+        raise ConfigError("--out", None, f"{given} holds {holds}; choose another --out, or pass --force")
+    parent = target.parent
+    for up in (parent, *parent.parents):  # `--out file.txt/res`: say which path is not a directory
+        if up.exists():
+            if not up.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(up))
+            break
+    _remove_stale_staging(parent, target.name)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        if len(target.name.encode()) + 40 > os.pathconf(parent, "PC_NAME_MAX"):
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), str(given))
+        stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.pbs-sim-{os.getpid()}-", suffix=".tmp", dir=parent))
+    except OSError as exc:
+        if exc.filename is None or ".pbs-sim-" in str(exc.filename):  # name the path the user gave
+            raise OSError(exc.errno, exc.strerror, str(given)) from None
+        raise
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(stage, 0o777 & ~umask)
+    try:
+        yield stage
+        if state == "empty" and not target.exists():
+            os.rename(stage, target)
+        elif state == "run":
+            old = stage.with_name(stage.name[: -len(".tmp")] + ".old")
+            os.rename(target, old)
+            os.rename(stage, target)
+            _remove_run_dir(old)
+        else:  # an existing empty directory (keep it: it may be someone's cwd), or forced into one
+            # that is not (only) ours
+            _remove_result_files(target, {p.name for p in stage.iterdir()})
+            staged = sorted(stage.iterdir(), key=lambda p: p.name == "manifest.json")  # manifest last
+            for p in staged:
+                os.replace(p, target / p.name)
+            stage.rmdir()
+    finally:
+        if stage.exists():
+            import shutil
+
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_staging(parent: Path, name: str) -> None:
+    """Remove staging directories beside ``name`` left by killed runs (their process is gone)."""
+    import shutil
+
+    if not parent.is_dir():
+        return
+    prefix = f".{name}.pbs-sim-"
+    for p in parent.iterdir():
+        if not (p.name.startswith(prefix) and p.is_dir()):
+            continue
+        pid = p.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _remove_run_dir(path: Path) -> None:
+    """Remove a previous run's directory: the files its manifest lists, figures, the manifest."""
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_result_files(out: Path, staged: set[str]) -> None:
+    """Before forced files move in: remove the pbs-sim result files ``out`` held (what its manifest
+    listed, the manifest, a sweep's parts and lock, and the other format's copy of every staged
+    table, so CSV then Parquet does not leave both), and nothing else."""
+    import shutil
+
+    man = _read_json(out / "manifest.json")
+    files = man.get("files") if isinstance(man, dict) else None
+    listed = set(files.values()) if isinstance(files, dict) else set(files) if isinstance(files, list) else set()
+    other = {f"{Path(n).stem}{suffix}" for n in staged for suffix in (".csv", ".parquet")}
+    for name in listed | other | {"manifest.json", ".lock"}:
+        p = out / name
+        if p.is_file() or p.is_symlink():
+            p.unlink()
+    shutil.rmtree(out / ".parts", ignore_errors=True)

@@ -16,11 +16,17 @@ import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
+from . import inputs
+from ._lazy import LazyModule
 from .distributions import Distribution, Exponential, Mixture, Pareto, describe, parse
 from .errors import ConfigError, DistributionError
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = LazyModule("numpy")  # checking a config does not import numpy
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -155,15 +161,21 @@ def _parametric_exponential(spec: str, source: str | None, key: str | None) -> P
     return Profile(name, w, a, r, s, description="synthetic exponential")
 
 
-def load_profile_file(path: Path, source: str | None = None, key: str | None = None) -> Profile:
+def load_profile_file(path: Path, source: str | None = None, key: str | None = None, rule: str = "") -> Profile:
     """A user profile: TOML with ``w, a, r, s`` distribution specs (optionally under ``[profile]``),
     and optionally ``name``, ``description`` and ``remote_extra_ms``."""
     where = str(path)
     if not path.exists():
-        raise ConfigError(source, key, f"profile file {where!r} does not exist")
+        raise ConfigError(source, key, f"profile file {where!r} does not exist{rule}")
+    if not path.is_file():
+        raise ConfigError(source, key, f"profile {where!r} is not a regular file")
     try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raw = path.read_bytes()
+        inputs.note(path, raw)  # a sweep's identity covers the profile's content
+        data = tomllib.loads(raw.decode())
+    except OSError as exc:
+        raise ConfigError(where, None, f"cannot read: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(where, None, f"not valid TOML: {exc}") from None
     table = data.get("profile", data)
     prefix = "profile." if "profile" in data else ""
@@ -180,8 +192,8 @@ def load_profile_file(path: Path, source: str | None = None, key: str | None = N
         except DistributionError as exc:
             raise exc.at(where, prefix + k) from None
     extra = table.get("remote_extra_ms", 0.0)
-    if not isinstance(extra, int | float) or isinstance(extra, bool) or extra < 0:
-        raise ConfigError(where, prefix + "remote_extra_ms", "must be a number >= 0")
+    if not isinstance(extra, int | float) or isinstance(extra, bool) or not 0 <= extra < math.inf:
+        raise ConfigError(where, prefix + "remote_extra_ms", "must be a finite number >= 0")
     return Profile(
         str(table.get("name", path.stem)), dists["w"], dists["a"], dists["r"], dists["s"],
         str(table.get("description", f"user profile from {path.name}")), float(extra),
@@ -202,10 +214,12 @@ def get_profile(
     if s.lower().startswith("exponential("):
         return _parametric_exponential(s, source, key)
     path = Path(s)
+    rule = ""
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
+        rule = f" (relative paths resolve against {str(base_dir)!r}, the folder of the scenario file)"
     if s.endswith(".toml") or path.exists():
-        return load_profile_file(path, source, key)
+        return load_profile_file(path, source, key, rule)
     raise ConfigError(
         source, key,
         f"unknown profile {spec!r}; known: {', '.join(BUILTIN)}, exponential(w=..,ars=..), or a .toml path",

@@ -1,14 +1,24 @@
-"""The version of the results' schema (columns of summaries and frames, history tables).
+"""The version of the results' schema: what results files and their columns mean.
 
-Owns: :data:`RESULTS_SCHEMA_VERSION`. Version 2 (issue 10): history tables ``write_stamps``,
-``clock_events``, ``causal_parents``, ``rmw_reads`` and ``read_versions`` may appear; summaries carry
-the clocks and causality columns (``lww_lost_writes``, ``lww_lost_fraction``, ``lost_updates``,
-``lost_update_fraction``, ``concurrent_write_pairs``, ``monotonic_write_violation_rate``,
-``writes_follow_reads_violation_rate``, ``clock_offset_sd_ms``, ...); scenario configs have a
-``[clocks]`` section. Manifests should carry it next to ``provenance`` (to be wired where manifests
-are written). Must not touch: anything else.
+Owns: :data:`RESULTS_SCHEMA`, carried by every manifest (``pbs_sim.io.provenance``) and part of a
+sweep's identity (``pbs_sim.sweep.store``: a sweep written under another schema, or another pbs_sim
+version, is not resumed). Bump it in any change that alters a table's or column's name or meaning,
+or a sweep part's content. Must not touch: anything else.
+
+History:
+
+1. The first release (issues 2-5).
+2. This batch: history tables carry event numbers (``event``; ``issued_event`` / ``completed_event``
+   in ``ops``) and may include ``write_stamps``, ``clock_events``, ``causal_parents``, ``rmw_reads``,
+   ``read_versions``; summaries gain the clocks and causality columns (``lww_lost_writes``,
+   ``lost_updates``, ``concurrent_write_pairs``, ``monotonic_write_violation_rate``, ...);
+   ``predicted_p_consistent_at_t0`` / ``predicted_t_visibility_ms`` are now predictions of the same
+   bin or offsets as the measured figures (the exact ones are ``*_exact_*``); sweep results name
+   ``root_seed`` and ``replication_seed`` apart; ``curves_summary`` averages step functions on a
+   common grid; scenario configs have a ``[clocks]`` section.
 """
 
 from __future__ import annotations
 
-RESULTS_SCHEMA_VERSION = 2
+RESULTS_SCHEMA = 2
+RESULTS_SCHEMA_VERSION = RESULTS_SCHEMA  # the name issue 10 used

@@ -76,8 +76,6 @@ def test_user_profile_file(run_cli: Run, tmp_path: Path) -> None:
         (("--profile", "lnkd-disk", "--n", "3", "--r", "1", "--w", "1", "--target", "2"), "--target: must be a probability"),
         (("--profile", "lnkd-disk", "--n", "3", "--r", "1", "--w", "1", "--trials", "0"), "--trials: must be >= 1"),
         (("--profile", "lnkd-disk", "--n", "3", "--r", "1", "--w", "1", "--k", "0"), "--k: must be >= 1"),
-        (("--profile", "lnkd-disk", "--n", "x", "--r", "1", "--w", "1"), "'x' is not a valid integer"),
-        (("--n", "3", "--r", "1", "--w", "1"), "Missing option '--profile'"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(run_cli: Run, args: tuple[str, ...], needle: str) -> None:
@@ -87,6 +85,20 @@ def test_bad_input_is_one_line_exit_2(run_cli: Run, args: tuple[str, ...], needl
     assert len(lines) == 1, out.stderr
     assert needle in lines[0], lines[0]
     assert "Traceback" not in out.stderr and out.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--profile", "lnkd-disk", "--n", "x", "--r", "1", "--w", "1"), "'x' is not a valid integer"),
+        (("--n", "3", "--r", "1", "--w", "1"), "Missing option '--profile'"),
+    ],
+)
+def test_usage_errors_follow_click(run_cli: Run, args: tuple[str, ...], needle: str) -> None:
+    out = run_cli("predict", *args)
+    assert out.returncode == 2 and out.stdout == "" and "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert lines[0] == "Usage: pbs-sim predict [OPTIONS]" and lines[-1].startswith("Error: ") and needle in lines[-1]
 
 
 def test_malformed_distribution_in_profile_file(run_cli: Run, tmp_path: Path) -> None:

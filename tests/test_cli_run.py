@@ -93,13 +93,18 @@ def test_parquet_and_overrides(scenario: Path, tmp_path: Path, capsys: pytest.Ca
         (["run", "{sc}", "--set", "nonsense"], "--set: expected KEY=VALUE"),
         (["run", "{sc}", "--seed", "-1"], "--seed: must be >= 0"),
         (["run", "{sc}", "--set", "workload.bogus=1"], "workload.bogus: unknown key"),
-        (["validate", "{sc}", "--bogus"], "No such option"),
     ],
 )
 def test_errors_are_one_line_exit_2(argv: list[str], needle: str, scenario: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli([a.replace("{sc}", str(scenario)) for a in argv], capsys)
     assert code == 2
     assert needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_usage_error_follows_click(scenario: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["validate", str(scenario), "--bogus"], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and lines[0].startswith("Usage: pbs-sim validate") and lines[-1] == "Error: No such option '--bogus'."
 
 
 def test_validate(scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

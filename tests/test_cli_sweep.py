@@ -115,7 +115,7 @@ def test_only_rebuilds_one_run_and_dry_run_lists_cells(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     row = json.loads(proc.stdout)
     expected = full.results[(full.results["cell"] == 2) & (full.results["rep"] == 1)].iloc[0]
-    for key in ("cell", "rep", "seed", "status", "mean_x", "rw", "flag", "metric_n", "workload_keys"):
+    for key in ("cell", "rep", "root_seed", "status", "mean_x", "rw", "flag", "metric_n", "workload_keys"):
         assert row[key] == expected[key], key
     assert not (tmp_path / "results").exists()  # --only writes nothing
     bad = cli("toy.toml", "--only", "9:0", cwd=tmp_path)

@@ -240,3 +240,19 @@ def test_parse_rejects_non_specs(tmp_path: Path) -> None:
     np.save(tmp_path / "neg.npy", np.array([1.0, -2.0]))
     with pytest.raises(DistributionError, match="negative"):
         parse('empirical(path="neg.npy")', base_dir=tmp_path)
+
+
+def test_tail_is_the_upper_quantile_in_closed_form() -> None:
+    """``tail()`` (used by config validation, without scipy) equals ``ppf(1 - 1e-12)``."""
+    from pbs_sim.distributions.families import TAIL_Q
+
+    for spec in ("constant(3)", "exponential(rate=0.183)", "pareto(xm=1.05, alpha=1.51)", "lognormal(mu=0.5, sigma=1.2)",
+                 "weibull(shape=1.5, scale=2)", "uniform(low=1, high=3)", "shifted(exponential(rate=1), by=2)",
+                 "mixture(0.38*pareto(xm=1.05, alpha=1.51), 0.62*exponential(rate=0.183))"):
+        d = parse(spec)
+        exact = float(np.max(d.ppf(np.asarray([1 - TAIL_Q])))) if spec.startswith("mixture") else float(d.ppf(1 - TAIL_Q))
+        if spec.startswith("mixture"):  # the largest component tail bounds the mixture's quantile
+            assert d.tail() >= exact * (1 - 1e-6)
+        else:
+            assert d.tail() == pytest.approx(exact, rel=1e-4), spec
+    assert parse("pareto(xm=1, alpha=1e-9)").tail() == float("inf")

@@ -136,3 +136,21 @@ def test_reporters_give_their_names_with_every_mechanism_off() -> None:
     s = simulate(scenario_from_dict(_raw())).summary()
     for name in ("fault_crashes", "fault_disk_losses", "repairs_sent", "ae_exchanges", "lost_writes"):
         assert s[name] == 0.0
+
+
+def test_every_manifest_carries_the_results_schema(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """Run manifests (and every other manifest, through ``io.provenance``) name the results schema."""
+    import json
+    from pathlib import Path
+
+    from cli_in_process import run_cli
+
+    from pbs_sim.schema import RESULTS_SCHEMA
+
+    out = tmp_path / "run"
+    scenario = Path(__file__).resolve().parent.parent / "experiments" / "quickstart.toml"
+    code, _, err = run_cli(["run", str(scenario), "--set", "workload.duration_ms=200", "--out", str(out),
+                            "--no-progress"], capsys)
+    assert code == 0, err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["provenance"]["results_schema"] == manifest["results_schema"] == RESULTS_SCHEMA == 2

@@ -110,7 +110,7 @@ def test_user_profile_with_empirical_samples(tmp_path: Path, rng: np.random.Gene
         ('w = "1"\na = "1"\nr = "1"\ns = "1"\nq = 1\n', "q: unknown key"),
         ('w = "paretto(1, 2)"\na = "1"\nr = "1"\ns = "1"\n', "w: unknown distribution 'paretto'"),
         ('w = "pareto(1, -2)"\na = "1"\nr = "1"\ns = "1"\n', "w: pareto: 'alpha' must be > 0"),
-        ('w = "1"\na = "1"\nr = "1"\ns = "1"\nremote_extra_ms = -3\n', "remote_extra_ms: must be a number >= 0"),
+        ('w = "1"\na = "1"\nr = "1"\ns = "1"\nremote_extra_ms = -3\n', "remote_extra_ms: must be a finite number >= 0"),
         ("w = [", "not valid TOML"),
     ],
 )

@@ -324,7 +324,7 @@ def test_a_failing_replication_is_an_error_row_and_the_sweep_goes_on(tmp_path: P
 
 
 RESULTS_COLUMNS = [
-    "cell", "rep", "seed", "status", "error", "engine",
+    "cell", "rep", "root_seed", "status", "error", "engine",
     "latency_profile", "workload_keys", "cluster_read_quorum", "cluster_write_quorum",
     "n", "r", "w", "profile",
     "mean_x", "rw", "flag", "metric_n",  # the engine's summary; its "r" equals the r column: dropped
@@ -345,7 +345,7 @@ def test_stable_table_schemas(tmp_path: Path) -> None:
         "cell", "t_ms", "n_reps", "p_consistent_mean", "p_consistent_ci_low", "p_consistent_ci_high"]
     r = files["results"]
     assert list(zip(r["cell"], r["rep"], strict=True)) == [(c, k) for c in range(12) for k in range(2)]
-    assert (r["metric_n"] == 99).all() and (r["seed"] == 7).all() and (r["engine"] == TOY).all()
+    assert (r["metric_n"] == 99).all() and (r["root_seed"] == 7).all() and (r["engine"] == TOY).all()
     assert (r["n"] == 3).all() and (r["r"] == r["cluster_read_quorum"]).all()
     assert len(files["curves"]) == 24 * 3 and len(files["summary"]) == 12
     man = json.loads((tmp_path / "out" / "manifest.json").read_text())

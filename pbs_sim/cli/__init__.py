@@ -1,8 +1,16 @@
 """The ``pbs-sim`` command line: a thin shell over the library.
 
-Owns: argument parsing, turning every ``PbsSimError`` and usage mistake into one line on stderr with
-exit status 2 (no traceback), and dispatch to one module per command (``pbs_sim/cli/<command>.py``),
-imported lazily so ``pbs-sim predict`` does not pay for SimPy or matplotlib.
+Owns: argument parsing, the exit statuses, and dispatch to one module per command
+(``pbs_sim/cli/<command>.py``, listed in ``COMMANDS`` and imported only when that command runs, so
+``pbs-sim predict`` does not pay for SimPy or matplotlib). Errors:
+
+- a ``PbsSimError`` (bad config, option or value) -> one line ``pbs-sim: error: FILE: KEY: REASON``
+  on stderr, exit status 2, before any work;
+- a usage error (unknown option, missing argument, bare ``pbs-sim``) -> Click's own
+  ``Usage: ... / Try 'pbs-sim CMD -h' for help. / Error: ...`` (or the help), exit status 2;
+- an ``OSError`` (read-only file system, permission, name too long, not a directory, a device) or
+  running out of memory -> one line naming the path and the reason, exit status 3;
+- Ctrl-C -> ``pbs-sim: interrupted``, exit status 130. No command prints a traceback for any of these.
 Must not touch: computation; everything a command does is callable from Python.
 """
 
@@ -16,7 +24,12 @@ import click
 
 from ..errors import PbsSimError
 
-# command name -> "module:attribute"; each module defines one click.Command.
+EXIT_USAGE = 2  # bad input or usage: nothing was done
+EXIT_OS = 3  # the operating system refused a file operation (or memory)
+EXIT_INTERRUPTED = 130
+
+# Every command pbs-sim ships: name -> "module:attribute" (each module defines one click.Command).
+# Add a command by adding its module and one line here.
 COMMANDS: dict[str, str] = {
     "profiles": "pbs_sim.cli.profiles:profiles",
     "predict": "pbs_sim.cli.predict:predict",
@@ -38,39 +51,35 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module, attr = target.split(":")
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name == module:
-                return _unavailable(cmd_name)
-            raise
-        cmd = getattr(mod, attr)
+        cmd = getattr(importlib.import_module(module), attr)
         assert isinstance(cmd, click.Command)
         return cmd
 
 
-def _unavailable(name: str) -> click.Command:
-    @click.command(name, help="(not available in this build)")
-    def _cmd() -> None:
-        raise PbsSimError(f"the '{name}' command is not available in this build")
-
-    return _cmd
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pbs-sim", prog_name="pbs-sim")
 def cli() -> None:
     """Staleness, repair and durability of Dynamo-style replicated stores.
 
     Analytic PBS predictions (`predict`), discrete-event simulation (`run`), parameter sweeps
     (`sweep`) and plots (`plot`). Every command takes --help.
+
+    Exit status: 0 ok; 1 a sweep replication failed or did not run; 2 bad input or usage (nothing
+    was done); 3 the operating system refused a file operation; 130 interrupted.
     """
 
 
-def fail(message: str) -> None:
-    """Print one line to stderr and exit with status 2."""
-    click.echo(f"pbs-sim: error: {message}", err=True)
-    sys.exit(2)
+def fail(message: str, status: int = EXIT_USAGE) -> None:
+    """Print one line to stderr and exit with ``status``."""
+    click.echo(f"pbs-sim: error: {' '.join(message.split())}", err=True)
+    sys.exit(status)
+
+
+def os_error_line(exc: OSError) -> str:
+    """``PATH: reason`` for an OSError (the path the OS refused, its own words for why)."""
+    reason = exc.strerror or str(exc)
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return ": ".join([*paths, reason]) if paths else reason
 
 
 def main(argv: list[str] | None = None) -> Any:
@@ -80,15 +89,17 @@ def main(argv: list[str] | None = None) -> Any:
         fail(str(exc))
     except click.exceptions.Abort:
         click.echo("pbs-sim: aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        ctx = getattr(exc, "ctx", None)
-        path = ctx.command_path if ctx is not None else ""
-        where = path.removeprefix("pbs-sim").strip()
-        fail((f"{where}: " if where else "") + " ".join(exc.format_message().split()))
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:  # usage errors: Click's own format (Usage / Try / Error)
+        exc.show()
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("pbs-sim: interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
         sys.exit(0)
+    except OSError as exc:
+        fail(os_error_line(exc), EXIT_OS)
+    except MemoryError:
+        fail("out of memory (lower the size of the run: operations, trials, keys or replications)", EXIT_OS)
     return None

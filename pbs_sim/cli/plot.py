@@ -2,8 +2,11 @@
 
 Owns: the command-line shell over :func:`pbs_sim.plots.figure_for` — choosing the headless Agg
 backend (the only place pbs_sim calls ``matplotlib.use``), the default output path and the
-PNG/SVG choice by extension. Bad input (missing directory, a directory without the tables the
-kind needs, an unknown kind or extension) is one line on stderr and exit status 2.
+PNG/SVG choice by extension, and checking the input before plotting (``check_input``): a run
+directory must hold exactly the tables its manifest lists (a directory mixing two runs' tables is
+refused), a sweep directory the tables its manifest names, and every value in a numeric column must
+be a number. Bad input (missing directory, a directory without the tables the kind needs, an
+unknown kind or extension, a non-numeric value) is one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -15,6 +18,65 @@ import click
 from ..errors import ConfigError
 
 KINDS = ("curves", "tradeoff", "durability", "versions")
+# the tables `pbs_sim.plots.load_results_dir` reads, and the columns of them that must be numbers
+PLOTTED_TABLES = ("results", "summary", "curves", "curve", "versions_behind", "durability", "by_decile")
+NUMERIC_COLUMNS = frozenset({
+    "cell", "rep", "n", "r", "w", "count", "t_ms", "p_consistent", "ci_low", "ci_high", "n_reps", "n_ok",
+    "n_error", "versions_behind", "t_visibility_ms", "t_ci_low", "t_ci_high", "read_latency_p999_ms",
+    "write_latency_p999_ms", "decile", "popularity_decile", "keys", "reads_per_key", "writes", "keys_lost",
+    "anti_entropy_interval_ms",
+})
+NUMERIC_PREFIXES = ("p_consistent_", "lost_write", "under_replicat", "mttdl", "lww_loss")
+NUMERIC_SUFFIXES = ("_mean", "_ci_low", "_ci_high")
+
+
+def _is_numeric_column(name: str) -> bool:
+    return name in NUMERIC_COLUMNS or name.startswith(NUMERIC_PREFIXES) or name.endswith(NUMERIC_SUFFIXES)
+
+
+def check_input(d: Path) -> None:
+    """Refuse, with one line naming the file, what the plots cannot draw faithfully."""
+    import json
+
+    import pandas as pd
+
+    from ..io import read_table
+
+    if not d.is_dir():
+        return  # load_results_dir says what is wrong
+    tables = {p.name: p for p in d.iterdir() if p.suffix in (".csv", ".parquet") and p.stem in PLOTTED_TABLES}
+    try:
+        manifest = json.loads((d / "manifest.json").read_text()) if (d / "manifest.json").is_file() else None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(str(d / "manifest.json"), None, f"not valid JSON: {exc}") from None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    listed = set(files.values()) if isinstance(files, dict) else set(files) if isinstance(files, list) else None
+    if listed is not None:
+        for name in sorted(listed):
+            if not (d / name).is_file():
+                raise ConfigError(str(d), None, f"{name}, listed in its manifest, is missing (rerun the command that wrote it)")
+        for name in sorted(tables):
+            if name not in listed:
+                raise ConfigError(
+                    str(d), None,
+                    f"{name} is not listed in its manifest: the directory mixes the tables of two runs "
+                    "(rerun into a fresh --out)",
+                )
+    for _, path in sorted(tables.items()):
+        try:
+            frame = read_table(path)
+        except Exception as exc:  # unreadable table: one line
+            raise ConfigError(str(path), None, f"cannot read table: {' '.join(str(exc).split())}") from None
+        for col in frame.columns:
+            s = frame[col]
+            if not _is_numeric_column(str(col)) or pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+                continue
+            bad = s.notna() & pd.to_numeric(s, errors="coerce").isna()
+            if bad.any():
+                row = int(bad.to_numpy().nonzero()[0][0])
+                raise ConfigError(
+                    str(path), str(col), f"row {row + 1}: {s.iloc[row]!r} is not a number (a numeric column)"
+                )
 
 
 @click.command("plot")
@@ -35,6 +97,7 @@ def plot(results_dir: Path, kind: str, out: Path | None) -> None:
     matplotlib.use("Agg")
     from .. import plots
 
+    check_input(results_dir)
     res = plots.load_results_dir(results_dir)
     with plots.style():
         fig = plots.figure_for(res, kind)

@@ -8,13 +8,13 @@ prediction returns in well under a second.
 
 from __future__ import annotations
 
-import json
 import math
 
 import click
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_seed
 
+PROGRESS_MIN_TRIALS = 10**7  # only long predictions report progress (10^7 trials take a few seconds)
 DEFAULT_POINTS_MS = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
 
 
@@ -70,9 +70,11 @@ def _ms(x: float) -> str:
 @click.option("--k", "k", type=int, default=1, show_default=True, help="k for k-staleness (1 - (1-p0)^k).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="Write the curve as CSV (or .parquet).")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Progress on stderr: a bar on a terminal, else a line with the time left now and then.")
 def predict(
     profile: str, n: int, r: int, w: int, trials: int, seed: int | None, target: float, t_ms: str | None,
-    fanout: str, k: int, as_json: bool, out: str | None,
+    fanout: str, k: int, as_json: bool, out: str | None, progress: bool,
 ) -> None:
     """Predict how stale reads are: P(a read started t ms after a write's commit sees it), from the
     WARS model of the PBS paper, with the t at which it reaches --target and latency percentiles.
@@ -80,25 +82,34 @@ def predict(
     Example: pbs-sim predict --profile lnkd-disk --n 3 --r 1 --w 1 --t-ms 0,10,100
     """
     from ..analytic.wars import predict as run_predict
+    from ..config import MAX_PREDICT_TRIALS
     from ..profiles import get_profile
 
-    if seed is not None and seed < 0:
-        raise ConfigError("--seed", None, f"must be >= 0, got {seed}")
+    check_seed(seed)
+    if trials > MAX_PREDICT_TRIALS:
+        raise ConfigError("--trials", None, f"must be <= {MAX_PREDICT_TRIALS:.0e}, got {trials}")
+    from ..io import dumps, table_format, write_table
+
+    if out is not None:
+        table_format(out)  # .csv or .parquet, refused before any work
     requested = parse_t_ms(t_ms)
     prof = get_profile(profile, source="--profile")
+    from .progress import Progress
+
+    bar = Progress(trials, "trial", "predict", enabled=progress and trials >= PROGRESS_MIN_TRIALS)
     try:
         res = run_predict(
             prof, n, r, w, trials=trials, seed=seed, target=target,
-            t_ms=requested or DEFAULT_POINTS_MS, fanout=fanout, k=k,
+            t_ms=requested or DEFAULT_POINTS_MS, fanout=fanout, k=k, progress=bar,
         )
     except ConfigError as exc:
         raise _option_error(exc) from None
+    finally:
+        bar.close()
     if out is not None:
-        from ..io import write_table
-
         write_table(res.curve, out)
     if as_json:
-        click.echo(json.dumps(res.to_dict()))
+        click.echo(dumps(res.to_dict()))
         return
     click.echo(render_table(res, requested or _default_points(res.t_visibility_ms)))
     if out is not None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
+from ..io import dumps
 from ..profiles import BUILTIN, get_profile
 
 
@@ -16,7 +15,7 @@ def profiles(names: tuple[str, ...], as_json: bool) -> None:
     """List latency profiles: the PBS paper's production fits and any NAMES given (names or .toml paths)."""
     chosen = [get_profile(n, source="profiles") for n in names] if names else list(BUILTIN.values())
     if as_json:
-        click.echo(json.dumps({p.name: {**p.to_dict(), "description": p.description} for p in chosen}, indent=2))
+        click.echo(dumps({p.name: {**p.to_dict(), "description": p.description} for p in chosen}, indent=2))
         return
     for p in chosen:
         click.echo(f"{p.name}: {p.description}")

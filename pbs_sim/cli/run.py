@@ -14,6 +14,7 @@ writes tables as Parquet instead of CSV.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
@@ -22,7 +23,7 @@ from typing import Any
 
 import click
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_seed
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -101,6 +102,45 @@ def render_summary(s: dict[str, Any], curve: Any, binned: bool) -> str:
     return "\n".join(lines)
 
 
+def write_run(
+    stage: Path, scenario: str, sc: Any, res: Any, summary: dict[str, Any], overrides: tuple[str, ...], fmt: str
+) -> list[str]:
+    """Write a run's tables into ``stage``, then its manifest (last, listing exactly those files)."""
+    import pandas as pd
+
+    from ..io import (
+        RESULTS_SCHEMA,
+        RUN_MANIFEST_KIND,
+        provenance,
+        table_path,
+        write_json,
+        write_table,
+    )
+
+    config = sc.to_dict()
+    files: list[str] = []
+    frames = {"summary": pd.DataFrame([{**flat_parameters(config), **summary}]), **res.frames()}
+    for name, frame in frames.items():
+        path = table_path(stage, name, fmt)
+        write_table(frame, path, fmt)
+        files.append(path.name)
+    write_json(stage / "manifest.json", {
+        "kind": RUN_MANIFEST_KIND,
+        "command": "pbs-sim run",
+        "results_schema": RESULTS_SCHEMA,
+        "scenario_file": str(Path(scenario)),
+        "seed": summary["seed"],
+        "overrides": list(overrides),
+        "config": config,
+        "inputs": dict(sc.inputs),
+        "profile": sc.latency.wars.to_dict(),
+        "files": files,
+        "summary": summary,
+        "provenance": provenance(),
+    })
+    return files
+
+
 @click.command("run")
 @click.argument("scenario", metavar="SCENARIO.toml")
 @click.option("--seed", type=int, default=None, help="Root seed (default: the scenario's run.seed).")
@@ -114,61 +154,35 @@ def render_summary(s: dict[str, Any], curve: Any, binned: bool) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Progress bar on stderr (only shown on a terminal).")
+@click.option("--force", is_flag=True,
+              help="Write into --out even if it holds a sweep or files pbs-sim run did not write.")
 def run(scenario: str, seed: int | None, out: str | None, fmt: str, ops: bool, overrides: tuple[str, ...],
-        as_json: bool, progress: bool) -> None:
+        as_json: bool, progress: bool, force: bool) -> None:
     """Simulate SCENARIO.toml on the discrete-event simulator and report measured staleness,
     latency and session guarantees next to the PBS prediction from the run's own delays.
 
     Example: pbs-sim run experiments/quickstart.toml --out results/quickstart
     """
-    from ..config import load_scenario
-    from ..io import provenance, table_path, write_json, write_table
-    from ..simulation import simulate
+    from ..config import load_scenario, read_toml
+    from ..io import dumps, unit_dir
 
-    if seed is not None and seed < 0:
-        raise ConfigError("--seed", None, f"must be >= 0, got {seed}")
-    from ..config import read_toml
-
+    check_seed(seed)
     if "sweep" in read_toml(scenario):
         raise ConfigError(scenario, "sweep", "this is a sweep file; run it with `pbs-sim sweep`")
     sc = load_scenario(scenario, dict(parse_override(o) for o in overrides))
-    res = simulate(sc, seed=seed, record_ops=ops, progress=progress and sys.stderr.isatty())
-    summary = res.summary()
-    config = sc.to_dict()
-    binned = "t_high_ms" in res.curve.columns
-    if out is not None:
-        out_dir = Path(out)
-        files: list[str] = []
-        row = {**flat_parameters(config), **summary}
-        import pandas as pd
+    with contextlib.ExitStack() as stack:
+        # the staging directory first: an --out that cannot hold results fails before the run
+        stage = stack.enter_context(unit_dir(out, force=force)) if out is not None else None
+        from ..simulation import simulate
 
-        write_table(pd.DataFrame([row]), table_path(out_dir, "summary", fmt), fmt)
-        files.append(table_path(out_dir, "summary", fmt).name)
-        for name, frame in res.frames().items():
-            path = table_path(out_dir, name, fmt)
-            write_table(frame, path, fmt)
-            files.append(path.name)
-        write_json(out_dir / "manifest.json", {
-            "command": "pbs-sim run",
-            "scenario_file": str(Path(scenario)),
-            "seed": summary["seed"],
-            "overrides": list(overrides),
-            "config": config,
-            "profile": sc.latency.wars.to_dict(),
-            "files": files,
-            "summary": summary,
-            "provenance": provenance(),
-        })
+        res = simulate(sc, seed=seed, record_ops=ops, progress=progress and sys.stderr.isatty())
+        summary = res.summary()
+        files = write_run(stage, scenario, sc, res, summary, overrides, fmt) if stage is not None else []
+    binned = "t_high_ms" in res.curve.columns
     if as_json:
-        click.echo(json.dumps(summary, default=_json_scalar))
+        click.echo(dumps(summary))
         return
     click.echo(render_summary(summary, res.curve, binned))
     if out is not None:
         click.echo(f"\nresults written to {out}/ ({', '.join(sorted(set(files)))})")
 
-
-def _json_scalar(o: Any) -> Any:
-    try:
-        return o.item()
-    except AttributeError:
-        return str(o)

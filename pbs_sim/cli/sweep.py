@@ -8,12 +8,9 @@ Must not touch: computation; everything here is ``pbs_sim.sweep`` called from Py
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -28,14 +25,6 @@ def _parse_only(text: str) -> tuple[int, int]:
         return int(cell), int(rep)
     except ValueError:
         raise ConfigError("--only", None, f"expected CELL:REP (two integers, e.g. 3:0), got {text!r}") from None
-
-
-def _jsonable(v: Any) -> Any:
-    if hasattr(v, "item"):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
 
 
 @click.command("sweep")
@@ -66,13 +55,15 @@ def sweep(
     replication), curves.csv, summary.csv (mean and 95% CI per cell), curves_summary.csv and
     manifest.json to --out. Exit status: 0 all ok, 1 some replication failed or did not run,
     2 bad sweep file or option (nothing runs)."""
-    from ..sweep import default_out, load_sweep, rebuild_run, run_sweep
+    from ..io import dumps
+    from ..sweep.spec import load_sweep
 
     if retry_errors and not resume:
         raise ConfigError("--retry-errors", None, "only makes sense with --resume")
     if resume and force:
         raise ConfigError("--force", None, "choose one of --resume (continue) and --force (start over)")
     spec = load_sweep(sweep_file)
+    from ..sweep.run import default_out, rebuild_run, run_sweep
 
     if dry_run:
         click.echo(f"{spec.name}: engine {spec.engine}, {len(spec.cells)} cells x {spec.replications} "
@@ -84,7 +75,7 @@ def sweep(
     if only is not None:
         cell, rep = _parse_only(only)
         rebuilt = rebuild_run(spec, cell, rep)
-        click.echo(json.dumps({k: _jsonable(v) for k, v in rebuilt.row.items()}))
+        click.echo(dumps(rebuilt.row))
         if rebuilt.row["status"] != "ok":
             sys.exit(1)
         return

@@ -69,7 +69,9 @@ def scenario_facts(sc: Any) -> list[str]:
 @click.command("validate")
 @click.argument("config", metavar="CONFIG.toml", required=False)
 @click.option("--keys", is_flag=True, help="List every scenario setting with its default and meaning.")
-def validate(config: str | None, keys: bool) -> None:
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Check with a setting overridden, as `pbs-sim run --set` would run it (repeatable).")
+def validate(config: str | None, keys: bool, overrides: tuple[str, ...]) -> None:
     """Check a scenario (or sweep) file without running it: prints "ok" and the resolved settings,
     or one line naming the file, key and reason (exit status 2).
     """
@@ -85,6 +87,8 @@ def validate(config: str | None, keys: bool) -> None:
         raise ConfigError("validate", None, "missing CONFIG.toml (or use --keys)")
     raw = read_toml(config)
     if "sweep" in raw:
+        if overrides:
+            raise ConfigError("--set", None, "applies to scenario files; vary a sweep's settings in its [grid]")
         from ..sweep.spec import load_sweep
 
         spec = load_sweep(config)
@@ -93,7 +97,9 @@ def validate(config: str | None, keys: bool) -> None:
         for key in spec.swept_keys:
             click.echo(f"  varies {key}")
         return
-    sc = load_scenario(config)
+    from .run import parse_override
+
+    sc = load_scenario(config, dict(parse_override(o) for o in overrides))
     click.echo(f"ok: {config}")
     for line in scenario_facts(sc):
         click.echo(f"  {line}")

@@ -19,8 +19,9 @@ Python API::
 Output schema (stable; ``pbs_sim.plots``, the notebook and ``experiments/pbs_paper.py`` read it).
 Tables are ``.csv`` or ``.parquet`` (``--format``), rows sorted by (cell, rep):
 
-``results``   one row per replication: ``cell, rep, seed`` (the root seed: the run's seed is
-              ``SeedSequence(seed, spawn_key=(cell, rep))``), ``status`` ("ok" | "error"), ``error``
+``results``   one row per replication: ``cell, rep, root_seed`` (the sweep's seed, the same on every
+              row; the run's own seed ``SeedSequence(root_seed, spawn_key=(cell, rep))`` is the
+              ``replication_seed`` column, as the engine reports it), ``status`` ("ok" | "error"), ``error``
               (one line, empty when ok), ``engine``; one column per swept key with "." -> "_"
               (``latency.profile`` -> ``latency_profile``; lists and tables as JSON text); always
               ``n, r, w, profile`` (N, R, W, ``latency.profile``); then the engine's summary metrics
@@ -37,7 +38,8 @@ Tables are ``.csv`` or ``.parquet`` (``--format``), rows sorted by (cell, rep):
               a step function: ``pbs_sim.metrics.curves``): ``n_reps``, ``p_consistent_mean`` and
               its 95% Student-t interval over replications clipped to [0, 1] (one replication:
               its own interval).
-``manifest.json``  kind, name, description, sweep_file, scenario_file, sweep_hash, status
+``manifest.json``  kind, name, description, sweep_file, scenario_file, sweep_hash, identity
+              (sweep_hash, pbs_sim_version, results_schema, inputs: data file -> sha256), status
               (running | interrupted | incomplete | complete), counts {ok, error, missing}, n_cells,
               replications, n_runs, started_at, resumed_at, finished_at, executor, format, files,
               sweep (the resolved sweep: engine, replications, seed, grid, zip, base scenario),
@@ -47,19 +49,47 @@ Tables are ``.csv`` or ``.parquet`` (``--format``), rows sorted by (cell, rep):
 
 from __future__ import annotations
 
-from ..rng import replication_seed
-from .execute import Task, open_executor, register_engine, run_replication
-from .run import RebuiltRun, SweepResult, default_out, load_results, rebuild_run, run_sweep
-from .spec import (
-    Cell,
-    SweepSpec,
-    Zip,
-    column_name,
-    expand,
-    load_sweep,
-    sweep_from_dict,
-)
-from .store import CONVENIENCE_COLUMNS, CURVE_COLUMNS, FIXED_COLUMNS
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..rng import replication_seed
+    from .execute import Task, open_executor, register_engine, run_replication
+    from .run import RebuiltRun, SweepResult, default_out, load_results, rebuild_run, run_sweep
+    from .spec import (
+        Cell,
+        SweepSpec,
+        Zip,
+        column_name,
+        expand,
+        load_sweep,
+        sweep_from_dict,
+    )
+    from .store import CONVENIENCE_COLUMNS, CURVE_COLUMNS, FIXED_COLUMNS
+
+# public name -> submodule. Imported on first use (PEP 562): checking a sweep file needs only spec
+# (no pandas, scipy or executors), so `pbs-sim sweep bad.toml` answers in a fraction of a second.
+_EXPORTS = {
+    **dict.fromkeys(("Task", "open_executor", "register_engine", "run_replication"), "execute"),
+    **dict.fromkeys(("RebuiltRun", "SweepResult", "default_out", "load_results", "rebuild_run", "run_sweep"), "run"),
+    **dict.fromkeys(("Cell", "SweepSpec", "Zip", "column_name", "expand", "load_sweep", "sweep_from_dict"), "spec"),
+    **dict.fromkeys(("CONVENIENCE_COLUMNS", "CURVE_COLUMNS", "FIXED_COLUMNS"), "store"),
+}
+
+
+_SUBMODULES = ("spec", "execute", "store", "run")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:  # `pbs_sim.sweep.store` without importing it first, as before
+        return importlib.import_module(f"{__name__}.{name}")
+    if name == "replication_seed":  # lives with the other seeds
+        return importlib.import_module("pbs_sim.rng").replication_seed
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "CONVENIENCE_COLUMNS", "CURVE_COLUMNS", "Cell", "FIXED_COLUMNS", "RebuiltRun", "SweepResult",

@@ -10,7 +10,6 @@ Must not touch: how engines compute, sweep file validation, the file layout (``s
 from __future__ import annotations
 
 import concurrent.futures as cf
-import json
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -246,7 +245,7 @@ def rebuild_run(sweep: SweepLike, cell: int, rep: int) -> RebuiltRun:
     if not 0 <= rep < spec.replications:
         raise ConfigError("--only", None, f"rep {rep} is not in 0..{spec.replications - 1}")
     rec, result = run_replication_full(Task(cell, rep, spec.engine, spec.cells[cell].scenario, spec.seed))
-    rec = json.loads(json.dumps(rec, default=io._json_default))  # as a part file holds it
+    rec = io.loads(io.dumps(rec, exact_floats=True))  # as a part file holds it
     row = {str(k): v for k, v in store.results_frame(spec, [rec]).iloc[0].items()}
     return RebuiltRun(row=row, curve=store.curves_frame([rec]), result=result, record=rec)
 

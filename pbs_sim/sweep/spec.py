@@ -17,21 +17,24 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..config import SECTIONS, Scenario, read_toml, scenario_from_dict
-from ..engines import check_engine
 from ..errors import ConfigError
-from ..rng import replication_seed
+
+if TYPE_CHECKING:
+    import numpy as np
 
 TOP_LEVEL = ("sweep", "base", "grid", "zip")
 SWEEP_KEYS = ("engine", "scenario", "replications", "seed", "description")
 ZIP_KEYS = ("keys", "values")
+# Work bounds of one sweep: every cell is validated (and held) up front, every run is listed.
+MAX_CELLS = 100_000
+MAX_RUNS = 1_000_000
 # Keys a sweep may not vary: replication seeds come from [sweep] seed, not from the scenario.
 UNSWEEPABLE = {"run.seed": "replication seeds come from [sweep] seed (and replications), not run.seed"}
 
@@ -98,18 +101,33 @@ class SweepSpec:
         }
 
     @property
+    def inputs(self) -> dict[str, str]:
+        """Every data file the sweep's scenarios read (``empirical()`` traces, profile TOMLs):
+        absolute path -> SHA-256 of the content parsed."""
+        out: dict[str, str] = dict(self.base.inputs)
+        for c in self.cells:
+            out.update(c.scenario.inputs)
+        return dict(sorted(out.items()))
+
+    @property
     def hash(self) -> str:
-        """A stable hash of the resolved sweep, including the resolved latency profiles (so a changed
-        profile file changes it). Workers, scheduler, output format and description do not count."""
+        """A stable hash of what the sweep computes: the resolved sweep, the resolved latency
+        profiles, and the content of every data file its scenarios read (so an edited trace or
+        profile file changes it). Workers, scheduler, output format and description do not count;
+        the pbs_sim version and results schema are checked beside it (``store.identity``)."""
         if self._hash:
             return self._hash
         profiles = sorted({json.dumps(c.scenario.latency.wars.to_dict(), sort_keys=True) for c in self.cells})
-        blob = json.dumps({**self.resolved(), "profiles": profiles}, sort_keys=True, default=str)
+        blob = json.dumps({**self.resolved(), "profiles": profiles, "inputs": sorted(self.inputs.values())},
+                          sort_keys=True, default=str)
         digest = hashlib.sha256(blob.encode()).hexdigest()[:16]
         object.__setattr__(self, "_hash", digest)
         return digest
 
     def replication_seed(self, cell: int, rep: int) -> np.random.SeedSequence:
+        """``SeedSequence(root, spawn_key=(cell, rep))`` (``pbs_sim.rng.replication_seed``)."""
+        from ..rng import replication_seed
+
         return replication_seed(self.seed, cell, rep)
 
 
@@ -159,7 +177,7 @@ def sweep_from_dict(
             raise ConfigError(source, f"sweep.{k}", f"unknown key; expected one of {', '.join(SWEEP_KEYS)}")
 
     engine = _engine(head, source)
-    replications = _int(head, "replications", 1, source, minimum=1)
+    replications = _int(head, "replications", 1, source, minimum=1, maximum=MAX_RUNS)
     description = head.get("description", "")
     if not isinstance(description, str):
         raise ConfigError(source, "sweep.description", "expected a string")
@@ -169,7 +187,16 @@ def sweep_from_dict(
     grid = _grid(raw.get("grid", {}), source)
     zips = _zips(raw.get("zip", []), source)
     _check_keys(grid, zips, source)
+    n_cells = math.prod([len(v) for v in grid.values()] + [len(z.values) for z in zips])
+    if n_cells > MAX_CELLS:
+        raise ConfigError(source, "grid", f"the grid has {n_cells:,} cells; at most {MAX_CELLS:,} per sweep")
+    if n_cells * replications > MAX_RUNS:
+        raise ConfigError(
+            source, "sweep.replications",
+            f"{n_cells:,} cells x {replications:,} replications = {n_cells * replications:,} runs; at most {MAX_RUNS:,} per sweep",
+        )
     cells = _expand(base, grid, zips, source, scenario_dir)
+    _check_engine(engine, source)
     return SweepSpec(
         engine=engine, base=base, grid=grid, zips=zips, replications=replications, seed=seed,
         cells=tuple(cells), source=source, name=name, description=description,
@@ -184,23 +211,34 @@ def expand(sweep: SweepSpec | str | Path) -> list[Cell]:
 
 
 def _engine(head: Mapping[str, Any], source: str) -> str:
+    """The engine's name; whether it can run is checked last (``_check_engine``)."""
     if "engine" not in head:
         raise ConfigError(source, "sweep.engine", "missing; expected simulate or predict")
     engine = head["engine"]
     if not isinstance(engine, str) or not engine.strip():
         raise ConfigError(source, "sweep.engine", f"expected a string, got {engine!r}")
-    check_engine(engine, source)
     return engine
 
 
-def _int(head: Mapping[str, Any], key: str, default: int, source: str, minimum: int) -> int:
+def _check_engine(engine: str, source: str) -> None:
+    # Importing the engines costs pandas and scipy (~1 s): done after every cheap check, so a
+    # mistake anywhere in the file is reported without it.
+    from ..engines import check_engine
+
+    check_engine(engine, source)
+
+
+def _int(
+    head: Mapping[str, Any], key: str, default: int, source: str, minimum: int, maximum: int = 2**63 - 1
+) -> int:
     value = head.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(source, f"sweep.{key}", f"expected an integer, got {value!r}")
     if value < minimum:
         raise ConfigError(source, f"sweep.{key}", f"must be >= {minimum}, got {value}")
-    if value >= 2**63:
-        raise ConfigError(source, f"sweep.{key}", "must be < 2**63")
+    if value > maximum:
+        limit = "< 2**63" if maximum == 2**63 - 1 else f"<= {maximum:,}"
+        raise ConfigError(source, f"sweep.{key}", f"must be {limit}, got {value}")
     return value
 
 
@@ -319,10 +357,14 @@ def _zips(items: Any, source: str) -> tuple[Zip, ...]:
             raise ConfigError(source, f"{where}.values", "expected a non-empty list of rows, e.g. [[1, 1], [2, 1]]")
         rows: list[tuple[Any, ...]] = []
         for j, row in enumerate(values):
-            if not isinstance(row, list) or len(row) != len(keys):
-                got = len(row) if isinstance(row, list) else repr(row)
+            if not isinstance(row, list):
                 raise ConfigError(
-                    source, f"{where}.values[{j}]", f"expected {len(keys)} values (one per key), got {got}"
+                    source, f"{where}.values[{j}]",
+                    f"expected a list of {len(keys)} values (one per key), got the single value {_short(row)}",
+                )
+            if len(row) != len(keys):
+                raise ConfigError(
+                    source, f"{where}.values[{j}]", f"expected {len(keys)} values (one per key), got {len(row)}"
                 )
             rows.append(tuple(row))
         _check_distinct(rows, source, f"{where}.values")

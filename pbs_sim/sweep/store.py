@@ -7,7 +7,9 @@ Owns: the layout of ``OUT/`` and its guarantees —
 - the tables (``results``, ``curves``, ``summary``, ``curves_summary``) are always rebuilt from the
   parts, so a resumed sweep and an uninterrupted one give the same files;
 - ``manifest.json`` is written when a sweep starts (``status = "running"``) and when it stops; its
-  ``sweep_hash`` is how ``--resume`` refuses to mix two different sweeps in one directory;
+  ``identity`` (the sweep hash, which covers the content of every data file read, the pbs_sim
+  version and ``io.RESULTS_SCHEMA``) is how ``--resume`` refuses to mix parts that were computed
+  differently: another sweep, an edited trace or profile file, another version of pbs_sim;
 - whether a directory may be used: empty, or this sweep with ``resume``, or ``force``.
 Must not touch: running engines, validation of sweep files.
 """
@@ -17,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import shutil
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -40,7 +41,10 @@ PARTS = ".parts"
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 TABLES = ("results", "curves", "summary", "curves_summary")
-FIXED_COLUMNS = ("cell", "rep", "seed", "status", "error", "engine")
+# ``root_seed`` is the sweep's [sweep] seed (the same on every row); the replication's own seed,
+# SeedSequence(root_seed, spawn_key=(cell, rep)) as the engine reports it, is ``replication_seed``.
+FIXED_COLUMNS = ("cell", "rep", "root_seed", "status", "error", "engine")
+RENAMED_METRICS = {"seed": "replication_seed"}
 CONVENIENCE_COLUMNS = ("n", "r", "w", "profile")
 CURVE_COLUMNS = ("t_ms", "p_consistent", "ci_low", "ci_high")
 MANIFEST_KIND = "pbs-sim sweep"
@@ -102,6 +106,7 @@ def prepare_out(out: Path, spec: SweepSpec, resume: bool, force: bool) -> dict[s
         raise ConfigError(
             where, None, f"{out} is not empty and holds no sweep manifest; choose an empty --out, or pass --force"
         )
+    check_identity(out, old, spec)
     if old.get("sweep_hash") != spec.hash:
         raise ConfigError(
             where, None,
@@ -115,6 +120,42 @@ def prepare_out(out: Path, spec: SweepSpec, resume: bool, force: bool) -> dict[s
             "or --force to start over",
         )
     return old
+
+
+def identity(spec: SweepSpec) -> dict[str, Any]:
+    """What must be equal for parts on disk to be reused: see ``check_identity``."""
+    from .. import __version__
+
+    return {
+        "sweep_hash": spec.hash, "pbs_sim_version": __version__, "results_schema": io.RESULTS_SCHEMA,
+        "inputs": spec.inputs,
+    }
+
+
+def check_identity(out: Path, old: Mapping[str, Any], spec: SweepSpec) -> None:
+    """Refuse to reuse ``out``'s parts when they were computed by another pbs_sim version or results
+    schema, or from data files whose content has changed since. (A different sweep altogether is
+    the hash check in ``prepare_out``.) Each refusal is one line ending in what to do."""
+    now = identity(spec)
+    found = old.get("identity")
+    was: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    old_v, old_s = was.get("pbs_sim_version", "unknown"), was.get("results_schema", "unknown")
+    if (old_v, old_s) != (now["pbs_sim_version"], now["results_schema"]):
+        raise ConfigError(
+            "--out", None,
+            f"{out} holds results of pbs_sim {old_v} (results schema {old_s}), this is pbs_sim "
+            f"{now['pbs_sim_version']} (schema {now['results_schema']}): its parts may not mean the same; "
+            "pass --force to recompute them, or choose another --out",
+        )
+    listed = was.get("inputs")
+    old_inputs: Mapping[str, Any] = listed if isinstance(listed, Mapping) else {}
+    for path, digest in now["inputs"].items():
+        if path in old_inputs and old_inputs[path] != digest:
+            raise ConfigError(
+                "--out", None,
+                f"{path} has changed since the parts in {out} were computed from it (sha256 "
+                f"{str(old_inputs[path])[:12]} -> {digest[:12]}); pass --force to recompute them, or choose another --out",
+            )
 
 
 def read_manifest(out: Path) -> dict[str, Any] | None:
@@ -143,17 +184,10 @@ def write_part(out: Path, record: Mapping[str, Any], fsync: bool = False) -> dic
     No fsync by default: a rename is atomic, so a part survives the sweep process being killed at any
     moment, and after an OS crash a part that never reached the disk is either absent or unreadable,
     and ``load_parts`` recomputes it. (An fsync per part cost ~5 ms, more than a small run.)"""
-    text = json.dumps(record, default=io._json_default)
+    text = io.dumps(record, exact_floats=True)  # strict JSON; inf and nan kept exactly (tagged)
     target = out / PARTS / part_name(int(record["cell"]), int(record["rep"]))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
-        fh.write(text)
-        if fsync:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, target)
-    return json.loads(text)  # type: ignore[no-any-return]
+    io.write_text(target, text, fsync=fsync)
+    return io.loads(text)  # type: ignore[no-any-return]
 
 
 def load_parts(out: Path, spec: SweepSpec) -> dict[tuple[int, int], dict[str, Any]]:
@@ -170,7 +204,7 @@ def load_parts(out: Path, spec: SweepSpec) -> dict[tuple[int, int], dict[str, An
         if path.suffix != ".json":
             continue
         try:
-            rec = json.loads(path.read_text())
+            rec = io.loads(path.read_text())
             key = (int(rec["cell"]), int(rec["rep"]))
         except (OSError, ValueError, KeyError, TypeError):
             path.unlink(missing_ok=True)  # unreadable: recompute it (atomic writes make this rare)
@@ -218,7 +252,9 @@ def _metric_columns(
         for k in r.get("summary") or {}:
             if k in out:
                 continue
-            if k in params or k in ("engine", "status"):
+            if k in RENAMED_METRICS:
+                out[k] = RENAMED_METRICS[k]
+            elif k in params or k in ("engine", "status"):
                 same = all(
                     x["summary"][k] == (x[k] if k in ("engine", "status") else cells.at[int(x["cell"]), k])
                     for x in recs if k in (x.get("summary") or {})
@@ -242,7 +278,7 @@ def results_frame(spec: SweepSpec, records: Iterable[Mapping[str, Any]]) -> pd.D
     for r in recs:
         cell = int(r["cell"])
         row: dict[str, Any] = {
-            "cell": cell, "rep": int(r["rep"]), "seed": int(r["seed"]), "status": r["status"],
+            "cell": cell, "rep": int(r["rep"]), "root_seed": int(r["seed"]), "status": r["status"],
             "error": r.get("error") or "", "engine": r["engine"],
         }
         row.update(per_cell[cell])
@@ -399,6 +435,7 @@ def manifest(
         "sweep_file": spec.source,
         "scenario_file": spec.scenario_path,
         "sweep_hash": spec.hash,
+        "identity": identity(spec),
         "status": status,
         "counts": dict(counts),
         "n_cells": len(spec.cells),

@@ -13,7 +13,7 @@ result only with the same ``chunk``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -86,6 +86,7 @@ def _run(
     chunk: int | None,
     exact_max_trials: int,
     curve_points: int,
+    progress: Callable[[int], object] | None = None,
 ) -> PredictResult:
     n, r, w, trials, target, ts, k, chunk_trials = _validate(n, r, w, trials, target, t_ms, fanout, k, chunk)
     streams = Streams(seed)
@@ -103,6 +104,8 @@ def _run(
         del dw, da, dr, ds
         tally.add(tau, read, write)
         done += m
+        if progress is not None:
+            progress(m)  # trials just done (the CLI's progress bar and time-left estimate)
     tally.finish()
 
     t_vis = tally.tau_order_stat(_rank(target, trials))
@@ -172,9 +175,11 @@ def predict(
     chunk: int | None = None,
     exact_max_trials: int = EXACT_MAX_TRIALS,
     curve_points: int = 160,
+    progress: Callable[[int], object] | None = None,
 ) -> PredictResult:
     """Predict the t-visibility curve of an (N, R, W) Dynamo-style store with WARS delays ``profile``
-    (a ``Profile``, a built-in name, ``exponential(...)`` or a TOML path).
+    (a ``Profile``, a built-in name, ``exponential(...)`` or a TOML path). ``progress(m)`` is called
+    after each chunk of ``m`` trials.
 
     >>> res = predict("lnkd-ssd", 3, 1, 1, trials=20_000, seed=1)
     >>> 0.95 < res.p_consistent_at_t0 < 1.0
@@ -184,6 +189,7 @@ def predict(
     return _run(
         prof.sample_wars, prof.name, n, r, w, trials=trials, seed=seed, target=target, t_ms=t_ms,
         fanout=fanout, k=k, chunk=chunk, exact_max_trials=exact_max_trials, curve_points=curve_points,
+        progress=progress,
     )
 
 

@@ -1,60 +1,49 @@
-"""Latency and interval distributions, and their text grammar.
+"""The distribution families: latency and interval laws in milliseconds, and their registry.
 
-Owns: the distribution classes (all non-negative, milliseconds), vectorized sampling from an
-explicit ``numpy.random.Generator``, their moments and quantiles, and ``parse()`` — the one text
-grammar used in TOML files and on the command line. Must not touch: configs, profiles, SimPy.
+Owns: the classes (all non-negative), vectorized sampling from an explicit
+``numpy.random.Generator``, moments and quantiles, reading ``empirical()`` sample files, and
+``FAMILIES`` — the one registry the text grammar (``grammar.py``) consults: a family's name, its
+parameters in positional order, keyword aliases and how to build it from checked arguments.
+Must not touch: text parsing (grammar.py), configs, profiles, SimPy.
 
-Grammar (whitespace ignored; no ``eval``)::
-
-    spec      := NUMBER                              -> constant(value=NUMBER)
-               | NAME "(" [arg ("," arg)*] ")"
-    arg       := NAME "=" value | value              (positional args in the documented order)
-    value     := NUMBER | STRING | spec | NUMBER "*" spec   (weighted term, mixture only)
-
-    constant(value)              exponential(rate) | exponential(mean=m)
-    pareto(xm, alpha)            lognormal(mu, sigma)   (of the log; or median=, sigma=)
-    weibull(shape, scale)        uniform(low, high)
-    shifted(dist, by)            dist + a constant ``by`` >= 0
-    mixture(w1*d1, w2*d2, ...)   weights in [0, 1] summing to 1
-    empirical(path, column)      measured samples from a .csv column (or one-column file), .npy or
-                                 .txt; sampled by inverse CDF (linear interpolation of the ECDF)
-
-Example: ``mixture(0.38*pareto(xm=1.05, alpha=1.51), 0.62*exponential(rate=0.183))``.
-``str(d)`` prints the canonical spec, and ``parse(str(d))`` gives back an equal distribution.
+Adding a family (e.g. ``normal(mean, sd)``): a frozen dataclass subclass of ``Distribution`` with
+``sample``, ``mean``, ``var``, ``cdf``, ``ppf`` (if closed-form) and ``spec`` (which must parse
+back to an equal object), plus one ``Family`` entry in ``FAMILIES`` at the end of this file. The
+grammar, error messages, ``pbs-sim validate`` and the round-trip tests pick it up from there.
 """
 
 from __future__ import annotations
 
+import io
 import math
-import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal, NoReturn, Protocol
 
-import numpy as np
+from .. import inputs
+from .._lazy import LazyModule
+from ..errors import DistributionError
 
-from .errors import DistributionError
-
-
-class _LazyModule:
-    """Import a scipy submodule on first attribute access: `import pbs_sim` (and `pbs-sim predict`)
-    should not pay ~0.5 s for scipy.stats, which only cdf/ppf need."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attr: str) -> Any:
-        import importlib
-
-        return getattr(importlib.import_module(self._name), attr)
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = LazyModule("numpy")
 
 
-optimize = _LazyModule("scipy.optimize")
-stats = _LazyModule("scipy.stats")
+# Imported on first use (pbs_sim._lazy): checking a config file should not pay for numpy or scipy.
+optimize = LazyModule("scipy.optimize")
+stats = LazyModule("scipy.stats")
 
 Shape = int | tuple[int, ...]
+TAIL_Q = 1e-12  # see Distribution.tail
+_LOG_TAIL = -math.log(TAIL_Q)  # -log(1e-12) = 27.6
+_Z_TAIL = 7.034483825301131  # the standard normal's 1 - 1e-12 quantile
+
+
+def _exp(x: float) -> float:
+    return math.exp(x) if x < 709.0 else math.inf
 
 
 def _fmt(x: float) -> str:
@@ -102,6 +91,15 @@ class Distribution(ABC):
             out[i] = optimize.brentq(lambda x, qi=qi: float(self.cdf(x)) - qi, 0.0, hi, xtol=1e-12)
         return out.reshape(np.shape(q))
 
+    def tail(self) -> float:
+        """The ``1 - TAIL_Q`` quantile: all but a 10^-12 fraction of samples lie below it (``inf`` if
+        it overflows). Closed form per family (no scipy), so config validation can refuse a law whose
+        samples would overflow to ``inf`` (e.g. ``pareto(alpha=1e-9)``); the default inverts ``cdf``."""
+        try:
+            return float(self.ppf(1.0 - TAIL_Q))
+        except (OverflowError, ValueError):
+            return math.inf
+
     def __str__(self) -> str:
         return self.spec()
 
@@ -132,6 +130,9 @@ class Constant(Distribution):
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         return np.full(np.shape(q), self.value, dtype=float)
 
+    def tail(self) -> float:
+        return self.value
+
     def spec(self) -> str:
         return f"constant(value={_fmt(self.value)})"
 
@@ -157,6 +158,9 @@ class Exponential(Distribution):
 
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         return np.asarray(stats.expon.ppf(q, scale=1.0 / self.rate))
+
+    def tail(self) -> float:
+        return _LOG_TAIL / self.rate
 
     def spec(self) -> str:
         return f"exponential(rate={_fmt(self.rate)})"
@@ -190,6 +194,9 @@ class Pareto(Distribution):
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         return np.asarray(stats.pareto.ppf(q, b=self.alpha, scale=self.xm))
 
+    def tail(self) -> float:
+        return self.xm * _exp(_LOG_TAIL / self.alpha)
+
     def spec(self) -> str:
         return f"pareto(xm={_fmt(self.xm)}, alpha={_fmt(self.alpha)})"
 
@@ -218,6 +225,9 @@ class LogNormal(Distribution):
 
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         return np.asarray(stats.lognorm.ppf(q, s=self.sigma, scale=math.exp(self.mu)))
+
+    def tail(self) -> float:
+        return _exp(self.mu + _Z_TAIL * self.sigma)
 
     def spec(self) -> str:
         return f"lognormal(mu={_fmt(self.mu)}, sigma={_fmt(self.sigma)})"
@@ -248,6 +258,9 @@ class Weibull(Distribution):
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         return np.asarray(stats.weibull_min.ppf(q, c=self.shape, scale=self.scale))
 
+    def tail(self) -> float:
+        return self.scale * _exp(math.log(_LOG_TAIL) / self.shape)
+
     def spec(self) -> str:
         return f"weibull(shape={_fmt(self.shape)}, scale={_fmt(self.scale)})"
 
@@ -277,6 +290,9 @@ class Uniform(Distribution):
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         return self.low + np.asarray(q, dtype=float) * (self.high - self.low)
 
+    def tail(self) -> float:
+        return self.high
+
     def spec(self) -> str:
         return f"uniform(low={_fmt(self.low)}, high={_fmt(self.high)})"
 
@@ -305,6 +321,9 @@ class Shifted(Distribution):
 
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         return self.base.ppf(q) + self.by
+
+    def tail(self) -> float:
+        return self.base.tail() + self.by
 
     def spec(self) -> str:
         return f"shifted({self.base.spec()}, by={_fmt(self.by)})"
@@ -351,6 +370,9 @@ class Mixture(Distribution):
         return np.asarray(
             sum(w * c.cdf(x) for w, c in zip(self.weights, self.components, strict=True))
         )
+
+    def tail(self) -> float:
+        return max(c.tail() for w, c in zip(self.weights, self.components, strict=True) if w > 0)
 
     def spec(self) -> str:
         terms = ", ".join(
@@ -417,6 +439,9 @@ class Empirical(Distribution):
         second = np.mean((a * a + a * b + b * b) / 3)
         return float(second - self.mean**2)
 
+    def tail(self) -> float:
+        return float(self.values[-1])
+
     def spec(self) -> str:
         col = f", column={_quote(self.column)}" if self.column else ""
         return f"empirical(path={_quote(self.path)}{col})"
@@ -427,346 +452,70 @@ def _quote(s: str) -> str:
 
 
 def load_samples(path: str, column: str | None, base_dir: Path | None = None) -> np.ndarray:
-    """Sorted finite non-negative samples from a .npy, .csv or .txt file (raises ``DistributionError``)."""
+    """Sorted finite non-negative samples from a .npy, .csv or .txt file (raises ``DistributionError``).
+
+    A relative ``path`` resolves against ``base_dir`` (the folder of the TOML file that names it).
+    The file's bytes are hashed and noted with ``pbs_sim.inputs`` (a sweep's identity covers them).
+    A value that is not a number (an empty cell, ``nan``) is refused with a count, not dropped."""
     p = Path(path)
     if not p.is_absolute() and base_dir is not None:
         p = base_dir / p
+    where = f"{str(p)!r}" + (f" (relative paths resolve against {str(base_dir)!r}, the folder of the "
+                             "scenario or profile file)" if not Path(path).is_absolute() and base_dir else "")
     if not p.exists():
-        raise DistributionError(None, None, f"empirical: no such file {str(p)!r}")
+        raise DistributionError(None, None, f"empirical: no such file {where}")
+    if not p.is_file():
+        raise DistributionError(None, None, f"empirical: {str(p)!r} is not a regular file")
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise DistributionError(None, None, f"empirical: cannot read {str(p)!r}: {exc.strerror or exc}") from None
+    inputs.note(p, data)
     try:
         if p.suffix == ".npy":
-            arr = np.asarray(np.load(p, allow_pickle=False), dtype=float).ravel()
+            arr = np.asarray(np.load(io.BytesIO(data), allow_pickle=False), dtype=float).ravel()
         else:
             import pandas as pd
 
             # pandas 3 parses floats round-trip exactly by default (and deprecates the option);
             # pandas 2's default parser may change the last bit of a measured latency.
             header: Literal["infer"] | None = None if p.suffix == ".txt" else "infer"
+            buf = io.BytesIO(data)
             if int(pd.__version__.split(".")[0]) >= 3:
-                frame = pd.read_csv(p, header=header)
+                frame = pd.read_csv(buf, header=header)
             else:
-                frame = pd.read_csv(p, header=header, float_precision="round_trip")
+                frame = pd.read_csv(buf, header=header, float_precision="round_trip")
             if column is not None:
                 if column not in frame.columns:
                     raise DistributionError(
                         None, None,
                         f"empirical: {str(p)!r} has no column {column!r} (columns: {', '.join(map(str, frame.columns))})",
                     )
-                arr = frame[column].to_numpy(dtype=float)
+                raw = frame[column]
             elif frame.shape[1] == 1:
-                arr = frame.iloc[:, 0].to_numpy(dtype=float)
+                raw = frame.iloc[:, 0]
             else:
                 raise DistributionError(
                     None, None, f"empirical: {str(p)!r} has {frame.shape[1]} columns; name one with column=\"...\""
                 )
+            arr = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
     except DistributionError:
         raise
     except Exception as exc:  # unreadable file: one line, no traceback
-        raise DistributionError(None, None, f"empirical: cannot read {str(p)!r}: {exc}") from exc
-    arr = arr[~np.isnan(arr)]
+        reason = " ".join(str(exc).split())
+        raise DistributionError(None, None, f"empirical: cannot read {str(p)!r}: {reason}") from None
+    bad = np.flatnonzero(np.isnan(arr))
+    if bad.size:
+        raise DistributionError(
+            None, None,
+            f"empirical: {str(p)!r} has {bad.size} value(s) that are not numbers (first: sample {bad[0] + 1}); "
+            "remove or fix them",
+        )
     if arr.size == 0:
         raise DistributionError(None, None, f"empirical: {str(p)!r} holds no samples")
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
         raise DistributionError(None, None, f"empirical: {str(p)!r} has negative or infinite samples")
     return np.sort(arr)
-
-
-# --------------------------------------------------------------------------------------------
-# Parser
-
-
-_TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?)
-      | (?P<name>[A-Za-z_][A-Za-z0-9_\-]*)
-      | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
-      | (?P<punct>[(),=*])
-    )""",
-    re.VERBOSE,
-)
-
-# name -> (class, parameter names in positional order, aliases handled in _build)
-_PARAMS: dict[str, tuple[str, ...]] = {
-    "constant": ("value",),
-    "exponential": ("rate",),
-    "pareto": ("xm", "alpha"),
-    "lognormal": ("mu", "sigma"),
-    "weibull": ("shape", "scale"),
-    "uniform": ("low", "high"),
-    "shifted": ("dist", "by"),
-    "empirical": ("path", "column"),
-}
-_ALIASES = {"exp": "exponential", "const": "constant", "mix": "mixture", "pareto1": "pareto"}
-KNOWN = (*_PARAMS, "mixture")
-
-
-@dataclass
-class _Tok:
-    kind: str
-    text: str
-    pos: int
-
-
-class _Parser:
-    def __init__(self, text: str, base_dir: Path | None) -> None:
-        self.text = text
-        self.base_dir = base_dir
-        self.toks: list[_Tok] = []
-        pos = 0
-        while pos < len(text):
-            if text[pos:].strip() == "":
-                break
-            m = _TOKEN.match(text, pos)
-            if not m or m.end() == pos:
-                bad = len(text[pos:]) - len(text[pos:].lstrip())
-                self.fail(pos + bad, f"unexpected character {text[pos + bad]!r}")
-                raise AssertionError  # unreachable
-            kind = m.lastgroup or ""
-            start = m.start(kind)
-            self.toks.append(_Tok(kind, m.group(kind), start))
-            pos = m.end()
-        self.i = 0
-
-    def fail(self, pos: int, reason: str) -> None:
-        raise DistributionError(None, None, f"{reason} at column {pos + 1} in {self.text!r}")
-
-    def peek(self) -> _Tok | None:
-        return self.toks[self.i] if self.i < len(self.toks) else None
-
-    def next(self, what: str) -> _Tok:
-        tok = self.peek()
-        if tok is None:
-            self.fail(len(self.text), f"expected {what} but the text ended")
-            raise AssertionError
-        self.i += 1
-        return tok
-
-    def expect(self, punct: str) -> _Tok:
-        tok = self.next(repr(punct))
-        if tok.kind != "punct" or tok.text != punct:
-            self.fail(tok.pos, f"expected {punct!r}, found {tok.text!r}")
-        return tok
-
-    def parse(self) -> Distribution:
-        if not self.toks:
-            self.fail(0, "empty distribution")
-        dist = self.spec()
-        tok = self.peek()
-        if tok is not None:
-            self.fail(tok.pos, f"unexpected {tok.text!r} after the distribution")
-        return dist
-
-    def spec(self) -> Distribution:
-        tok = self.next("a distribution")
-        if tok.kind == "number":
-            value = self.number(tok)
-            nxt = self.peek()
-            if nxt is not None and nxt.text == "*":
-                self.fail(nxt.pos, "a weighted term 'w*dist' is only allowed inside mixture(...)")
-            return self.build("constant", {"value": value}, tok)
-        if tok.kind != "name":
-            self.fail(tok.pos, f"expected a distribution name, found {tok.text!r}")
-        name = _ALIASES.get(tok.text.lower(), tok.text.lower())
-        if name not in KNOWN:
-            self.fail(tok.pos, f"unknown distribution {tok.text!r} (known: {', '.join(KNOWN)})")
-        self.expect("(")
-        args: list[tuple[_Tok, Any]] = []
-        kwargs: dict[str, tuple[_Tok, Any]] = {}
-        if self.peek() is not None and self.peek().text == ")":  # type: ignore[union-attr]
-            self.i += 1
-        else:
-            while True:
-                start = self.peek()
-                if start is None:
-                    self.fail(len(self.text), "expected an argument but the text ended")
-                    raise AssertionError
-                after = self.toks[self.i + 1] if self.i + 1 < len(self.toks) else None
-                if start.kind == "name" and after is not None and after.text == "=":
-                    self.i += 2
-                    key = start.text
-                    if key in kwargs:
-                        self.fail(start.pos, f"{name}: {key!r} given twice")
-                    kwargs[key] = (start, self.value(name))
-                else:
-                    if kwargs:
-                        self.fail(start.pos, f"{name}: positional argument after a keyword argument")
-                    args.append((start, self.value(name)))
-                sep = self.next("',' or ')'")
-                if sep.text == ")":
-                    break
-                if sep.text != ",":
-                    self.fail(sep.pos, f"expected ',' or ')', found {sep.text!r}")
-        if name == "mixture":
-            return self.mixture(tok, args, kwargs)
-        params = _PARAMS[name]
-        named: dict[str, Any] = {}
-        for k, (ktok, v) in kwargs.items():
-            canonical = self.alias(name, k)
-            if canonical is None:
-                self.fail(ktok.pos, f"{name}: unknown parameter {k!r} (expected {', '.join(params)})")
-            named[canonical] = (ktok, v)  # type: ignore[index]
-        if len(args) > len(params):
-            self.fail(args[len(params)][0].pos, f"{name}: takes at most {len(params)} arguments")
-        for (atok, v), pname in zip(args, params, strict=False):
-            if pname in named:
-                self.fail(atok.pos, f"{name}: {pname!r} given twice")
-            named[pname] = (atok, v)
-        return self.build(name, {k: v for k, (_, v) in named.items()}, tok, {k: t for k, (t, _) in named.items()})
-
-    @staticmethod
-    def alias(name: str, key: str) -> str | None:
-        if key in _PARAMS[name]:
-            return key
-        extra = {
-            "exponential": {"mean": "mean", "lambda": "rate", "lam": "rate"},
-            "constant": {"ms": "value"},
-            "lognormal": {"median": "median"},
-            "weibull": {"k": "shape", "lam": "scale", "lambda": "scale"},
-            "uniform": {"a": "low", "b": "high", "min": "low", "max": "high"},
-            "shifted": {"base": "dist", "offset": "by"},
-        }.get(name, {})
-        return extra.get(key)
-
-    def value(self, context: str) -> Any:
-        tok = self.peek()
-        if tok is None:
-            self.fail(len(self.text), "expected a value but the text ended")
-            raise AssertionError
-        if tok.kind == "number":
-            self.i += 1
-            num = self.number(tok)
-            nxt = self.peek()
-            if nxt is not None and nxt.text == "*":
-                if context != "mixture":
-                    self.fail(nxt.pos, "a weighted term 'w*dist' is only allowed inside mixture(...)")
-                self.i += 1
-                return ("weighted", num, self.spec(), tok)
-            return num
-        if tok.kind == "string":
-            self.i += 1
-            body = tok.text[1:-1]
-            return re.sub(r"\\(.)", r"\1", body)
-        if tok.kind == "name":
-            return self.spec()
-        self.fail(tok.pos, f"expected a value, found {tok.text!r}")
-        raise AssertionError
-
-    def number(self, tok: _Tok) -> float:
-        text = tok.text
-        scale = 1.0
-        if text.endswith("%"):
-            text, scale = text[:-1], 0.01
-        try:
-            return float(text) * scale
-        except ValueError:
-            self.fail(tok.pos, f"bad number {tok.text!r}")
-            raise AssertionError from None
-
-    def mixture(
-        self, tok: _Tok, args: list[tuple[_Tok, Any]], kwargs: dict[str, tuple[_Tok, Any]]
-    ) -> Distribution:
-        if kwargs:
-            first = next(iter(kwargs.values()))[0]
-            self.fail(first.pos, "mixture takes weighted terms 'w*dist', not keyword arguments")
-        if not args:
-            self.fail(tok.pos, "mixture needs at least one weighted term 'w*dist'")
-        weights, comps = [], []
-        for atok, v in args:
-            if not (isinstance(v, tuple) and v and v[0] == "weighted"):
-                self.fail(atok.pos, "mixture terms must be weighted, like 0.4*exponential(rate=1)")
-            _, w, dist, wtok = v
-            if not 0 <= w <= 1:
-                self.fail(wtok.pos, f"mixture weight {w} is not in [0, 1]")
-            weights.append(w)
-            comps.append(dist)
-        total = sum(weights)
-        if abs(total - 1.0) > 1e-6:
-            self.fail(tok.pos, f"mixture weights sum to {total:g}, not 1")
-        if abs(total - 1.0) > 1e-12:  # renormalizing a sum off by rounding breaks parse(str(d)) == d
-            weights = [w / total for w in weights]
-        return Mixture(tuple(weights), tuple(comps))
-
-    def build(
-        self, name: str, p: dict[str, Any], tok: _Tok, toks: dict[str, _Tok] | None = None
-    ) -> Distribution:
-        toks = toks or {}
-
-        def num(key: str, *, positive: bool = False, nonneg: bool = False) -> float:
-            where = toks.get(key, tok).pos
-            if key not in p:
-                self.fail(tok.pos, f"{name}: missing parameter {key!r}")
-            v = p[key]
-            if not isinstance(v, float):
-                self.fail(where, f"{name}: {key!r} must be a number")
-            if not math.isfinite(v):
-                self.fail(where, f"{name}: {key!r} must be finite")
-            if positive and v <= 0:
-                self.fail(where, f"{name}: {key!r} must be > 0, got {_fmt(v)}")
-            if nonneg and v < 0:
-                self.fail(where, f"{name}: {key!r} must be >= 0, got {_fmt(v)}")
-            return v
-
-        if name in _FAMILY_BUILDERS:  # families registered below (clock offsets: signed normals)
-            return _FAMILY_BUILDERS[name](num)
-        if name == "constant":
-            return Constant(num("value", nonneg=True))
-        if name == "exponential":
-            if "mean" in p:
-                if "rate" in p:
-                    self.fail(tok.pos, "exponential: give rate or mean, not both")
-                return Exponential(1.0 / num("mean", positive=True))
-            return Exponential(num("rate", positive=True))
-        if name == "pareto":
-            return Pareto(num("xm", positive=True), num("alpha", positive=True))
-        if name == "lognormal":
-            if "median" in p:
-                if "mu" in p:
-                    self.fail(tok.pos, "lognormal: give mu or median, not both")
-                return LogNormal(math.log(num("median", positive=True)), num("sigma", positive=True))
-            return LogNormal(num("mu"), num("sigma", positive=True))
-        if name == "weibull":
-            return Weibull(num("shape", positive=True), num("scale", positive=True))
-        if name == "uniform":
-            low, high = num("low", nonneg=True), num("high", nonneg=True)
-            if high < low:
-                self.fail(toks.get("high", tok).pos, f"uniform: high {_fmt(high)} < low {_fmt(low)}")
-            return Uniform(low, high)
-        if name == "shifted":
-            base = p.get("dist")
-            if not isinstance(base, Distribution):
-                self.fail(toks.get("dist", tok).pos, "shifted: first argument must be a distribution")
-            return Shifted(base, num("by", nonneg=True))  # type: ignore[arg-type]
-        if name == "empirical":
-            path = p.get("path")
-            if not isinstance(path, str):
-                self.fail(toks.get("path", tok).pos, 'empirical: path must be a quoted string, like path="lat.csv"')
-            column = p.get("column")
-            if column is not None and not isinstance(column, str):
-                self.fail(toks.get("column", tok).pos, "empirical: column must be a quoted string")
-            try:
-                values = load_samples(path, column, self.base_dir)  # type: ignore[arg-type]
-            except DistributionError as exc:
-                raise DistributionError(None, None, f"{exc.reason} (in {self.text!r})") from None
-            return Empirical(path, column, values)  # type: ignore[arg-type]
-        raise AssertionError(name)
-
-
-def parse(text: str | float | int | Distribution, base_dir: Path | str | None = None) -> Distribution:
-    """A Distribution from its text spec (or a bare number = constant). Raises ``DistributionError``.
-
-    ``base_dir`` resolves relative ``empirical(path=...)`` files (the directory of the TOML file).
-    """
-    if isinstance(text, Distribution):
-        return text
-    if isinstance(text, bool):
-        raise DistributionError(None, None, f"expected a distribution, got {text!r}")
-    if isinstance(text, int | float):
-        if not math.isfinite(text) or text < 0:
-            raise DistributionError(None, None, f"a constant must be finite and >= 0, got {text!r}")
-        return Constant(float(text))
-    if not isinstance(text, str):
-        raise DistributionError(None, None, f"expected a distribution spec string, got {type(text).__name__}")
-    return _Parser(text, Path(base_dir) if base_dir is not None else None).parse()
 
 
 class BufferedSampler:
@@ -802,18 +551,73 @@ def describe(d: Distribution) -> str:
     return f"{d.spec()}  (mean {mean} ms)"
 
 
-__all__: Sequence[str] = [
-    "Distribution", "Constant", "Exponential", "Pareto", "LogNormal", "Weibull", "Uniform",
-    "Shifted", "Mixture", "Empirical", "parse", "load_samples", "BufferedSampler", "describe",
-]
+# --------------------------------------------------------------------------------------------
+# The registry the grammar reads
 
 
-# ---------------------------------------------------------------------------------------------
-# Signed and folded normals (issue 10: clock offsets and drifts, which may be negative).
-#
-#   normal(mean, sd)      N(mean, sd^2); the one family that can be negative: clock offsets (ms)
-#                         and drifts (ppm). Used as a latency it would be clipped by nothing -- the
-#                         config only accepts it where a signed value makes sense.
+class Args(Protocol):
+    """The checked arguments of one family call, as the grammar hands them to ``Family.build``.
+
+    ``num`` returns a finite number (or fails, pointing at the argument); ``dist`` a distribution
+    argument; ``text`` a quoted string (None when absent and not required); ``has`` says whether an
+    argument was given; ``fail`` reports an error at an argument (or the call)."""
+
+    base_dir: Path | None
+
+    def num(self, key: str, *, positive: bool = False, nonneg: bool = False) -> float: ...
+    def dist(self, key: str) -> Distribution: ...
+    def text(self, key: str, *, required: bool = False) -> str | None: ...
+    def has(self, key: str) -> bool: ...
+    def fail(self, key: str | None, reason: str) -> NoReturn: ...
+
+
+@dataclass(frozen=True)
+class Family:
+    """A family the grammar knows: ``name(params...)`` with optional keyword ``aliases``."""
+
+    name: str
+    params: tuple[str, ...]  # positional order
+    build: Callable[[Args], Distribution]
+    aliases: Mapping[str, str] = field(default_factory=dict)  # extra keyword -> name ``build`` reads
+
+
+def _exponential(a: Args) -> Distribution:
+    if a.has("mean"):
+        if a.has("rate"):
+            a.fail(None, "exponential: give rate or mean, not both")
+        return Exponential(1.0 / a.num("mean", positive=True))
+    return Exponential(a.num("rate", positive=True))
+
+
+def _lognormal(a: Args) -> Distribution:
+    if a.has("median"):
+        if a.has("mu"):
+            a.fail(None, "lognormal: give mu or median, not both")
+        return LogNormal(math.log(a.num("median", positive=True)), a.num("sigma", positive=True))
+    return LogNormal(a.num("mu"), a.num("sigma", positive=True))
+
+
+def _uniform(a: Args) -> Distribution:
+    low, high = a.num("low", nonneg=True), a.num("high", nonneg=True)
+    if high < low:
+        a.fail("high", f"uniform: high {_fmt(high)} < low {_fmt(low)}")
+    return Uniform(low, high)
+
+
+def _empirical(a: Args) -> Distribution:
+    path = a.text("path", required=True)
+    column = a.text("column")
+    assert path is not None
+    try:
+        values = load_samples(path, column, a.base_dir)
+    except DistributionError as exc:
+        a.fail(None, exc.reason)
+    return Empirical(path, column, values)
+
+
+# -- signed and folded normals (clock offsets and drifts, which may be negative) --------------------
+#   normal(mean, sd)      N(mean, sd^2): the one family that can be negative (clock offsets in ms,
+#                         drifts in ppm); the config accepts it only where a signed value makes sense.
 #   absnormal(mean, sd)   |N(mean, sd^2)| (the folded normal): non-negative, usable anywhere.
 # ``sd`` must be >= 0 (sd = 0 is the constant ``mean``).
 
@@ -848,6 +652,9 @@ class Normal(Distribution):
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         return np.asarray(stats.norm.ppf(q, loc=self.mean_, scale=self.sd), dtype=float)
 
+    def tail(self) -> float:
+        return abs(self.mean_) + 7.1 * self.sd  # P(|Z| > 7.1) < 1e-12
+
     def spec(self) -> str:
         return f"normal(mean={_fmt(self.mean_)}, sd={_fmt(self.sd)})"
 
@@ -879,14 +686,33 @@ class AbsNormal(Distribution):
         c = _phi((x - self.mu) / self.sd) - _phi((-x - self.mu) / self.sd)
         return np.where(x < 0, 0.0, c)
 
+    def tail(self) -> float:
+        return abs(self.mu) + 7.1 * self.sd
+
     def spec(self) -> str:
         return f"absnormal(mean={_fmt(self.mu)}, sd={_fmt(self.sd)})"
 
 
-_FAMILY_BUILDERS: dict[str, Any] = {
-    "normal": lambda num: Normal(num("mean"), num("sd", nonneg=True)),
-    "absnormal": lambda num: AbsNormal(num("mean"), num("sd", nonneg=True)),
+# name -> family. ``mixture(w1*d1, ...)`` is grammar (weighted terms), not an entry here.
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family("constant", ("value",), lambda a: Constant(a.num("value", nonneg=True)), {"ms": "value"}),
+        Family("exponential", ("rate",), _exponential, {"mean": "mean", "lambda": "rate", "lam": "rate"}),
+        Family("pareto", ("xm", "alpha"), lambda a: Pareto(a.num("xm", positive=True), a.num("alpha", positive=True))),
+        Family("lognormal", ("mu", "sigma"), _lognormal, {"median": "median"}),
+        Family(
+            "weibull", ("shape", "scale"),
+            lambda a: Weibull(a.num("shape", positive=True), a.num("scale", positive=True)),
+            {"k": "shape", "lam": "scale", "lambda": "scale"},
+        ),
+        Family("uniform", ("low", "high"), _uniform, {"a": "low", "b": "high", "min": "low", "max": "high"}),
+        Family("shifted", ("dist", "by"), lambda a: Shifted(a.dist("dist"), a.num("by", nonneg=True)),
+               {"base": "dist", "offset": "by"}),
+        Family("empirical", ("path", "column"), _empirical),
+        Family("normal", ("mean", "sd"), lambda a: Normal(a.num("mean"), a.num("sd", nonneg=True))),
+        Family("absnormal", ("mean", "sd"), lambda a: AbsNormal(a.num("mean"), a.num("sd", nonneg=True))),
+    )
 }
-_PARAMS.update({"normal": ("mean", "sd"), "absnormal": ("mean", "sd")})
-KNOWN = (*_PARAMS, "mixture")
-__all__ = [*__all__, "Normal", "AbsNormal"]
+# short names accepted for families (and for mixture)
+ALIASES = {"exp": "exponential", "const": "constant", "mix": "mixture", "pareto1": "pareto"}
