@@ -107,7 +107,7 @@ class ClusterConfig:
     nodes: int = opt(3, ge=1, le=10_000, doc="ring size (>= replication)")
     replication: int = opt(3, ge=1, doc="N: replicas per key")
     read_quorum: int = opt(1, ge=1, doc="R: responses a read waits for")
-    write_quorum: int = opt(1, ge=1, doc="W: acks a write waits for")
+    write_quorum: int = opt(1, ge=1, doc="W: acks a write waits for (\"any\": Cassandra's ANY, a stored hint counts)")
     read_fanout: str = opt("all", choices=("all", "quorum"), doc="send reads to all N or only R")
     write_fanout: str = opt("all", choices=("all", "quorum"), doc="send writes to all N or only W")
     replica_choice: str = opt(
@@ -125,6 +125,17 @@ class ClusterConfig:
         "lww", choices=("lww",),
         doc="how replicas order versions: lww (last-writer-wins on (timestamp, issue order)); siblings come next",
     )
+    # -- sloppy quorums (issue 12; pbs_sim.sim.handoff) --
+    sloppy_quorum: bool = opt(
+        False, doc="writes and reads go to the first N believed-healthy nodes of the ring walk, fallbacks included",
+    )
+    pw: int = opt(0, ge=0, doc="sloppy quorums: acks that must come from primaries (Riak PW; <= W)")
+    pr: int = opt(0, ge=0, doc="sloppy quorums: read responses that must come from primaries (Riak PR; <= R)")
+    fallback_walk: str = opt(
+        "distinct", choices=("distinct", "partitions"),
+        doc="fallbacks: distinct physical nodes (Dynamo) or Riak's walk over partitions (one node may hold several replicas)",
+    )
+    write_any: bool = field(default=False, metadata={"internal": True})  # cluster.write_quorum = "any"
 
 
 @dataclass(frozen=True)
@@ -298,6 +309,40 @@ SIGNED_DISTRIBUTIONS = frozenset({"clocks.offset", "clocks.client_offset", "cloc
 
 
 @dataclass(frozen=True)
+class FailureDetectorConfig:
+    """How coordinators and hint holders learn that a node is down or unreachable (issue 12)."""
+
+    mode: str = opt(
+        "off", choices=("off", "perfect", "delay"),
+        doc="off (strict quorums ignore liveness; sloppy quorums and hints then see perfectly) | perfect | delay",
+    )
+    detect_delay: Distribution = opt(Constant(0.0), doc="delay: time until an observer sees a node down/unreachable")
+    recover_delay: Distribution = opt(Constant(0.0), doc="delay: time until an observer sees a node back")
+    false_suspicion_rate_per_s: float = opt(0.0, ge=0, doc="per observer and node: rate of false suspicions")
+    false_suspicion_ms: Distribution = opt(Exponential(1e-3), doc="how long a false suspicion lasts")
+
+
+@dataclass(frozen=True)
+class HintedHandoffConfig:
+    """Hinted handoff (issue 12): who keeps hints and how they are replayed."""
+
+    store: str = opt(
+        "off", choices=("off", "fallback", "coordinator"),
+        doc="off | fallback (Dynamo, Riak: the fallback keeps the hinted copy) | coordinator (Cassandra)",
+    )
+    inactivity_timeout_ms: float = opt(
+        60_000.0, ge=0, doc="fallback: hand-off starts only after no hinted write arrived for this long (Riak)",
+    )
+    max_window_ms: float = opt(
+        10_800_000.0, ge=0, doc="coordinator: no hints for a node seen down longer than this (max_hint_window)",
+    )
+    interval_ms: float = opt(10_000.0, gt=0, doc="periodic replay sweep of every hint holder")
+    rate_bytes_per_s: float = opt(1_048_576.0, gt=0, doc="replay throttle per holder (bytes per second)")
+    hint_bytes: int = opt(1024, ge=0, doc="bytes per replayed hint (cost accounting and throttle)")
+    ttl_ms: float = opt(864_000_000.0, gt=0, doc="a hint not delivered by then expires (Cassandra: gc_grace)")
+
+
+@dataclass(frozen=True)
 class Scenario:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     latency: LatencyConfig = field(default_factory=LatencyConfig)
@@ -308,6 +353,8 @@ class Scenario:
     read_repair: ReadRepairConfig = field(default_factory=ReadRepairConfig)
     anti_entropy: AntiEntropyConfig = field(default_factory=AntiEntropyConfig)
     clocks: ClocksConfig = field(default_factory=ClocksConfig)
+    failure_detector: FailureDetectorConfig = field(default_factory=FailureDetectorConfig)
+    hinted_handoff: HintedHandoffConfig = field(default_factory=HintedHandoffConfig)
     source: str = field(default="<inline>", compare=False, metadata={"internal": True})
     base_dir: str | None = field(default=None, compare=False, metadata={"internal": True})
     # data files this scenario read (empirical() traces, profile TOMLs): absolute path -> sha256
@@ -315,7 +362,10 @@ class Scenario:
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting, defaults included, as plain TOML/JSON-able values (round-trips)."""
-        return {f.name: _dump(getattr(self, f.name)) for f in _public_fields(Scenario)}
+        out = {f.name: _dump(getattr(self, f.name)) for f in _public_fields(Scenario)}
+        if self.cluster.write_any:  # issue 12: ANY round-trips as written
+            out["cluster"]["write_quorum"] = "any"
+        return out
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
         """A new scenario with dotted keys replaced, e.g. ``{"cluster.read_quorum": 2}`` (validated)."""
@@ -411,6 +461,7 @@ def _scenario_from_dict(raw: Mapping[str, Any], source: str, base_dir: str | Pat
     for name in raw:
         if name not in SECTIONS:
             raise ConfigError(source, name, f"unknown section; expected one of {', '.join(SECTIONS)}")
+    raw = _write_any(raw, source)
     built: dict[str, Any] = {}
     for name, cls in SECTIONS.items():
         table = raw.get(name, {})
@@ -423,9 +474,26 @@ def _scenario_from_dict(raw: Mapping[str, Any], source: str, base_dir: str | Pat
         check_delay(getattr(profile, name), source, f"latency.profile ({lat.profile}: {name})")
     resolved = profile.with_overrides(w=lat.w, a=lat.a, r=lat.r, s=lat.s)
     built["latency"] = dataclasses.replace(lat, resolved=resolved)
+    if raw.get("_write_any"):
+        built["cluster"] = dataclasses.replace(built["cluster"], write_any=True)
     scenario = Scenario(**built, source=source, base_dir=str(bd) if bd else None)
     _check_scenario(scenario)
     return scenario
+
+
+def _write_any(raw: Mapping[str, Any], source: str) -> Mapping[str, Any]:
+    """Issue 12: ``cluster.write_quorum = "any"`` (Cassandra's ANY) becomes W = 1 with ``write_any``;
+    ``"any"`` for reads is an error."""
+    cl = raw.get("cluster")
+    if not isinstance(cl, Mapping):
+        return raw
+    rq = cl.get("read_quorum")
+    if isinstance(rq, str) and rq.strip().lower() == "any":
+        raise ConfigError(source, "cluster.read_quorum", "ANY is a write consistency level (Cassandra); reads need R >= 1")
+    wq = cl.get("write_quorum")
+    if not (isinstance(wq, str) and wq.strip().lower() == "any"):
+        return raw
+    return {**raw, "cluster": {**cl, "write_quorum": 1}, "_write_any": True}
 
 
 def _build(cls: type, table: Mapping[str, Any], source: str, prefix: str, base_dir: Path | None) -> Any:
@@ -570,6 +638,7 @@ def _check_scenario(sc: Scenario) -> None:
             raise ConfigError(src, f"{key}.groups", "partition needs two or more groups (or nodes with clients = true)")
     _check_clocks(sc)
     _check_work(sc)
+    _check_sloppy(sc)
 
 
 def _check_clocks(sc: Scenario) -> None:
@@ -676,6 +745,35 @@ def _check_work(sc: Scenario) -> None:
                 f"{mttf:g} ms on {c.nodes} nodes over {horizon_ms:.3g} ms is ~{c.nodes * horizon_ms / mttf:.3g} "
                 f"fault events; at most {MAX_EVENTS:.0e} per run",
             )
+
+
+def _check_sloppy(sc: Scenario) -> None:
+    """Issue 12: sloppy quorums, hinted handoff and the failure detector."""
+    src, c, hh = sc.source, sc.cluster, sc.hinted_handoff
+    if c.pw > c.write_quorum:
+        raise ConfigError(src, "cluster.pw", f"PW = {c.pw} exceeds W = {c.write_quorum}")
+    if c.pr > c.read_quorum:
+        raise ConfigError(src, "cluster.pr", f"PR = {c.pr} exceeds R = {c.read_quorum}")
+    if c.write_any and hh.store != "coordinator":
+        raise ConfigError(src, "cluster.write_quorum",
+                          "\"any\" counts a stored hint as an ack: it needs hinted_handoff.store = \"coordinator\"")
+    if c.write_any and c.pw:
+        raise ConfigError(src, "cluster.pw", "PW needs acks from primaries; it cannot be combined with ANY")
+    if hh.store == "coordinator" and c.sloppy_quorum:
+        raise ConfigError(src, "hinted_handoff.store",
+                          "coordinator hints are Cassandra's design, with strict quorums: set cluster.sloppy_quorum = false")
+    w = sc.workload
+    horizon_ms = (w.trials * w.probe_interval_ms if w.kind == "pbs-probe" else w.warmup_ms + w.duration_ms)
+    if hh.store != "off" and (c.nodes + 1) * horizon_ms / hh.interval_ms > MAX_EVENTS:
+        raise ConfigError(src, "hinted_handoff.interval_ms",
+                          f"{hh.interval_ms:g} ms sweeps on {c.nodes + 1} holders over {horizon_ms:.3g} ms exceed "
+                          f"{MAX_EVENTS:.0e} events per run")
+    fd = sc.failure_detector
+    pairs = c.nodes * c.nodes
+    if fd.false_suspicion_rate_per_s * pairs * horizon_ms / 1000 > MAX_EVENTS:
+        raise ConfigError(src, "failure_detector.false_suspicion_rate_per_s",
+                          f"{fd.false_suspicion_rate_per_s:g}/s on {pairs} observer-node pairs over {horizon_ms:.3g} ms "
+                          f"exceeds {MAX_EVENTS:.0e} events per run")
 
 
 def describe_fields(cls: type = Scenario) -> list[tuple[str, str, str]]:

@@ -22,9 +22,10 @@ from .metrics import causes as causes_metrics
 from .metrics import clocks as clocks_metrics
 from .metrics import durability as durability_metrics
 from .metrics import faults as faults_metrics
+from .metrics import handoff as handoff_metrics
 from .metrics import repair as repair_metrics
 from .metrics.mechanism import Reporter
-from .sim import anti_entropy, causality, clocks, faults, repair
+from .sim import anti_entropy, causality, clocks, failure_detector, faults, handoff, repair, sloppy
 from .sim.mechanism import Mechanism
 
 
@@ -42,6 +43,9 @@ MECHANISMS: tuple[Registered, ...] = (
     Registered(anti_entropy.MECHANISM, anti_entropy_metrics.REPORTER),
     Registered(clocks.MECHANISM, clocks_metrics.REPORTER),
     Registered(causality.MECHANISM, causality_metrics.REPORTER),
+    Registered(failure_detector.MECHANISM, handoff_metrics.FD_REPORTER),
+    Registered(sloppy.MECHANISM, handoff_metrics.SLOPPY_REPORTER),
+    Registered(handoff.MECHANISM, handoff_metrics.REPORTER),
     Registered(None, durability_metrics.REPORTER),
     Registered(None, causes_metrics.REPORTER),
 )

@@ -166,7 +166,9 @@ def test_documented_contracts_of_the_replay_and_mttdl_estimate() -> None:
     """What the docstrings say: ``_events`` yields ``(at, event, kind, node, key, version)`` in the
     order things happened — by time, then by the history's event number, so at t = 5 the apply
     (event 5), the commit it completes (6) and a wipe just after (7) replay in that order, not
-    "faults first" — and leaves hinted applies out; ``mttdl_estimate`` refuses a mix of lost and
+    "faults first" — and keeps a hinted apply as a copy on the node that stored it (issue 12: the
+    fallback's copy at 5, event 4, replays before the apply at event 5), and a fallback's ``dropped``
+    copy as kind 5; ``mttdl_estimate`` refuses a mix of lost and
     censored (``inf``) replications instead of estimating from them, and all-censored gives ``inf``."""
     from pbs_sim.metrics.durability import _events
 
@@ -177,9 +179,12 @@ def test_documented_contracts_of_the_replay_and_mttdl_estimate() -> None:
         "via": ["write", "write", "write", "hint", "write"], "event": [1, 2, 9, 4, 5],
     })
     fr["faults"] = pd.DataFrame({"at": [5.0], "node": [1], "action": ["wipe"], "detail": [""], "event": [7]})
+    fr["hints"] = pd.DataFrame({"at": [8.5], "holder": [1], "owner": [-1], "key": [1], "version": [0], "op_id": [-1],
+                                "action": ["dropped"], "bytes": [0], "event": [10]})
     assert _events(fr) == [
-        (1.0, 1, 0, 0, 1, 1), (2.0, 2, 0, 0, 2, 1), (3.0, 3, 1, -1, 2, 1),
+        (1.0, 1, 0, 0, 1, 1), (2.0, 2, 0, 0, 2, 1), (3.0, 3, 1, -1, 2, 1), (5.0, 4, 0, 1, 2, 1),
         (5.0, 5, 0, 2, 1, 1), (5.0, 6, 1, -1, 1, 1), (5.0, 7, 2, 1, -1, 0), (8.0, 9, 0, 1, 1, 1),
+        (8.5, 10, 5, 1, 1, 0),
     ]
     with pytest.raises(ValueError, match="mttdl_censored"):
         mttdl_estimate([10.0, math.inf])

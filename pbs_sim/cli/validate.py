@@ -54,6 +54,14 @@ def scenario_facts(sc: Any) -> list[str]:
     if wl.write_pattern != "blind" or wl.hot_key_writers_per_s:
         extras.append(f"writes {wl.write_pattern}" + (f", {len(wl.hot_key_writers_per_s)} hot-key writers on key "
                                                       f"{wl.hot_key}" if wl.hot_key_writers_per_s else ""))
+    if sc.cluster.sloppy_quorum:
+        extras.append(f"sloppy quorum ({sc.cluster.fallback_walk} fallbacks, PW {sc.cluster.pw}, PR {sc.cluster.pr})")
+    if sc.cluster.write_any:
+        extras.append("writes at ANY")
+    if sc.hinted_handoff.store != "off":
+        extras.append(f"hinted handoff on the {sc.hinted_handoff.store}")
+    if sc.failure_detector.mode != "off":
+        extras.append(f"failure detector {sc.failure_detector.mode}")
     lines.append(f"run       seed {sc.run.seed}" + (f"; {', '.join(extras)}" if extras else ""))
     return lines
 

@@ -9,16 +9,20 @@ before the read started (DESIGN.md). Its cause is the first that applies:
 
 1. ``replica-restored-empty`` — a node that had received ``w*`` (or newer) lost its disk before the
    read ended, so the copies the quorums relied on shrank;
-2. ``partial-quorum`` — ``R + W <= N`` and a write (``w*`` or a newer one issued before the read
+2. ``sloppy-quorum`` — the read's responders (up to its quorum) and ``w*``'s acknowledgers (up to its
+   commit) share no node, and one side used a fallback (``quorum_members`` of
+   ``pbs_sim.sim.sloppy``; an ANY write acknowledged by a stored hint alone counts as using one):
+   R + W > N promises nothing when the two quorums come from different N;
+3. ``partial-quorum`` — ``R + W <= N`` and a write (``w*`` or a newer one issued before the read
    started) was still on its way to a replica that lacked it when the read started (it landed there later through the write path): the read
    quorum missed the write quorum while the write propagated — the staleness PBS predicts. Also every
    stale read of a non-expanding (``write_fanout = "quorum"``) partial quorum not explained otherwise;
-3. ``write-in-flight`` — the same with ``R + W > N`` (cannot happen without sloppy quorums or lost
+4. ``write-in-flight`` — the same with ``R + W > N`` (cannot happen without sloppy quorums or lost
    copies; listed so nothing is hidden);
-4. ``replica-missed-write`` — a W message of ``w*`` was dropped (the replica was down — and so is
+5. ``replica-missed-write`` — a W message of ``w*`` was dropped (the replica was down — and so is
    restored stale when it recovers — partitioned away, or the message was lost) and no write was in
    flight: a replica answered from older data;
-5. ``unknown`` — none of the above (a bug detector: the tests require none).
+6. ``unknown`` — none of the above (a bug detector: the tests require none).
 
 ``overlaps_write`` marks, separately, reads during which a newer write to the key was in progress
 (issued before the read ended, committed after it started) — "a read overlapping a write".
@@ -32,12 +36,13 @@ import pandas as pd
 from .causality import ranked_tables
 from .mechanism import Report, RunView
 
-CAUSES = ("replica-restored-empty", "partial-quorum", "write-in-flight", "replica-missed-write", "unknown")
+CAUSES = ("replica-restored-empty", "sloppy-quorum", "partial-quorum", "write-in-flight", "replica-missed-write", "unknown")
 
 
 def stale_read_causes(
     outcomes: pd.DataFrame, ops: pd.DataFrame, applies: pd.DataFrame, faults: pd.DataFrame | None,
     n: int, r: int, w: int, *, dropped_writes: pd.DataFrame | None = None, non_expanding: bool = False,
+    quorum_members: pd.DataFrame | None = None, hints: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per stale read: ``op_id, key, start_at, completed_at, version, w_star, t_ms, cause,
     overlaps_write``. ``dropped_writes`` is the faults module's table of W messages that were dropped
@@ -82,12 +87,16 @@ def stale_read_causes(
     if dropped_writes is not None and len(dropped_writes):
         dropped_set = set(zip(dropped_writes["key"].to_numpy(np.int64).tolist(),
                               dropped_writes["version"].to_numpy(np.int64).tolist(), strict=True))
+    sloppy = _sloppy_disjoint(out, ops, quorum_members, hints)
     groups = {int(k): np.flatnonzero(ap_key == k) for k in keys}
     partial = r + w <= n
     cause = []
     for i in range(len(out)):
         if restored[i]:
             cause.append("replica-restored-empty")
+            continue
+        if sloppy[i]:
+            cause.append("sloppy-quorum")
             continue
         g = groups[int(key[i])]
         if g.size == 0:
@@ -117,6 +126,49 @@ def stale_read_causes(
     nxt = issued.reindex(pd.MultiIndex.from_arrays([key, ws + 1])).to_numpy(float)
     out["overlaps_write"] = nxt <= t1
     return out
+
+
+def _sloppy_disjoint(stale: pd.DataFrame, ops: pd.DataFrame, members: pd.DataFrame | None,
+                     hints: pd.DataFrame | None) -> np.ndarray:
+    """Per stale read: one of it and w* used a fallback, and its quorum and w*'s share no node that
+    still held the key (a fallback that handed its copy off and deleted it before the read started
+    no longer counts)."""
+    flag = np.zeros(len(stale), dtype=bool)
+    if members is None or members.empty:
+        return flag
+    drops: dict[tuple[int, int], list[float]] = {}
+    if hints is not None and len(hints):
+        d = hints[hints["action"].astype(str) == "dropped"]
+        for at, node, key in zip(d["at"].to_numpy(float).tolist(), d["holder"].to_numpy(np.int64).tolist(),
+                                 d["key"].to_numpy(np.int64).tolist(), strict=True):
+            drops.setdefault((node, key), []).append(at)
+    issued = pd.Series(ops["issued_at"].to_numpy(float), index=ops["op_id"].to_numpy(np.int64))
+    wr = ops[ops["kind"].astype(str) == "write"]
+    write_of = pd.Series(wr["op_id"].to_numpy(np.int64), index=pd.MultiIndex.from_arrays(
+        [wr["key"].to_numpy(np.int64), wr["version"].to_numpy(np.int64)]))
+    write_of = write_of[~write_of.index.duplicated()]
+    w_ids = write_of.reindex(pd.MultiIndex.from_arrays(
+        [stale["key"].to_numpy(np.int64), stale["w_star"].to_numpy(np.int64)])).to_numpy(float)
+    nodes: dict[int, set[int]] = {}
+    used_fallback: set[int] = set()
+    for op, node, fb in zip(members["op_id"].to_numpy(np.int64).tolist(), members["node"].to_numpy(np.int64).tolist(),
+                            members["fallback"].to_numpy(np.int64).tolist(), strict=True):
+        nodes.setdefault(op, set()).add(node)
+        if fb:
+            used_fallback.add(op)
+    keys = stale["key"].to_numpy(np.int64).tolist()
+    starts = stale["start_at"].to_numpy(float).tolist()
+    for i, (rid, wid) in enumerate(zip(stale["op_id"].to_numpy(np.int64).tolist(), w_ids.tolist(), strict=True)):
+        if not np.isfinite(wid):
+            continue
+        wid = int(wid)
+        if not (rid in used_fallback or wid in used_fallback):
+            continue
+        w_at = float(issued.get(wid, -np.inf))
+        common = [c for c in nodes.get(rid, set()) & nodes.get(wid, set())
+                  if not any(w_at <= t <= starts[i] for t in drops.get((c, keys[i]), ()))]
+        flag[i] = not common
+    return flag
 
 
 def cause_counts(causes: pd.DataFrame, measured_reads: int) -> pd.DataFrame:
@@ -152,7 +204,8 @@ class CausesReporter:
         r_out, r_ops, r_ap = rt["outcomes"], rt["ops"], rt["applies"]
         assert r_out is not None and r_ops is not None and r_ap is not None
         c = stale_read_causes(r_out, r_ops, r_ap, run.table("faults"), run.n, run.r, run.w,
-                              dropped_writes=rt["dropped_writes"], non_expanding=run.non_expanding)
+                              dropped_writes=rt["dropped_writes"], non_expanding=run.non_expanding,
+                              quorum_members=run.table("quorum_members"), hints=run.table("hints"))
         if r_out is not outcomes and len(c):  # name versions by seq again
             back = outcomes.set_index("op_id")
             c = c.assign(version=back.loc[c["op_id"], "version"].to_numpy(), w_star=back.loc[c["op_id"], "w_star"].to_numpy())

@@ -8,8 +8,12 @@ faults ran, ``faults``) and the replication factor N (``history.facts.n``).
 Definitions used here
 ---------------------
 - A write's *copies* are the nodes whose stored version of the key is the write's ``seq`` or newer
-  (versions are per-key sequence numbers; with perfect clocks LWW order is ``seq`` order). Applies
-  ``via = "hint"`` (copies parked on fallback nodes) are not copies. A ``wipe`` fault empties a node.
+  (versions are per-key sequence numbers; with perfect clocks LWW order is ``seq`` order). A hinted
+  copy (an apply ``via = "hint"``: parked on a fallback, or handed off to its owner) is a copy where
+  it is stored, on that node only, never on the owner it names; a fallback that deletes its copy
+  after hand-off (``hints`` table, action ``dropped``) stops holding it. A coordinator's hint
+  (Cassandra) keeps its write from being lost while it is held, but is not a replica: it never counts
+  toward N live copies or replication completion. A ``wipe`` fault empties a node.
 - **replication completion time**: from the write's commit until N nodes hold a copy; ``nan`` and
   ``censored = True`` if the run ended first.
 - **under-replication exposure**: ``integral over time of #keys whose newest committed version has
@@ -43,14 +47,22 @@ def _events(frames: Mapping[str, pd.DataFrame]) -> list[tuple[float, int, int, i
     happened: by time, then by the history's shared event number (simultaneous events replay in
     their real order, not by a priority rule).
 
-    ``kind``: 0 an apply (``node`` stored ``version`` of ``key``; hinted applies are left out), 1 a
-    commit (``node`` = -1), 2 a wipe, 3 a crash, 4 a recovery or replacement (``key`` = -1,
-    ``version`` = 0 for the three fault kinds).
+    ``kind``: 0 an apply (``node`` stored ``version`` of ``key``; a hinted apply is a copy on the node
+    that stores it), 1 a commit (``node`` = -1), 2 a wipe, 3 a crash, 4 a recovery or replacement
+    (``key`` = -1, ``version`` = 0 for the three fault kinds), 5 a fallback deleted its hinted copy of
+    ``key`` after hand-off (``pbs_sim.sim.handoff``; ``version`` = 0), or a coordinator's hint ended
+    (see :func:`_hint_log_events`: kinds 0 and 5 on pseudo-nodes -2, -3, ...).
     """
     ops = frames["ops"]
     ap = frames["applies"]
     ev: list[tuple[float, int, int, int, int, int]] = []
-    ap = ap[ap["via"].astype(str) != "hint"]
+    hints = frames.get("hints")
+    if hints is not None and len(hints):
+        d = hints[hints["action"].astype(str) == "dropped"]
+        ev.extend(zip(d["at"].to_numpy(float), d["event"].to_numpy(int), [5] * len(d), d["holder"].to_numpy(int),
+                      d["key"].to_numpy(int), [0] * len(d), strict=True))
+        if "log" in hints.columns:
+            ev.extend(_hint_log_events(hints[hints["log"].to_numpy() == 1], ops))
     ev.extend(zip(ap["at"].to_numpy(float), ap["event"].to_numpy(int), [0] * len(ap), ap["node"].to_numpy(int),
                   ap["key"].to_numpy(int), ap["version"].to_numpy(int), strict=True))
     w = ops[(ops["kind"].astype(str) == "write") & (ops["status"].astype(str) == "ok")]
@@ -66,6 +78,31 @@ def _events(frames: Mapping[str, pd.DataFrame]) -> list[tuple[float, int, int, i
                 ev.append((float(at), int(event), codes[action], int(node), -1, 0))
     ev.sort(key=lambda e: (e[0], e[1]))
     return ev
+
+
+def _hint_log_events(log: pd.DataFrame, ops: pd.DataFrame) -> list[tuple[float, int, int, int, int, int]]:
+    """A coordinator's hint (``pbs_sim.sim.handoff``, ``log`` = 1) holds its write from ``stored``
+    until ``delivered``, ``expired`` or ``lost``: an apply (kind 0) then a deletion (kind 5) on a
+    pseudo-node of its own (ids -2, -3, ...), so that it keeps the write from counting as lost while
+    it is held, without being a replica (pseudo-nodes never count as live copies)."""
+    version_of = dict(zip(ops["op_id"].to_numpy(np.int64).tolist(), ops["version"].to_numpy(np.int64).tolist(),
+                          strict=True))
+    held: dict[tuple[int, int, int, int], int] = {}
+    out: list[tuple[float, int, int, int, int, int]] = []
+    made = 0
+    for at, event, holder, owner, key, op_id, action in zip(
+            log["at"].to_numpy(float).tolist(), log["event"].to_numpy(np.int64).tolist(),
+            log["holder"].to_numpy(np.int64).tolist(), log["owner"].to_numpy(np.int64).tolist(),
+            log["key"].to_numpy(np.int64).tolist(), log["op_id"].to_numpy(np.int64).tolist(),
+            log["action"].astype(str).tolist(), strict=True):
+        ident = (holder, owner, key, op_id)
+        if action == "stored":
+            made += 1
+            held[ident] = -1 - made
+            out.append((at, event, 0, held[ident], key, version_of.get(op_id, 0)))
+        elif action in ("delivered", "expired", "lost") and ident in held:
+            out.append((at, event, 5, held.pop(ident), key, 0))
+    return out
 
 
 def durability(frames: Mapping[str, pd.DataFrame], n: int, end_at: float | None = None) -> dict[str, Any]:
@@ -96,7 +133,7 @@ def durability(frames: Mapping[str, pd.DataFrame], n: int, end_at: float | None 
 
     def count_live(key: int) -> int:
         s = newest.get(key, 0)
-        return sum(1 for nd, v in by_key.get(key, {}).items() if v >= s and up.get(nd, True))
+        return sum(1 for nd, v in by_key.get(key, {}).items() if v >= s and nd >= 0 and up.get(nd, True))
 
     def refresh(key: int) -> None:
         nonlocal under
@@ -123,7 +160,7 @@ def durability(frames: Mapping[str, pd.DataFrame], n: int, end_at: float | None 
         pl = pending.get(key)
         if not pl:
             return
-        vals = list(by_key.get(key, {}).values())
+        vals = [v for nd, v in by_key.get(key, {}).items() if nd >= 0]  # hint logs are not replicas
         keep = []
         for seq, cat, row in pl:
             if sum(1 for v in vals if v >= seq) >= n:
@@ -155,6 +192,10 @@ def durability(frames: Mapping[str, pd.DataFrame], n: int, end_at: float | None 
                 newest[key] = ver
             pending.setdefault(key, []).append((ver, at, row))
             check_pending(key)
+            refresh(key)
+        elif kind == 5:  # a fallback deleted its hinted copy
+            held.get(node, {}).pop(key, None)
+            by_key.get(key, {}).pop(node, None)
             refresh(key)
         elif kind == 2:  # wipe
             keys = list(held.get(node, {}))

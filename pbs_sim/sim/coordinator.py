@@ -33,6 +33,13 @@ Extension points
   even when ``read_fanout = "quorum"``.
 - **Target choice** (sloppy quorums, hinted handoff): override or wrap :meth:`Coordinator.write_targets`
   / :meth:`Coordinator.read_targets` (they return ``(targets, local)``).
+- **Placement** (``coordinator.placement``, a :class:`Placement`; None = the plain protocol above):
+  chooses targets instead of ``write_targets`` / ``read_targets``, sends the write itself
+  (``send_write``: hinted copies to fallbacks, coordinator hints, ANY) and decides, ack by ack and
+  response by response, when a write may commit and a read has its quorum (``ack_ready`` /
+  ``response_ready``: Riak's PW / PR). Used by ``pbs_sim.sim.sloppy`` (sloppy quorums and
+  failure-detector-aware strict quorums). It finishes operations with :meth:`Coordinator.commit_write`
+  and :meth:`Coordinator.fail`.
 - ``coordinator.on_commit``: list of ``fn(op)`` run when a write commits.
 - ``coordinator.clock_offset_ms``: added to timestamps (a constant skew; 0 = perfect clocks).
 - ``coordinator.timestamp``: None (timestamps are the coordinator's clock: ``now + clock_offset_ms``)
@@ -154,6 +161,28 @@ class ReadHook(Protocol):
         ...
 
 
+class Placement(Protocol):
+    """Target choice and quorum accounting beyond the plain protocol (``coordinator.placement``)."""
+
+    def write_targets(self, coord: Coordinator, key: int, prefs: Sequence[int]) -> tuple[Sequence[int], int]:
+        ...
+
+    def read_targets(self, coord: Coordinator, key: int, prefs: Sequence[int]) -> tuple[Sequence[int], int]:
+        ...
+
+    def send_write(self, coord: Coordinator, op: WriteOp, local: int) -> None:
+        """Send (or fail, or commit at once) a write whose op is registered and whose timeout runs."""
+        ...
+
+    def ack_ready(self, op: WriteOp, msg: Message) -> bool:
+        """Called on every ack (``op.acks`` already counts it); True: the write may commit now."""
+        ...
+
+    def response_ready(self, op: ReadOp, msg: Message) -> bool:
+        """Called on every response before the quorum (``op.count`` counts it); True: quorum."""
+        ...
+
+
 class Deadlines:
     """Operation timeouts with about one SimPy event per timeout period, not one per operation.
 
@@ -269,6 +298,7 @@ class Coordinator:
         self.contexts: SessionContexts | None = None
         self.read_hooks: list[ReadHook] = []
         self.on_commit: list[Callable[[WriteOp], None]] = []
+        self.placement: Placement | None = None
         self._send = network.send
         self._ack = self._on_ack
         self._resp = self._on_response
@@ -326,7 +356,11 @@ class Coordinator:
         now = env._now  # noqa: SLF001
         seq = self.versions.next(key)
         prefs = self.ring.preference_list(key)
-        targets, local = self.write_targets(key, prefs)
+        placement = self.placement
+        if placement is None:
+            targets, local = self.write_targets(key, prefs)
+        else:
+            targets, local = placement.write_targets(self, key, prefs)
         op_id = self.history.add_op(client, key, WRITE, self.endpoint, now, len(targets))
         self.history.set_version(op_id, seq)
         ts = now + self.clock_offset_ms if self.timestamp is None else self.timestamp(op_id, client, now)
@@ -338,6 +372,9 @@ class Coordinator:
         op = WriteOp(op_id, key, seq, stamp, client, self, now, self.w, targets)
         op.on_done = on_done
         self.deadlines.add(now + self.write_timeout_ms, op)
+        if placement is not None:
+            placement.send_write(self, op, local)
+            return op
         if not self._up() or len(targets) < self.w:
             self._finish(op, now, FAILED)
             return op
@@ -352,18 +389,33 @@ class Coordinator:
         op.acks += 1
         op.acked_by.append(msg.src)
         self.history.answered(op.op_id)
+        if self.placement is not None:
+            if self.placement.ack_ready(op, msg) and not op.done:
+                self.commit_write(op)
+            return
         if op.acks == op.need and not op.done:
-            now = self.env._now  # noqa: SLF001
-            self._finish(op, now, OK)
-            for fn in self.on_commit:
-                fn(op)
+            self.commit_write(op)
+
+    def commit_write(self, op: WriteOp) -> None:
+        """The write has its quorum: finish it now and run ``on_commit``."""
+        self._finish(op, self.env._now, OK)  # noqa: SLF001
+        for fn in self.on_commit:
+            fn(op)
+
+    def fail(self, op: Op) -> None:
+        """Fail an operation at once (status ``failed``: no quorum could be asked)."""
+        if not op.done:
+            self._finish(op, self.env._now, FAILED)  # noqa: SLF001
 
     # -- reads --------------------------------------------------------------------------------
     def read(self, client: int, key: int, on_done: Callable[[Any], None] | None = None) -> ReadOp:
         """Issue a read of ``key`` now; it returns the newest of the first R responses."""
         now = self.env._now  # noqa: SLF001
         prefs = self.ring.preference_list(key)
-        targets, local = self.read_targets(key, prefs)
+        if self.placement is None:
+            targets, local = self.read_targets(key, prefs)
+        else:
+            targets, local = self.placement.read_targets(self, key, prefs)
         op_id = self.history.add_op(client, key, READ, self.endpoint, now, len(targets))
         op = ReadOp(op_id, key, client, self, now, self.r, targets)
         op.on_done = on_done
@@ -382,7 +434,7 @@ class Coordinator:
         stamp: Stamp | None = msg.value
         op.replies.append((msg.src, stamp))
         self.history.answered(op.op_id)
-        if op.done or op.count >= op.need:
+        if op.done or op.quorum_at != INF:
             for hook in self.read_hooks:
                 hook.on_late(self, op, msg.src, stamp)
             return
@@ -390,7 +442,7 @@ class Coordinator:
         merged = self.policy.merge(op.best, stamp)
         if merged is not None:
             op.best = merged
-        if op.count == op.need:
+        if op.count == op.need if self.placement is None else self.placement.response_ready(op, msg):
             op.quorum_at = self.env._now  # noqa: SLF001
             deferred = False
             for hook in self.read_hooks:
@@ -430,4 +482,4 @@ class Coordinator:
             self._finish(op, at, TIMEOUT)
 
 
-__all__ = ["CLIENT", "Coordinator", "Deadlines", "ReadHook", "ReadOp", "WriteOp"]
+__all__ = ["CLIENT", "Coordinator", "Deadlines", "Placement", "ReadHook", "ReadOp", "WriteOp"]

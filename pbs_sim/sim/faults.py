@@ -7,7 +7,8 @@ endpoints cannot reach which (network drop rules), the per-message loss probabil
 partitions and heals. Random faults (exponential times to failure per node, exponential repair times)
 and scripted ones (``[[faults.schedule]]``) share the same code paths.
 Also records every dropped write request in the ``dropped_writes`` table (for stale-read causes).
-Must not touch: coordinators (they time out by themselves: a down node drops what it receives),
+``faults.on_change``: list of ``fn()`` run after every partition and heal (the failure detector
+re-evaluates who can reach whom). Must not touch: coordinators (they time out by themselves: a down node drops what it receives),
 node stores other than through ``wipe``, metrics.
 
 Rules
@@ -30,7 +31,7 @@ Rules
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -70,6 +71,7 @@ class Faults:
         if cfg.message_loss > 0:
             network.message_loss = cfg.message_loss
         self.counts = {a: 0 for a in ACTIONS}
+        self.on_change: list[Callable[[], None]] = []  # after a partition or heal (failure detector)
 
     # -- node state ------------------------------------------------------------------------------
     def _record(self, node: int, action: int, detail: str = "") -> None:
@@ -130,6 +132,8 @@ class Faults:
             self.network.drop_rules.append(self._rule)
             self.network.deliver_rules.append(self._rule)
             self._rule_on = True
+        for fn in self.on_change:
+            fn()
         return self._cut_id
 
     def heal(self, cut_ids: Iterable[int] | None = None, detail: str = "") -> None:
@@ -151,6 +155,8 @@ class Faults:
             self.network.drop_rules.remove(self._rule)
             self.network.deliver_rules.remove(self._rule)
             self._rule_on = False
+        for fn in self.on_change:
+            fn()
 
     def pairs_for(self, ev: FaultEvent) -> list[tuple[int, int]]:
         """The directed (src, dst) pairs a scripted partition cuts."""

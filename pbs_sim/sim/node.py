@@ -65,6 +65,11 @@ class Node:
     def get(self, key: int) -> Stamp | None:
         return self.store.get(key)
 
+    def forget(self, key: int) -> None:
+        """Drop what is stored for ``key`` (a fallback deleting its hinted copy after hand-off; the
+        caller records it: ``pbs_sim.sim.handoff``)."""
+        self.store.pop(key, None)
+
     def crash(self) -> None:
         """Transient failure: stops receiving; data kept."""
         self.up = False

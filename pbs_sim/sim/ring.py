@@ -20,7 +20,10 @@ def _hash64(text: str) -> int:
 class Ring:
     """``nodes`` physical nodes, ``vnodes`` tokens each, replication factor ``replication``."""
 
-    __slots__ = ("nodes", "replication", "vnodes", "_tokens", "_owners", "_walk_cache", "_cache_limit")
+    __slots__ = (
+        "nodes", "replication", "vnodes", "_tokens", "_owners", "_walk_cache", "_cache_limit", "_full_cache",
+        "_token_cache",
+    )
 
     def __init__(self, nodes: int, replication: int, vnodes: int = 8, cache_limit: int = 1_000_000) -> None:
         if not 1 <= replication <= nodes:
@@ -33,6 +36,8 @@ class Ring:
         self._owners = [i for _, i in points]
         self._walk_cache: dict[int, tuple[int, ...]] = {}
         self._cache_limit = cache_limit
+        self._full_cache: dict[int, tuple[int, ...]] = {}
+        self._token_cache: dict[int, tuple[int, ...]] = {}
 
     def key_position(self, key: int) -> int:
         return _hash64(f"key-{key}")
@@ -64,6 +69,28 @@ class Ring:
         """The distinct nodes after the N owners, in ring order (sloppy-quorum stand-ins)."""
         extra = None if count is None else self.replication + count
         return self.walk(key, extra)[self.replication :]
+
+    def full_walk(self, key: int) -> tuple[int, ...]:
+        """Every node in ring order from the key: the N owners, then the distinct fallbacks (cached)."""
+        out = self._full_cache.get(key)
+        if out is None:
+            out = self.walk(key)
+            if len(self._full_cache) < self._cache_limit:
+                self._full_cache[key] = out
+        return out
+
+    def token_walk(self, key: int) -> tuple[int, ...]:
+        """Riak's walk over partitions: the owner of every token clockwise from the key, once round
+        the ring, duplicates kept (one node owns several partitions), cached. Fallbacks taken from it
+        can put several replicas of a key on one physical node."""
+        out = self._token_cache.get(key)
+        if out is None:
+            start = bisect_right(self._tokens, self.key_position(key))
+            owners, n_tok = self._owners, len(self._owners)
+            out = tuple(owners[(start + j) % n_tok] for j in range(n_tok))
+            if len(self._token_cache) < self._cache_limit:
+                self._token_cache[key] = out
+        return out
 
     def ranges(self) -> list[tuple[int, int, int]]:
         """Token ranges ``(start_exclusive, end_inclusive, owner)`` of the ring, in order."""
