@@ -29,6 +29,16 @@ def test_report_json_and_csv(run_cli: Run, tmp_path: Path) -> None:
     assert d["best"]["n"] == 3 and len(d["table"]) == 9 and d["availability_model"] == "strict"
 
 
+def test_sloppy_nodes_scores_sloppy_availability(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_in_process([*BASE, "--n", "3", "--sloppy-nodes", "6", "--node-availability", "0.9",
+                                     "--json"], capsys)
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["availability_model"] == "sloppy"
+    full = [row for row in d["table"] if row["r"] == 3 and row["w"] == 3][0]
+    assert full["read_availability"] == pytest.approx(0.99873, abs=1e-5)  # P(Bin(6, 0.9) >= 3)
+
+
 def test_no_feasible_configuration_exits_1_with_the_closest(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_in_process([*BASE, "--n", "3", "--max-write-ms", "0.001"], capsys)
     assert code == 1, err
@@ -44,6 +54,7 @@ def test_no_feasible_configuration_exits_1_with_the_closest(capsys: pytest.Captu
         (("--n", "3", "--min-availability", "1"), "--min-availability: must be a probability in (0, 1)"),
         (("--n", "3", "--node-availability", "0"), "--node-availability"),
         (("--n", "3", "--max-read-ms", "-1"), "--max-read-ms: must be a finite number"),
+        (("--n", "3..5", "--sloppy-nodes", "4"), "--sloppy-nodes: a ring of 4 nodes cannot hold N = 5"),
     ],
 )
 def test_bad_options_give_one_line_and_exit_2(args: tuple[str, ...], message: str,

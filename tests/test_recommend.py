@@ -12,6 +12,7 @@ import pytest
 from pbs_sim.analytic.grid import predict_grid
 from pbs_sim.errors import ConfigError
 from pbs_sim.recommender import (
+    SloppyQuorum,
     StrictQuorum,
     Targets,
     binomial_at_least,
@@ -35,6 +36,25 @@ def test_strict_availability_equals_enumeration_of_node_states(n: int, a: float)
         assert binomial_at_least(n, q, a) == pytest.approx(brute, rel=1e-12, abs=1e-15)
     model = StrictQuorum(a)
     assert model.read(n, n) == pytest.approx(a**n) and model.write(n, 1) == pytest.approx(1 - (1 - a) ** n)
+
+
+def test_sloppy_availability_counts_every_node_of_the_preference_list() -> None:
+    """Sloppy quorums over M nodes: an operation needing Q succeeds iff >= Q of all M nodes are up
+    (enumerated exactly), never less available than strict; a ring smaller than N is refused."""
+    a, m = 0.9, 5
+    sloppy, strict = SloppyQuorum(a, nodes=m), StrictQuorum(a)
+    for n in (1, 3, 5):
+        for q in range(1, n + 1):
+            brute = math.fsum(math.prod(a if up else 1 - a for up in state)
+                              for state in itertools.product((True, False), repeat=m) if sum(state) >= q)
+            assert sloppy.write(n, q) == pytest.approx(brute, rel=1e-12)
+            assert sloppy.read(n, q) >= strict.read(n, q)
+    with pytest.raises(ConfigError, match="cannot hold N = 6"):
+        sloppy.read(6, 1)
+    rec = recommend("lnkd-ssd", "3", trials=5_000, seed=1, availability=SloppyQuorum(0.99, nodes=6))
+    assert rec.availability_model == "sloppy"
+    row = rec.table[(rec.table.r == 3) & (rec.table.w == 3)].iloc[0]
+    assert row["read_availability"] == pytest.approx(binomial_at_least(6, 3, 0.99))
 
 
 def test_pareto_front_by_hand() -> None:

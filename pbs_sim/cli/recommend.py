@@ -108,6 +108,9 @@ def render(rec: object, ns: list[int]) -> str:
 @click.option("--target", type=float, default=0.999, show_default=True, help="Probability in (0, 1) for the t-visibility.")
 @click.option("--node-availability", type=float, default=0.999, show_default=True, metavar="A",
               help="Probability each node is up (independently): binomial model of strict quorums.")
+@click.option("--sloppy-nodes", type=int, default=None, metavar="M",
+              help="Score availability for sloppy quorums over a ring of M nodes (fallbacks included) "
+                   "instead of strict quorums.")
 @click.option("--min-availability", type=float, default=None, metavar="P",
               help="Minimum availability of both reads and writes, e.g. 0.9999.")
 @click.option("--trials", type=int, default=100_000, show_default=True, help="Monte Carlo trials per N.")
@@ -117,8 +120,8 @@ def render(rec: object, ns: list[int]) -> str:
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the full scored table as CSV (or .parquet).")
 def recommend(
     profile: str, n_text: str, max_read_ms: float | None, max_write_ms: float | None,
-    max_t_visibility_ms: float | None, target: float, node_availability: float, min_availability: float | None,
-    trials: int, seed: int | None, fanout: str, as_json: bool, out: str | None,
+    max_t_visibility_ms: float | None, target: float, node_availability: float, sloppy_nodes: int | None,
+    min_availability: float | None, trials: int, seed: int | None, fanout: str, as_json: bool, out: str | None,
 ) -> None:
     """Score every (N, R, W) against latency, staleness and availability targets and rank the
     feasible ones (exit status 1 when none is feasible; the closest is shown).
@@ -138,12 +141,19 @@ def recommend(
         raise ConfigError("--min-availability", None, f"must be a probability in (0, 1), got {min_availability:g}")
     if seed is not None and seed < 0:
         raise ConfigError("--seed", None, f"must be >= 0, got {seed}")
+    model = None
+    if sloppy_nodes is not None:
+        from ..recommender import SloppyQuorum
+
+        if sloppy_nodes < max(ns):
+            raise ConfigError("--sloppy-nodes", None, f"a ring of {sloppy_nodes} nodes cannot hold N = {max(ns)} replicas")
+        model = SloppyQuorum(node_availability, nodes=sloppy_nodes)
     prof = resolve_profile(profile, source="--profile")
     try:
         rec = run_recommend(
             prof, ns, max_read_ms=max_read_ms, max_write_ms=max_write_ms,
             max_t_visibility_ms=max_t_visibility_ms, target=target, node_availability=node_availability,
-            min_availability=min_availability, trials=trials, seed=seed, fanout=fanout,
+            min_availability=min_availability, availability=model, trials=trials, seed=seed, fanout=fanout,
         )
     except ConfigError as exc:
         raise _option_error(exc) from None

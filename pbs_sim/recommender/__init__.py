@@ -33,7 +33,13 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..profiles import Profile
-from .availability import AvailabilityModel, StrictQuorum, binomial_at_least, format_availability
+from .availability import (
+    AvailabilityModel,
+    SloppyQuorum,
+    StrictQuorum,
+    binomial_at_least,
+    format_availability,
+)
 from .inputs import parse_n_range, profile_from_trace, resolve_profile
 
 if TYPE_CHECKING:
@@ -208,7 +214,8 @@ def recommend(
 
     ``profile``: a built-in name, ``exponential(...)``, a profile TOML or a CSV latency trace.
     Availability is the strict-quorum binomial model with each node up with probability
-    ``node_availability`` unless another ``availability`` model is given (sloppy quorums: not yet).
+    ``node_availability`` unless another ``availability`` model is given (e.g.
+    ``SloppyQuorum(node_availability, nodes=M)`` for sloppy quorums over a ring of M nodes).
 
     >>> rec = recommend("lnkd-ssd", "3", max_t_visibility_ms=5, trials=20_000, seed=1)
     >>> (rec.best["n"], rec.best["r"] + rec.best["w"] > 3)
@@ -231,6 +238,6 @@ def recommend(
 
 
 __all__ = [
-    "AvailabilityModel", "Recommendation", "StrictQuorum", "Targets", "binomial_at_least",
+    "AvailabilityModel", "Recommendation", "SloppyQuorum", "StrictQuorum", "Targets", "binomial_at_least",
     "pareto_front", "parse_n_range", "profile_from_trace", "recommend", "resolve_profile", "score",
 ]

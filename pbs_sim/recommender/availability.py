@@ -3,14 +3,17 @@
 Owns: the availability models the recommender scores configurations with. Must not touch:
 latency or staleness (that is the WARS grid), SimPy.
 
-Strict quorums (the only model implemented): an operation needing Q of the N preferred replicas
-succeeds iff at least Q of them are up, so with each node up with probability ``a`` independently,
-``P(Binomial(N, a) >= Q)`` — reads with Q = R, writes with Q = W.
+Strict quorums: an operation needing Q of the N preferred replicas succeeds iff at least Q of them
+are up, so with each node up with probability ``a`` independently, ``P(Binomial(N, a) >= Q)`` —
+reads with Q = R, writes with Q = W.
 
-Hook for sloppy quorums (a later issue, not built): a model with the same two methods, e.g.
-``SloppyQuorum(a, candidates=M)`` giving ``P(Binomial(M, a) >= Q)`` over the M distinct nodes a
-coordinator may fall back to (REFERENCE §8), can be passed to ``recommend(availability=...)``
-unchanged; it should also say which (N, R, W) it cannot judge (Riak's ``pr``/``pw``).
+Sloppy quorums (``cluster.sloppy_quorum = true`` in the simulator, Dynamo §4.6): the operation goes
+to the first N nodes of the key's preference list that are up, fallbacks included, so it succeeds
+iff at least Q of all M nodes of the list (the ring's distinct nodes) are up:
+``P(Binomial(M, a) >= Q)``. The simulator reproduces both forms within confidence intervals
+(``tests/test_sloppy_validation.py``). Riak's primary quorums (``pr``/``pw``) are not modelled here.
+Any object with the two methods of :class:`AvailabilityModel` can be passed to
+``recommend(availability=...)``.
 """
 
 from __future__ import annotations
@@ -77,3 +80,31 @@ class StrictQuorum:
 
     def write(self, n: int, w: int) -> float:
         return binomial_at_least(n, w, self.node_availability)
+
+
+@dataclass(frozen=True)
+class SloppyQuorum:
+    """Sloppy quorums over a preference list of ``nodes`` distinct nodes (fallbacks included), each up
+    with probability ``node_availability``, independently; needs ``nodes >= N`` for every N scored."""
+
+    node_availability: float
+    nodes: int
+    name: str = "sloppy"
+
+    def __post_init__(self) -> None:
+        StrictQuorum(self.node_availability)  # the same check of the probability
+        m = self.nodes
+        if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+            raise ConfigError(None, "nodes", f"must be a whole number of nodes >= 1, got {m!r}")
+
+    def _check(self, n: int) -> None:
+        if n > self.nodes:
+            raise ConfigError(None, "nodes", f"a ring of {self.nodes} nodes cannot hold N = {n} replicas")
+
+    def read(self, n: int, r: int) -> float:
+        self._check(n)
+        return binomial_at_least(self.nodes, r, self.node_availability)
+
+    def write(self, n: int, w: int) -> float:
+        self._check(n)
+        return binomial_at_least(self.nodes, w, self.node_availability)
