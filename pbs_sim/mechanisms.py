@@ -23,8 +23,9 @@ from .metrics import clocks as clocks_metrics
 from .metrics import durability as durability_metrics
 from .metrics import faults as faults_metrics
 from .metrics import repair as repair_metrics
+from .metrics import siblings as siblings_metrics
 from .metrics.mechanism import Reporter
-from .sim import anti_entropy, causality, clocks, faults, repair
+from .sim import anti_entropy, causality, clocks, faults, repair, siblings
 from .sim.mechanism import Mechanism
 
 
@@ -42,6 +43,7 @@ MECHANISMS: tuple[Registered, ...] = (
     Registered(anti_entropy.MECHANISM, anti_entropy_metrics.REPORTER),
     Registered(clocks.MECHANISM, clocks_metrics.REPORTER),
     Registered(causality.MECHANISM, causality_metrics.REPORTER),
+    Registered(siblings.MECHANISM, siblings_metrics.REPORTER),
     Registered(None, durability_metrics.REPORTER),
     Registered(None, causes_metrics.REPORTER),
 )
