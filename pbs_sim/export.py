@@ -50,8 +50,7 @@ def jepsen_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
     free: list[int] = []
     next_proc = 0
     proc = [-1] * n
-    index = 0
-    for j in order.tolist():
+    for index, j in enumerate(order.tolist()):
         row, done = (j, False) if j < n else (j - n, True)
         f = ":read" if kind[row] == "read" else ":write"
         if not done:
@@ -77,7 +76,6 @@ def jepsen_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
             t = t_comp[row]
         yield (f"{{:type {typ}, :f {f}, :value {value}, :process {p}, :time {int(round(t * 1e6))}, "
                f":index {index}, :client {client[row]}, :op-id {op_id[row]}}}")
-        index += 1
 
 
 def write_jepsen(frames: Mapping[str, pd.DataFrame], path: str | Path) -> int:
