@@ -181,10 +181,11 @@ def _check_lww(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.
             m = max(m, rank_of.get((k, p), 0), above.get((k, p), 0))
         above[(k, s)] = m
     rd = np.flatnonzero(_is(ops["kind"], "read") & _is(ops["status"], "ok") & (seq > 0))
+    oid = ops["op_id"].to_numpy(np.int64)
     for i in rd.tolist():
         k, s = int(key[i]), int(seq[i])
         if above.get((k, s), 0) > rank_of.get((k, s), 0):
-            findings["causal_violations"].add(int(ops["op_id"].iat[i]))
+            findings["causal_violations"].add(int(oid[i]))
 
 
 def _check_siblings(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.KeyParents,
