@@ -173,3 +173,36 @@ def test_alternating_writers_through_one_node(versioning: str, actor: str | None
             (x, y) for y in range(1, 9) for x in range(1, y - 1)])
     else:
         assert fc.empty
+
+
+# -- bad input -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("body,key,needle", [
+    ('[cluster]\nversioning = "crdt"\n', "cluster.versioning", "not one of"),
+    ('[cluster]\nvv_actor = "client"\n', "cluster.vv_actor", "only applies to versioning = 'vv'"),
+    ('[cluster]\nversioning = "dvv"\nvv_actor = "node"\n', "cluster.vv_actor", "only applies"),
+    ('[workload]\nmerge = "no_such_module_xyz:merge"\n', "workload.merge", "cannot import"),
+    ('[workload]\nmerge = "os.path:nothing_here"\n', "workload.merge", "cannot import"),
+    ('[workload]\nmerge = "intersect"\n', "workload.merge", "module:function"),
+    ('[cluster]\nmax_siblings = 0\n', "cluster.max_siblings", ">= 1"),
+    ('[cluster]\nversioning = "dvv"\n[clocks]\ncausality = "off"\n', "clocks.causality", "cannot be 'off'"),
+])
+def test_bad_sibling_settings_are_one_line_exit_2(tmp_path: Any, capsys: pytest.CaptureFixture[str], body: str,
+                                                  key: str, needle: str) -> None:
+    from cli_in_process import run_cli
+
+    f = tmp_path / "bad.toml"
+    f.write_text(body)
+    rc, out, err = run_cli(["run", str(f), "--no-progress"], capsys)
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1 and str(f) in lines[0] and key in lines[0] and needle in lines[0], err
+    assert out == ""
+
+
+def test_custom_merge_is_imported_and_applied() -> None:
+    """``module:function`` merges: a merge keeping only the smallest sibling's items."""
+    sets = item_sets([1, 2, 3], {3: [1, 2]}, "tests.test_siblings:keep_smallest")
+    assert sets == {1: frozenset({1}), 2: frozenset({2}), 3: frozenset({1, 3})}
+
+
+def keep_smallest(siblings: list[frozenset[int]]) -> frozenset[int]:
+    return min(siblings, key=min)
