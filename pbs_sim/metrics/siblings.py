@@ -17,6 +17,8 @@ and ``causal_parents`` tables (``pbs_sim.sim.siblings``, ``pbs_sim.sim.causality
   holds under the client merge (``pbs_sim.merges``); nan under LWW (no final state recorded);
 * ``clock_entries_mean`` / ``_max`` -- clock entries (version-vector entries and dots) of the
   state a read returned; ``metadata_bytes_mean`` -- per stored version (16 bytes an entry);
+* ``write_sibling_fraction`` -- measured acknowledged writes whose returned state holds more than
+  one version (``write_siblings``): the writes that left siblings;
 * ``sibling_limit_exceeded`` / ``sibling_warnings`` -- reads returning more than
   ``cluster.max_siblings`` (Riak's 100) / ``cluster.siblings_warning`` (Riak's 25) siblings.
 
@@ -42,7 +44,7 @@ from .staleness import _is
 NAMES = (
     "siblings_per_read_mean", "siblings_per_read_p99", "siblings_per_read_max", "multi_version_read_fraction",
     "false_concurrency", "false_dominance_lost_writes", "lost_items", "clock_entries_mean", "clock_entries_max",
-    "metadata_bytes_mean", "sibling_limit_exceeded", "sibling_warnings",
+    "metadata_bytes_mean", "sibling_limit_exceeded", "sibling_warnings", "write_sibling_fraction",
 )
 
 KeyParents = dict[int, dict[int, list[int]]]  # key -> seq -> parent seqs
@@ -226,6 +228,10 @@ class SiblingsReporter:
         else:
             summary.update(siblings_per_read_mean=math.nan, siblings_per_read_p99=math.nan,
                            multi_version_read_fraction=math.nan)
+        ws = frames.get("write_siblings")
+        if ws is not None and len(ws):
+            wm = (ops["issued_at"].to_numpy(float) >= run.warmup_ms)[ws["op_id"].to_numpy(np.int64)]
+            summary["write_sibling_fraction"] = float((ws["siblings"].to_numpy()[wm] > 1).mean()) if wm.any() else math.nan
         summary.update(false_concurrency=float(len(fc)),
                        false_dominance_lost_writes=float(len(lost)), lost_items=float(len(items)))
         return summary, {"false_concurrency": fc, "sibling_lost_writes": lost, "lost_items": items}

@@ -26,6 +26,7 @@ READ_SIBLINGS_TABLE = TableSpec(
     "read_siblings", {"op_id": "q", "siblings": "i", "clock_entries": "i", "metadata_bytes": "q"},
 )
 FINAL_VERSIONS_TABLE = TableSpec("final_versions", {"node": "i", "key": "q", "version": "q"})
+WRITE_SIBLINGS_TABLE = TableSpec("write_siblings", {"op_id": "q", "siblings": "i"})
 SETTINGS_TABLE = TableSpec(
     "sibling_settings", {"policy": "U", "merge": "U", "max_siblings": "q", "siblings_warning": "q"},
 )
@@ -50,7 +51,7 @@ class SiblingRecorder:
 class SiblingsMechanism:
     name = "siblings"
     requires: tuple[str, ...] = ("coordinators", "nodes", "history", "policy")
-    tables: tuple[TableSpec, ...] = (READ_SIBLINGS_TABLE, FINAL_VERSIONS_TABLE, SETTINGS_TABLE)
+    tables: tuple[TableSpec, ...] = (READ_SIBLINGS_TABLE, FINAL_VERSIONS_TABLE, SETTINGS_TABLE, WRITE_SIBLINGS_TABLE)
     moves_data = False
 
     def enabled(self, scenario: Scenario) -> bool:
@@ -61,6 +62,14 @@ class SiblingsMechanism:
         for coord in model.coordinators.values():
             coord.read_hooks.append(rec)
         final = FINAL_VERSIONS_TABLE.create(model.history)
+        add_write = WRITE_SIBLINGS_TABLE.create(model.history).append
+        versions = model.policy.versions
+
+        def committed(op: Any) -> None:
+            add_write(op.op_id, len(versions(op.stamp)))
+
+        for coord in model.coordinators.values():
+            coord.on_commit.append(committed)
         c = model.scenario.cluster
         SETTINGS_TABLE.create(model.history).append(
             model.policy.name, model.scenario.workload.merge, c.max_siblings, c.siblings_warning)
