@@ -103,9 +103,10 @@ class ClusterConfig:
     read_timeout_ms: float = opt(10_000.0, gt=0, doc="a read fails if R responses have not arrived by then")
     write_timeout_ms: float = opt(10_000.0, gt=0, doc="a write fails if W acks have not arrived by then")
     versioning: str = opt(
-        "lww", choices=("lww", "vv", "dvv"),
+        "lww", choices=("lww", "vv", "dvv", "vv-node", "vv-client", "vv-node-naive"),
         doc="how replicas order versions: lww (last-writer-wins on (timestamp, issue order)); vv (version "
-            "vectors, siblings; see vv_actor); dvv (dotted version vectors, siblings, node actors)",
+            "vectors, siblings; see vv_actor); dvv (dotted version vectors, siblings, node actors); "
+            "vv-node / vv-client / vv-node-naive: shorthands for vv with that vv_actor (one key for sweeps)",
     )
     # -- siblings (issue 11)
     vv_actor: str | None = opt(

@@ -248,7 +248,8 @@ DEFAULT_POLICY: VersioningPolicy = LWW()
 
 
 def policy_name(versioning: str = "lww", vv_actor: str = "node") -> str:
-    """The policy a scenario's ``cluster.versioning`` and ``cluster.vv_actor`` select."""
+    """The policy a scenario's ``cluster.versioning`` and ``cluster.vv_actor`` select (the
+    shorthands ``"vv-node"``, ``"vv-client"``, ``"vv-node-naive"`` name the variant directly)."""
     return VV_ACTORS[vv_actor] if versioning == "vv" else versioning
 
 
