@@ -192,23 +192,15 @@ def _check_lww(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.
 
 def _check_siblings(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.KeyParents,
                     findings: dict[str, Finding]) -> None:
-    for o in sib_m.lost_writes(ops, frames, pk)["op_id"].tolist():
+    index = sib_m.CausalIndex(pk)
+    for o in sib_m.lost_writes(ops, frames, pk, index=index)["op_id"].tolist():
         findings["lost_writes"].add(o)
-    for o in dict.fromkeys(sib_m.false_concurrency(ops, frames, pk)["op_id"].tolist()):
+    for o in dict.fromkeys(sib_m.false_concurrency(ops, frames, pk, index=index)["op_id"].tolist()):
         findings["non_concurrent_siblings"].add(o)
-    _sessions(ops, frames, pk, findings)
+    _sessions(ops, frames, index, findings)
 
 
-def _seen(parents: Mapping[int, list[int]], returned: set[int], want: Iterable[int]) -> bool:
-    """Every seq of ``want`` is returned or in the causal past of a returned version."""
-    missing = [x for x in want if x not in returned]
-    if not missing:
-        return True
-    past = sib_m.ancestors(parents, returned, min(missing))
-    return all(x in past for x in missing)
-
-
-def _sessions(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.KeyParents,
+def _sessions(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], index: sib_m.CausalIndex,
               findings: dict[str, Finding]) -> None:
     """The four session guarantees in the causal order, one pass over starts and completions."""
     sets = sib_m.read_sets(frames)
@@ -225,33 +217,27 @@ def _sessions(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.K
     ev = np.concatenate([iss, np.where(ok, comp, np.iinfo(np.int64).max)])
     order = np.argsort(ev, kind="stable")
     order = order[ev[order] < np.iinfo(np.int64).max]
+    seen = index.seen
     last_read: dict[tuple[int, int], set[int]] = {}
     last_write: dict[tuple[int, int], int] = {}
     kw, okl = kind_w.tolist(), ok.tolist()
     for j in order.tolist():
         row, done = (j, False) if j < n else (j - n, True)
-        ck = (client[row], key[row])
-        parents = pk.get(key[row], {})
+        k = key[row]
+        ck = (client[row], k)
         if kw[row]:
             if done:
                 last_write[ck] = seq[row]
                 continue
             if not okl[row]:
                 continue
-            mine = set(parents.get(seq[row], ()))
-            past = None
+            mine = {seq[row]}
             w = last_write.get(ck)
-            if w is not None and w not in mine:
-                past = sib_m.ancestors(parents, (seq[row],), w)
-                if w not in past:
-                    findings["monotonic_writes"].add(op_id[row])
+            if w is not None and not seen(k, mine, (w,)):
+                findings["monotonic_writes"].add(op_id[row])
             r = last_read.get(ck)
-            if r:
-                missing = [x for x in r if x not in mine]
-                if missing:
-                    past = past if past is not None else sib_m.ancestors(parents, (seq[row],), min(missing))
-                    if any(x not in past for x in missing):
-                        findings["writes_follow_reads"].add(op_id[row])
+            if r and not seen(k, mine, r):
+                findings["writes_follow_reads"].add(op_id[row])
             continue
         if not okl[row]:
             continue
@@ -262,10 +248,10 @@ def _sessions(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.K
                 last_read[ck] = returned
             continue
         w = last_write.get(ck)
-        if w is not None and not _seen(parents, returned, (w,)):
+        if w is not None and not seen(k, returned, (w,)):
             findings["read_your_writes"].add(op_id[row])
         r = last_read.get(ck)
-        if r and not _seen(parents, returned, r):
+        if r and not seen(k, returned, r):
             findings["monotonic_reads"].add(op_id[row])
 
 
