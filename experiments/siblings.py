@@ -76,9 +76,9 @@ def _plot(t: pd.DataFrame, path: Path) -> None:
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     panels = (
-        ("siblings_per_read_mean", "siblings per read (mean)", "linear"),
+        ("siblings_per_read_mean_mean", "siblings per read (mean)", "linear"),
         ("lost_write_fraction_mean", "acknowledged writes lost (fraction)", "linear"),
-        ("metadata_bytes_mean", "metadata per stored version (bytes)", "log"),
+        ("metadata_bytes_mean_mean", "metadata per stored version (bytes)", "log"),
     )
     policies = ["lww", "vv-node", "vv-client", "dvv"]
     for ax, (m, label, scale) in zip(axes, panels, strict=True):
@@ -92,7 +92,7 @@ def _plot(t: pd.DataFrame, path: Path) -> None:
                         label=f"{pol}, {clients} clients{', faults' if faults else ''}")
         ax.set_xscale("log")
         if scale == "log":
-            ax.set_yscale("symlog", linthresh=1.0)
+            ax.set_yscale("symlog", linthresh=10.0)
         ax.set(xlabel="updates per second per key", ylabel=label)
     axes[0].legend(fontsize=6, ncol=2)
     fig.tight_layout()
