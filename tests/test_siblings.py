@@ -206,3 +206,29 @@ def test_custom_merge_is_imported_and_applied() -> None:
 
 def keep_smallest(siblings: list[frozenset[int]]) -> frozenset[int]:
     return min(siblings, key=min)
+
+
+def test_staleness_over_the_partial_order_counts_a_missed_concurrent_sibling() -> None:
+    """Writes 1 and 2 (clients 1 and 2, blind, concurrent) both commit at 2; a read starting at 5
+    returns only 2: write 1 is neither returned nor below 2, so the read is stale, one version
+    behind -- although 2 is the newest seq (the total order would call it consistent). Returning
+    both siblings, or 2 having 1 in its causal past, makes it consistent."""
+    import pandas as pd
+
+    from pbs_sim.metrics.staleness import read_outcomes
+
+    ops = pd.DataFrame({
+        "op_id": [0, 1, 2], "client": [1, 2, 3], "key": 0, "kind": ["write", "write", "read"],
+        "coordinator": -1, "issued_at": [0.0, 0.0, 5.0], "completed_at": [2.0, 2.0, 6.0],
+        "status": "ok", "version": [1, 2, 2], "issued_event": [0, 1, 4], "completed_event": [2, 3, 5],
+    })
+    base = read_outcomes(ops)
+    assert base["consistent"].tolist() == [True]
+    no_parents = {"causal_parents": pd.DataFrame({"op_id": [], "parent": []}, dtype="int64")}
+    out = sm.partial_order_outcomes(base, ops, no_parents)
+    assert out["consistent"].tolist() == [False] and out["versions_behind"].tolist() == [1]
+    both = {**no_parents, "read_versions": pd.DataFrame({"op_id": [2, 2], "version": [1, 2]})}
+    assert sm.partial_order_outcomes(base, ops, both)["consistent"].tolist() == [True]
+    below = {"causal_parents": pd.DataFrame({"op_id": [1], "parent": [1]})}
+    out = sm.partial_order_outcomes(base, ops, below)
+    assert out["consistent"].tolist() == [True] and out["versions_behind"].tolist() == [0]

@@ -317,3 +317,40 @@ class SiblingsReporter:
 
 
 REPORTER = SiblingsReporter()
+
+
+def partial_order_outcomes(outcomes: pd.DataFrame, ops: pd.DataFrame,
+                           frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Read outcomes judged in a sibling policy's store order (DESIGN.md, "two orders"): a read is
+    consistent iff every write committed before it started is returned or in the causal past of a
+    returned version; ``versions_behind`` counts those that are neither (a missed concurrent sibling
+    counts). ``t_ms`` and ``w_star`` are unchanged. One sweep per key in start order."""
+    if outcomes.empty:
+        return outcomes
+    index = CausalIndex(key_parents(ops, frames))
+    sets = read_sets(frames)
+    w = _is(ops["kind"], "write") & _is(ops["status"], "ok")
+    wr = ops.loc[w, ["key", "version", "completed_at"]].sort_values("completed_at", kind="stable")
+    by_key: dict[int, tuple[list[float], list[int]]] = {}
+    for k, g in wr.groupby("key", sort=False):
+        by_key[int(str(k))] = (g["completed_at"].tolist(), g["version"].tolist())
+    behind = np.zeros(len(outcomes), np.int64)
+    o = outcomes.assign(_i=np.arange(len(outcomes))).sort_values("start_at", kind="stable")
+    for k, g in o.groupby("key", sort=False):
+        kk = int(str(k))
+        commits, seqs = by_key.get(kk, ([], []))
+        past = index.key(kk)
+        mask, j = 0, 0
+        for i, op_id, v, start in zip(g["_i"].tolist(), g["op_id"].tolist(), g["version"].tolist(),
+                                      g["start_at"].tolist(), strict=True):
+            while j < len(commits) and commits[j] <= start:
+                mask |= 1 << seqs[j]
+                j += 1
+            if not mask:
+                continue
+            ret = sets.get(op_id) or ([v] if v > 0 else [])
+            cov = 0
+            for s in ret:
+                cov |= past.get(s, 0) | (1 << s)
+            behind[i] = (mask & ~cov).bit_count()
+    return outcomes.assign(versions_behind=behind, consistent=behind == 0)
