@@ -160,6 +160,8 @@ class SiblingPolicy:
         self._actors: dict[tuple[int, int], Any] = {}
         self._sync = clock.sync
         self._values = clock.values
+        if clock.name == "dvv":
+            self.merge = self._merge_dvv  # type: ignore[method-assign]
 
     # -- writes ------------------------------------------------------------------------------------
     def new_version(
@@ -190,6 +192,32 @@ class SiblingPolicy:
             return incoming
         s = self._sync(held, incoming)
         return None if self.canonical(s) == self.canonical(held) else s
+
+    @staticmethod
+    def _merge_dvv(held: Any, incoming: Any) -> Any:
+        """DVV's sync in linear time (``pbs_sim.vclock.DVV.sync`` compares every pair): a dot names
+        one write, so siblings are deduplicated by dot, and a sibling is dominated iff some
+        sibling's context covers its dot, i.e. iff the largest context entry of its node reaches
+        its counter (a sibling's own context never covers its own dot). Same result, same order;
+        ``tests/test_siblings.py`` checks it against the reference on random states."""
+        if incoming is None:
+            return None
+        if held is None:
+            return incoming
+        dots = {x.dot for x in held}
+        new = [x for x in incoming if x.dot not in dots]
+        if not new:
+            return None  # every incoming sibling is held already: nothing can change
+        top: dict[Any, int] = {}
+        for x in (*held, *new):
+            for a, n in x.context:
+                if n > top.get(a, 0):
+                    top[a] = n
+        kept_held = [x for x in held if top.get(x.dot[0], 0) < x.dot[1]]
+        kept_new = [x for x in new if top.get(x.dot[0], 0) < x.dot[1]]
+        if not kept_new and len(kept_held) == len(held):
+            return None
+        return (*kept_held, *kept_new)
 
     def dominates(self, a: Any, b: Any) -> bool:
         if a is None:
