@@ -60,6 +60,9 @@ PROMISES: dict[str, tuple[str, ...]] = {
     "vv-node-naive": SIBLING_PROMISES,
 }
 EXAMPLES = 10
+#: The causal-past bitsets keep this many seqs below each write (``pbs_sim.metrics.siblings.CausalIndex``):
+#: memory WINDOW / 8 bytes a write; older questions take an exact search instead.
+WINDOW = 1024
 
 
 @dataclass
@@ -192,7 +195,7 @@ def _check_lww(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.
 
 def _check_siblings(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.KeyParents,
                     findings: dict[str, Finding]) -> None:
-    index = sib_m.CausalIndex(pk)
+    index = sib_m.CausalIndex(pk, window=WINDOW)
     for o in sib_m.lost_writes(ops, frames, pk, index=index)["op_id"].tolist():
         findings["lost_writes"].add(o)
     for o in dict.fromkeys(sib_m.false_concurrency(ops, frames, pk, index=index)["op_id"].tolist()):

@@ -85,14 +85,15 @@ def ancestors(parents: Mapping[int, list[int]], start: Iterable[int], lo: int = 
 
 
 def reaches_all(parents: Mapping[int, list[int]], start: Iterable[int], targets: Iterable[int]) -> bool:
-    """Is every seq of ``targets`` in the causal past of some seq of ``start``? A search that stops
-    as soon as every target is found and never goes below the oldest target."""
+    """Is every seq of ``targets`` in the causal past of some seq of ``start``? A depth-first search
+    that dives towards the oldest parent first (so a target in the past is usually reached in a few
+    steps), stops as soon as every target is found and never goes below the oldest target."""
     want = set(targets)
     if not want:
         return True
     lo = min(want)
     seen: set[int] = set()
-    stack = [p for s in start for p in parents.get(s, ()) if p >= lo]
+    stack = sorted((p for s in start for p in parents.get(s, ()) if p >= lo), reverse=True)
     while stack:
         x = stack.pop()
         if x in seen:
@@ -102,22 +103,30 @@ def reaches_all(parents: Mapping[int, list[int]], start: Iterable[int], targets:
             want.discard(x)
             if not want:
                 return True
-        for p in parents.get(x, ()):
-            if p >= lo and p not in seen:
-                stack.append(p)
+        ps = [p for p in parents.get(x, ()) if p >= lo and p not in seen]
+        if ps:
+            ps.sort(reverse=True)
+            stack.extend(ps)
     return False
 
 
 class CausalIndex:
-    """Per key, each write's causal past as a bitset (a Python int: bit p set iff write p is in the
-    past), built on first use of the key in one pass in seq order (parents precede children).
-    Queries are then one OR and a few shifts. Memory is about n^2 / 16 bytes for a key of n writes
-    that all descend from one another (union merges on a hot key), nothing for blind writes."""
+    """Per key, each write's causal past as a bitset (a Python int), built on first use of the key
+    in one pass in seq order (parents precede children); queries are then shifts and ANDs.
 
-    __slots__ = ("pk", "_past")
+    ``window`` None: bit p of write s is set iff write p is in s's past (exact; about n^2 / 16 bytes
+    for a key of n writes that all descend from one another, nothing for blind writes). ``window =
+    W``: only the W seqs below s are kept (bit i of s stands for seq s - W + i), so memory is W / 8
+    bytes a write whatever the key's length, and :meth:`below` falls back to a search along the
+    parent edges (exact, ``reaches_all``) for the rare question about a write more than W seqs
+    older -- the true order only needs the writes in flight, and a session's targets are nearly
+    always recent."""
 
-    def __init__(self, pk: KeyParents) -> None:
+    __slots__ = ("pk", "_past", "window")
+
+    def __init__(self, pk: KeyParents, window: int | None = None) -> None:
         self.pk = pk
+        self.window = window
         self._past: dict[int, dict[int, int]] = {}
 
     def key(self, k: int) -> dict[int, int]:
@@ -125,25 +134,44 @@ class CausalIndex:
         if d is None:
             d = {}
             get = d.get
+            w = self.window
             for s, ps in sorted(self.pk.get(k, {}).items()):
                 b = 0
-                for p in ps:
-                    b |= get(p, 0) | (1 << p)
+                if w is None:
+                    for p in ps:
+                        b |= get(p, 0) | (1 << p)
+                else:
+                    for p in ps:
+                        gap = s - p
+                        if gap <= w:
+                            b |= (get(p, 0) >> gap) | (1 << (w - gap))
                 d[s] = b
             self._past[k] = d
         return d
 
+    def below(self, k: int, x: int, s: int) -> bool:
+        """Is write ``x`` in write ``s``'s causal past?"""
+        if x >= s:
+            return False
+        b = self.key(k).get(s, 0)
+        w = self.window
+        if w is None:
+            return bool((b >> x) & 1)
+        gap = s - x
+        if gap <= w:
+            return bool((b >> (w - gap)) & 1)
+        return reaches_all(self.pk.get(k, {}), (s,), (x,))
+
     def seen(self, k: int, returned: Iterable[int], want: Iterable[int]) -> bool:
         """Every seq of ``want`` is in ``returned`` or in the causal past of one of them."""
-        d = self.key(k)
-        ret = set(returned)
-        missing = [x for x in want if x not in ret]
-        if not missing:
-            return True
-        u = 0
-        for r in ret:
-            u |= d.get(r, 0)
-        return all((u >> x) & 1 for x in missing)
+        ret = returned if isinstance(returned, (set, frozenset)) else set(returned)
+        below = self.below
+        for x in want:
+            if x in ret:
+                continue
+            if not any(below(k, x, r) for r in ret if r > x):
+                return False
+        return True
 
 
 def ordered_siblings(parents: Mapping[int, list[int]], versions: Iterable[int]) -> list[tuple[int, int]]:
@@ -206,7 +234,7 @@ def lost_writes(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: KeyPa
         fin = final.get(int(k), set())
         seqs = g["version"].to_numpy(np.int64)
         lo = int(seqs.min()) if len(seqs) else 0
-        if index is not None:
+        if index is not None and index.window is None:
             d = index.key(int(k))
             u = 0
             for f in fin:
@@ -260,12 +288,10 @@ def false_concurrency(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk:
             continue
         k = int(key[o])
         if index is not None:
-            d = index.key(k)
             vs_sorted = sorted(set(vs))
+            below = index.below
             for i, up in enumerate(vs_sorted):
-                b = d.get(up, 0)
-                if b:
-                    rows.extend((o, k, x, up) for x in vs_sorted[:i] if (b >> x) & 1)
+                rows.extend((o, k, x, up) for x in vs_sorted[:i] if below(k, x, up))
             continue
         for lo, up in ordered_siblings(pk.get(k, {}), vs):
             rows.append((o, k, lo, up))
