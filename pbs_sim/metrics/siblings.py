@@ -160,7 +160,10 @@ class CausalIndex:
         gap = s - x
         if gap <= w:
             return bool((b >> (w - gap)) & 1)
-        return reaches_all(self.pk.get(k, {}), (s,), (x,))
+        parents = self.pk.get(k, {})
+        if x in parents.get(s, ()):  # a session's own last write or read is usually a direct parent
+            return True
+        return reaches_all(parents, (s,), (x,))
 
     def seen(self, k: int, returned: Iterable[int], want: Iterable[int]) -> bool:
         """Every seq of ``want`` is in ``returned`` or in the causal past of one of them."""
