@@ -273,3 +273,40 @@ def test_fast_dvv_merge_equals_the_reference_sync() -> None:
             assert fast is not None and tuple(fast) == tuple(slow)
 
     prop()
+
+
+def test_read_repair_and_merkle_move_whole_sibling_sets_and_keep_concurrent_siblings() -> None:
+    """DVV on 3 nodes (N = 3). Node 0 holds write 1, node 1 the concurrent write 2, node 2 nothing
+    (each applied directly). A read with R = 3 at 10 gets the three states at 12 and returns both
+    siblings; read repair sends the merged set, applied at 13: every replica then holds {1, 2} --
+    nothing concurrent discarded. Separately, Merkle anti-entropy between replicas holding {1} and
+    {1, 2} (same newest seq on one of them is not enough: the leaf digest covers the whole set)
+    ends with both holding {1, 2}."""
+    from pbs_sim.history import VIA_OTHER
+
+    m = model("dvv", nodes=3, n=3, w=1, r=3, read_repair={"mode": "async", "window_ms": 100})
+    pol = m.policy
+    a = pol.new_version(0, 1, 0.0, 0, None, client=1)
+    b = pol.new_version(0, 2, 0.0, 1, None, client=2)
+    p = m.ring.preference_list(0)
+    m.nodes[p[0]].apply(0, a, VIA_OTHER)
+    m.nodes[p[1]].apply(0, b, VIA_OTHER)
+    m.env.run(until=10)
+    rd = m.coordinators[p[0]].read(5, 0)
+    m.env.run(until=30)
+    assert list(pol.versions(rd.best)) == [1, 2]
+    assert [held(m, i) for i in range(3)] == [[1, 2]] * 3
+    rp = m.history.to_frame("repairs")
+    assert sorted(rp["node"].tolist()) == sorted([p[0], p[1], p[2]]) and rp["applied"].all()
+    # digests differ for {1} and {1, 2}, and anti-entropy joins them
+    both = pol.merge(a, b)
+    assert pol.digest(0, a) != pol.digest(0, both) and pol.version(b) == pol.version(both)
+    m2 = model("dvv", nodes=3, n=3, anti_entropy={"mode": "merkle", "interval": 1000, "tree_depth": 2})
+    pol2 = m2.policy
+    a2 = pol2.new_version(0, 1, 0.0, 0, None, client=1)
+    b2 = pol2.new_version(0, 2, 0.0, 1, None, client=2)
+    m2.nodes[0].apply(0, a2, VIA_OTHER)
+    m2.nodes[1].apply(0, pol2.merge(a2, b2), VIA_OTHER)
+    m2.nodes[2].apply(0, b2, VIA_OTHER)
+    m2.env.run(until=3100)
+    assert [held(m2, i) for i in range(3)] == [[1, 2]] * 3
