@@ -38,10 +38,17 @@ class SiblingRecorder:
     def __init__(self, table: Table, policy: Any) -> None:
         self.append = table.append
         self.policy = policy
+        self._values = policy.clock.values
+        self._entries = policy.clock.entries
+        self._bytes = policy.BYTES_PER_ENTRY
 
     def on_quorum(self, coord: Coordinator, op: ReadOp) -> bool:
-        p, best = self.policy, op.best
-        self.append(op.op_id, len(p.versions(best)), p.entries(best), p.metadata_bytes(best))
+        best = op.best
+        if best is None:
+            self.append(op.op_id, 0, 0, 0)
+        else:
+            e = self._entries(best)
+            self.append(op.op_id, len(self._values(best)), e, self._bytes * e)
         return False
 
     def on_late(self, coord: Coordinator, op: ReadOp, node: int, stamp: Any) -> None:
