@@ -12,6 +12,7 @@ Public API (importing this package has no side effects)::
     pbs_sim.engines.run_engine   either engine behind one interface (sweeps use it)
     pbs_sim.load_sweep(path)     validated sweep (every cell checked)  -> SweepSpec
     pbs_sim.run_sweep(sweep)     grid x replications -> results dir   -> SweepResult
+    pbs_sim.check(history)       the causality checker (lost writes, siblings, sessions) -> CheckReport
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfigError", "Distribution", "PROFILES", "PbsSimError", "Profile", "Scenario",
     "__version__", "get_profile", "load_scenario", "parse", "predict", "scenario_from_dict", "simulate",
-    "load_sweep", "run_sweep", "predict_grid", "recommend",
+    "load_sweep", "run_sweep", "predict_grid", "recommend", "check",
 ]
 
 
@@ -51,6 +52,10 @@ def __getattr__(name: str) -> Any:
         from .simulation import simulate
 
         return simulate
+    if name == "check":
+        from .checker import check
+
+        return check
     if name in ("run_sweep", "load_sweep"):
         from . import sweep
 

@@ -122,8 +122,10 @@ class ClusterConfig:
     read_timeout_ms: float = opt(10_000.0, gt=0, doc="a read fails if R responses have not arrived by then")
     write_timeout_ms: float = opt(10_000.0, gt=0, doc="a write fails if W acks have not arrived by then")
     versioning: str = opt(
-        "lww", choices=("lww",),
-        doc="how replicas order versions: lww (last-writer-wins on (timestamp, issue order)); siblings come next",
+        "lww", choices=("lww", "vv", "dvv", "vv-node", "vv-client", "vv-node-naive"),
+        doc="how replicas order versions: lww (last-writer-wins on (timestamp, issue order)); vv (version "
+            "vectors, siblings; see vv_actor); dvv (dotted version vectors, siblings, node actors); "
+            "vv-node / vv-client / vv-node-naive: shorthands for vv with that vv_actor (one key for sweeps)",
     )
     # -- sloppy quorums (issue 12; pbs_sim.sim.handoff) --
     sloppy_quorum: bool = opt(
@@ -136,6 +138,14 @@ class ClusterConfig:
         doc="fallbacks: distinct physical nodes (Dynamo) or Riak's walk over partitions (one node may hold several replicas)",
     )
     write_any: bool = field(default=False, metadata={"internal": True})  # cluster.write_quorum = "any"
+    # -- siblings (issue 11)
+    vv_actor: str | None = opt(
+        None, choices=("node", "client", "node-naive"),
+        doc="versioning = vv: who increments the vector: node (Riak vnode clocks, one per sibling set: "
+            "false concurrency), client (exact; one entry per client), node-naive (false dominance); default node",
+    )
+    max_siblings: int = opt(100, ge=1, doc="reads returning more siblings count as sibling_limit_exceeded (Riak: 100)")
+    siblings_warning: int = opt(25, ge=1, doc="reads returning more siblings than this are counted as warnings (Riak: 25)")
 
 
 @dataclass(frozen=True)
@@ -201,6 +211,13 @@ class WorkloadConfig:
     hot_key_writers_per_s: tuple[float, ...] = opt(
         (), doc="extra writers of hot_key, one per entry, each a Poisson process at its own rate (writes/s); "
                 "writer i is client clients + 1 + i; they follow write_pattern and start after warm-up",
+    )
+    # -- client merges (issue 11)
+    merge: str = opt(
+        "union",
+        doc="what a write's value is made of (values are item sets; each write adds its own item): none (its "
+            "item only), union (its item and every sibling it knew: add-only sets), lww (its item and the newest "
+            "sibling), or module:function taking a list of frozensets and returning one",
     )
 
 
@@ -639,6 +656,24 @@ def _check_scenario(sc: Scenario) -> None:
     _check_clocks(sc)
     _check_work(sc)
     _check_sloppy(sc)
+    _check_siblings(sc)
+
+
+def _check_siblings(sc: Scenario) -> None:
+    src, c = sc.source, sc.cluster
+    if c.vv_actor is not None and c.versioning != "vv":
+        raise ConfigError(src, "cluster.vv_actor", f"only applies to versioning = 'vv', not {c.versioning!r}")
+    if c.versioning != "lww" and sc.clocks.causality == "off":
+        raise ConfigError(src, "clocks.causality", f"versioning = {c.versioning!r} carries causal contexts; "
+                          "it cannot be 'off'")
+    m = sc.workload.merge
+    if m not in ("none", "union", "lww"):
+        from .merges import load_merge
+
+        try:
+            load_merge(m)
+        except ValueError as exc:
+            raise ConfigError(src, "workload.merge", str(exc)) from None
 
 
 def _check_clocks(sc: Scenario) -> None:

@@ -24,8 +24,19 @@ from .metrics import durability as durability_metrics
 from .metrics import faults as faults_metrics
 from .metrics import handoff as handoff_metrics
 from .metrics import repair as repair_metrics
+from .metrics import siblings as siblings_metrics
 from .metrics.mechanism import Reporter
-from .sim import anti_entropy, causality, clocks, failure_detector, faults, handoff, repair, sloppy
+from .sim import (
+    anti_entropy,
+    causality,
+    clocks,
+    failure_detector,
+    faults,
+    handoff,
+    repair,
+    siblings,
+    sloppy,
+)
 from .sim.mechanism import Mechanism
 
 
@@ -43,6 +54,7 @@ MECHANISMS: tuple[Registered, ...] = (
     Registered(anti_entropy.MECHANISM, anti_entropy_metrics.REPORTER),
     Registered(clocks.MECHANISM, clocks_metrics.REPORTER),
     Registered(causality.MECHANISM, causality_metrics.REPORTER),
+    Registered(siblings.MECHANISM, siblings_metrics.REPORTER),
     Registered(failure_detector.MECHANISM, handoff_metrics.FD_REPORTER),
     Registered(sloppy.MECHANISM, handoff_metrics.SLOPPY_REPORTER),
     Registered(handoff.MECHANISM, handoff_metrics.REPORTER),

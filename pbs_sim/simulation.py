@@ -24,6 +24,7 @@ from .metrics import causality as caus_m
 from .metrics import latency as lat_m
 from .metrics import monitoring as mon_m
 from .metrics import sessions as ses_m
+from .metrics import siblings as sib_m
 from .metrics import staleness as st_m
 from .metrics.mechanism import RunView
 from .rng import Streams
@@ -129,6 +130,9 @@ def analyse(
     stamps = {t: history.to_frame(t) for t in ("write_stamps",) if t in history.tables}
     ranked = caus_m.in_store_order(ops, stamps)
     outcomes = caus_m.outcomes_to_seq(st_m.read_outcomes(ranked, warmup), caus_m.rank_to_seq(ops, stamps))
+    if "sibling_settings" in history.tables:  # sibling policies: the store's order is the causal one
+        outcomes = sib_m.partial_order_outcomes(outcomes, ops, {
+            t: history.to_frame(t) for t in ("causal_parents", "read_versions") if t in history.tables})
     exact_t = wl.kind == "pbs-probe" and wl.probe_offset is None
     curve = st_m.t_visibility_curve(outcomes, at_t=wl.probe_offsets_ms if exact_t else None)
     target = sc.predict.target

@@ -103,8 +103,8 @@ def test_disabled_mechanisms_install_nothing() -> None:
 def test_registry_pairs_each_simulator_half_with_a_reporter_of_the_same_name() -> None:
     names = [m.sim.name for m in MECHANISMS if m.sim is not None]
     assert names == [m.name for m in sim_mechanisms()] == [
-        "faults", "read_repair", "anti_entropy", "clocks", "causality", "failure_detector", "sloppy_quorum",
-        "hinted_handoff",
+        "faults", "read_repair", "anti_entropy", "clocks", "causality", "siblings", "failure_detector",
+        "sloppy_quorum", "hinted_handoff",
     ]
     for entry in MECHANISMS:
         if entry.sim is not None:

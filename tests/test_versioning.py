@@ -195,7 +195,7 @@ class KeepAll(LWW):
 
     name = "keep-all"
 
-    def new_version(self, key: int, seq: int, timestamp_ms: float, origin: int, context: Any) -> Any:
+    def new_version(self, key: int, seq: int, timestamp_ms: float, origin: int, context: Any, client: int = -1) -> Any:
         return ((timestamp_ms, seq),)
 
     def merge(self, held: Any, incoming: Any) -> Any:

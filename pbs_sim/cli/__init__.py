@@ -39,6 +39,8 @@ COMMANDS: dict[str, str] = {
     "plot": "pbs_sim.cli.plot:plot",
     "recommend": "pbs_sim.cli.recommend:recommend",
     "explore": "pbs_sim.cli.explore:explore",
+    "check": "pbs_sim.cli.check:check",
+    "export": "pbs_sim.cli.check:export",
 }
 
 

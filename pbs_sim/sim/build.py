@@ -53,6 +53,7 @@ class Model:
     workload: Workload
     policy: VersioningPolicy = field(default_factory=make_policy)  # the one order of versions
     on_start: list[Callable[[Model], None]] = field(default_factory=list)
+    on_end: list[Callable[[Model], None]] = field(default_factory=list)  # fn(model) once the run is over
     min_end_at: float = 0.0
     started: bool = False
     _pick: Callable[[int], Coordinator] | None = None
@@ -112,6 +113,8 @@ class Model:
                 progress(env.now)
         if env.now < self.min_end_at:
             env.run(until=self.min_end_at)
+        for fn in self.on_end:
+            fn(self)
         facts = self.history.facts
         facts.sim_time_ms = env.now
         # the measured window starts after the workload's load phase (workload.preload) and warm-up
@@ -152,7 +155,7 @@ def build(
     ))
     ring = Ring(c.nodes, c.replication, c.vnodes)
     network = Network(env, profile, lat.other_delay, streams.get)
-    policy = policy if policy is not None else make_policy(c.versioning)
+    policy = policy if policy is not None else make_policy(c.versioning, c.vv_actor or "node")
     nodes = [Node(i, env, network, history, policy) for i in range(c.nodes)]
     network.nodes = nodes
     versions = VersionCounter()

@@ -20,7 +20,7 @@ from ..config import Scenario
 from ..rng import Streams
 from .clocks import MECHANISM as CLOCKS
 from .mechanism import TableSpec
-from .versioning import SessionContexts
+from .versioning import SessionContexts, SiblingPolicy
 
 if TYPE_CHECKING:
     from .build import Model
@@ -34,7 +34,8 @@ def tracks_causality(scenario: Scenario) -> bool:
     if mode != "auto":
         return mode == "on"
     w = scenario.workload
-    return CLOCKS.enabled(scenario) or w.write_pattern != "blind" or bool(w.hot_key_writers_per_s)
+    return (CLOCKS.enabled(scenario) or w.write_pattern != "blind" or bool(w.hot_key_writers_per_s)
+            or scenario.cluster.versioning != "lww")  # sibling policies: the checker needs the contexts
 
 
 class CausalityMechanism:
@@ -49,6 +50,7 @@ class CausalityMechanism:
     def install(self, model: Model, streams: Streams) -> SessionContexts:
         contexts = SessionContexts(
             CAUSAL_PARENTS_TABLE.create(model.history).append, RMW_READS_TABLE.create(model.history).append,
+            policy=model.policy if isinstance(model.policy, SiblingPolicy) else None,
         )
         for coord in model.coordinators.values():
             coord.contexts = contexts

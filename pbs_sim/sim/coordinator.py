@@ -47,8 +47,8 @@ Extension points
   node or client clocks).
 - ``coordinator.contexts``: None, or the run's :class:`~pbs_sim.sim.versioning.SessionContexts`
   (``pbs_sim.sim.causality``): a read's returned versions are learnt by its client's session, and a
-  write records its direct causal parents. ``write(..., context=...)`` is reserved for policies that
-  carry explicit contexts (issue 11).
+  write records its direct causal parents. ``write(..., context=state)``: the state the client read
+  (or a write returned); sibling policies build the new version's causal context from it.
 
 Versions. Every comparison goes through ``coordinator.policy`` (``pbs_sim.sim.versioning``): the
 stamp a write carries is ``policy.new_version(...)``, a read's best response is the ``policy.merge``
@@ -364,11 +364,19 @@ class Coordinator:
         op_id = self.history.add_op(client, key, WRITE, self.endpoint, now, len(targets))
         self.history.set_version(op_id, seq)
         ts = now + self.clock_offset_ms if self.timestamp is None else self.timestamp(op_id, client, now)
-        if self.contexts is not None:
-            self.contexts.parents(client, key, op_id, seq)
-            if update_of is not None:
-                self.contexts.update(op_id, update_of)
-        stamp = self.policy.new_version(key, seq, ts, self.endpoint, context)
+        contexts = self.contexts
+        if contexts is not None and contexts.policy is not None:
+            # sibling policies: the context is what the session knows, and the write's returned state
+            # becomes the session's knowledge (pbs_sim.sim.versioning.SessionContexts)
+            stamp = self.policy.new_version(
+                key, seq, ts, self.endpoint, contexts.write_context(client, key, context), client=client)
+            contexts.parents(client, key, op_id, seq, stamp)
+        else:
+            if contexts is not None:
+                contexts.parents(client, key, op_id, seq)
+            stamp = self.policy.new_version(key, seq, ts, self.endpoint, context, client=client)
+        if contexts is not None and update_of is not None:
+            contexts.update(op_id, update_of)
         op = WriteOp(op_id, key, seq, stamp, client, self, now, self.w, targets)
         op.on_done = on_done
         self.deadlines.add(now + self.write_timeout_ms, op)
@@ -467,7 +475,7 @@ class Coordinator:
                 if len(versions) > 1:
                     self.history.add_read_versions(op.op_id, versions)
                 if self.contexts is not None:
-                    self.contexts.learn(op.client, op.key, versions)
+                    self.contexts.learn(op.client, op.key, versions, op.best)
             else:
                 self.history.complete(op.op_id, at, status, 0)
         else:

@@ -15,9 +15,10 @@ checks every call site follows it). A replica's *state* of a key is whatever the
   deterministic and documented, but, like Cassandra's (which compares the values), arbitrary with
   respect to causality; the causality metrics report such losses with cause ``tie``. With perfect
   clocks the timestamp is the issue instant, so LWW order equals ``seq`` (issue) order.
-* next (issue 11): ``"vv"`` / ``"dvv"`` keep a sibling set with causal metadata; ``merge`` is the
-  causal sync, ``versions`` lists every sibling's ``seq``, ``digest`` covers the whole set. The call
-  sites stay as they are.
+* :class:`SiblingPolicy` (issue 11): ``"vv"`` (``cluster.vv_actor`` = ``"node"``, ``"client"`` or
+  ``"node-naive"``) and ``"dvv"`` keep a sibling set with causal metadata, one of
+  :mod:`pbs_sim.vclock`'s algorithms; ``merge`` is the causal sync, ``versions`` lists every
+  sibling's ``seq``, ``digest`` covers the whole set and its metadata. See the class docstring.
 
 Operations (``state`` may be None = nothing stored / nothing received):
 
@@ -59,7 +60,9 @@ class VersioningPolicy(Protocol):
 
     name: str
 
-    def new_version(self, key: int, seq: int, timestamp_ms: float, origin: int, context: Any) -> Any:
+    def new_version(
+        self, key: int, seq: int, timestamp_ms: float, origin: int, context: Any, client: int = -1,
+    ) -> Any:
         ...
 
     def merge(self, held: Any, incoming: Any) -> Any:
@@ -86,7 +89,9 @@ class LWW:
 
     name = "lww"
 
-    def new_version(self, key: int, seq: int, timestamp_ms: float, origin: int, context: Any) -> Stamp:
+    def new_version(
+        self, key: int, seq: int, timestamp_ms: float, origin: int, context: Any, client: int = -1,
+    ) -> Stamp:
         return (timestamp_ms, seq)
 
     def merge(self, held: Stamp | None, incoming: Stamp | None) -> Stamp | None:
@@ -112,14 +117,172 @@ class LWW:
         return () if state is None else (state[1],)
 
 
-#: Policies by ``cluster.versioning`` name (issue 11 adds "vv" and "dvv" here).
-POLICIES: dict[str, Callable[[], VersioningPolicy]] = {"lww": LWW}
+class SiblingPolicy:
+    """A sibling-keeping policy over one :class:`pbs_sim.vclock.SiblingClock` (issue 11).
+
+    A replica's state of a key is the clock's state, each sibling's value being its write's ``seq``
+    (the items a write adds are derived from the history, ``pbs_sim.metrics.siblings``). ``merge`` is
+    the clock's ``sync`` (None when it leaves the held state unchanged); ``dominates(a, b)``: ``a``
+    covers ``b`` and ``b`` does not cover ``a`` -- a read's merged state dominates every responder
+    that lacks something, so read repair sends the whole merged sibling set, and ``sync`` on the
+    receiver keeps every concurrent sibling (a repair never discards one). ``compare`` is partial:
+    0 for concurrent states. ``digest`` hashes the canonical sibling set with all its metadata.
+
+    Who takes the write. A write's version is made where it is coordinated, by the clock's ``put``:
+    ``actor`` is the coordinating endpoint (``vv_actor = "node"`` / ``"node-naive"`` and ``dvv``: a
+    node, or the one client-side coordinator, ``CLIENT``) or the writing client (``"client"``). The
+    actor keeps, per key, the state its own ``put`` calls produced (a Riak vnode that coordinates a key
+    holds its own writes locally), so its counters never repeat -- also across a disk loss, as Riak
+    2.0's vnode epochs guarantee -- and the version it sends to the replicas is that whole state:
+    with DVV this is what keeps a context's counters contiguous (a replica that received dot
+    ``(a, 3)`` also received every dot ``(a, n < 3)`` not yet superseded), the condition under which
+    "the context covers the dot" means "the client saw it" (Preguiça et al. 2010, section 5).
+    The write's context is the read state it carries (``write(..., context=state)``: the
+    read-modify-write's read, or a write's returned state) turned into one version vector by the
+    clock's ``context``; a blind write carries the empty vector.
+
+    Variants (``pbs_sim.vclock``'s names): ``vv`` + ``vv_actor="node"`` -> ``vv-node`` (Riak vnode
+    vclocks, one clock per sibling set: sibling explosion, false concurrency); ``"node-naive"`` ->
+    ``vv-node-naive`` (the coordinator's entry incremented past what it holds: false dominance, lost
+    writes); ``"client"`` -> ``vv-client`` (exact, a vector entry per writing client); ``dvv`` ->
+    ``dvv`` (Preguiça et al.'s per-sibling dotted version vectors: exact, node actors). DVVSet
+    (Almeida et al. 2014) is tested at the algorithm level only: its compact encoding keeps a node's
+    newest values contiguous, so it needs the coordinator's full local replica state, which a
+    client-side coordinator does not have.
+    """
+
+    BYTES_PER_ENTRY = 16  # one version-vector entry or dot: an 8-byte actor id and an 8-byte counter
+
+    def __init__(self, name: str, clock: Any) -> None:
+        self.name = name
+        self.clock = clock
+        self.actor_is_client = clock.name == "vv-client"
+        self._actors: dict[tuple[int, int], Any] = {}
+        self._sync = clock.sync
+        self._values = clock.values
+        if clock.name == "dvv":
+            self.merge = self._merge_dvv  # type: ignore[method-assign]
+
+    # -- writes ------------------------------------------------------------------------------------
+    def new_version(
+        self, key: int, seq: int, timestamp_ms: float, origin: int, context: Any, client: int = -1,
+    ) -> Any:
+        clock = self.clock
+        actor = client if self.actor_is_client else origin
+        ctx = () if context is None else clock.context(context)
+        ak = (key, actor)
+        held = self._actors.get(ak)
+        state = clock.put(clock.empty() if held is None else held, ctx, seq, node=actor, client=client)
+        self._actors[ak] = state
+        return state
+
+    # -- order -------------------------------------------------------------------------------------
+    def canonical(self, state: Any) -> Any:
+        """The state as an order-free value: equal iff the same siblings with the same metadata."""
+        if state is None:
+            return None
+        if hasattr(state, "siblings"):  # vv-node: one clock per sibling set
+            return (state.clock, frozenset(state.siblings))
+        return frozenset(state)
+
+    def merge(self, held: Any, incoming: Any) -> Any:
+        if incoming is None:
+            return None
+        if held is None:
+            return incoming
+        s = self._sync(held, incoming)
+        return None if self.canonical(s) == self.canonical(held) else s
+
+    @staticmethod
+    def _merge_dvv(held: Any, incoming: Any) -> Any:
+        """DVV's sync in linear time (``pbs_sim.vclock.DVV.sync`` compares every pair): a dot names
+        one write, so siblings are deduplicated by dot, and a sibling is dominated iff some
+        sibling's context covers its dot, i.e. iff the largest context entry of its node reaches
+        its counter (a sibling's own context never covers its own dot). Same result, same order;
+        ``tests/test_siblings.py`` checks it against the reference on random states."""
+        if incoming is None:
+            return None
+        if held is None:
+            return incoming
+        dots = {x.dot for x in held}
+        new = [x for x in incoming if x.dot not in dots]
+        if not new:
+            return None  # every incoming sibling is held already: nothing can change
+        top: dict[Any, int] = {}
+        for x in (*held, *new):
+            for a, n in x.context:
+                if n > top.get(a, 0):
+                    top[a] = n
+        kept_held = [x for x in held if top.get(x.dot[0], 0) < x.dot[1]]
+        kept_new = [x for x in new if top.get(x.dot[0], 0) < x.dot[1]]
+        if not kept_new and len(kept_held) == len(held):
+            return None
+        return (*kept_held, *kept_new)
+
+    def dominates(self, a: Any, b: Any) -> bool:
+        if a is None:
+            return False
+        if b is None:
+            return bool(self._values(a))
+        return self.merge(b, a) is not None and self.merge(a, b) is None
+
+    def compare(self, a: Any, b: Any) -> int:
+        if self.dominates(a, b):
+            return 1
+        return -1 if self.dominates(b, a) else 0
+
+    def digest(self, key: int, state: Any) -> int:
+        if hasattr(state, "siblings"):
+            canon: Any = (state.clock, tuple(sorted(state.siblings)))
+        else:
+            canon = tuple(sorted((repr(getattr(s, "dot", ())), s.context if hasattr(s, "context") else s.clock, s.value)
+                                 for s in state))
+        return merkle_digest(key, canon)
+
+    def version(self, state: Any) -> int:
+        return max(self._values(state), default=0) if state is not None else 0
+
+    def versions(self, state: Any) -> tuple[int, ...]:
+        return () if state is None else tuple(sorted(self._values(state)))
+
+    # -- metadata ------------------------------------------------------------------------------------
+    def entries(self, state: Any) -> int:
+        """Clock entries stored (version-vector entries and dots)."""
+        return 0 if state is None else int(self.clock.entries(state))
+
+    def metadata_bytes(self, state: Any) -> int:
+        return self.BYTES_PER_ENTRY * self.entries(state)
+
+
+#: ``cluster.vv_actor`` -> the :mod:`pbs_sim.vclock` algorithm of ``versioning = "vv"``.
+VV_ACTORS: dict[str, str] = {"node": "vv-node", "client": "vv-client", "node-naive": "vv-node-naive"}
+
+
+def _sibling(clock_name: str) -> Callable[[], VersioningPolicy]:
+    def make() -> VersioningPolicy:
+        from ..vclock import CLOCKS
+
+        return SiblingPolicy(clock_name, CLOCKS[clock_name])
+
+    return make
+
+
+#: Policies by name: ``cluster.versioning`` ("lww", "dvv") or, for "vv", the variant's clock name.
+POLICIES: dict[str, Callable[[], VersioningPolicy]] = {
+    "lww": LWW, "dvv": _sibling("dvv"), **{v: _sibling(v) for v in VV_ACTORS.values()},
+}
 
 DEFAULT_POLICY: VersioningPolicy = LWW()
 
 
-def make_policy(name: str = "lww") -> VersioningPolicy:
-    return POLICIES[name]()
+def policy_name(versioning: str = "lww", vv_actor: str = "node") -> str:
+    """The policy a scenario's ``cluster.versioning`` and ``cluster.vv_actor`` select (the
+    shorthands ``"vv-node"``, ``"vv-client"``, ``"vv-node-naive"`` name the variant directly)."""
+    return VV_ACTORS[vv_actor] if versioning == "vv" else versioning
+
+
+def make_policy(name: str = "lww", vv_actor: str = "node") -> VersioningPolicy:
+    return POLICIES[policy_name(name, vv_actor)]()
 
 
 def newer(a: Stamp, b: Stamp | None) -> bool:
@@ -152,20 +315,37 @@ class SessionContexts:
     issued: returns its direct causal parents (sorted) and resets the session's knowledge of the
     key to that write. ``append(op_id, parent_seq)`` (the ``causal_parents`` table) records them;
     ``update(op_id, read_op)`` (the ``rmw_reads`` table) marks a read-modify-write and its read.
+
+    Sibling policies (``policy`` given): the session also keeps the policy *state* it knows of the
+    key -- the join of what its reads returned since its last write and the state that write
+    returned -- and a write's causal context is that state joined with what the caller passed
+    (:meth:`write_context`). After a write the session knows every version the write's state holds
+    (``parents(..., returned=...)``: the write and the siblings its coordinator returned with it, as
+    Riak's ``return_body`` does), so the ``causal_parents`` table and the contexts the store
+    compares describe one and the same causal order. Under LWW (``policy`` None) nothing changes.
     """
 
-    __slots__ = ("known", "append", "add_update")
+    __slots__ = ("known", "append", "add_update", "policy", "states")
 
-    def __init__(self, append: Callable[..., int], add_update: Callable[..., int] | None = None) -> None:
+    def __init__(self, append: Callable[..., int], add_update: Callable[..., int] | None = None,
+                 policy: VersioningPolicy | None = None) -> None:
         self.known: dict[tuple[int, int], set[int]] = {}
         self.append = append
         self.add_update = add_update  # (write op_id, read op_id): the read a read-modify-write carries
+        self.policy = policy
+        self.states: dict[tuple[int, int], Any] = {}
 
     def update(self, op_id: int, read_op: int) -> None:
         if self.add_update is not None:
             self.add_update(op_id, read_op)
 
-    def learn(self, client: int, key: int, seqs: tuple[int, ...]) -> None:
+    def learn(self, client: int, key: int, seqs: tuple[int, ...], state: Any = None) -> None:
+        if self.policy is not None and state is not None:
+            ck = (client, key)
+            held = self.states.get(ck)
+            merged = self.policy.merge(held, state)
+            if merged is not None:
+                self.states[ck] = merged
         if not seqs:
             return
         s = self.known.get((client, key))
@@ -174,10 +354,25 @@ class SessionContexts:
         else:
             s.update(seqs)
 
-    def parents(self, client: int, key: int, op_id: int, seq: int) -> tuple[int, ...]:
+    def write_context(self, client: int, key: int, passed: Any) -> Any:
+        """The causal context state a write of the session carries (sibling policies)."""
+        if self.policy is None:
+            return passed
+        held = self.states.get((client, key))
+        if passed is None:
+            return held
+        merged = self.policy.merge(held, passed)
+        return held if merged is None else merged
+
+    def parents(self, client: int, key: int, op_id: int, seq: int, returned: Any = None) -> tuple[int, ...]:
+        """``returned``: sibling policies, the state the write returns (the session's new knowledge)."""
         ck = (client, key)
         s = self.known.get(ck)
-        self.known[ck] = {seq}
+        if returned is None or self.policy is None:
+            self.known[ck] = {seq}
+        else:
+            self.known[ck] = set(self.policy.versions(returned))
+            self.states[ck] = returned
         if not s:
             return ()
         out = tuple(sorted(s))

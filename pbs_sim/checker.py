@@ -1,0 +1,265 @@
+"""The history checker: does a recorded run keep what its versioning policy promises?
+
+Owns: :func:`check` (``pbs_sim.check``) over a run's history -- a :class:`~pbs_sim.history.History`,
+a :class:`~pbs_sim.simulation.SimResult`, a mapping of frames, or a results directory written by
+``pbs-sim run --ops`` (:func:`load_frames`) -- and :class:`CheckReport`. Each check gives a count
+and the op ids of up to ten examples:
+
+* ``lost_writes`` -- acknowledged writes lost. Sibling policies: the final replica state
+  (``final_versions``) neither holds the write nor a version with it in its causal past
+  (``pbs_sim.metrics.siblings.lost_writes``). LWW: the LWW losses of ``pbs_sim.metrics.causality``
+  (the store's order puts the write below one that does not follow it in the true order).
+  Expected under ``lww``; a broken promise under every sibling policy (``vv-node-naive`` breaks it:
+  false dominance).
+* ``non_concurrent_siblings`` -- reads that returned two siblings of which one is in the other's
+  causal past. A broken promise under every sibling policy (``vv-node`` breaks it: false
+  concurrency, sibling explosion).
+* ``read_your_writes``, ``monotonic_reads``, ``monotonic_writes``, ``writes_follow_reads`` -- the
+  session guarantees (Terry et al. 1994), judged in the store's order: LWW ranks
+  (``pbs_sim.metrics.sessions`` and ``pbs_sim.metrics.causality``), or, under sibling policies, the
+  causal order of the recorded contexts (a version "is seen" if it is returned or in the causal
+  past of a returned version). Reported, not promised: no quorum configuration guarantees them
+  under faults (pass ``require=`` to make them promises).
+* ``causal_violations`` -- a read returns v but not a write u in v's causal past, and u is not
+  below a returned version in the store's order (per key). Under LWW a skewed clock does this (u
+  stamped after v); under sibling policies the store's order is the contexts' causal order, so
+  there is none by construction. Promised none by every sibling policy.
+
+Speed and memory: one pass over the operations in event order plus searches along parent edges
+limited to the seqs in question (the writes in flight), as in ``pbs_sim.metrics.causality``;
+working sets are per (client, key) and per key, the frames themselves are the history's columns.
+Must not touch: SimPy, the simulator.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import PbsSimError
+from .metrics import causality as caus_m
+from .metrics import sessions as ses_m
+from .metrics import siblings as sib_m
+from .metrics.staleness import _is
+
+CHECKS = ("lost_writes", "non_concurrent_siblings", "read_your_writes", "monotonic_reads", "monotonic_writes",
+          "writes_follow_reads", "causal_violations")
+#: What each policy promises (the checks whose findings are defects, exit status 1). Every
+#: sibling-keeping store claims to keep concurrent writes and to return only concurrent siblings;
+#: the flawed variants break exactly one of these claims (vv-node: siblings that are ordered,
+#: vv-node-naive: lost writes), and the checker says so. LWW claims neither.
+SIBLING_PROMISES = ("lost_writes", "non_concurrent_siblings", "causal_violations")
+PROMISES: dict[str, tuple[str, ...]] = {
+    "lww": (), "dvv": SIBLING_PROMISES, "vv-client": SIBLING_PROMISES, "vv-node": SIBLING_PROMISES,
+    "vv-node-naive": SIBLING_PROMISES,
+}
+EXAMPLES = 10
+#: The causal-past bitsets keep this many seqs below each write (``pbs_sim.metrics.siblings.CausalIndex``):
+#: memory WINDOW / 8 bytes a write; older questions take an exact search instead.
+WINDOW = 1024
+
+
+@dataclass
+class Finding:
+    count: int = 0
+    examples: list[int] = field(default_factory=list)
+
+    def add(self, op_id: int) -> None:
+        self.count += 1
+        if len(self.examples) < EXAMPLES:
+            self.examples.append(int(op_id))
+
+
+@dataclass
+class CheckReport:
+    policy: str
+    ops: int
+    findings: dict[str, Finding]
+    promised: tuple[str, ...]
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when every promised check found nothing."""
+        return all(self.findings[c].count == 0 for c in self.promised)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"policy": self.policy, "ops": self.ops, "ok": self.ok, "promised": list(self.promised),
+                "seconds": self.seconds,
+                "checks": {k: {"count": f.count, "examples": f.examples} for k, f in self.findings.items()}}
+
+    def render(self) -> str:
+        lines = [f"policy {self.policy}: {self.ops:,} operations checked in {self.seconds:.2f} s"]
+        for name in CHECKS:
+            f = self.findings[name]
+            tag = "promised" if name in self.promised else "reported"
+            ex = f" e.g. ops {', '.join(map(str, f.examples))}" if f.examples else ""
+            lines.append(f"  {name:<24} {f.count:>8,}  ({tag}){ex}")
+        lines.append("OK: everything the policy promises holds" if self.ok else "FAIL: a promise is broken")
+        return "\n".join(lines)
+
+
+# -- inputs -------------------------------------------------------------------------------------------
+def load_frames(results_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """The history tables of a ``pbs-sim run --ops`` results directory (CSV or Parquet)."""
+    d = Path(results_dir)
+    if not d.is_dir():
+        raise PbsSimError(f"{d}: not a results directory")
+    frames: dict[str, pd.DataFrame] = {}
+    for p in sorted(d.iterdir()):
+        if p.suffix == ".csv":
+            frames[p.stem] = pd.read_csv(p)
+        elif p.suffix == ".parquet":
+            frames[p.stem] = pd.read_parquet(p)
+    if "ops" not in frames:
+        raise PbsSimError(f"{d}: no ops table; write the run with `pbs-sim run --ops`")
+    return frames
+
+
+def _frames(history: Any) -> Mapping[str, pd.DataFrame]:
+    if isinstance(history, (str, Path)):
+        return load_frames(history)
+    if isinstance(history, Mapping):
+        return history
+    hist = getattr(history, "history", history)  # a SimResult
+    if hasattr(hist, "tables") and hasattr(hist, "to_frame"):
+        return {k: hist.to_frame(k) for k in hist.tables}
+    raise TypeError(f"cannot check {type(history).__name__}: expected a History, SimResult, frames or a directory")
+
+
+# -- the checks -----------------------------------------------------------------------------------------
+def check(history: Any, require: Iterable[str] = ()) -> CheckReport:
+    """Check a recorded history against what its versioning policy promises (module docstring)."""
+    t0 = time.perf_counter()
+    frames = _frames(history)
+    ops = frames["ops"]
+    st = sib_m.settings(frames)
+    policy = st["policy"]
+    findings = {c: Finding() for c in CHECKS}
+    extra = tuple(r for r in require if r in CHECKS)
+    unknown = [r for r in require if r not in CHECKS]
+    if unknown:
+        raise PbsSimError(f"unknown check {unknown[0]!r}; expected one of {', '.join(CHECKS)}")
+    pk = sib_m.key_parents(ops, frames)
+    if policy == "lww":
+        _check_lww(ops, frames, pk, findings)
+    else:
+        _check_siblings(ops, frames, pk, findings)
+    promised = tuple(dict.fromkeys((*PROMISES.get(policy, ()), *extra)))
+    return CheckReport(policy, len(ops), findings, promised, time.perf_counter() - t0)
+
+
+def _check_lww(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.KeyParents,
+               findings: dict[str, Finding]) -> None:
+    res = caus_m.analyse(ops, frames)
+    for o in res["lww_losses"]["op_id"].tolist():
+        findings["lost_writes"].add(o)
+    ranked = caus_m.in_store_order(ops, frames)
+    sv = ses_m.session_violations(ranked)
+    for o in sv.loc[sv["read_your_writes_violation"], "op_id"].tolist():
+        findings["read_your_writes"].add(o)
+    for o in sv.loc[sv["monotonic_read_violation"], "op_id"].tolist():
+        findings["monotonic_reads"].add(o)
+    wv = caus_m.session_write_violations(ops, frames)
+    for o in wv.loc[wv["monotonic_write_violation"], "op_id"].tolist():
+        findings["monotonic_writes"].add(o)
+    for o in wv.loc[wv["writes_follow_reads_violation"], "op_id"].tolist():
+        findings["writes_follow_reads"].add(o)
+    # causal: a read returns v while some u in v's causal past ranks above v in the store's order
+    is_w = _is(ops["kind"], "write")
+    key = ops["key"].to_numpy(np.int64)
+    seq = ops["version"].to_numpy(np.int64)
+    rank = ranked["version"].to_numpy(np.int64)
+    rank_of: dict[tuple[int, int], int] = dict(zip(zip(key[is_w].tolist(), seq[is_w].tolist(), strict=True),
+                                                   rank[is_w].tolist(), strict=True))
+    above: dict[tuple[int, int], int] = {}  # (key, seq) -> max rank in its causal past
+    for i in np.flatnonzero(is_w)[np.argsort(seq[is_w], kind="stable")].tolist():
+        k, s = int(key[i]), int(seq[i])
+        m = 0
+        for p in pk.get(k, {}).get(s, ()):
+            m = max(m, rank_of.get((k, p), 0), above.get((k, p), 0))
+        above[(k, s)] = m
+    rd = np.flatnonzero(_is(ops["kind"], "read") & _is(ops["status"], "ok") & (seq > 0))
+    oid = ops["op_id"].to_numpy(np.int64)
+    for i in rd.tolist():
+        k, s = int(key[i]), int(seq[i])
+        if above.get((k, s), 0) > rank_of.get((k, s), 0):
+            findings["causal_violations"].add(int(oid[i]))
+
+
+def _check_siblings(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.KeyParents,
+                    findings: dict[str, Finding]) -> None:
+    index = sib_m.CausalIndex(pk, window=WINDOW)
+    for o in sib_m.lost_writes(ops, frames, pk, index=index)["op_id"].tolist():
+        findings["lost_writes"].add(o)
+    for o in dict.fromkeys(sib_m.false_concurrency(ops, frames, pk, index=index)["op_id"].tolist()):
+        findings["non_concurrent_siblings"].add(o)
+    _sessions(ops, frames, index, findings)
+
+
+def _sessions(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], index: sib_m.CausalIndex,
+              findings: dict[str, Finding]) -> None:
+    """The four session guarantees in the causal order, one pass over starts and completions."""
+    sets = sib_m.read_sets(frames)
+    n = len(ops)
+    kind_w = _is(ops["kind"], "write")
+    ok = _is(ops["status"], "ok")
+    client = ops["client"].to_numpy(np.int64).tolist()
+    key = ops["key"].to_numpy(np.int64).tolist()
+    seq = ops["version"].to_numpy(np.int64).tolist()
+    op_id = ops["op_id"].to_numpy(np.int64).tolist()
+    iss = ops["issued_event"].to_numpy(np.int64)
+    comp = ops["completed_event"].to_numpy(np.int64)
+    # events: (event number, row, 0 = start / 1 = completion)
+    ev = np.concatenate([iss, np.where(ok, comp, np.iinfo(np.int64).max)])
+    order = np.argsort(ev, kind="stable")
+    order = order[ev[order] < np.iinfo(np.int64).max]
+    seen = index.seen
+    last_read: dict[tuple[int, int], set[int]] = {}
+    last_write: dict[tuple[int, int], int] = {}
+    kw, okl = kind_w.tolist(), ok.tolist()
+    for j in order.tolist():
+        row, done = (j, False) if j < n else (j - n, True)
+        k = key[row]
+        ck = (client[row], k)
+        if kw[row]:
+            if done:
+                last_write[ck] = seq[row]
+                continue
+            if not okl[row]:
+                continue
+            mine = {seq[row]}
+            w = last_write.get(ck)
+            if w is not None and not seen(k, mine, (w,)):
+                findings["monotonic_writes"].add(op_id[row])
+            r = last_read.get(ck)
+            if r and not seen(k, mine, r):
+                findings["writes_follow_reads"].add(op_id[row])
+            continue
+        if not okl[row]:
+            continue
+        s = sets.get(op_id[row])
+        returned = set(s) if s is not None else ({seq[row]} if seq[row] > 0 else set())
+        if done:
+            if returned:
+                last_read[ck] = returned
+            continue
+        w = last_write.get(ck)
+        if w is not None and not seen(k, returned, (w,)):
+            findings["read_your_writes"].add(op_id[row])
+        r = last_read.get(ck)
+        if r and not seen(k, returned, r):
+            findings["monotonic_reads"].add(op_id[row])
+
+
+def exit_status(report: CheckReport) -> int:
+    return 0 if report.ok else 1
+
+
+__all__ = ["CHECKS", "PROMISES", "CheckReport", "Finding", "check", "exit_status", "load_frames"]

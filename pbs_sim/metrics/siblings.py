@@ -1,0 +1,385 @@
+"""Siblings: what keeping concurrent writes costs and what it still loses (issue 11).
+
+Owns the summary figures of sibling-keeping policies (``cluster.versioning = "vv"`` / ``"dvv"``),
+computed from the ``read_siblings``, ``read_versions``, ``final_versions``, ``sibling_settings``
+and ``causal_parents`` tables (``pbs_sim.sim.siblings``, ``pbs_sim.sim.causality``):
+
+* ``siblings_per_read_mean`` / ``_p99`` / ``_max`` -- versions returned per measured read that
+  returned something; ``multi_version_read_fraction`` -- the fraction of them with more than one
+  (Dynamo, SOSP 2007: 99.94 % of requests saw exactly one version);
+* ``false_concurrency`` -- siblings returned by a read that are in fact ordered: one lies in the
+  causal past of another (``causal_parents``, transitively; real-time precedence without a causal
+  link is not an order a store can know, so two blind writes stay truly concurrent);
+* ``false_dominance_lost_writes`` -- measured acknowledged writes that the final state neither holds
+  nor has in the causal past of a version it holds: discarded although no surviving version
+  descends from them (vv-node-naive does this; DVV never should);
+* ``lost_items`` -- items added by measured acknowledged writes that no version of the final state
+  holds under the client merge (``pbs_sim.merges``); nan under LWW (no final state recorded);
+* ``clock_entries_mean`` / ``_max`` -- clock entries (version-vector entries and dots) of the
+  state a read returned; ``metadata_bytes_mean`` -- per stored version (16 bytes an entry);
+* ``write_sibling_fraction`` -- measured acknowledged writes whose returned state holds more than
+  one version (``write_siblings``): the writes that left siblings;
+* ``sibling_limit_exceeded`` / ``sibling_warnings`` -- reads returning more than
+  ``cluster.max_siblings`` (Riak's 100) / ``cluster.siblings_warning`` (Riak's 25) siblings.
+
+Under LWW every read that returns something returns one version and the other figures are 0
+(``lost_items`` nan). The searches only follow parent edges between the seqs involved, so memory
+and time stay bounded by the writes in flight, as in ``pbs_sim.metrics.causality``.
+Must not touch: SimPy, the simulator.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..merges import surviving_items
+from .mechanism import Report, RunView
+from .staleness import _is
+
+NAMES = (
+    "siblings_per_read_mean", "siblings_per_read_p99", "siblings_per_read_max", "multi_version_read_fraction",
+    "false_concurrency", "false_dominance_lost_writes", "lost_items", "clock_entries_mean", "clock_entries_max",
+    "metadata_bytes_mean", "sibling_limit_exceeded", "sibling_warnings", "write_sibling_fraction",
+)
+
+KeyParents = dict[int, dict[int, list[int]]]  # key -> seq -> parent seqs
+
+
+def key_parents(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame]) -> KeyParents:
+    """Per key, per write ``seq``: the seqs of its direct causal parents."""
+    out: KeyParents = {}
+    cp = frames.get("causal_parents")
+    if cp is None or cp.empty:
+        return out
+    oid = cp["op_id"].to_numpy(np.int64)
+    key = ops["key"].to_numpy(np.int64)[oid]
+    seq = ops["version"].to_numpy(np.int64)[oid]
+    for k, s, p in zip(key.tolist(), seq.tolist(), cp["parent"].to_numpy(np.int64).tolist(), strict=True):
+        d = out.get(k)
+        if d is None:
+            d = out[k] = {}
+        lst = d.get(s)
+        if lst is None:
+            d[s] = [p]
+        else:
+            lst.append(p)
+    return out
+
+
+def ancestors(parents: Mapping[int, list[int]], start: Iterable[int], lo: int = 0) -> set[int]:
+    """Every seq >= ``lo`` in the causal past of ``start`` (``start`` excluded unless reached)."""
+    seen: set[int] = set()
+    stack = [p for s in start for p in parents.get(s, ())]
+    while stack:
+        x = stack.pop()
+        if x in seen or x < lo:
+            continue
+        seen.add(x)
+        stack.extend(parents.get(x, ()))
+    return seen
+
+
+def reaches_all(parents: Mapping[int, list[int]], start: Iterable[int], targets: Iterable[int]) -> bool:
+    """Is every seq of ``targets`` in the causal past of some seq of ``start``? A depth-first search
+    that dives towards the oldest parent first (so a target in the past is usually reached in a few
+    steps), stops as soon as every target is found and never goes below the oldest target."""
+    want = set(targets)
+    if not want:
+        return True
+    lo = min(want)
+    seen: set[int] = set()
+    stack = sorted((p for s in start for p in parents.get(s, ()) if p >= lo), reverse=True)
+    while stack:
+        x = stack.pop()
+        if x in seen:
+            continue
+        seen.add(x)
+        if x in want:
+            want.discard(x)
+            if not want:
+                return True
+        ps = [p for p in parents.get(x, ()) if p >= lo and p not in seen]
+        if ps:
+            ps.sort(reverse=True)
+            stack.extend(ps)
+    return False
+
+
+class CausalIndex:
+    """Per key, each write's causal past as a bitset (a Python int), built on first use of the key
+    in one pass in seq order (parents precede children); queries are then shifts and ANDs.
+
+    ``window`` None: bit p of write s is set iff write p is in s's past (exact; about n^2 / 16 bytes
+    for a key of n writes that all descend from one another, nothing for blind writes). ``window =
+    W``: only the W seqs below s are kept (bit i of s stands for seq s - W + i), so memory is W / 8
+    bytes a write whatever the key's length, and :meth:`below` falls back to a search along the
+    parent edges (exact, ``reaches_all``) for the rare question about a write more than W seqs
+    older -- the true order only needs the writes in flight, and a session's targets are nearly
+    always recent."""
+
+    __slots__ = ("pk", "_past", "window")
+
+    def __init__(self, pk: KeyParents, window: int | None = None) -> None:
+        self.pk = pk
+        self.window = window
+        self._past: dict[int, dict[int, int]] = {}
+
+    def key(self, k: int) -> dict[int, int]:
+        d = self._past.get(k)
+        if d is None:
+            d = {}
+            get = d.get
+            w = self.window
+            for s, ps in sorted(self.pk.get(k, {}).items()):
+                b = 0
+                if w is None:
+                    for p in ps:
+                        b |= get(p, 0) | (1 << p)
+                else:
+                    for p in ps:
+                        gap = s - p
+                        if gap <= w:
+                            b |= (get(p, 0) >> gap) | (1 << (w - gap))
+                d[s] = b
+            self._past[k] = d
+        return d
+
+    def below(self, k: int, x: int, s: int) -> bool:
+        """Is write ``x`` in write ``s``'s causal past?"""
+        if x >= s:
+            return False
+        b = self.key(k).get(s, 0)
+        w = self.window
+        if w is None:
+            return bool((b >> x) & 1)
+        gap = s - x
+        if gap <= w:
+            return bool((b >> (w - gap)) & 1)
+        parents = self.pk.get(k, {})
+        if x in parents.get(s, ()):  # a session's own last write or read is usually a direct parent
+            return True
+        return reaches_all(parents, (s,), (x,))
+
+    def seen(self, k: int, returned: Iterable[int], want: Iterable[int]) -> bool:
+        """Every seq of ``want`` is in ``returned`` or in the causal past of one of them."""
+        ret = returned if isinstance(returned, (set, frozenset)) else set(returned)
+        below = self.below
+        for x in want:
+            if x in ret:
+                continue
+            if not any(below(k, x, r) for r in ret if r > x):
+                return False
+        return True
+
+
+def ordered_siblings(parents: Mapping[int, list[int]], versions: Iterable[int]) -> list[tuple[int, int]]:
+    """Pairs ``(lower, upper)`` of returned versions where ``lower`` is in ``upper``'s causal past."""
+    vs = sorted(set(versions))
+    out: list[tuple[int, int]] = []
+    if len(vs) < 2:
+        return out
+    lo = vs[0]
+    for i in range(1, len(vs)):
+        up = vs[i]
+        past = ancestors(parents, (up,), lo)
+        out.extend((x, up) for x in vs[:i] if x in past)
+    return out
+
+
+def read_sets(frames: Mapping[str, pd.DataFrame]) -> dict[int, list[int]]:
+    """op_id -> versions, for reads that returned several (``read_versions``)."""
+    rv = frames.get("read_versions")
+    out: dict[int, list[int]] = {}
+    if rv is None or rv.empty:
+        return out
+    for o, v in zip(rv["op_id"].to_numpy(np.int64).tolist(), rv["version"].to_numpy(np.int64).tolist(), strict=True):
+        out.setdefault(o, []).append(v)
+    return out
+
+
+def final_state(frames: Mapping[str, pd.DataFrame]) -> dict[int, set[int]] | None:
+    """key -> every version some replica holds at the end (None if not recorded)."""
+    fv = frames.get("final_versions")
+    if fv is None:
+        return None
+    out: dict[int, set[int]] = {}
+    for k, v in zip(fv["key"].to_numpy(np.int64).tolist(), fv["version"].to_numpy(np.int64).tolist(), strict=True):
+        out.setdefault(k, set()).add(v)
+    return out
+
+
+def settings(frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+    t = frames.get("sibling_settings")
+    if t is None or t.empty:
+        return {"policy": "lww", "merge": "union", "max_siblings": 100, "siblings_warning": 25}
+    row = t.iloc[0]
+    return {"policy": str(row["policy"]), "merge": str(row["merge"]), "max_siblings": int(row["max_siblings"]),
+            "siblings_warning": int(row["siblings_warning"])}
+
+
+def lost_writes(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: KeyParents,
+                warmup_ms: float = 0.0, index: CausalIndex | None = None) -> pd.DataFrame:
+    """Acknowledged writes (issued from ``warmup_ms``) that the final state neither holds nor has in
+    the causal past of a version it holds: ``op_id, key, version``."""
+    final = final_state(frames)
+    cols = ["op_id", "key", "version"]
+    if final is None:
+        return pd.DataFrame(columns=cols)
+    w = _is(ops["kind"], "write") & _is(ops["status"], "ok") & (ops["issued_at"].to_numpy(float) >= warmup_ms)
+    sub = ops.loc[w, ["op_id", "key", "version"]]
+    rows: list[tuple[int, int, int]] = []
+    for k, g in sub.groupby("key", sort=True):
+        fin = final.get(int(k), set())
+        seqs = g["version"].to_numpy(np.int64)
+        lo = int(seqs.min()) if len(seqs) else 0
+        if index is not None and index.window is None:
+            d = index.key(int(k))
+            u = 0
+            for f in fin:
+                u |= d.get(f, 0)
+            for o, s in zip(g["op_id"].to_numpy(np.int64).tolist(), seqs.tolist(), strict=True):
+                if s not in fin and not (u >> s) & 1:
+                    rows.append((o, int(k), s))
+            continue
+        covered = fin | ancestors(pk.get(int(k), {}), fin, lo)
+        for o, s in zip(g["op_id"].to_numpy(np.int64).tolist(), seqs.tolist(), strict=True):
+            if s not in covered:
+                rows.append((o, int(k), s))
+    return pd.DataFrame(rows, columns=cols)
+
+
+def lost_item_writes(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: KeyParents, merge: str,
+                     warmup_ms: float = 0.0) -> pd.DataFrame:
+    """Measured acknowledged writes whose item no version of the final state holds (``merge``)."""
+    final = final_state(frames)
+    cols = ["op_id", "key", "version"]
+    if final is None:
+        return pd.DataFrame(columns=cols)
+    is_w = _is(ops["kind"], "write")
+    okm = is_w & _is(ops["status"], "ok") & (ops["issued_at"].to_numpy(float) >= warmup_ms)
+    all_w = ops.loc[is_w, ["key", "version"]]
+    seqs_by_key: dict[int, list[int]] = {}
+    if merge not in ("none", "union", "lww"):
+        for k, g in all_w.groupby("key"):
+            seqs_by_key[int(str(k))] = sorted(g["version"].tolist())
+    rows: list[tuple[int, int, int]] = []
+    for k, g in ops.loc[okm, ["op_id", "key", "version"]].groupby("key", sort=True):
+        kk = int(k)
+        have = surviving_items(final.get(kk, set()), pk.get(kk, {}), merge, seqs_by_key.get(kk, ()))
+        for o, s in zip(g["op_id"].to_numpy(np.int64).tolist(), g["version"].to_numpy(np.int64).tolist(), strict=True):
+            if s not in have:
+                rows.append((o, kk, s))
+    return pd.DataFrame(rows, columns=cols)
+
+
+def false_concurrency(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: KeyParents,
+                      warmup_ms: float = 0.0, index: CausalIndex | None = None) -> pd.DataFrame:
+    """Per measured read and ordered pair of siblings it returned: ``op_id, key, lower, upper``."""
+    sets = read_sets(frames)
+    rows: list[tuple[int, int, int, int]] = []
+    if not sets:
+        return pd.DataFrame(rows, columns=["op_id", "key", "lower", "upper"])
+    key = ops["key"].to_numpy(np.int64)
+    issued = ops["issued_at"].to_numpy(float)
+    for o, vs in sets.items():
+        if issued[o] < warmup_ms:
+            continue
+        k = int(key[o])
+        if index is not None:
+            vs_sorted = sorted(set(vs))
+            below = index.below
+            for i, up in enumerate(vs_sorted):
+                rows.extend((o, k, x, up) for x in vs_sorted[:i] if below(k, x, up))
+            continue
+        for lo, up in ordered_siblings(pk.get(k, {}), vs):
+            rows.append((o, k, lo, up))
+    return pd.DataFrame(rows, columns=["op_id", "key", "lower", "upper"])
+
+
+class SiblingsReporter:
+    name = "siblings"
+
+    def report(self, run: RunView) -> Report:
+        ops, frames = run.ops, run.frames
+        measured_read = (_is(ops["kind"], "read") & _is(ops["status"], "ok")
+                         & (ops["issued_at"].to_numpy(float) >= run.warmup_ms))
+        rs = frames.get("read_siblings")
+        summary: dict[str, float] = dict.fromkeys(NAMES, 0.0)
+        if rs is None:  # LWW: one version per read that found one
+            n = int((measured_read & (ops["version"].to_numpy() > 0)).sum())
+            summary.update(siblings_per_read_mean=1.0 if n else math.nan, siblings_per_read_p99=1.0 if n else math.nan,
+                           siblings_per_read_max=1.0 if n else 0.0, multi_version_read_fraction=0.0 if n else math.nan,
+                           lost_items=math.nan)
+            return summary, {}
+        keep = np.asarray(measured_read)[rs["op_id"].to_numpy(np.int64)]
+        r = rs.loc[keep & (rs["siblings"].to_numpy() > 0)]
+        sib = r["siblings"].to_numpy(float)
+        st = settings(frames)
+        pk = key_parents(ops, frames)
+        fc = false_concurrency(ops, frames, pk, run.warmup_ms)
+        lost = lost_writes(ops, frames, pk, run.warmup_ms)
+        items = lost_item_writes(ops, frames, pk, st["merge"], run.warmup_ms)
+        if len(sib):
+            summary.update(
+                siblings_per_read_mean=float(sib.mean()), siblings_per_read_p99=float(np.quantile(sib, 0.99)),
+                siblings_per_read_max=float(sib.max()), multi_version_read_fraction=float((sib > 1).mean()),
+                clock_entries_mean=float(r["clock_entries"].mean()), clock_entries_max=float(r["clock_entries"].max()),
+                metadata_bytes_mean=float((r["metadata_bytes"].to_numpy(float) / sib).mean()),
+                sibling_limit_exceeded=float((sib > st["max_siblings"]).sum()),
+                sibling_warnings=float((sib > st["siblings_warning"]).sum()),
+            )
+        else:
+            summary.update(siblings_per_read_mean=math.nan, siblings_per_read_p99=math.nan,
+                           multi_version_read_fraction=math.nan)
+        ws = frames.get("write_siblings")
+        if ws is not None and len(ws):
+            wm = (ops["issued_at"].to_numpy(float) >= run.warmup_ms)[ws["op_id"].to_numpy(np.int64)]
+            summary["write_sibling_fraction"] = float((ws["siblings"].to_numpy()[wm] > 1).mean()) if wm.any() else math.nan
+        summary.update(false_concurrency=float(len(fc)),
+                       false_dominance_lost_writes=float(len(lost)), lost_items=float(len(items)))
+        return summary, {"false_concurrency": fc, "sibling_lost_writes": lost, "lost_items": items}
+
+
+REPORTER = SiblingsReporter()
+
+
+def partial_order_outcomes(outcomes: pd.DataFrame, ops: pd.DataFrame,
+                           frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Read outcomes judged in a sibling policy's store order (DESIGN.md, "two orders"): a read is
+    consistent iff every write committed before it started is returned or in the causal past of a
+    returned version; ``versions_behind`` counts those that are neither (a missed concurrent sibling
+    counts). ``t_ms`` and ``w_star`` are unchanged. One sweep per key in start order."""
+    if outcomes.empty:
+        return outcomes
+    index = CausalIndex(key_parents(ops, frames))
+    sets = read_sets(frames)
+    w = _is(ops["kind"], "write") & _is(ops["status"], "ok")
+    wr = ops.loc[w, ["key", "version", "completed_at"]].sort_values("completed_at", kind="stable")
+    by_key: dict[int, tuple[list[float], list[int]]] = {}
+    for k, g in wr.groupby("key", sort=False):
+        by_key[int(str(k))] = (g["completed_at"].tolist(), g["version"].tolist())
+    behind = np.zeros(len(outcomes), np.int64)
+    o = outcomes.assign(_i=np.arange(len(outcomes))).sort_values("start_at", kind="stable")
+    for k, g in o.groupby("key", sort=False):
+        kk = int(str(k))
+        commits, seqs = by_key.get(kk, ([], []))
+        past = index.key(kk)
+        mask, j = 0, 0
+        for i, op_id, v, start in zip(g["_i"].tolist(), g["op_id"].tolist(), g["version"].tolist(),
+                                      g["start_at"].tolist(), strict=True):
+            while j < len(commits) and commits[j] <= start:
+                mask |= 1 << seqs[j]
+                j += 1
+            if not mask:
+                continue
+            ret = sets.get(op_id) or ([v] if v > 0 else [])
+            cov = 0
+            for s in ret:
+                cov |= past.get(s, 0) | (1 << s)
+            behind[i] = (mask & ~cov).bit_count()
+    return outcomes.assign(versions_behind=behind, consistent=behind == 0)

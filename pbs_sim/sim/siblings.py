@@ -1,0 +1,94 @@
+"""Siblings in the history: what each read returned, and what the replicas hold when the run ends.
+
+Owns: the ``read_siblings`` table -- per read that reached its quorum under a sibling-keeping
+policy (``cluster.versioning = "vv"`` or ``"dvv"``): ``(op_id, siblings, clock_entries,
+metadata_bytes)`` of the merged state it returns (``pbs_sim.sim.versioning.SiblingPolicy``) -- and
+the ``final_versions`` table: ``(node, key, version)`` for every sibling every replica holds at the
+end of the run (what the checker and the lost-item metric call "the final state"). The versions a
+read returns are already in the ``read_versions`` table (``pbs_sim.sim.coordinator``).
+Must not touch: replica state, the order of versions (the policy), metrics (``pbs_sim.metrics.siblings``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..config import Scenario
+from ..history import Table
+from ..rng import Streams
+from .mechanism import TableSpec
+
+if TYPE_CHECKING:
+    from .build import Model
+    from .coordinator import Coordinator, ReadOp
+
+READ_SIBLINGS_TABLE = TableSpec(
+    "read_siblings", {"op_id": "q", "siblings": "i", "clock_entries": "i", "metadata_bytes": "q"},
+)
+FINAL_VERSIONS_TABLE = TableSpec("final_versions", {"node": "i", "key": "q", "version": "q"})
+WRITE_SIBLINGS_TABLE = TableSpec("write_siblings", {"op_id": "q", "siblings": "i"})
+SETTINGS_TABLE = TableSpec(
+    "sibling_settings", {"policy": "U", "merge": "U", "max_siblings": "q", "siblings_warning": "q"},
+)
+
+
+class SiblingRecorder:
+    """A read hook (``pbs_sim.sim.coordinator.ReadHook``) recording each read's sibling set."""
+
+    def __init__(self, table: Table, policy: Any) -> None:
+        self.append = table.append
+        self.policy = policy
+        self._values = policy.clock.values
+        self._entries = policy.clock.entries
+        self._bytes = policy.BYTES_PER_ENTRY
+
+    def on_quorum(self, coord: Coordinator, op: ReadOp) -> bool:
+        best = op.best
+        if best is None:
+            self.append(op.op_id, 0, 0, 0)
+        else:
+            e = self._entries(best)
+            self.append(op.op_id, len(self._values(best)), e, self._bytes * e)
+        return False
+
+    def on_late(self, coord: Coordinator, op: ReadOp, node: int, stamp: Any) -> None:
+        return None
+
+
+class SiblingsMechanism:
+    name = "siblings"
+    requires: tuple[str, ...] = ("coordinators", "nodes", "history", "policy")
+    tables: tuple[TableSpec, ...] = (READ_SIBLINGS_TABLE, FINAL_VERSIONS_TABLE, SETTINGS_TABLE, WRITE_SIBLINGS_TABLE)
+    moves_data = False
+
+    def enabled(self, scenario: Scenario) -> bool:
+        return scenario.cluster.versioning != "lww"
+
+    def install(self, model: Model, streams: Streams) -> SiblingRecorder:
+        rec = SiblingRecorder(READ_SIBLINGS_TABLE.create(model.history), model.policy)
+        for coord in model.coordinators.values():
+            coord.read_hooks.append(rec)
+        final = FINAL_VERSIONS_TABLE.create(model.history)
+        add_write = WRITE_SIBLINGS_TABLE.create(model.history).append
+        versions = model.policy.versions
+
+        def committed(op: Any) -> None:
+            add_write(op.op_id, len(versions(op.stamp)))
+
+        for coord in model.coordinators.values():
+            coord.on_commit.append(committed)
+        c = model.scenario.cluster
+        SETTINGS_TABLE.create(model.history).append(
+            model.policy.name, model.scenario.workload.merge, c.max_siblings, c.siblings_warning)
+
+        def dump(m: Model) -> None:
+            for node in m.nodes:
+                for key in sorted(node.store):
+                    for v in m.policy.versions(node.store[key]):
+                        final.append(node.node_id, key, v)
+
+        model.on_end.append(dump)
+        return rec
+
+
+MECHANISM = SiblingsMechanism()
