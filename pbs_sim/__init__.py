@@ -25,7 +25,7 @@ from .errors import ConfigError, PbsSimError
 from .profiles import BUILTIN as PROFILES
 from .profiles import Profile, get_profile
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "ConfigError", "Distribution", "PROFILES", "PbsSimError", "Profile", "Scenario",
