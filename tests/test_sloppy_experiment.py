@@ -26,3 +26,6 @@ def test_sloppy_quorum_experiment_reduced(tmp_path: Path) -> None:
     assert by.loc["strict", "rmw_lost"] == 0 and by.loc["strict", "sloppy_writes"] == 0
     assert by.loc["sloppy + fallback hints", "write_availability"] > by.loc["strict", "write_availability"]
     assert by.loc["sloppy + fallback hints", "rmw_lost"] > 0
+    rmw = mod.jepsen_riak_rmw(duration_ms=3000, out=tmp_path).set_index(["versioning", "design"])
+    assert rmw.loc[("lww", "sloppy + fallback hints"), "lost_updates"] > 0  # LWW drops concurrent updates
+    assert (rmw.xs("dvv")["lost_items"] == 0).all()  # DVV + union keeps every element
