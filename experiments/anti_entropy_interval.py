@@ -10,7 +10,6 @@ Usage: ``python experiments/anti_entropy_interval.py [--reps N] [--duration-ms M
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pandas as pd
 
 from pbs_sim.io import write_table
 from pbs_sim.plots import save_figure
-from pbs_sim.sweep.experiment import cell_metrics, run_experiment
+from pbs_sim.sweep.experiment import arguments, cell_metrics, run_experiment
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "anti_entropy_interval.toml"
@@ -85,12 +84,7 @@ def _plot(t: pd.DataFrame, path: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reps", type=int, default=None)
-    ap.add_argument("--duration-ms", type=float, default=None)
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--out", default=None)
-    a = ap.parse_args()
+    a = arguments(__doc__.splitlines()[0])
     cols = ["anti_entropy", "interval_mean_ms"] + [f"{m}_mean" for m in METRICS[:7]] + ["ae_bytes_per_s_mean"]
     print(run(a.reps, a.duration_ms, a.workers, a.out)[cols].to_string(index=False))
 

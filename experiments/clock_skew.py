@@ -11,7 +11,6 @@ Usage: ``python experiments/clock_skew.py [--reps N] [--duration-ms MS] [--worke
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pandas as pd
 
 from pbs_sim.io import write_table
 from pbs_sim.plots import save_figure
-from pbs_sim.sweep.experiment import cell_metrics, run_experiment
+from pbs_sim.sweep.experiment import arguments, cell_metrics, run_experiment
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "clock_skew.toml"
@@ -86,12 +85,7 @@ def _plot(t: pd.DataFrame, path: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reps", type=int, default=None)
-    ap.add_argument("--duration-ms", type=float, default=None)
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--out", default=None)
-    a = ap.parse_args()
+    a = arguments(__doc__.splitlines()[0])
     cols = ["timestamp_source", "per_key_writes_per_s", "offset_sd_ms"] + [f"{m}_mean" for m in METRICS[:8]]
     with pd.option_context("display.width", 200):
         print(run(a.reps, a.duration_ms, a.workers, a.out)[cols].to_string(index=False))

@@ -10,16 +10,14 @@ Usage: ``python experiments/siblings.py [--reps N] [--duration-ms MS] [--workers
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from pbs_sim.config import read_toml
 from pbs_sim.io import write_table
 from pbs_sim.plots import save_figure
-from pbs_sim.sweep import run_sweep, sweep_from_dict
+from pbs_sim.sweep.experiment import arguments, cell_metrics, run_experiment
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "siblings.toml"
@@ -33,14 +31,8 @@ METRICS = (
 
 def run(reps: int | None = None, duration_ms: float | None = None, workers: int = 1,
         out: str | Path | None = None) -> pd.DataFrame:
-    raw: dict[str, Any] = read_toml(SPEC)
-    if reps is not None:
-        raw["sweep"]["replications"] = reps
-    if duration_ms is not None:
-        raw.setdefault("base", {}).setdefault("workload", {})["duration_ms"] = duration_ms
-    spec = sweep_from_dict(raw, source=str(SPEC), base_dir=HERE, name="siblings")
     out_dir = Path(out) if out is not None else HERE.parent / "results" / "siblings"
-    res = run_sweep(spec, workers=workers, out=out_dir, force=True, progress=False)
+    spec, res = run_experiment(SPEC, "siblings", out=out_dir, reps=reps, duration_ms=duration_ms, workers=workers)
     summary = res.summary
     rows = []
     for cell in spec.cells:
@@ -53,11 +45,7 @@ def run(reps: int | None = None, duration_ms: float | None = None, workers: int 
             "clients": wl.clients,
             "faults": sc.faults.message_loss > 0,
         }
-        for m in METRICS:
-            for suffix in ("mean", "ci_low", "ci_high"):
-                col = f"{m}_{suffix}"
-                if col in srow.index:
-                    row[col] = float(srow[col])
+        row.update(cell_metrics(srow, METRICS))
         writes = row.get("writes_mean", 0.0) or float("nan")
         row["lost_write_fraction_mean"] = (row.get("lww_lost_fraction_mean", float("nan")) if row["policy"] == "lww"
                                            else row.get("false_dominance_lost_writes_mean", 0.0) / writes)
@@ -101,12 +89,7 @@ def _plot(t: pd.DataFrame, path: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reps", type=int, default=None)
-    ap.add_argument("--duration-ms", type=float, default=None)
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--out", default=None)
-    a = ap.parse_args()
+    a = arguments(__doc__.splitlines()[0])
     cols = ["policy", "per_key_updates_per_s", "clients", "faults", "siblings_per_read_mean",
             "multi_version_read_fraction_mean", "lost_write_fraction_mean", "metadata_bytes_mean",
             "false_concurrency_mean", "lost_items_mean"]

@@ -13,7 +13,6 @@ Usage: ``python experiments/sloppy_quorum.py [--reps N] [--duration-ms MS] [--wo
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pbs_sim.config import read_toml, scenario_from_dict
+from pbs_sim.config import scenario_from_dict
 from pbs_sim.io import write_table
 from pbs_sim.plots import save_figure
 from pbs_sim.simulation import simulate
-from pbs_sim.sweep import run_sweep, sweep_from_dict
+from pbs_sim.sweep.experiment import arguments, cell_metrics, run_experiment
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "sloppy_quorum.toml"
@@ -46,14 +45,8 @@ def design(sc: Any) -> str:
 
 def run(reps: int | None = None, duration_ms: float | None = None, workers: int = 1,
         out: str | Path | None = None) -> pd.DataFrame:
-    raw: dict[str, Any] = read_toml(SPEC)
-    if reps is not None:
-        raw["sweep"]["replications"] = reps
-    if duration_ms is not None:
-        raw.setdefault("base", {}).setdefault("workload", {})["duration_ms"] = duration_ms
-    spec = sweep_from_dict(raw, source=str(SPEC), base_dir=HERE, name="sloppy_quorum")
     out_dir = Path(out) if out is not None else HERE.parent / "results" / "sloppy_quorum"
-    res = run_sweep(spec, workers=workers, out=out_dir, force=True, progress=False)
+    spec, res = run_experiment(SPEC, "sloppy_quorum", out=out_dir, reps=reps, duration_ms=duration_ms, workers=workers)
     summary = res.summary
     rows = []
     for cell in spec.cells:
@@ -61,11 +54,7 @@ def run(reps: int | None = None, duration_ms: float | None = None, workers: int 
         srow = summary[summary["cell"] == cell.index].iloc[0]
         part = next((e.duration_ms for e in sc.faults.schedule if e.action == "partition"), 0.0)
         row: dict[str, Any] = {"design": design(sc), "partition_ms": part, "crash_mttf_ms": sc.faults.crash_mttf_ms}
-        for m in METRICS:
-            for suffix in ("mean", "ci_low", "ci_high"):
-                col = f"{m}_{suffix}"
-                if col in srow.index:
-                    row[col] = float(srow[col])
+        row.update(cell_metrics(srow, METRICS))
         rows.append(row)
     table = pd.DataFrame(rows)
     write_table(table, out_dir / "sloppy_quorum.csv")
@@ -199,12 +188,7 @@ def _plot(t: pd.DataFrame, path: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reps", type=int, default=None)
-    ap.add_argument("--duration-ms", type=float, default=None)
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--out", default=None)
-    a = ap.parse_args()
+    a = arguments(__doc__.splitlines()[0])
     cols = ["design", "partition_ms", "crash_mttf_ms"] + [f"{m}_mean" for m in METRICS[:8]]
     print(run(a.reps, a.duration_ms, a.workers, a.out)[cols].to_string(index=False))
     print(jepsen_riak(out=a.out).to_string(index=False))

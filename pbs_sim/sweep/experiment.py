@@ -9,6 +9,7 @@ sweep runs (``pbs_sim.sweep.run``).
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -52,4 +53,15 @@ def cell_metrics(summary_row: Mapping[str, Any], metrics: Iterable[str]) -> dict
     return out
 
 
-__all__ = ["cell_metrics", "run_experiment"]
+def arguments(description: str, argv: list[str] | None = None) -> argparse.Namespace:
+    """The options every sweep-backed driver takes: ``--reps``, ``--duration-ms``, ``--workers``,
+    ``--out`` (None = the experiment's default)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--reps", type=int, default=None, help="replications (default: the sweep file's)")
+    ap.add_argument("--duration-ms", type=float, default=None, help="workload duration (default: the file's)")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--out", default=None, help="results directory (default: results/<experiment>)")
+    return ap.parse_args(argv)
+
+
+__all__ = ["arguments", "cell_metrics", "run_experiment"]
