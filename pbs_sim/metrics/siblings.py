@@ -166,13 +166,34 @@ class CausalIndex:
         return reaches_all(parents, (s,), (x,))
 
     def seen(self, k: int, returned: Iterable[int], want: Iterable[int]) -> bool:
-        """Every seq of ``want`` is in ``returned`` or in the causal past of one of them."""
+        """Every seq of ``want`` is in ``returned`` or in the causal past of one of them.
+
+        The hot path of the checker's session pass: the key's bitsets are looked up once and the
+        window test of :meth:`below` is inlined; only a target older than the window falls back to
+        :meth:`below`'s exact search."""
         ret = returned if isinstance(returned, (set, frozenset)) else set(returned)
-        below = self.below
+        d = self._past.get(k)
+        if d is None:
+            d = self.key(k)
+        get = d.get
+        w = self.window
         for x in want:
             if x in ret:
                 continue
-            if not any(below(k, x, r) for r in ret if r > x):
+            for r in ret:
+                if r <= x:
+                    continue
+                if w is None:
+                    if (get(r, 0) >> x) & 1:
+                        break
+                    continue
+                gap = r - x
+                if gap <= w:
+                    if (get(r, 0) >> (w - gap)) & 1:
+                        break
+                elif self.below(k, x, r):
+                    break
+            else:
                 return False
         return True
 
