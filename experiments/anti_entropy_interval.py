@@ -11,6 +11,7 @@ Usage: ``python experiments/anti_entropy_interval.py [--reps N] [--duration-ms M
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pandas as pd
 
 from pbs_sim.io import write_table
 from pbs_sim.plots import save_figure
-from pbs_sim.sweep.experiment import arguments, cell_metrics, run_experiment
+from pbs_sim.sweep.experiment import arguments, cell_table, run_experiment
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "anti_entropy_interval.toml"
@@ -33,21 +34,17 @@ def run(reps: int | None = None, duration_ms: float | None = None, workers: int 
         out: str | Path | None = None) -> pd.DataFrame:
     out_dir = Path(out) if out is not None else HERE.parent / "results" / "anti_entropy_interval"
     spec, res = run_experiment(SPEC, "anti_entropy_interval", out=out_dir, reps=reps, duration_ms=duration_ms, workers=workers)
-    summary = res.summary
-    rows = []
-    for cell in spec.cells:
-        sc = cell.scenario
-        srow = summary[summary["cell"] == cell.index].iloc[0]
+
+    def describe(sc: Any) -> dict[str, Any]:
+        ae = sc.anti_entropy
+        return {"anti_entropy": ae.mode, "interval_mean_ms": ae.interval.mean if ae.mode != "off" else math.inf}
+
+    def derive(sc: Any, row: Mapping[str, Any]) -> dict[str, float]:
         run_s = (sc.workload.duration_ms + sc.workload.warmup_ms) / 1000.0
-        row: dict[str, Any] = {
-            "anti_entropy": sc.anti_entropy.mode,
-            "interval_mean_ms": sc.anti_entropy.interval.mean if sc.anti_entropy.mode != "off" else math.inf,
-        }
-        row.update(cell_metrics(srow, METRICS))
-        row["ae_bytes_per_s_mean"] = row.get("ae_bytes_sent_mean", 0.0) / run_s
-        row["ae_messages_per_s_mean"] = row.get("ae_messages_mean", 0.0) / run_s
-        rows.append(row)
-    table = pd.DataFrame(rows)
+        return {"ae_bytes_per_s_mean": row.get("ae_bytes_sent_mean", 0.0) / run_s,
+                "ae_messages_per_s_mean": row.get("ae_messages_mean", 0.0) / run_s}
+
+    table = cell_table(spec, res, METRICS, describe, derive)
     write_table(table, out_dir / "anti_entropy_interval.csv")
     _plot(table, out_dir / "anti_entropy_interval.png")
     return table

@@ -18,7 +18,7 @@ import pandas as pd
 
 from pbs_sim.io import write_table
 from pbs_sim.plots import save_figure
-from pbs_sim.sweep.experiment import arguments, cell_metrics, run_experiment
+from pbs_sim.sweep.experiment import arguments, cell_table, run_experiment
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "clock_skew.toml"
@@ -33,21 +33,15 @@ def run(reps: int | None = None, duration_ms: float | None = None, workers: int 
         out: str | Path | None = None) -> pd.DataFrame:
     out_dir = Path(out) if out is not None else HERE.parent / "results" / "clock_skew"
     spec, res = run_experiment(SPEC, "clock_skew", out=out_dir, reps=reps, duration_ms=duration_ms, workers=workers)
-    summary = res.summary
-    rows = []
-    for cell in spec.cells:
-        sc = cell.scenario
-        srow = summary[summary["cell"] == cell.index].iloc[0]
-        wl = sc.workload
-        off = sc.clocks.offset
-        row: dict[str, Any] = {
-            "timestamp_source": sc.clocks.timestamp_source,
-            "offset_sd_ms": float(off.var ** 0.5) if off is not None else 0.0,
-            "per_key_writes_per_s": wl.rate_per_s * (1 - wl.read_fraction) / wl.keys,
-        }
-        row.update(cell_metrics(srow, METRICS))
-        rows.append(row)
-    table = pd.DataFrame(rows).sort_values(["timestamp_source", "per_key_writes_per_s", "offset_sd_ms"])
+
+    def describe(sc: Any) -> dict[str, Any]:
+        wl, off = sc.workload, sc.clocks.offset
+        return {"timestamp_source": sc.clocks.timestamp_source,
+                "offset_sd_ms": float(off.var ** 0.5) if off is not None else 0.0,
+                "per_key_writes_per_s": wl.rate_per_s * (1 - wl.read_fraction) / wl.keys}
+
+    table = cell_table(spec, res, METRICS, describe).sort_values(
+        ["timestamp_source", "per_key_writes_per_s", "offset_sd_ms"])
     write_table(table, out_dir / "clock_skew.csv")
     _plot(table, out_dir / "clock_skew.png")
     return table

@@ -10,6 +10,7 @@ Usage: ``python experiments/siblings.py [--reps N] [--duration-ms MS] [--workers
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pandas as pd
 
 from pbs_sim.io import write_table
 from pbs_sim.plots import save_figure
-from pbs_sim.sweep.experiment import arguments, cell_metrics, run_experiment
+from pbs_sim.sweep.experiment import arguments, cell_table, run_experiment
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "siblings.toml"
@@ -33,24 +34,19 @@ def run(reps: int | None = None, duration_ms: float | None = None, workers: int 
         out: str | Path | None = None) -> pd.DataFrame:
     out_dir = Path(out) if out is not None else HERE.parent / "results" / "siblings"
     spec, res = run_experiment(SPEC, "siblings", out=out_dir, reps=reps, duration_ms=duration_ms, workers=workers)
-    summary = res.summary
-    rows = []
-    for cell in spec.cells:
-        sc = cell.scenario
-        srow = summary[summary["cell"] == cell.index].iloc[0]
+
+    def describe(sc: Any) -> dict[str, Any]:
         wl = sc.workload
-        row: dict[str, Any] = {
-            "policy": sc.cluster.versioning,
-            "per_key_updates_per_s": wl.rate_per_s * (1 - wl.read_fraction) / wl.keys,
-            "clients": wl.clients,
-            "faults": sc.faults.message_loss > 0,
-        }
-        row.update(cell_metrics(srow, METRICS))
+        return {"policy": sc.cluster.versioning, "per_key_updates_per_s": wl.rate_per_s * (1 - wl.read_fraction) / wl.keys,
+                "clients": wl.clients, "faults": sc.faults.message_loss > 0}
+
+    def derive(sc: Any, row: Mapping[str, Any]) -> dict[str, float]:
         writes = row.get("writes_mean", 0.0) or float("nan")
-        row["lost_write_fraction_mean"] = (row.get("lww_lost_fraction_mean", float("nan")) if row["policy"] == "lww"
-                                           else row.get("false_dominance_lost_writes_mean", 0.0) / writes)
-        rows.append(row)
-    table = pd.DataFrame(rows).sort_values(["faults", "clients", "policy", "per_key_updates_per_s"])
+        return {"lost_write_fraction_mean": row.get("lww_lost_fraction_mean", float("nan")) if row["policy"] == "lww"
+                else row.get("false_dominance_lost_writes_mean", 0.0) / writes}
+
+    table = cell_table(spec, res, METRICS, describe, derive).sort_values(
+        ["faults", "clients", "policy", "per_key_updates_per_s"])
     write_table(table, out_dir / "siblings.csv")
     _plot(table, out_dir / "siblings.png")
     return table

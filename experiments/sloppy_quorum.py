@@ -24,7 +24,7 @@ from pbs_sim.config import scenario_from_dict
 from pbs_sim.io import write_table
 from pbs_sim.plots import save_figure
 from pbs_sim.simulation import simulate
-from pbs_sim.sweep.experiment import arguments, cell_metrics, run_experiment
+from pbs_sim.sweep.experiment import arguments, cell_table, run_experiment
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "sloppy_quorum.toml"
@@ -47,16 +47,12 @@ def run(reps: int | None = None, duration_ms: float | None = None, workers: int 
         out: str | Path | None = None) -> pd.DataFrame:
     out_dir = Path(out) if out is not None else HERE.parent / "results" / "sloppy_quorum"
     spec, res = run_experiment(SPEC, "sloppy_quorum", out=out_dir, reps=reps, duration_ms=duration_ms, workers=workers)
-    summary = res.summary
-    rows = []
-    for cell in spec.cells:
-        sc = cell.scenario
-        srow = summary[summary["cell"] == cell.index].iloc[0]
+
+    def describe(sc: Any) -> dict[str, Any]:
         part = next((e.duration_ms for e in sc.faults.schedule if e.action == "partition"), 0.0)
-        row: dict[str, Any] = {"design": design(sc), "partition_ms": part, "crash_mttf_ms": sc.faults.crash_mttf_ms}
-        row.update(cell_metrics(srow, METRICS))
-        rows.append(row)
-    table = pd.DataFrame(rows)
+        return {"design": design(sc), "partition_ms": part, "crash_mttf_ms": sc.faults.crash_mttf_ms}
+
+    table = cell_table(spec, res, METRICS, describe)
     write_table(table, out_dir / "sloppy_quorum.csv")
     _plot(table, out_dir / "sloppy_quorum.png")
     return table

@@ -1,8 +1,9 @@
 """What every experiment driver in ``experiments/`` does around a sweep file.
 
 Owns: :func:`run_experiment` (load a sweep file, optionally at reduced size — fewer replications, a
-shorter workload — and run it into a results directory) and :func:`cell_metrics` (one cell's
-``<metric>_mean`` / ``_ci_low`` / ``_ci_high`` from the sweep's summary). Drivers keep only what is
+shorter workload — and run it into a results directory), :func:`cell_metrics` (one cell's
+``<metric>_mean`` / ``_ci_low`` / ``_ci_high`` from the sweep's summary), :func:`cell_table` (those
+per cell beside the driver's own columns) and :func:`arguments` (the drivers' common options). Drivers keep only what is
 theirs: which metrics, the per-cell columns they derive, and their figure. Must not touch: how a
 sweep runs (``pbs_sim.sweep.run``).
 """
@@ -10,13 +11,18 @@ sweep runs (``pbs_sim.sweep.run``).
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import read_toml
 from .run import SweepResult, run_sweep
 from .spec import SweepSpec, sweep_from_dict
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..config import Scenario
 
 SUFFIXES = ("mean", "ci_low", "ci_high")
 
@@ -53,6 +59,28 @@ def cell_metrics(summary_row: Mapping[str, Any], metrics: Iterable[str]) -> dict
     return out
 
 
+def cell_table(
+    spec: SweepSpec, result: SweepResult, metrics: Iterable[str],
+    describe: Callable[[Scenario], Mapping[str, Any]],
+    derive: Callable[[Scenario, Mapping[str, Any]], Mapping[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """One row per cell, in sweep order: ``describe(scenario)``'s columns (what the driver varies),
+    then :func:`cell_metrics` of ``metrics``, then ``derive(scenario, row)``'s columns (figures the
+    driver computes from the row)."""
+    import pandas as pd
+
+    summary = result.summary
+    metrics = tuple(metrics)
+    rows = []
+    for cell in spec.cells:
+        srow = {str(k): v for k, v in summary[summary["cell"] == cell.index].iloc[0].items()}
+        row: dict[str, Any] = {**describe(cell.scenario), **cell_metrics(srow, metrics)}
+        if derive is not None:
+            row.update(derive(cell.scenario, row))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def arguments(description: str, argv: list[str] | None = None) -> argparse.Namespace:
     """The options every sweep-backed driver takes: ``--reps``, ``--duration-ms``, ``--workers``,
     ``--out`` (None = the experiment's default)."""
@@ -64,4 +92,4 @@ def arguments(description: str, argv: list[str] | None = None) -> argparse.Names
     return ap.parse_args(argv)
 
 
-__all__ = ["arguments", "cell_metrics", "run_experiment"]
+__all__ = ["arguments", "cell_metrics", "cell_table", "run_experiment"]
