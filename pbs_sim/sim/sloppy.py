@@ -230,17 +230,21 @@ class SloppyPlacement:
         assert msg.reply is not None
         self.network.send(node.node_id, msg.src, "A", op, owner, msg.reply, None, msg.extra_ms)
 
-    def ack_ready(self, op: WriteOp, msg: Message) -> bool:
+    def _tally(self, op: WriteOp | ReadOp, src: int, fallback: bool) -> Plan:
+        """Count one ack or response from ``src`` as a primary's or a fallback's (and record it)."""
         plan: Plan = op.targets  # type: ignore[assignment]
-        fallback = msg.value is not None
-        if op.done:
-            return False
         if fallback:
             plan.fallback += 1
         else:
             plan.primary += 1
         if self.members is not None:
-            self.members.append(op.op_id, msg.src, int(fallback))
+            self.members.append(op.op_id, src, int(fallback))
+        return plan
+
+    def ack_ready(self, op: WriteOp, msg: Message) -> bool:
+        if op.done:
+            return False
+        plan = self._tally(op, msg.src, msg.value is not None)
         if op.acks >= op.need and plan.primary >= self.pw:
             if plan.fallback:
                 self.ops_table.append(op.op_id, WRITE, plan.primary, plan.fallback)
@@ -267,13 +271,7 @@ class SloppyPlacement:
         # a node that is not a primary answers as a fallback; so does a primary answering a second
         # time (Riak's partition walk sent it a second request, standing in for another primary)
         src = msg.src
-        fallback = src not in plan.prefs or any(n == src for n, _ in op.replies[:-1])
-        if fallback:
-            plan.fallback += 1
-        else:
-            plan.primary += 1
-        if self.members is not None:
-            self.members.append(op.op_id, msg.src, int(fallback))
+        self._tally(op, src, src not in plan.prefs or any(n == src for n, _ in op.replies[:-1]))
         if op.count >= op.need and plan.primary >= self.pr:
             if plan.fallback:
                 self.ops_table.append(op.op_id, READ, plan.primary, plan.fallback)
