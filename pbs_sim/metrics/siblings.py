@@ -50,24 +50,37 @@ NAMES = (
 KeyParents = dict[int, dict[int, list[int]]]  # key -> seq -> parent seqs
 
 
+def _runs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) of each run of equal values in ``ids``."""
+    cut = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+    return np.concatenate([[0], cut]), np.concatenate([cut, [len(ids)]])
+
+
 def key_parents(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame]) -> KeyParents:
-    """Per key, per write ``seq``: the seqs of its direct causal parents."""
+    """Per key, per write ``seq``: the seqs of its direct causal parents (in recorded order)."""
     out: KeyParents = {}
     cp = frames.get("causal_parents")
     if cp is None or cp.empty:
         return out
     oid = cp["op_id"].to_numpy(np.int64)
-    key = ops["key"].to_numpy(np.int64)[oid]
-    seq = ops["version"].to_numpy(np.int64)[oid]
-    for k, s, p in zip(key.tolist(), seq.tolist(), cp["parent"].to_numpy(np.int64).tolist(), strict=True):
+    par = cp["parent"].to_numpy(np.int64)
+    if len(oid) > 1 and (oid[1:] < oid[:-1]).any():  # the simulator appends in op order; a file may not
+        order = np.argsort(oid, kind="stable")
+        oid, par = oid[order], par[order]
+    a, b = _runs(oid)
+    first = oid[a]
+    key = ops["key"].to_numpy(np.int64)[first].tolist()
+    seq = ops["version"].to_numpy(np.int64)[first].tolist()
+    pl = par.tolist()
+    for k, s, i, j in zip(key, seq, a.tolist(), b.tolist(), strict=True):
         d = out.get(k)
         if d is None:
             d = out[k] = {}
         lst = d.get(s)
         if lst is None:
-            d[s] = [p]
-        else:
-            lst.append(p)
+            d[s] = pl[i:j]
+        else:  # one write's rows split (not from the simulator): keep them all
+            lst.extend(pl[i:j])
     return out
 
 
@@ -111,43 +124,75 @@ def reaches_all(parents: Mapping[int, list[int]], start: Iterable[int], targets:
 
 
 class CausalIndex:
-    """Per key, each write's causal past as a bitset (a Python int), built on first use of the key
-    in one pass in seq order (parents precede children); queries are then shifts and ANDs.
+    """Per key, each write's causal past as a bitset (a Python int) and a *floor*, built on first use
+    of the key in one pass in seq order (parents precede children); queries are then shifts and ANDs.
 
     ``window`` None: bit p of write s is set iff write p is in s's past (exact; about n^2 / 16 bytes
     for a key of n writes that all descend from one another, nothing for blind writes). ``window =
     W``: only the W seqs below s are kept (bit i of s stands for seq s - W + i), so memory is W / 8
-    bytes a write whatever the key's length, and :meth:`below` falls back to a search along the
-    parent edges (exact, ``reaches_all``) for the rare question about a write more than W seqs
-    older -- the true order only needs the writes in flight, and a session's targets are nearly
-    always recent."""
+    bytes a write whatever the key's length. Beside it, the floor F(s): every seq 1..F(s) is in s's
+    past (F(s) = max over parents p of F(p), or p itself when 1..p-1 are all in p's past, then
+    extended upwards through s's window while its bits are set -- a lower bound of the longest such
+    prefix, exact when the parents' floors reach the window). A dense causal past (read-modify-write
+    sessions whose merges join everything they saw) has its floor a few seqs below the write, so a
+    question about an old write -- a session's last write on a hot key, thousands of seqs back -- is
+    one comparison. What neither answers (a seq above the floor and older than the window) takes an
+    exact search along the parent edges that stops at the first write whose window or floor decides
+    it (:meth:`_search`)."""
 
-    __slots__ = ("pk", "_past", "window")
+    __slots__ = ("pk", "_past", "_floor", "window")
 
     def __init__(self, pk: KeyParents, window: int | None = None) -> None:
         self.pk = pk
         self.window = window
         self._past: dict[int, dict[int, int]] = {}
+        self._floor: dict[int, dict[int, int]] = {}
 
     def key(self, k: int) -> dict[int, int]:
         d = self._past.get(k)
         if d is None:
             d = {}
-            get = d.get
+            fl: dict[int, int] = {}
+            get, fget = d.get, fl.get
             w = self.window
             for s, ps in sorted(self.pk.get(k, {}).items()):
                 b = 0
-                if w is None:
-                    for p in ps:
+                f = 0
+                for p in ps:
+                    if w is None:
                         b |= get(p, 0) | (1 << p)
-                else:
-                    for p in ps:
+                    else:
                         gap = s - p
                         if gap <= w:
                             b |= (get(p, 0) >> gap) | (1 << (w - gap))
+                    fp = fget(p, 0)
+                    if fp >= p - 1:
+                        fp = p
+                    if fp > f:
+                        f = fp
+                if w is None:
+                    # the first seq above f missing from the past (bit 0 stands for no write)
+                    inv = ~(b | 1) >> (f + 1)
+                    f += (inv & -inv).bit_length() - 1
+                else:
+                    lo = s - w  # the seq bit 0 stands for
+                    if f >= lo - 1:
+                        pos = f + 1 - lo
+                        inv = ~b >> pos
+                        f = min(s - 1, f + (inv & -inv).bit_length() - 1)
                 d[s] = b
+                fl[s] = f
             self._past[k] = d
+            self._floor[k] = fl
         return d
+
+    def floors(self, k: int) -> dict[int, int]:
+        """seq -> F(seq) for the key's writes that have parents (others: 0)."""
+        fl = self._floor.get(k)
+        if fl is None:
+            self.key(k)
+            fl = self._floor[k]
+        return fl
 
     def below(self, k: int, x: int, s: int) -> bool:
         """Is write ``x`` in write ``s``'s causal past?"""
@@ -160,22 +205,48 @@ class CausalIndex:
         gap = s - x
         if gap <= w:
             return bool((b >> (w - gap)) & 1)
-        parents = self.pk.get(k, {})
-        if x in parents.get(s, ()):  # a session's own last write or read is usually a direct parent
+        if x <= self._floor[k].get(s, 0):
             return True
-        return reaches_all(parents, (s,), (x,))
+        return self._search(k, x, s)
+
+    def _search(self, k: int, x: int, s: int) -> bool:
+        """Exact: a depth-first search from ``s`` along parent edges, never below ``x``; a write within
+        the window of ``x`` answers by its bit, one whose floor reaches ``x`` answers yes."""
+        parents = self.pk.get(k, {})
+        d, fl, w = self._past[k], self._floor[k], self.window
+        assert w is not None
+        seen: set[int] = set()
+        stack = [s]
+        while stack:
+            y = stack.pop()
+            for p in parents.get(y, ()):
+                if p < x or p in seen:
+                    continue
+                if p == x:
+                    return True
+                seen.add(p)
+                gap = p - x
+                if gap <= w:
+                    if (d.get(p, 0) >> (w - gap)) & 1:
+                        return True
+                elif x <= fl.get(p, 0):
+                    return True
+                else:
+                    stack.append(p)
+        return False
 
     def seen(self, k: int, returned: Iterable[int], want: Iterable[int]) -> bool:
         """Every seq of ``want`` is in ``returned`` or in the causal past of one of them.
 
-        The hot path of the checker's session pass: the key's bitsets are looked up once and the
-        window test of :meth:`below` is inlined; only a target older than the window falls back to
-        :meth:`below`'s exact search."""
+        The hot path of the checker's session pass: the key's bitsets and floors are looked up once
+        and the window and floor tests of :meth:`below` are inlined; only a target above the floor
+        and older than the window falls back to the exact search."""
         ret = returned if isinstance(returned, (set, frozenset)) else set(returned)
         d = self._past.get(k)
         if d is None:
             d = self.key(k)
         get = d.get
+        fget = self._floor[k].get
         w = self.window
         for x in want:
             if x in ret:
@@ -191,7 +262,7 @@ class CausalIndex:
                 if gap <= w:
                     if (get(r, 0) >> (w - gap)) & 1:
                         break
-                elif self.below(k, x, r):
+                elif x <= fget(r, 0) or self._search(k, x, r):
                     break
             else:
                 return False
@@ -215,12 +286,16 @@ def ordered_siblings(parents: Mapping[int, list[int]], versions: Iterable[int]) 
 def read_sets(frames: Mapping[str, pd.DataFrame]) -> dict[int, list[int]]:
     """op_id -> versions, for reads that returned several (``read_versions``)."""
     rv = frames.get("read_versions")
-    out: dict[int, list[int]] = {}
     if rv is None or rv.empty:
-        return out
-    for o, v in zip(rv["op_id"].to_numpy(np.int64).tolist(), rv["version"].to_numpy(np.int64).tolist(), strict=True):
-        out.setdefault(o, []).append(v)
-    return out
+        return {}
+    oid = rv["op_id"].to_numpy(np.int64)
+    ver = rv["version"].to_numpy(np.int64)
+    if len(oid) > 1 and (oid[1:] < oid[:-1]).any():
+        order = np.argsort(oid, kind="stable")
+        oid, ver = oid[order], ver[order]
+    a, b = _runs(oid)
+    vl = ver.tolist()
+    return {o: vl[i:j] for o, i, j in zip(oid[a].tolist(), a.tolist(), b.tolist(), strict=True)}
 
 
 def final_state(frames: Mapping[str, pd.DataFrame]) -> dict[int, set[int]] | None:
@@ -258,14 +333,14 @@ def lost_writes(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: KeyPa
         fin = final.get(int(k), set())
         seqs = g["version"].to_numpy(np.int64)
         lo = int(seqs.min()) if len(seqs) else 0
-        if index is not None and index.window is None:
-            d = index.key(int(k))
-            u = 0
-            for f in fin:
-                u |= d.get(f, 0)
+        if index is not None:  # a write is covered if held, below a held version's floor, or in its past
+            kk = int(k)
+            fl = index.floors(kk)
+            top = max((fl.get(f, 0) for f in fin), default=0)
+            below = index.below
             for o, s in zip(g["op_id"].to_numpy(np.int64).tolist(), seqs.tolist(), strict=True):
-                if s not in fin and not (u >> s) & 1:
-                    rows.append((o, int(k), s))
+                if s > top and s not in fin and not any(below(kk, s, f) for f in fin):
+                    rows.append((o, kk, s))
             continue
         covered = fin | ancestors(pk.get(int(k), {}), fin, lo)
         for o, s in zip(g["op_id"].to_numpy(np.int64).tolist(), seqs.tolist(), strict=True):
@@ -299,23 +374,34 @@ def lost_item_writes(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: 
 
 
 def false_concurrency(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: KeyParents,
-                      warmup_ms: float = 0.0, index: CausalIndex | None = None) -> pd.DataFrame:
-    """Per measured read and ordered pair of siblings it returned: ``op_id, key, lower, upper``."""
-    sets = read_sets(frames)
+                      warmup_ms: float = 0.0, index: CausalIndex | None = None,
+                      sets: Mapping[int, list[int]] | None = None) -> pd.DataFrame:
+    """Per measured read and ordered pair of siblings it returned: ``op_id, key, lower, upper``
+    (``sets``: :func:`read_sets`, when the caller has it)."""
+    if sets is None:
+        sets = read_sets(frames)
     rows: list[tuple[int, int, int, int]] = []
     if not sets:
         return pd.DataFrame(rows, columns=["op_id", "key", "lower", "upper"])
     key = ops["key"].to_numpy(np.int64)
     issued = ops["issued_at"].to_numpy(float)
     for o, vs in sets.items():
-        if issued[o] < warmup_ms:
+        if len(vs) < 2 or issued[o] < warmup_ms:
             continue
         k = int(key[o])
         if index is not None:
             vs_sorted = sorted(set(vs))
             below = index.below
+            d, fl = index.key(k), index.floors(k)
+            w = index.window
             for i, up in enumerate(vs_sorted):
-                rows.extend((o, k, x, up) for x in vs_sorted[:i] if below(k, x, up))
+                if not i:
+                    continue
+                b, f = d.get(up, 0), fl.get(up, 0)
+                for x in vs_sorted[:i]:  # the floor and window tests of below(), inlined
+                    if x <= f or (w is not None and up - x <= w and (b >> (w - up + x)) & 1) \
+                            or ((w is None or up - x > w) and below(k, x, up)):
+                        rows.append((o, k, x, up))
             continue
         for lo, up in ordered_siblings(pk.get(k, {}), vs):
             rows.append((o, k, lo, up))
