@@ -33,6 +33,7 @@ Must not touch: SimPy, the simulator.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -122,6 +123,29 @@ def load_frames(results_dir: str | Path) -> dict[str, pd.DataFrame]:
     return frames
 
 
+class _LazyFrames(Mapping[str, pd.DataFrame]):
+    """A history's tables as frames, each converted on first use: the checker reads a few of them
+    (ops, parents, read versions, final state), not the per-replica ``applies`` log."""
+
+    def __init__(self, hist: Any) -> None:
+        self._hist = hist
+        self._done: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        f = self._done.get(name)
+        if f is None:
+            if name not in self._hist.tables:
+                raise KeyError(name)
+            f = self._done[name] = self._hist.to_frame(name)
+        return f
+
+    def __iter__(self) -> Any:
+        return iter(self._hist.tables)
+
+    def __len__(self) -> int:
+        return len(self._hist.tables)
+
+
 def _frames(history: Any) -> Mapping[str, pd.DataFrame]:
     if isinstance(history, (str, Path)):
         return load_frames(history)
@@ -129,13 +153,27 @@ def _frames(history: Any) -> Mapping[str, pd.DataFrame]:
         return history
     hist = getattr(history, "history", history)  # a SimResult
     if hasattr(hist, "tables") and hasattr(hist, "to_frame"):
-        return {k: hist.to_frame(k) for k in hist.tables}
+        return _LazyFrames(hist)
     raise TypeError(f"cannot check {type(history).__name__}: expected a History, SimResult, frames or a directory")
 
 
 # -- the checks -----------------------------------------------------------------------------------------
 def check(history: Any, require: Iterable[str] = ()) -> CheckReport:
-    """Check a recorded history against what its versioning policy promises (module docstring)."""
+    """Check a recorded history against what its versioning policy promises (module docstring).
+
+    The cyclic garbage collector is paused while it runs: the passes build millions of small lists
+    and dicts (parents, read sets, bitsets) and no cycles, and each full collection would walk them
+    all again (about 15 % of the time on a 1.5 x 10^6-operation history)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _check(history, require)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _check(history: Any, require: Iterable[str]) -> CheckReport:
     t0 = time.perf_counter()
     frames = _frames(history)
     ops = frames["ops"]
