@@ -195,7 +195,7 @@ def _check(history: Any, require: Iterable[str]) -> CheckReport:
 
 def _check_lww(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.KeyParents,
                findings: dict[str, Finding]) -> None:
-    res = caus_m.analyse(ops, frames)
+    res = caus_m.analyse(ops, frames, losses_only=True)
     for o in res["lww_losses"]["op_id"].tolist():
         findings["lost_writes"].add(o)
     ranked = caus_m.in_store_order(ops, frames)
@@ -209,26 +209,43 @@ def _check_lww(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.
         findings["monotonic_writes"].add(o)
     for o in wv.loc[wv["writes_follow_reads_violation"], "op_id"].tolist():
         findings["writes_follow_reads"].add(o)
-    # causal: a read returns v while some u in v's causal past ranks above v in the store's order
+    # causal: a read returns v while some u in v's causal past ranks above v in the store's order.
+    # Writes are numbered flat, base[key] + seq - 1 (seqs are 1..n per key); above[i] is the highest
+    # rank in write i's causal past, in seq order (parents precede children).
     is_w = _is(ops["kind"], "write")
     key = ops["key"].to_numpy(np.int64)
     seq = ops["version"].to_numpy(np.int64)
     rank = ranked["version"].to_numpy(np.int64)
-    rank_of: dict[tuple[int, int], int] = dict(zip(zip(key[is_w].tolist(), seq[is_w].tolist(), strict=True),
-                                                   rank[is_w].tolist(), strict=True))
-    above: dict[tuple[int, int], int] = {}  # (key, seq) -> max rank in its causal past
-    for i in np.flatnonzero(is_w)[np.argsort(seq[is_w], kind="stable")].tolist():
-        k, s = int(key[i]), int(seq[i])
-        m = 0
-        for p in pk.get(k, {}).get(s, ()):
-            m = max(m, rank_of.get((k, p), 0), above.get((k, p), 0))
-        above[(k, s)] = m
+    keys_u, counts = np.unique(key[is_w], return_counts=True)
+    if not len(keys_u):
+        return
+    base = np.r_[0, np.cumsum(counts)[:-1]]
+    wk = np.searchsorted(keys_u, key[is_w])
+    rank_flat = np.zeros(int(counts.sum()), np.int64)
+    rank_flat[base[wk] + seq[is_w] - 1] = rank[is_w]
+    rank_l = rank_flat.tolist()
+    above = [0] * len(rank_l)
+    base_of = dict(zip(keys_u.tolist(), base.tolist(), strict=True))
+    for k, d in pk.items():
+        b = base_of[k] - 1
+        for s, ps in sorted(d.items()):
+            m = 0
+            for p in ps:
+                i = b + p
+                if rank_l[i] > m:
+                    m = rank_l[i]
+                if above[i] > m:
+                    m = above[i]
+            above[b + s] = m
     rd = np.flatnonzero(_is(ops["kind"], "read") & _is(ops["status"], "ok") & (seq > 0))
+    pos = np.searchsorted(keys_u, key[rd])
+    known = (pos < len(keys_u)) & (keys_u[np.minimum(pos, len(keys_u) - 1)] == key[rd])
+    rd, pos = rd[known], pos[known]
+    i = base[pos] + seq[rd] - 1
+    bad = np.asarray(above, np.int64)[i] > rank_flat[i]
     oid = ops["op_id"].to_numpy(np.int64)
-    for i in rd.tolist():
-        k, s = int(key[i]), int(seq[i])
-        if above.get((k, s), 0) > rank_of.get((k, s), 0):
-            findings["causal_violations"].add(int(oid[i]))
+    for o in oid[rd[bad]].tolist():
+        findings["causal_violations"].add(int(o))
 
 
 def _check_siblings(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.KeyParents,

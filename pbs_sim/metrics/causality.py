@@ -43,7 +43,7 @@ Must not touch: SimPy, the simulator.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -197,35 +197,41 @@ class _Key:
     """One key's writes in issue order, with parents as row indices (for the bounded searches)."""
 
     __slots__ = ("op", "seq", "rank", "ts", "iss", "ack", "applied", "ok", "parents", "row_of_seq", "by_rank",
-                 "t", "lat_max")
+                 "t", "lat_max", "iss_l", "ack_l")
 
-    def __init__(self, g: pd.DataFrame, parents: dict[int, list[int]]) -> None:
-        g = g.sort_values("issued_event", kind="stable")
-        self.op = g["op_id"].to_numpy(np.int64)
-        self.seq = g["seq"].to_numpy(np.int64)
-        self.rank = g["rank"].to_numpy(np.int64)
-        self.ts = g["timestamp_ms"].to_numpy(float)
-        self.iss = g["issued_event"].to_numpy(np.int64)
-        self.ack = g["ack_event"].to_numpy(np.int64)
-        self.applied = g["applied"].to_numpy(bool)
-        self.ok = g["ok"].to_numpy(bool)
-        self.t = g["issued_at"].to_numpy(float)
-        lat = g["completed_at"].to_numpy(float) - self.t
+    def __init__(self, g: Mapping[str, np.ndarray], parents: dict[int, list[int]]) -> None:
+        """``g``: one key's columns of :func:`writes_table`, in issue order (:func:`_by_key`)."""
+        self.op = g["op_id"]
+        self.seq = g["seq"]
+        self.rank = g["rank"]
+        self.ts = g["timestamp_ms"]
+        self.iss = g["issued_event"]
+        self.ack = g["ack_event"]
+        self.applied = g["applied"]
+        self.ok = g["ok"]
+        self.t = g["issued_at"]
+        lat = g["completed_at"] - self.t
         self.lat_max = float(lat[self.ok].max()) if self.ok.any() else 0.0
         self.row_of_seq = {int(s): i for i, s in enumerate(self.seq.tolist())}
         self.parents = [[self.row_of_seq[p] for p in parents.get(int(o), ()) if p in self.row_of_seq]
                         for o in self.op.tolist()]
         self.by_rank = np.argsort(self.rank, kind="stable")  # rows in store order
+        self.iss_l: list[int] = self.iss.tolist()
+        self.ack_l: list[int] = self.ack.tolist()
 
     def reach_from(self, w: int, upto: int) -> set[int]:
         """Rows in issue order ``w..upto`` that w happened before (w included), by one forward pass:
-        causal-parent edges and real-time edges among them (every edge points forward in issue order)."""
+        causal-parent edges and real-time edges among them (every edge points forward in issue order;
+        a real-time edge from some reached write exists iff the earliest acknowledgement among them
+        precedes y's issue)."""
         reached = {w}
-        acks = [int(self.ack[w])]  # acknowledgements of reached writes: real-time edges onwards
+        first_ack = self.ack_l[w]
+        iss, ack, parents = self.iss_l, self.ack_l, self.parents
         for y in range(w + 1, upto + 1):
-            if any(p in reached for p in self.parents[y]) or any(a < self.iss[y] for a in acks):
+            if first_ack < iss[y] or any(p in reached for p in parents[y]):
                 reached.add(y)
-                acks.append(int(self.ack[y]))
+                if ack[y] < first_ack:
+                    first_ack = ack[y]
         return reached
 
     def inflight_ancestors(self, y: int) -> int:
@@ -266,6 +272,19 @@ class _Key:
         return False
 
 
+def _by_key(writes: pd.DataFrame) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """Each key's writes (ascending keys) as column arrays in issue order: one sort, then slices."""
+    cols = {c: writes[c].to_numpy() for c in writes.columns}
+    order = np.lexsort((cols["issued_event"], cols["key"]))
+    cols = {c: v[order] for c, v in cols.items()}
+    keys = cols["key"]
+    if not len(keys):
+        return
+    cut = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+    for a, b in zip(np.r_[0, cut].tolist(), np.r_[cut, len(keys)].tolist(), strict=True):
+        yield int(keys[a]), {c: v[a:b] for c, v in cols.items()}
+
+
 def _parents(frames: Mapping[str, pd.DataFrame]) -> dict[int, list[int]]:
     cp = frames.get("causal_parents")
     out: dict[int, list[int]] = {}
@@ -276,9 +295,11 @@ def _parents(frames: Mapping[str, pd.DataFrame]) -> dict[int, list[int]]:
     return out
 
 
-def analyse(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], warmup_ms: float = 0.0) -> dict[str, Any]:
+def analyse(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], warmup_ms: float = 0.0, *,
+            losses_only: bool = False) -> dict[str, Any]:
     """LWW losses, lost updates and concurrent pairs: ``{"lww_losses": frame, "lost_updates": frame,
-    "concurrent_write_pairs": int, "acked": int, "updates": int}`` (see the module docstring)."""
+    "concurrent_write_pairs": int, "acked": int, "updates": int}`` (see the module docstring).
+    ``losses_only``: skip the concurrent pairs and lost updates (left 0 / empty), as the checker does."""
     writes = writes_table(ops, frames)
     parents = _parents(frames)
     rmw = frames.get("rmw_reads")
@@ -288,14 +309,14 @@ def analyse(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], warmup_ms: fl
     pairs = 0
     acked_measured = 0
     updates = 0
-    for _, g in writes.groupby("key", sort=True):
+    for kv, g in _by_key(writes):
         k = _Key(g, parents)
         n = len(k.op)
-        measured = g.sort_values("issued_event", kind="stable")["issued_at"].to_numpy(float) >= warmup_ms
+        measured = k.t >= warmup_ms
         # -- concurrent pairs of acknowledged writes: x issued before y and acknowledged after y was
         # issued (overlapping in real time), minus those where x is in y's causal past
         ok_rows = np.flatnonzero(k.ok)
-        if len(ok_rows) > 1:
+        if len(ok_rows) > 1 and not losses_only:
             iss, ack = k.iss[ok_rows], k.ack[ok_rows]
             acks_sorted = np.sort(ack)
             overlap = np.arange(len(ok_rows)) - np.searchsorted(acks_sorted, iss, side="left")
@@ -311,11 +332,19 @@ def analyse(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], warmup_ms: fl
         mine = k.ok & measured
         acked_measured += int(mine.sum())
         above_min = np.r_[suffix_min[1:], INF_EVENT][pos_of_row]  # min issue event above each row
+        # The writes that can beat w: applied, above w in the store's order, issued before w's ack.
+        # In issue order they lie in [lo, hi): hi = the first write issued after w's ack; lo = the
+        # first write whose prefix (in issue order) holds a rank above w's -- none earlier can be
+        # above w. With perfect clocks lo = w; clock skew widens it by the writes the skew spans.
+        prefix_rank = np.maximum.accumulate(k.rank) if n else k.rank
+        his = np.searchsorted(k.iss, k.ack, side="left")
+        los = np.searchsorted(prefix_rank, k.rank, side="right")
         # only writes with something above them issued before their acknowledgement can be lost
         for w in np.flatnonzero(mine & (above_min < k.ack)).tolist():
             p = int(pos_of_row[w])
-            above = br[p + 1:]
-            cand = above[k.applied[above] & (k.iss[above] < k.ack[w])]
+            span = np.arange(min(int(los[w]), w), int(his[w]))
+            span = span[(pos_of_row[span] > p) & k.applied[span]]
+            cand = span[np.argsort(pos_of_row[span], kind="stable")]  # in store order
             if not len(cand):
                 continue
             later = cand[k.iss[cand] > k.iss[w]]
@@ -325,20 +354,21 @@ def analyse(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], warmup_ms: fl
                 continue
             u = beaters[0]
             cause = ("tie" if k.ts[u] == k.ts[w] else "clock-skew" if k.iss[u] < k.iss[w] else "concurrency")
-            losses.append((int(k.op[w]), int(g["key"].iloc[0]), int(k.seq[w]), float(k.ts[w]),
+            losses.append((int(k.op[w]), kv, int(k.seq[w]), float(k.ts[w]),
                            int(k.op[u]), int(k.seq[u]), float(k.ts[u]), cause))
         # -- lost updates: acknowledged updates whose overwriter (next above in store order) missed them
-        for w in np.flatnonzero(k.ok & measured).tolist():
+        applied_pos = np.where(k.applied[br], np.arange(n), n)
+        next_applied = np.r_[np.minimum.accumulate(applied_pos[::-1])[::-1], n]  # first applied at >= position
+        for w in ([] if losses_only else np.flatnonzero(k.ok & measured).tolist()):
             if int(k.op[w]) not in is_update:
                 continue
             updates += 1
-            p = int(pos_of_row[w])
-            nxt = [int(x) for x in br[p + 1:] if k.applied[x]][:1]
-            if not nxt:
+            q = int(next_applied[int(pos_of_row[w]) + 1])
+            if q >= n:
                 continue
-            v = nxt[0]
+            v = int(br[q])
             if not k.in_causal_past(w, v):
-                lost_up.append((int(k.op[w]), int(g["key"].iloc[0]), int(k.seq[w]), int(k.op[v]), int(k.seq[v])))
+                lost_up.append((int(k.op[w]), kv, int(k.seq[w]), int(k.op[v]), int(k.seq[v])))
     lww = pd.DataFrame(losses, columns=["op_id", "key", "version", "timestamp_ms", "winner_op_id",
                                         "winner_version", "winner_timestamp_ms", "cause"])
     lu = pd.DataFrame(lost_up, columns=["op_id", "key", "version", "overwriter_op_id", "overwriter_version"])
@@ -356,7 +386,7 @@ def true_order(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], a: int, b:
         raise ValueError(f"op {a if ka.empty else b} is not a write")
     if int(ka.iloc[0]) != int(kb.iloc[0]):
         raise ValueError(f"ops {a} and {b} write different keys")
-    k = _Key(w[w["key"] == int(ka.iloc[0])], _parents(frames))
+    k = _Key(dict(_by_key(w[w["key"] == int(ka.iloc[0])]))[int(ka.iloc[0])], _parents(frames))
     ra, rb = (int(np.flatnonzero(k.op == x)[0]) for x in (a, b))
     first, second = min(ra, rb), max(ra, rb)
     if second in k.reach_from(first, second):
