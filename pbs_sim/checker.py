@@ -63,7 +63,7 @@ PROMISES: dict[str, tuple[str, ...]] = {
 EXAMPLES = 10
 #: The causal-past bitsets keep this many seqs below each write (``pbs_sim.metrics.siblings.CausalIndex``):
 #: memory WINDOW / 8 bytes a write; older questions take an exact search instead.
-WINDOW = 1024
+WINDOW = sib_m.WINDOW
 
 
 @dataclass

@@ -189,3 +189,30 @@ def test_old_targets_are_answered_by_floor_or_search() -> None:
     assert index.below(0, 5, 5000) and not index.below(0, 10, 5000) and index.below(0, 11, 5000)
     assert not index.seen(0, {5000}, {10}) and index.seen(0, {5000, 10}, {10, 4})
     assert np.all([index.below(0, x, 5000) for x in range(11, 5000)])
+
+
+@pytest.mark.parametrize("window", [1, 2, 1024])
+@settings(max_examples=100, deadline=None)
+@given(fr=histories())
+def test_partial_order_staleness_matches_the_definition(fr: dict[str, pd.DataFrame], window: int) -> None:
+    """versions_behind under a sibling policy: the writes committed before the read started that
+    are neither returned nor in a returned version's causal past -- counted with windowed bitsets,
+    floors and searches, against the closure."""
+    ops = fr["ops"]
+    reads = ops[(ops["kind"] == "read") & (ops["status"] == "ok")]
+    outcomes = pd.DataFrame({"op_id": reads["op_id"], "key": reads["key"], "version": reads["version"],
+                             "start_at": reads["issued_at"]}).reset_index(drop=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sib_m, "WINDOW", window)
+        got = sib_m.partial_order_outcomes(outcomes, ops, fr)
+    pk = sib_m.key_parents(ops, fr)
+    sets = sib_m.read_sets(fr)
+    for row in got.itertuples():
+        k = int(row.key)
+        past = closure(pk.get(k, {}), int(ops.loc[ops["key"] == k, "version"].max()))
+        ret = set(sets.get(int(row.op_id), [int(row.version)] if row.version > 0 else []))
+        cov = ret.union(*(past.get(r, set()) for r in ret))
+        done = ops[(ops["kind"] == "write") & (ops["status"] == "ok") & (ops["key"] == k)
+                   & (ops["completed_at"] <= row.start_at)]
+        assert row.versions_behind == len(set(done["version"].tolist()) - cov), row
+        assert row.consistent == (row.versions_behind == 0)

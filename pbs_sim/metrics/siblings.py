@@ -48,6 +48,9 @@ NAMES = (
 )
 
 KeyParents = dict[int, dict[int, list[int]]]  # key -> seq -> parent seqs
+#: The causal-past bitsets keep this many seqs below each write (:class:`CausalIndex`): memory
+#: WINDOW / 8 bytes a write; older questions go to the floor, then to an exact search.
+WINDOW = 1024
 
 
 def _runs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -318,6 +321,17 @@ def settings(frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
             "siblings_warning": int(row["siblings_warning"])}
 
 
+def _key_runs(key: np.ndarray) -> Iterable[tuple[int, np.ndarray]]:
+    """(key, positions) for each key in ascending order, positions in their original order."""
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    if not len(ks):
+        return []
+    cut = np.flatnonzero(ks[1:] != ks[:-1]) + 1
+    return [(int(ks[i]), order[i:j]) for i, j in zip(np.r_[0, cut].tolist(), np.r_[cut, len(ks)].tolist(),
+                                                        strict=True)]
+
+
 def lost_writes(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: KeyParents,
                 warmup_ms: float = 0.0, index: CausalIndex | None = None) -> pd.DataFrame:
     """Acknowledged writes (issued from ``warmup_ms``) that the final state neither holds nor has in
@@ -326,26 +340,26 @@ def lost_writes(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: KeyPa
     cols = ["op_id", "key", "version"]
     if final is None:
         return pd.DataFrame(columns=cols)
-    w = _is(ops["kind"], "write") & _is(ops["status"], "ok") & (ops["issued_at"].to_numpy(float) >= warmup_ms)
-    sub = ops.loc[w, ["op_id", "key", "version"]]
+    w = np.asarray(_is(ops["kind"], "write") & _is(ops["status"], "ok")
+                   & (ops["issued_at"].to_numpy(float) >= warmup_ms))
+    op = ops["op_id"].to_numpy(np.int64)[w]
+    seq = ops["version"].to_numpy(np.int64)[w]
     rows: list[tuple[int, int, int]] = []
-    for k, g in sub.groupby("key", sort=True):
-        fin = final.get(int(k), set())
-        seqs = g["version"].to_numpy(np.int64)
-        lo = int(seqs.min()) if len(seqs) else 0
+    for kk, at in _key_runs(ops["key"].to_numpy(np.int64)[w]):
+        fin = final.get(kk, set())
+        seqs = seq[at]
         if index is not None:  # a write is covered if held, below a held version's floor, or in its past
-            kk = int(k)
             fl = index.floors(kk)
             top = max((fl.get(f, 0) for f in fin), default=0)
             below = index.below
-            for o, s in zip(g["op_id"].to_numpy(np.int64).tolist(), seqs.tolist(), strict=True):
+            for o, s in zip(op[at].tolist(), seqs.tolist(), strict=True):
                 if s > top and s not in fin and not any(below(kk, s, f) for f in fin):
                     rows.append((o, kk, s))
             continue
-        covered = fin | ancestors(pk.get(int(k), {}), fin, lo)
-        for o, s in zip(g["op_id"].to_numpy(np.int64).tolist(), seqs.tolist(), strict=True):
+        covered = fin | ancestors(pk.get(kk, {}), fin, int(seqs.min()))
+        for o, s in zip(op[at].tolist(), seqs.tolist(), strict=True):
             if s not in covered:
-                rows.append((o, int(k), s))
+                rows.append((o, kk, s))
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -356,18 +370,21 @@ def lost_item_writes(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: 
     cols = ["op_id", "key", "version"]
     if final is None:
         return pd.DataFrame(columns=cols)
-    is_w = _is(ops["kind"], "write")
-    okm = is_w & _is(ops["status"], "ok") & (ops["issued_at"].to_numpy(float) >= warmup_ms)
-    all_w = ops.loc[is_w, ["key", "version"]]
+    is_w = np.asarray(_is(ops["kind"], "write"))
+    okm = is_w & np.asarray(_is(ops["status"], "ok")) & (ops["issued_at"].to_numpy(float) >= warmup_ms)
+    key = ops["key"].to_numpy(np.int64)
+    seq = ops["version"].to_numpy(np.int64)
+    op = ops["op_id"].to_numpy(np.int64)
     seqs_by_key: dict[int, list[int]] = {}
     if merge not in ("none", "union", "lww"):
-        for k, g in all_w.groupby("key"):
-            seqs_by_key[int(str(k))] = sorted(g["version"].tolist())
+        all_seq = seq[is_w]
+        for kk, at in _key_runs(key[is_w]):
+            seqs_by_key[kk] = sorted(all_seq[at].tolist())
     rows: list[tuple[int, int, int]] = []
-    for k, g in ops.loc[okm, ["op_id", "key", "version"]].groupby("key", sort=True):
-        kk = int(k)
+    m_op, m_seq = op[okm], seq[okm]
+    for kk, at in _key_runs(key[okm]):
         have = surviving_items(final.get(kk, set()), pk.get(kk, {}), merge, seqs_by_key.get(kk, ()))
-        for o, s in zip(g["op_id"].to_numpy(np.int64).tolist(), g["version"].to_numpy(np.int64).tolist(), strict=True):
+        for o, s in zip(m_op[at].tolist(), m_seq[at].tolist(), strict=True):
             if s not in have:
                 rows.append((o, kk, s))
     return pd.DataFrame(rows, columns=cols)
@@ -384,11 +401,12 @@ def false_concurrency(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk:
     if not sets:
         return pd.DataFrame(rows, columns=["op_id", "key", "lower", "upper"])
     key = ops["key"].to_numpy(np.int64)
-    issued = ops["issued_at"].to_numpy(float)
+    measured = (ops["issued_at"].to_numpy(float) >= warmup_ms).tolist()
+    key_l = key.tolist()
     for o, vs in sets.items():
-        if len(vs) < 2 or issued[o] < warmup_ms:
+        if len(vs) < 2 or not measured[o]:
             continue
-        k = int(key[o])
+        k = key_l[o]
         if index is not None:
             vs_sorted = sorted(set(vs))
             below = index.below
@@ -428,8 +446,9 @@ class SiblingsReporter:
         sib = r["siblings"].to_numpy(float)
         st = settings(frames)
         pk = key_parents(ops, frames)
-        fc = false_concurrency(ops, frames, pk, run.warmup_ms)
-        lost = lost_writes(ops, frames, pk, run.warmup_ms)
+        index = CausalIndex(pk, window=WINDOW)
+        fc = false_concurrency(ops, frames, pk, run.warmup_ms, index=index)
+        lost = lost_writes(ops, frames, pk, run.warmup_ms, index=index)
         items = lost_item_writes(ops, frames, pk, st["merge"], run.warmup_ms)
         if len(sib):
             summary.update(
@@ -460,26 +479,35 @@ def partial_order_outcomes(outcomes: pd.DataFrame, ops: pd.DataFrame,
     """Read outcomes judged in a sibling policy's store order (DESIGN.md, "two orders"): a read is
     consistent iff every write committed before it started is returned or in the causal past of a
     returned version; ``versions_behind`` counts those that are neither (a missed concurrent sibling
-    counts). ``t_ms`` and ``w_star`` are unchanged. One sweep per key in start order."""
+    counts). ``t_ms`` and ``w_star`` are unchanged. One sweep per key in start order: the committed
+    seqs so far are one bitmask, the returned versions' pasts another (their windows shifted into
+    place, their floors as prefixes); a committed seq outside both is asked exactly
+    (:meth:`CausalIndex.below`)."""
     if outcomes.empty:
         return outcomes
-    index = CausalIndex(key_parents(ops, frames))
+    index = CausalIndex(key_parents(ops, frames), window=WINDOW)
+    W = WINDOW
     sets = read_sets(frames)
-    w = _is(ops["kind"], "write") & _is(ops["status"], "ok")
-    wr = ops.loc[w, ["key", "version", "completed_at"]].sort_values("completed_at", kind="stable")
-    by_key: dict[int, tuple[list[float], list[int]]] = {}
-    for k, g in wr.groupby("key", sort=False):
-        by_key[int(str(k))] = (g["completed_at"].tolist(), g["version"].tolist())
+    w = np.asarray(_is(ops["kind"], "write") & _is(ops["status"], "ok"))
+    c_at = ops["completed_at"].to_numpy(float)[w]
+    c_seq = ops["version"].to_numpy(np.int64)[w]
+    commits: dict[int, tuple[list[float], list[int]]] = {}
+    for kk, at in _key_runs(ops["key"].to_numpy(np.int64)[w]):
+        o = at[np.argsort(c_at[at], kind="stable")]
+        commits[kk] = (c_at[o].tolist(), c_seq[o].tolist())
     behind = np.zeros(len(outcomes), np.int64)
-    o = outcomes.assign(_i=np.arange(len(outcomes))).sort_values("start_at", kind="stable")
-    for k, g in o.groupby("key", sort=False):
-        kk = int(str(k))
-        commits, seqs = by_key.get(kk, ([], []))
-        past = index.key(kk)
+    start_at = outcomes["start_at"].to_numpy(float)
+    op_ids = outcomes["op_id"].to_numpy(np.int64)
+    vers = outcomes["version"].to_numpy(np.int64)
+    below = index.below
+    for kk, at in _key_runs(outcomes["key"].to_numpy(np.int64)):
+        at = at[np.argsort(start_at[at], kind="stable")]
+        times, seqs = commits.get(kk, ([], []))
+        past, floor = index.key(kk), index.floors(kk)
         mask, j = 0, 0
-        for i, op_id, v, start in zip(g["_i"].tolist(), g["op_id"].tolist(), g["version"].tolist(),
-                                      g["start_at"].tolist(), strict=True):
-            while j < len(commits) and commits[j] <= start:
+        for i, op_id, v, start in zip(at.tolist(), op_ids[at].tolist(), vers[at].tolist(), start_at[at].tolist(),
+                                      strict=True):
+            while j < len(times) and times[j] <= start:
                 mask |= 1 << seqs[j]
                 j += 1
             if not mask:
@@ -487,6 +515,15 @@ def partial_order_outcomes(outcomes: pd.DataFrame, ops: pd.DataFrame,
             ret = sets.get(op_id) or ([v] if v > 0 else [])
             cov = 0
             for s in ret:
-                cov |= past.get(s, 0) | (1 << s)
-            behind[i] = (mask & ~cov).bit_count()
+                b = past.get(s, 0)
+                cov |= (b << (s - W) if s >= W else b >> (W - s)) | ((2 << floor.get(s, 0)) - 1) | (1 << s)
+            miss = mask & ~cov
+            n = 0
+            while miss:
+                low = miss & -miss
+                miss ^= low
+                x = low.bit_length() - 1
+                if not any(x < s - W and below(kk, x, s) for s in ret):
+                    n += 1
+            behind[i] = n
     return outcomes.assign(versions_behind=behind, consistent=behind == 0)
