@@ -260,3 +260,41 @@ def test_cli_export_elle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     rc, _, err = run_cli(["export", str(out)], capsys)
     assert rc == 2 and "--jepsen" in err
     assert run_cli(["export", str(out), "--jepsen", "--elle"], capsys)[0] == 2
+
+
+BENCH_ELLE = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_elle.py"
+FAKE_ELLE = """import json, sys
+for f in sys.argv[3:]:
+    n = sum(1 for _ in open(f))
+    print(json.dumps({"file": f, "events": n, "parse_s": 0.1, "check_wall_s": 0.5, "check_cpu_s": 0.7,
+                      "valid": "true", "anomalies": {}}))
+"""
+
+
+def test_bench_elle_without_elle_says_so_and_exits_0() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "ELLE_CMD"}
+    p = subprocess.run([sys.executable, str(BENCH_ELLE)], capture_output=True, text=True, env=env, check=False)
+    assert p.returncode == 0 and len(p.stdout.strip().splitlines()) == 1 and "Elle" in p.stdout
+
+
+def test_bench_elle_times_both_checkers_on_one_history(tmp_path: Path) -> None:
+    """With a stand-in for Elle's JVM (prints the runner's JSON lines): one row per size, Elle's
+    figures from the last file (the history, after the warm-up file), ours from pbs_sim.check."""
+    import json
+    import shlex
+    import subprocess
+    import sys
+
+    fake = tmp_path / "fake_elle.py"
+    fake.write_text(FAKE_ELLE)
+    out = tmp_path / "elle.json"
+    p = subprocess.run([sys.executable, str(BENCH_ELLE), "--elle", f"{shlex.quote(sys.executable)} {fake}",
+                        "--sizes", "2000", "--out", str(out)], capture_output=True, text=True, check=False)
+    assert p.returncode == 0, p.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert len(rows) == 1 and rows[0]["elle"]["runs"][-1]["events"] == rows[0]["events"] == 2 * rows[0]["ops"]
+    assert rows[0]["ours"]["cpu_s"] > 0 and "| 2," in p.stdout
