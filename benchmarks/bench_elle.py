@@ -67,12 +67,13 @@ def ours(frames: dict[str, Any]) -> dict[str, Any]:
             "findings": {k: f.count for k, f in rep.findings.items()}}
 
 
-def run_elle(cmd: list[str], opts: str, files: list[Path], timeout: float) -> dict[str, Any]:
+def run_elle(cmd: list[str], opts: str, files: list[Path], timeout: float, cwd: Path) -> dict[str, Any]:
+    """One JVM over ``files``; ``cwd`` a scratch folder (dom-top's loopr writes classes under ./classes)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     w0 = time.perf_counter()
     try:
         proc = subprocess.run([*cmd, str(RUNNER), opts, *map(str, files)], capture_output=True, text=True,
-                              timeout=timeout, check=False)
+                              timeout=timeout, check=False, cwd=cwd)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
     wall = time.perf_counter() - w0
@@ -103,6 +104,8 @@ def main() -> int:
         print("bench_elle: no Elle given (pass --elle CMD or set ELLE_CMD); nothing measured.")
         return 0
     cmd = shlex.split(args.elle)
+    if "/" in cmd[0] and Path(cmd[0]).exists():
+        cmd[0] = str(Path(cmd[0]).resolve())  # the JVM runs in a scratch folder
     sizes = args.sizes or ([10_000, 100_000] if args.quick else SIZES)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-elle-") as tmp:
@@ -115,7 +118,7 @@ def main() -> int:
             row: dict[str, Any] = {"target_ops": n, "ops": len(frames["ops"]), "events": events,
                                    "ours": ours(frames)}
             del frames
-            row["elle"] = run_elle(cmd, args.elle_opts, [warm, path], args.timeout)
+            row["elle"] = run_elle(cmd, args.elle_opts, [warm, path], args.timeout, Path(tmp))
             rows.append(row)
             path.unlink()
             e = row["elle"]
