@@ -1,6 +1,6 @@
 """Export a recorded history in Jepsen's EDN history format, to cross-check with Elle or Porcupine.
 
-Owns: :func:`jepsen_lines` / :func:`write_jepsen`. The shape follows the operation structure
+Owns: :func:`jepsen_lines` / :func:`elle_lines` / :func:`write_jepsen`. The shape follows the operation structure
 documented by jepsen.history (github.com/jepsen-io/history, README, "Operation Structure"): one
 map per operation event, in history order, with ``:type`` one of ``:invoke`` (start), ``:ok``,
 ``:fail`` (definitely no effect) or ``:info`` (indeterminate); ``:f`` (``:read`` / ``:write``);
@@ -13,6 +13,10 @@ Our operations map as: status ok -> ``:ok``; failed at once (coordinator down, t
 -> ``:fail``; timeout -> ``:info`` (a timed-out write may have reached replicas). Simulator
 clients may have several operations in flight, so each operation runs on the lowest process
 number free at its invocation (``:client`` keeps the simulator's client id).
+:func:`elle_lines` writes the same events in the transactional shape Elle's ``elle.rw-register``
+checks (``:f :txn``, ``:value [[:r k v]]`` / ``[[:w k v]]``): Elle does not read the
+``jepsen.independent`` shape, and with ``:linearizable-keys?`` it derives each key's version order
+from real time (``benchmarks/elle_runner.clj``, ``benchmarks/bench_elle.py``).
 Must not touch: SimPy, the metrics.
 """
 
@@ -30,8 +34,9 @@ from .metrics.siblings import read_sets
 _TYPES = {"ok": ":ok", "failed": ":fail", "timeout": ":info"}
 
 
-def jepsen_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
-    """The history as EDN maps, one line per invocation or completion, in event order."""
+def _events(frames: Mapping[str, pd.DataFrame]) -> Iterator[tuple[str, bool, int, int, int, float, list[int], int]]:
+    """The history's events in order: (type, is_read, key, version, process, time ms, versions
+    returned, row) per invocation or completion; ``versions`` is filled on a read's ``:ok`` only."""
     ops = frames["ops"]
     sets = read_sets(frames)
     n = len(ops)
@@ -43,50 +48,81 @@ def jepsen_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
     status = ops["status"].astype(str).tolist()
     key = ops["key"].to_numpy(np.int64).tolist()
     ver = ops["version"].to_numpy(np.int64).tolist()
-    client = ops["client"].to_numpy(np.int64).tolist()
     op_id = ops["op_id"].to_numpy(np.int64).tolist()
     t_iss = ops["issued_at"].to_numpy(float)
     t_comp = ops["completed_at"].to_numpy(float)
     free: list[int] = []
     next_proc = 0
     proc = [-1] * n
-    for index, j in enumerate(order.tolist()):
+    for j in order.tolist():
         row, done = (j, False) if j < n else (j - n, True)
-        f = ":read" if kind[row] == "read" else ":write"
+        is_read = kind[row] == "read"
+        vs: list[int] = []
         if not done:
             if free:
                 p = heapq.heappop(free)
             else:
                 p, next_proc = next_proc, next_proc + 1
             proc[row] = p
-            value = f"[{key[row]} nil]" if f == ":read" else f"[{key[row]} {ver[row]}]"
             t, typ = t_iss[row], ":invoke"
         else:
             typ = _TYPES.get(status[row], ":info")
             p = proc[row]
             if typ != ":info":
                 heapq.heappush(free, p)
-            if f == ":write":
-                value = f"[{key[row]} {ver[row]}]"
-            elif typ == ":ok":
-                vs = sets.get(op_id[row]) or ([ver[row]] if ver[row] > 0 else [])
-                value = f"[{key[row]} [{' '.join(map(str, sorted(vs)))}]]"
-            else:
-                value = f"[{key[row]} nil]"
+            if is_read and typ == ":ok":
+                vs = sorted(sets.get(op_id[row]) or ([ver[row]] if ver[row] > 0 else []))
             t = t_comp[row]
+        yield typ, is_read, key[row], ver[row], p, t, vs, row
+
+
+def jepsen_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
+    """The history as EDN maps, one line per invocation or completion, in event order."""
+    ops = frames["ops"]
+    client = ops["client"].to_numpy(np.int64).tolist()
+    op_id = ops["op_id"].to_numpy(np.int64).tolist()
+    for index, (typ, is_read, k, v, p, t, vs, row) in enumerate(_events(frames)):
+        f = ":read" if is_read else ":write"
+        if not is_read:
+            value = f"[{k} {v}]"
+        elif typ == ":ok":
+            value = f"[{k} [{' '.join(map(str, vs))}]]"
+        else:
+            value = f"[{k} nil]"
         yield (f"{{:type {typ}, :f {f}, :value {value}, :process {p}, :time {int(round(t * 1e6))}, "
                f":index {index}, :client {client[row]}, :op-id {op_id[row]}}}")
 
 
-def write_jepsen(frames: Mapping[str, pd.DataFrame], path: str | Path) -> int:
-    """Write the EDN history to ``path``; returns the number of lines."""
+def elle_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
+    """The history as Elle's rw-register transactions (elle.rw_register's docstring): every operation
+    is a one-micro-op ``:f :txn``, ``:value [[:w k v]]`` for a write (its version, unique per key) or
+    ``[[:r k v]]`` for a read -- ``nil`` on the invocation, and on an ``:ok`` the version returned,
+    ``nil`` when it returned none. A read that returned siblings becomes a read of the newest of them
+    (highest seq): a register read observes one value, and a transaction of several reads of one key
+    would tell Elle their versions are ordered (a non-repeatable read), which siblings are not.
+    :type / :process / :time / :index / :client / :op-id as in :func:`jepsen_lines`."""
+    ops = frames["ops"]
+    client = ops["client"].to_numpy(np.int64).tolist()
+    op_id = ops["op_id"].to_numpy(np.int64).tolist()
+    for index, (typ, is_read, k, v, p, t, vs, row) in enumerate(_events(frames)):
+        if not is_read:
+            value = f"[[:w {k} {v}]]"
+        else:
+            value = f"[[:r {k} {vs[-1] if vs else 'nil'}]]"
+        yield (f"{{:type {typ}, :f :txn, :value {value}, :process {p}, :time {int(round(t * 1e6))}, "
+               f":index {index}, :client {client[row]}, :op-id {op_id[row]}}}")
+
+
+def write_jepsen(frames: Mapping[str, pd.DataFrame], path: str | Path, *, elle: bool = False) -> int:
+    """Write the EDN history to ``path`` (Elle's rw-register shape with ``elle``, :func:`elle_lines`);
+    returns the number of lines."""
     n = 0
     with open(path, "w", encoding="utf-8") as fh:
-        for line in jepsen_lines(frames):
+        for line in (elle_lines if elle else jepsen_lines)(frames):
             fh.write(line)
             fh.write("\n")
             n += 1
     return n
 
 
-__all__ = ["jepsen_lines", "write_jepsen"]
+__all__ = ["elle_lines", "jepsen_lines", "write_jepsen"]

@@ -18,7 +18,7 @@ from cli_in_process import run_cli
 from pbs_sim import check
 from pbs_sim.checker import CHECKS, load_frames
 from pbs_sim.config import scenario_from_dict
-from pbs_sim.export import jepsen_lines
+from pbs_sim.export import elle_lines, jepsen_lines
 from pbs_sim.simulation import simulate
 
 Op = tuple[int, str, float, float, str, int]  # client, kind, issued_at, completed_at, status, version
@@ -197,3 +197,104 @@ def test_cli_export_writes_the_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert rc == 0 and (out / "history.edn").exists()
     n = len((out / "history.edn").read_text().splitlines())
     assert n == 2 * len(load_frames(out)["ops"])
+
+
+# -- the Elle export -----------------------------------------------------------------------------
+ELLE_MOP = re.compile(r"\[\[:(r|w) (\d+) (\d+|nil)\]\]")
+
+
+def test_elle_export_has_the_rw_register_shape() -> None:
+    """elle.rw-register's docstring (and Elle's README): a transaction's :value is a vector of
+    micro-ops, [:r x 1] a read of x observing 1, [:w x 2] a write of 2 to x, written values unique
+    per key; :f :txn; a read's invocation does not know its value (nil). Each of our operations is
+    a one-micro-op transaction; the events, types, processes, times and indices are those of the
+    --jepsen export; a read observes a written value of its key or nil."""
+    sc = scenario_from_dict({"cluster": {"versioning": "lww", "coordinator": "random", "read_timeout_ms": 2,
+                                         "write_timeout_ms": 2},
+                             "workload": {"keys": 3, "duration_ms": 200, "rate_per_s": 3000, "read_fraction": 0.5},
+                             "faults": {"message_loss": 0.2}})
+    frames = simulate(sc, record_ops=True).frames()
+    elle = [parse_edn_map(x) for x in elle_lines(frames)]
+    plain = [parse_edn_map(x) for x in jepsen_lines(frames)]
+    assert len(elle) == len(plain) == 2 * len(frames["ops"])
+    written: dict[tuple[str, str], str] = {}
+    reads: list[tuple[str, str]] = []
+    for e, p in zip(elle, plain, strict=True):
+        assert {k: e[k] for k in (":type", ":process", ":time", ":index", ":op-id")} == \
+            {k: p[k] for k in (":type", ":process", ":time", ":index", ":op-id")}
+        assert e[":f"] == ":txn"
+        m = ELLE_MOP.fullmatch(e[":value"])
+        assert m, e[":value"]
+        f, k, v = m.groups()
+        assert f == ("r" if p[":f"] == ":read" else "w")
+        if f == "w":
+            assert v != "nil" and p[":value"] == f"[{k} {v}]"
+            if e[":type"] == ":invoke":
+                assert written.setdefault((k, v), e[":op-id"]) == e[":op-id"]  # unique per key
+        elif e[":type"] == ":ok":
+            reads.append((k, v))
+            assert p[":value"] == (f"[{k} []]" if v == "nil" else f"[{k} [{v}]]")  # LWW: one version
+        else:
+            assert v == "nil"
+    assert reads and all(v == "nil" or (k, v) in written for k, v in reads)
+    assert any(v == "nil" for _, v in reads) and any(v != "nil" for _, v in reads)
+
+
+def test_elle_export_reads_the_newest_sibling() -> None:
+    """Register reads observe one value: a read that returned siblings 1 and 2 is a read of 2."""
+    fr = frames_of([(1, "write", 0, 1, "ok", 1), (2, "write", 0.5, 3, "ok", 2), (3, "read", 4, 5, "ok", 2)],
+                   policy="dvv", final=[1, 2], read_versions={2: [1, 2]})
+    lines = [parse_edn_map(x) for x in elle_lines(fr)]
+    assert [(x[":type"], x[":value"]) for x in lines] == [
+        (":invoke", "[[:w 0 1]]"), (":invoke", "[[:w 0 2]]"), (":ok", "[[:w 0 1]]"), (":ok", "[[:w 0 2]]"),
+        (":invoke", "[[:r 0 nil]]"), (":ok", "[[:r 0 2]]")]
+
+
+def test_cli_export_elle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "res"
+    assert run_cli(["run", str(_run(tmp_path, "lww")), "--ops", "--out", str(out), "--no-progress"], capsys)[0] == 0
+    rc, text, _ = run_cli(["export", str(out), "--elle"], capsys)
+    assert rc == 0 and "history-elle.edn" in text
+    lines = (out / "history-elle.edn").read_text().splitlines()
+    assert len(lines) == 2 * len(load_frames(out)["ops"]) and all(":f :txn" in x for x in lines)
+    rc, _, err = run_cli(["export", str(out)], capsys)
+    assert rc == 2 and "--jepsen" in err
+    assert run_cli(["export", str(out), "--jepsen", "--elle"], capsys)[0] == 2
+
+
+BENCH_ELLE = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_elle.py"
+FAKE_ELLE = """import json, sys
+for f in sys.argv[3:]:
+    n = sum(1 for _ in open(f))
+    print(json.dumps({"file": f, "events": n, "parse_s": 0.1, "check_wall_s": 0.5, "check_cpu_s": 0.7,
+                      "valid": "true", "anomalies": {}}))
+"""
+
+
+def test_bench_elle_without_elle_says_so_and_exits_0() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "ELLE_CMD"}
+    p = subprocess.run([sys.executable, str(BENCH_ELLE)], capture_output=True, text=True, env=env, check=False)
+    assert p.returncode == 0 and len(p.stdout.strip().splitlines()) == 1 and "Elle" in p.stdout
+
+
+def test_bench_elle_times_both_checkers_on_one_history(tmp_path: Path) -> None:
+    """With a stand-in for Elle's JVM (prints the runner's JSON lines): one row per size, Elle's
+    figures from the last file (the history, after the warm-up file), ours from pbs_sim.check."""
+    import json
+    import shlex
+    import subprocess
+    import sys
+
+    fake = tmp_path / "fake_elle.py"
+    fake.write_text(FAKE_ELLE)
+    out = tmp_path / "elle.json"
+    p = subprocess.run([sys.executable, str(BENCH_ELLE), "--elle", f"{shlex.quote(sys.executable)} {fake}",
+                        "--sizes", "2000", "--out", str(out)], capture_output=True, text=True, check=False)
+    assert p.returncode == 0, p.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert len(rows) == 1 and rows[0]["elle"]["runs"][-1]["events"] == rows[0]["events"] == 2 * rows[0]["ops"]
+    assert rows[0]["ours"]["cpu_s"] > 0 and "| 2," in p.stdout

@@ -1,5 +1,5 @@
-"""``pbs-sim check RESULTS_DIR`` and ``pbs-sim export RESULTS_DIR --jepsen``: the history checker
-and the Jepsen EDN export on a run written with ``pbs-sim run --ops``.
+"""``pbs-sim check RESULTS_DIR`` and ``pbs-sim export RESULTS_DIR --jepsen`` / ``--elle``: the
+history checker and the Jepsen EDN exports on a run written with ``pbs-sim run --ops``.
 
 Owns: argument parsing and printing; the work is ``pbs_sim.checker`` and ``pbs_sim.export``.
 ``check`` exits 0 when everything the run's versioning policy promises holds, 1 otherwise; an
@@ -38,20 +38,26 @@ def check(results: str, require: tuple[str, ...], as_json: bool) -> None:
 
 @click.command("export")
 @click.argument("results", metavar="RESULTS_DIR", type=click.Path(file_okay=False))
-@click.option("--jepsen", "jepsen", is_flag=True, required=True, help="Jepsen's EDN history format (one map a line).")
+@click.option("--jepsen", "jepsen", is_flag=True,
+              help="Jepsen's EDN history, jepsen.independent shape (:f :read/:write, :value [key v]).")
+@click.option("--elle", "elle", is_flag=True,
+              help="Jepsen's EDN history as Elle's rw-register transactions (:f :txn, :value [[:r k v]]).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
-              help="Output file (default RESULTS_DIR/history.edn).")
-def export(results: str, jepsen: bool, out: str | None) -> None:
-    """Export a run's history (written with `pbs-sim run --ops`) for Elle, Porcupine or Knossos.
+              help="Output file (default RESULTS_DIR/history.edn, or history-elle.edn with --elle).")
+def export(results: str, jepsen: bool, elle: bool, out: str | None) -> None:
+    """Export a run's history (written with `pbs-sim run --ops`) for Elle, Porcupine or Knossos:
+    --jepsen (one map a line, independent keys) or --elle (what elle.rw-register/check reads).
 
-    Example: pbs-sim export results/siblings-run --jepsen
+    Example: pbs-sim export results/siblings-run --elle
     """
     from pathlib import Path
 
     from ..checker import load_frames
     from ..export import write_jepsen
 
+    if jepsen == elle:
+        raise click.UsageError("pass exactly one of --jepsen and --elle")
     frames = load_frames(results)
-    path = Path(out) if out is not None else Path(results) / "history.edn"
-    n = write_jepsen(frames, path)
+    path = Path(out) if out is not None else Path(results) / ("history-elle.edn" if elle else "history.edn")
+    n = write_jepsen(frames, path, elle=elle)
     click.echo(f"{n:,} operations written to {path}")
