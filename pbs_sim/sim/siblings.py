@@ -36,10 +36,10 @@ class SiblingRecorder:
     """A read hook (``pbs_sim.sim.coordinator.ReadHook``) recording each read's sibling set."""
 
     def __init__(self, table: Table, policy: Any) -> None:
-        self.append = table.append
+        self.append = table.appender()
         self.policy = policy
-        self._values = policy.clock.values
-        self._entries = policy.clock.entries
+        self._siblings = policy.siblings
+        self._entries = policy.entries
         self._bytes = policy.BYTES_PER_ENTRY
 
     def on_quorum(self, coord: Coordinator, op: ReadOp) -> bool:
@@ -48,7 +48,7 @@ class SiblingRecorder:
             self.append(op.op_id, 0, 0, 0)
         else:
             e = self._entries(best)
-            self.append(op.op_id, len(self._values(best)), e, self._bytes * e)
+            self.append(op.op_id, self._siblings(best), e, self._bytes * e)
         return False
 
     def on_late(self, coord: Coordinator, op: ReadOp, node: int, stamp: Any) -> None:
@@ -69,7 +69,7 @@ class SiblingsMechanism:
         for coord in model.coordinators.values():
             coord.read_hooks.append(rec)
         final = FINAL_VERSIONS_TABLE.create(model.history)
-        add_write = WRITE_SIBLINGS_TABLE.create(model.history).append
+        add_write = WRITE_SIBLINGS_TABLE.create(model.history).appender()
         versions = model.policy.versions
 
         def committed(op: Any) -> None:
@@ -82,10 +82,19 @@ class SiblingsMechanism:
             model.policy.name, model.scenario.workload.merge, c.max_siblings, c.siblings_warning)
 
         def dump(m: Model) -> None:
+            versions = m.policy.versions
+            nodes: list[int] = []
+            keys: list[int] = []
+            seqs: list[int] = []
             for node in m.nodes:
-                for key in sorted(node.store):
-                    for v in m.policy.versions(node.store[key]):
-                        final.append(node.node_id, key, v)
+                store = node.store
+                for key in sorted(store):
+                    vs = versions(store[key])
+                    k = len(vs)
+                    nodes.extend([node.node_id] * k)
+                    keys.extend([key] * k)
+                    seqs.extend(vs)
+            final.extend_columns(nodes, keys, seqs)
 
         model.on_end.append(dump)
         return rec

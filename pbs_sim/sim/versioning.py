@@ -43,9 +43,10 @@ closures per key (``pbs_sim.metrics.causality``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from ..vclock import Dotted
 from .merkle import digest as merkle_digest
 
 Stamp = tuple[float, int]  # (timestamp_ms, seq)
@@ -160,8 +161,6 @@ class SiblingPolicy:
         self._actors: dict[tuple[int, int], Any] = {}
         self._sync = clock.sync
         self._values = clock.values
-        if clock.name == "dvv":
-            self.merge = self._merge_dvv  # type: ignore[method-assign]
 
     # -- writes ------------------------------------------------------------------------------------
     def new_version(
@@ -193,32 +192,6 @@ class SiblingPolicy:
         s = self._sync(held, incoming)
         return None if self.canonical(s) == self.canonical(held) else s
 
-    @staticmethod
-    def _merge_dvv(held: Any, incoming: Any) -> Any:
-        """DVV's sync in linear time (``pbs_sim.vclock.DVV.sync`` compares every pair): a dot names
-        one write, so siblings are deduplicated by dot, and a sibling is dominated iff some
-        sibling's context covers its dot, i.e. iff the largest context entry of its node reaches
-        its counter (a sibling's own context never covers its own dot). Same result, same order;
-        ``tests/test_siblings.py`` checks it against the reference on random states."""
-        if incoming is None:
-            return None
-        if held is None:
-            return incoming
-        dots = {x.dot for x in held}
-        new = [x for x in incoming if x.dot not in dots]
-        if not new:
-            return None  # every incoming sibling is held already: nothing can change
-        top: dict[Any, int] = {}
-        for x in (*held, *new):
-            for a, n in x.context:
-                if n > top.get(a, 0):
-                    top[a] = n
-        kept_held = [x for x in held if top.get(x.dot[0], 0) < x.dot[1]]
-        kept_new = [x for x in new if top.get(x.dot[0], 0) < x.dot[1]]
-        if not kept_new and len(kept_held) == len(held):
-            return None
-        return (*kept_held, *kept_new)
-
     def dominates(self, a: Any, b: Any) -> bool:
         if a is None:
             return False
@@ -246,12 +219,178 @@ class SiblingPolicy:
         return () if state is None else tuple(sorted(self._values(state)))
 
     # -- metadata ------------------------------------------------------------------------------------
+    def siblings(self, state: Any) -> int:
+        """How many values (siblings) the state holds."""
+        return 0 if state is None else len(self._values(state))
+
     def entries(self, state: Any) -> int:
         """Clock entries stored (version-vector entries and dots)."""
         return 0 if state is None else int(self.clock.entries(state))
 
     def metadata_bytes(self, state: Any) -> int:
         return self.BYTES_PER_ENTRY * self.entries(state)
+
+
+class DVVState(tuple):  # type: ignore[type-arg]
+    """A ``dvv`` replica state: a tuple of :class:`pbs_sim.vclock.Dotted`, equal to and
+    interchangeable with the plain tuple the reference :class:`pbs_sim.vclock.DVV` takes and gives,
+    that keeps what :class:`DVVPolicy` derives from it once computed (a state is immutable, and a
+    stored state is read, merged into and digested many times): the sorted write ``seq``s, the
+    clock entries, the dots, the largest context counter per node, the context version vector and
+    the digest's canonical form. No ``__slots__``: a tuple subclass keeps these in its ``__dict__``;
+    the class attributes are the "not computed yet" defaults."""
+
+    versions: tuple[int, ...] | None = None
+    entries: int = -1
+    dots: frozenset[Any] | None = None
+    top: dict[Any, int] | None = None
+    vv: tuple[tuple[Any, int], ...] | None = None
+    canon: tuple[Any, ...] | None = None
+
+
+def _dvv_versions(state: Any) -> tuple[int, ...]:
+    if state is None:
+        return ()
+    v = getattr(state, "versions", None)
+    if v is None:
+        v = tuple(sorted([s.value for s in state]))
+        if type(state) is DVVState:
+            state.versions = v
+    return v
+
+
+def _dvv_dots(state: Any) -> frozenset[Any]:
+    d = getattr(state, "dots", None)
+    if d is None:
+        d = frozenset([s.dot for s in state])
+        if type(state) is DVVState:
+            state.dots = d
+    return d
+
+
+def _dvv_top(state: Any) -> dict[Any, int]:
+    """The largest counter of each node over every sibling's context (not the dots): a sibling
+    ``(i, n)`` of a set is dominated iff ``n <= top[i]`` (its own context never covers its dot)."""
+    t = getattr(state, "top", None)
+    if t is None:
+        t = {}
+        get = t.get
+        for x in state:
+            for a, n in x.context:
+                if n > get(a, 0):
+                    t[a] = n
+        if type(state) is DVVState:
+            state.top = t
+    return t
+
+
+def _dvv_context(state: Any) -> tuple[tuple[Any, int], ...]:
+    """``pbs_sim.vclock.DVV.context``: the join of every context and every dot, as a version vector."""
+    c = getattr(state, "vv", None)
+    if c is None:
+        out: dict[Any, int] = {}
+        get = out.get
+        for x in state:
+            for a, n in x.context:
+                if n > get(a, 0):
+                    out[a] = n
+            a, n = x.dot
+            if n > get(a, 0):
+                out[a] = n
+        c = tuple(sorted(out.items()))
+        if type(state) is DVVState:
+            state.vv = c
+    return c
+
+
+class DVVPolicy(SiblingPolicy):
+    """``dvv`` with the clock's algorithms in linear time on :class:`DVVState` states (same
+    results, same sibling order as :class:`pbs_sim.vclock.DVV`, which stays the reference;
+    ``tests/test_siblings.py`` checks put and sync against it on random states).
+
+    ``merge`` (the reference ``sync`` compares every pair): a dot names one write, so siblings are
+    deduplicated by dot, and a sibling is dominated iff some sibling's context covers its dot, i.e.
+    iff the largest context entry of its node reaches its counter (a sibling's own context never
+    covers its own dot). ``put`` discards the siblings the context covers and takes the dot past
+    every counter of the node held or known. Plain tuples of ``Dotted`` are accepted everywhere."""
+
+    def __init__(self, clock: Any) -> None:
+        super().__init__("dvv", clock)
+        self.versions = _dvv_versions  # type: ignore[method-assign]
+
+    def new_version(
+        self, key: int, seq: int, timestamp_ms: float, origin: int, context: Any, client: int = -1,
+    ) -> Any:
+        ctx = () if context is None else _dvv_context(context)
+        ak = (key, origin)
+        actors = self._actors
+        held = actors.get(ak)
+        covered = dict(ctx)
+        m = covered.get(origin, 0)
+        if held:
+            t = _dvv_top(held).get(origin, 0)
+            if t > m:
+                m = t
+            kept = []
+            for x in held:
+                a, n = x.dot
+                if a == origin and n > m:
+                    m = n
+                if n > covered.get(a, 0):
+                    kept.append(x)
+            state = DVVState((*kept, Dotted((origin, m + 1), ctx, seq)))
+        else:
+            state = DVVState((Dotted((origin, m + 1), ctx, seq),))
+        actors[ak] = state
+        return state
+
+    def merge(self, held: Any, incoming: Any) -> Any:
+        if incoming is None or held is incoming:
+            return None
+        if held is None:
+            return incoming
+        dots = _dvv_dots(held)
+        new = [x for x in incoming if x.dot not in dots]
+        if not new:
+            return None  # every incoming sibling is held already: nothing can change
+        top = dict(_dvv_top(held))
+        get = top.get
+        for x in new:
+            for a, n in x.context:
+                if n > get(a, 0):
+                    top[a] = n
+        kept_held = [x for x in held if get(x.dot[0], 0) < x.dot[1]]
+        kept_new = [x for x in new if get(x.dot[0], 0) < x.dot[1]]
+        if not kept_new and len(kept_held) == len(held):
+            return None
+        return DVVState((*kept_held, *kept_new))
+
+    def digest(self, key: int, state: Any) -> int:
+        canon = getattr(state, "canon", None)
+        if canon is None:
+            canon = tuple(sorted((repr(s.dot), s.context, s.value) for s in state))
+            if type(state) is DVVState:
+                state.canon = canon
+        return merkle_digest(key, canon)
+
+    def version(self, state: Any) -> int:
+        if state is None:
+            return 0
+        v = _dvv_versions(state)
+        return v[-1] if v else 0
+
+    def siblings(self, state: Any) -> int:
+        return 0 if state is None else len(state)
+
+    def entries(self, state: Any) -> int:
+        if state is None:
+            return 0
+        e = getattr(state, "entries", -1)
+        if e < 0:
+            e = sum(len(s.context) + 1 for s in state)
+            if type(state) is DVVState:
+                state.entries = e
+        return int(e)
 
 
 #: ``cluster.vv_actor`` -> the :mod:`pbs_sim.vclock` algorithm of ``versioning = "vv"``.
@@ -262,6 +401,8 @@ def _sibling(clock_name: str) -> Callable[[], VersioningPolicy]:
     def make() -> VersioningPolicy:
         from ..vclock import CLOCKS
 
+        if clock_name == "dvv":
+            return DVVPolicy(CLOCKS[clock_name])
         return SiblingPolicy(clock_name, CLOCKS[clock_name])
 
     return make
@@ -325,58 +466,66 @@ class SessionContexts:
     compares describe one and the same causal order. Under LWW (``policy`` None) nothing changes.
     """
 
-    __slots__ = ("known", "append", "add_update", "policy", "states")
+    __slots__ = ("known", "append", "extend", "add_update", "policy", "states", "_merge", "_versions")
 
-    def __init__(self, append: Callable[..., int], add_update: Callable[..., int] | None = None,
-                 policy: VersioningPolicy | None = None) -> None:
+    def __init__(self, append: Callable[..., Any], add_update: Callable[..., Any] | None = None,
+                 policy: VersioningPolicy | None = None,
+                 extend: Callable[[int, Sequence[int]], None] | None = None) -> None:
         self.known: dict[tuple[int, int], set[int]] = {}
         self.append = append
+        self.extend = extend  # (op_id, parents): all of a write's rows at once, if given
         self.add_update = add_update  # (write op_id, read op_id): the read a read-modify-write carries
         self.policy = policy
         self.states: dict[tuple[int, int], Any] = {}
+        self._merge = None if policy is None else policy.merge
+        self._versions = None if policy is None else policy.versions
 
     def update(self, op_id: int, read_op: int) -> None:
         if self.add_update is not None:
             self.add_update(op_id, read_op)
 
     def learn(self, client: int, key: int, seqs: tuple[int, ...], state: Any = None) -> None:
-        if self.policy is not None and state is not None:
-            ck = (client, key)
-            held = self.states.get(ck)
-            merged = self.policy.merge(held, state)
+        ck = (client, key)
+        if self._merge is not None and state is not None:
+            states = self.states
+            merged = self._merge(states.get(ck), state)
             if merged is not None:
-                self.states[ck] = merged
+                states[ck] = merged
         if not seqs:
             return
-        s = self.known.get((client, key))
+        s = self.known.get(ck)
         if s is None:
-            self.known[(client, key)] = set(seqs)
+            self.known[ck] = set(seqs)
         else:
             s.update(seqs)
 
     def write_context(self, client: int, key: int, passed: Any) -> Any:
         """The causal context state a write of the session carries (sibling policies)."""
-        if self.policy is None:
+        if self._merge is None:
             return passed
         held = self.states.get((client, key))
         if passed is None:
             return held
-        merged = self.policy.merge(held, passed)
+        merged = self._merge(held, passed)
         return held if merged is None else merged
 
     def parents(self, client: int, key: int, op_id: int, seq: int, returned: Any = None) -> tuple[int, ...]:
         """``returned``: sibling policies, the state the write returns (the session's new knowledge)."""
         ck = (client, key)
-        s = self.known.get(ck)
-        if returned is None or self.policy is None:
-            self.known[ck] = {seq}
+        known = self.known
+        s = known.get(ck)
+        if returned is None or self._versions is None:
+            known[ck] = {seq}
         else:
-            self.known[ck] = set(self.policy.versions(returned))
+            known[ck] = set(self._versions(returned))
             self.states[ck] = returned
         if not s:
             return ()
         out = tuple(sorted(s))
-        add = self.append
-        for p in out:
-            add(op_id, p)
+        if self.extend is not None:
+            self.extend(op_id, out)
+        else:
+            add = self.append
+            for p in out:
+                add(op_id, p)
         return out
