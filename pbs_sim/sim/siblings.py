@@ -20,7 +20,7 @@ from .mechanism import TableSpec
 
 if TYPE_CHECKING:
     from .build import Model
-    from .coordinator import Coordinator, ReadOp
+    from .coordinator import ReadOp
 
 READ_SIBLINGS_TABLE = TableSpec(
     "read_siblings", {"op_id": "q", "siblings": "i", "clock_entries": "i", "metadata_bytes": "q"},
@@ -33,7 +33,8 @@ SETTINGS_TABLE = TableSpec(
 
 
 class SiblingRecorder:
-    """A read hook (``pbs_sim.sim.coordinator.ReadHook``) recording each read's sibling set."""
+    """Records each read's sibling set when it reaches its quorum (``coordinator.on_quorum``: it
+    runs after the read hooks, which are installed before it, and needs no late replies)."""
 
     def __init__(self, table: Table, policy: Any) -> None:
         self.append = table.appender()
@@ -42,17 +43,13 @@ class SiblingRecorder:
         self._entries = policy.entries
         self._bytes = policy.BYTES_PER_ENTRY
 
-    def on_quorum(self, coord: Coordinator, op: ReadOp) -> bool:
+    def record(self, op: ReadOp) -> None:
         best = op.best
         if best is None:
             self.append(op.op_id, 0, 0, 0)
         else:
             e = self._entries(best)
             self.append(op.op_id, self._siblings(best), e, self._bytes * e)
-        return False
-
-    def on_late(self, coord: Coordinator, op: ReadOp, node: int, stamp: Any) -> None:
-        return None
 
 
 class SiblingsMechanism:
@@ -67,7 +64,7 @@ class SiblingsMechanism:
     def install(self, model: Model, streams: Streams) -> SiblingRecorder:
         rec = SiblingRecorder(READ_SIBLINGS_TABLE.create(model.history), model.policy)
         for coord in model.coordinators.values():
-            coord.read_hooks.append(rec)
+            coord.on_quorum.append(rec.record)
         final = FINAL_VERSIONS_TABLE.create(model.history)
         add_write = WRITE_SIBLINGS_TABLE.create(model.history).appender()
         versions = model.policy.versions
