@@ -51,7 +51,7 @@ class CausalityMechanism:
         parents = CAUSAL_PARENTS_TABLE.create(model.history)
         contexts = SessionContexts(
             parents.append, RMW_READS_TABLE.create(model.history).appender(),
-            policy=model.policy if isinstance(model.policy, SiblingPolicy) else None, extend=parents.extend_keyed,
+            policy=model.policy if isinstance(model.policy, SiblingPolicy) else None, extend=parents.keyed_appender(),
         )
         for coord in model.coordinators.values():
             coord.contexts = contexts

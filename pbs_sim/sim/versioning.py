@@ -385,14 +385,26 @@ class DVVPolicy(SiblingPolicy):
         new = [x for x in incoming if x.dot not in dots]
         if not new:
             return None  # every incoming sibling is held already: nothing can change
-        top = dict(_dvv_top(held))
-        get = top.get
-        for x in new:
-            for a, n in x.context:
-                if n > get(a, 0):
-                    top[a] = n
-        kept_held = [x for x in held if get(x.dot[0], 0) < x.dot[1]]
-        kept_new = [x for x in new if get(x.dot[0], 0) < x.dot[1]]
+        # a sibling survives iff neither held's contexts (th) nor the new siblings' (tn) cover it
+        th = _dvv_top(held)
+        if len(new) == len(incoming):
+            tn = _dvv_top(incoming)
+        else:
+            tn = {}
+            nget = tn.get
+            for x in new:
+                for a, n in x.context:
+                    if n > nget(a, 0):
+                        tn[a] = n
+        hget, nget = th.get, tn.get
+        if _dvv_clean(held):  # th covers no held sibling
+            kept_held = [x for x in held if nget(x.dot[0], 0) < x.dot[1]]
+        else:
+            kept_held = [x for x in held if max(hget(x.dot[0], 0), nget(x.dot[0], 0)) < x.dot[1]]
+        if _dvv_clean(incoming):  # tn (some of incoming's contexts) covers no incoming sibling
+            kept_new = [x for x in new if hget(x.dot[0], 0) < x.dot[1]]
+        else:
+            kept_new = [x for x in new if max(hget(x.dot[0], 0), nget(x.dot[0], 0)) < x.dot[1]]
         if not kept_new and len(kept_held) == len(held):
             return None
         out = (*kept_held, *kept_new)
@@ -525,9 +537,13 @@ class SessionContexts:
         ck = (client, key)
         if self._merge is not None and state is not None:
             states = self.states
-            merged = self._merge(states.get(ck), state)
-            if merged is not None:
-                states[ck] = merged
+            held = states.get(ck)
+            if held is None:
+                states[ck] = state  # what merge(None, state) gives
+            elif held is not state:  # merge(state, state) changes nothing
+                merged = self._merge(held, state)
+                if merged is not None:
+                    states[ck] = merged
         if not seqs:
             return
         s = self.known.get(ck)
