@@ -513,50 +513,69 @@ class SessionContexts:
     (``parents(..., returned=...)``: the write and the siblings its coordinator returned with it, as
     Riak's ``return_body`` does), so the ``causal_parents`` table and the contexts the store
     compares describe one and the same causal order. Under LWW (``policy`` None) nothing changes.
+
+    Both are kept in one dict, ``sessions``: ``(client, key) -> [known seqs or None, state or
+    None]`` (one lookup per read and per write in a dict that grows with the (client, key) pairs
+    touched); :attr:`known` and :attr:`states` are views of it for inspection.
     """
 
-    __slots__ = ("known", "append", "extend", "add_update", "policy", "states", "_merge", "_versions")
+    __slots__ = ("sessions", "append", "extend", "add_update", "policy", "_merge", "_versions")
 
     def __init__(self, append: Callable[..., Any], add_update: Callable[..., Any] | None = None,
                  policy: VersioningPolicy | None = None,
                  extend: Callable[[int, Sequence[int]], None] | None = None) -> None:
-        self.known: dict[tuple[int, int], set[int]] = {}
+        self.sessions: dict[tuple[int, int], list[Any]] = {}
         self.append = append
         self.extend = extend  # (op_id, parents): all of a write's rows at once, if given
         self.add_update = add_update  # (write op_id, read op_id): the read a read-modify-write carries
         self.policy = policy
-        self.states: dict[tuple[int, int], Any] = {}
         self._merge = None if policy is None else policy.merge
         self._versions = None if policy is None else policy.versions
+
+    @property
+    def known(self) -> dict[tuple[int, int], set[int]]:
+        """(client, key) -> the seqs the session knows (a copy)."""
+        return {ck: e[0] for ck, e in self.sessions.items() if e[0] is not None}
+
+    @property
+    def states(self) -> dict[tuple[int, int], Any]:
+        """(client, key) -> the policy state the session knows (sibling policies; a copy)."""
+        return {ck: e[1] for ck, e in self.sessions.items() if e[1] is not None}
 
     def update(self, op_id: int, read_op: int) -> None:
         if self.add_update is not None:
             self.add_update(op_id, read_op)
 
     def learn(self, client: int, key: int, seqs: tuple[int, ...], state: Any = None) -> None:
-        ck = (client, key)
-        if self._merge is not None and state is not None:
-            states = self.states
-            held = states.get(ck)
-            if held is None:
-                states[ck] = state  # what merge(None, state) gives
-            elif held is not state:  # merge(state, state) changes nothing
-                merged = self._merge(held, state)
-                if merged is not None:
-                    states[ck] = merged
-        if not seqs:
+        merge = self._merge
+        if merge is None:
+            state = None
+        e = self.sessions.get((client, key))
+        if e is None:
+            if seqs or state is not None:
+                self.sessions[(client, key)] = [set(seqs) if seqs else None, state]
             return
-        s = self.known.get(ck)
-        if s is None:
-            self.known[ck] = set(seqs)
-        else:
-            s.update(seqs)
+        if state is not None:
+            held = e[1]
+            if held is None:
+                e[1] = state  # what merge(None, state) gives
+            elif held is not state and merge is not None:  # merge(state, state) changes nothing
+                merged = merge(held, state)
+                if merged is not None:
+                    e[1] = merged
+        if seqs:
+            s = e[0]
+            if s is None:
+                e[0] = set(seqs)
+            else:
+                s.update(seqs)
 
     def write_context(self, client: int, key: int, passed: Any) -> Any:
         """The causal context state a write of the session carries (sibling policies)."""
         if self._merge is None:
             return passed
-        held = self.states.get((client, key))
+        e = self.sessions.get((client, key))
+        held = None if e is None else e[1]
         if passed is None:
             return held
         merged = self._merge(held, passed)
@@ -565,13 +584,15 @@ class SessionContexts:
     def parents(self, client: int, key: int, op_id: int, seq: int, returned: Any = None) -> tuple[int, ...]:
         """``returned``: sibling policies, the state the write returns (the session's new knowledge)."""
         ck = (client, key)
-        known = self.known
-        s = known.get(ck)
+        e = self.sessions.get(ck)
+        if e is None:
+            e = self.sessions[ck] = [None, None]
+        s = e[0]
         if returned is None or self._versions is None:
-            known[ck] = {seq}
+            e[0] = {seq}
         else:
-            known[ck] = set(self._versions(returned))
-            self.states[ck] = returned
+            e[0] = set(self._versions(returned))
+            e[1] = returned
         if not s:
             return ()
         out = tuple(sorted(s))
