@@ -247,6 +247,7 @@ class DVVState(tuple):  # type: ignore[type-arg]
     vv: tuple[tuple[Any, int], ...] | None = None
     canon: tuple[Any, ...] | None = None
     clean: bool | None = None
+    dot_range: tuple[dict[Any, int], dict[Any, int]] | None = None
 
 
 def _dvv_versions(state: Any) -> tuple[int, ...]:
@@ -292,6 +293,37 @@ def _dvv_within(a: dict[Any, int], b: dict[Any, int]) -> bool:
         if n > get(k, 0):
             return False
     return True
+
+
+def _dvv_below(a: dict[Any, int], lowest: dict[Any, int]) -> bool:
+    """Every counter of ``a`` is below ``lowest``'s for the same node (no entry: no bound)."""
+    get = lowest.get
+    for k, n in a.items():
+        low = get(k)
+        if low is not None and n >= low:
+            return False
+    return True
+
+
+def _dvv_dot_range(state: Any) -> tuple[dict[Any, int], dict[Any, int]]:
+    """Per node, the smallest and the largest counter of the state's dots."""
+    r = getattr(state, "dot_range", None)
+    if r is None:
+        lo: dict[Any, int] = {}
+        hi: dict[Any, int] = {}
+        for x in state:
+            a, n = x.dot
+            if a in lo:
+                if n < lo[a]:
+                    lo[a] = n
+                if n > hi[a]:
+                    hi[a] = n
+            else:
+                lo[a] = hi[a] = n
+        r = (lo, hi)
+        if type(state) is DVVState:
+            state.dot_range = r
+    return r
 
 
 def _dvv_clean(state: Any) -> bool:
@@ -382,6 +414,13 @@ class DVVPolicy(SiblingPolicy):
             if incoming[:nh] == held:
                 return incoming
             return DVVState((*held, *[x for x in incoming if x.dot not in dots]))
+        if (idots and dots.isdisjoint(idots) and _dvv_clean(incoming)
+                and _dvv_within(_dvv_dot_range(held)[1], _dvv_top(incoming))
+                and _dvv_below(_dvv_top(held), _dvv_dot_range(incoming)[0])):
+            # no sibling in common (a session that last read a state every later write superseded),
+            # incoming's contexts cover every held dot and held's contexts no incoming dot: the
+            # join is exactly incoming
+            return incoming
         new = [x for x in incoming if x.dot not in dots]
         if not new:
             return None  # every incoming sibling is held already: nothing can change
