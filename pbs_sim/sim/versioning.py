@@ -537,6 +537,14 @@ class VersionCounter:
         return self._next.get(key, 0)
 
 
+class Session(set):  # type: ignore[type-arg]
+    """What one session knows of one key: the write ``seq``s (the set) and, under sibling
+    policies, the policy state (``state``; None: none known)."""
+
+    __slots__ = ("state",)
+    state: Any
+
+
 class SessionContexts:
     """Per (client, key): the write ``seq``s the client's session knows since its last write.
 
@@ -553,9 +561,10 @@ class SessionContexts:
     Riak's ``return_body`` does), so the ``causal_parents`` table and the contexts the store
     compares describe one and the same causal order. Under LWW (``policy`` None) nothing changes.
 
-    Both are kept in one dict, ``sessions``: ``(client, key) -> [known seqs or None, state or
-    None]`` (one lookup per read and per write in a dict that grows with the (client, key) pairs
-    touched); :attr:`known` and :attr:`states` are views of it for inspection.
+    Both are kept in one dict, ``sessions``: ``(client, key) ->`` a :class:`Session`, the set of
+    known seqs with the state as an attribute (one lookup per read and per write in a dict that
+    grows with the (client, key) pairs touched, and one object per pair); :attr:`known` and
+    :attr:`states` are views of it for inspection.
     """
 
     __slots__ = ("sessions", "append", "extend", "add_update", "policy", "_merge", "_versions")
@@ -563,7 +572,7 @@ class SessionContexts:
     def __init__(self, append: Callable[..., Any], add_update: Callable[..., Any] | None = None,
                  policy: VersioningPolicy | None = None,
                  extend: Callable[[int, Sequence[int]], None] | None = None) -> None:
-        self.sessions: dict[tuple[int, int], list[Any]] = {}
+        self.sessions: dict[tuple[int, int], Session] = {}
         self.append = append
         self.extend = extend  # (op_id, parents): all of a write's rows at once, if given
         self.add_update = add_update  # (write op_id, read op_id): the read a read-modify-write carries
@@ -574,12 +583,12 @@ class SessionContexts:
     @property
     def known(self) -> dict[tuple[int, int], set[int]]:
         """(client, key) -> the seqs the session knows (a copy)."""
-        return {ck: e[0] for ck, e in self.sessions.items() if e[0] is not None}
+        return {ck: set(e) for ck, e in self.sessions.items()}
 
     @property
     def states(self) -> dict[tuple[int, int], Any]:
         """(client, key) -> the policy state the session knows (sibling policies; a copy)."""
-        return {ck: e[1] for ck, e in self.sessions.items() if e[1] is not None}
+        return {ck: e.state for ck, e in self.sessions.items() if e.state is not None}
 
     def update(self, op_id: int, read_op: int) -> None:
         if self.add_update is not None:
@@ -592,29 +601,26 @@ class SessionContexts:
         e = self.sessions.get((client, key))
         if e is None:
             if seqs or state is not None:
-                self.sessions[(client, key)] = [set(seqs) if seqs else None, state]
+                e = self.sessions[(client, key)] = Session(seqs)
+                e.state = state
             return
         if state is not None:
-            held = e[1]
+            held = e.state
             if held is None:
-                e[1] = state  # what merge(None, state) gives
+                e.state = state  # what merge(None, state) gives
             elif held is not state and merge is not None:  # merge(state, state) changes nothing
                 merged = merge(held, state)
                 if merged is not None:
-                    e[1] = merged
+                    e.state = merged
         if seqs:
-            s = e[0]
-            if s is None:
-                e[0] = set(seqs)
-            else:
-                s.update(seqs)
+            e.update(seqs)
 
     def write_context(self, client: int, key: int, passed: Any) -> Any:
         """The causal context state a write of the session carries (sibling policies)."""
         if self._merge is None:
             return passed
         e = self.sessions.get((client, key))
-        held = None if e is None else e[1]
+        held = None if e is None else e.state
         if passed is None:
             return held
         merged = self._merge(held, passed)
@@ -623,15 +629,13 @@ class SessionContexts:
     def parents(self, client: int, key: int, op_id: int, seq: int, returned: Any = None) -> tuple[int, ...]:
         """``returned``: sibling policies, the state the write returns (the session's new knowledge)."""
         ck = (client, key)
-        e = self.sessions.get(ck)
-        if e is None:
-            e = self.sessions[ck] = [None, None]
-        s = e[0]
+        s = self.sessions.get(ck)
         if returned is None or self._versions is None:
-            e[0] = {seq}
+            e = self.sessions[ck] = Session((seq,))
+            e.state = None if s is None else s.state
         else:
-            e[0] = set(self._versions(returned))
-            e[1] = returned
+            e = self.sessions[ck] = Session(self._versions(returned))
+            e.state = returned
         if not s:
             return ()
         out = tuple(sorted(s))
