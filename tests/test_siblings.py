@@ -322,6 +322,7 @@ def test_fast_dvv_put_and_derived_facts_equal_the_reference() -> None:
                 assert pol.version(state) == slow.version(plain)
                 assert pol.siblings(state) == slow.siblings(plain)
                 assert pol.entries(state) == slow.entries(plain)
+                assert pol.read_facts(state) == slow.read_facts(plain)
                 assert pol.digest(3, state) == slow.digest(3, plain)
         a, b = fast_rep
         if a is not None and b is not None:

@@ -39,17 +39,15 @@ class SiblingRecorder:
     def __init__(self, table: Table, policy: Any) -> None:
         self.append = table.appender()
         self.policy = policy
-        self._siblings = policy.siblings
-        self._entries = policy.entries
-        self._bytes = policy.BYTES_PER_ENTRY
+        self._facts = policy.read_facts
 
     def record(self, op: ReadOp) -> None:
         best = op.best
         if best is None:
             self.append(op.op_id, 0, 0, 0)
         else:
-            e = self._entries(best)
-            self.append(op.op_id, self._siblings(best), e, self._bytes * e)
+            n, e, b = self._facts(best)
+            self.append(op.op_id, n, e, b)
 
 
 class SiblingsMechanism:

@@ -230,6 +230,11 @@ class SiblingPolicy:
     def metadata_bytes(self, state: Any) -> int:
         return self.BYTES_PER_ENTRY * self.entries(state)
 
+    def read_facts(self, state: Any) -> tuple[int, int, int]:
+        """``(siblings, entries, metadata_bytes)`` of a state (the ``read_siblings`` row)."""
+        e = self.entries(state)
+        return self.siblings(state), e, self.BYTES_PER_ENTRY * e
+
 
 class DVVState(tuple):  # type: ignore[type-arg]
     """A ``dvv`` replica state: a tuple of :class:`pbs_sim.vclock.Dotted`, equal to and
@@ -246,6 +251,7 @@ class DVVState(tuple):  # type: ignore[type-arg]
     top: dict[Any, int] | None = None
     vv: tuple[tuple[Any, int], ...] | None = None
     canon: tuple[Any, ...] | None = None
+    facts: tuple[int, int, int] | None = None
     clean: bool | None = None
     dot_range: tuple[dict[Any, int], dict[Any, int]] | None = None
 
@@ -259,6 +265,25 @@ def _dvv_versions(state: Any) -> tuple[int, ...]:
         if type(state) is DVVState:
             state.versions = v
     return v
+
+
+def _dvv_version(state: Any) -> int:
+    if state is None:
+        return 0
+    v = getattr(state, "versions", None)
+    if v is None:
+        v = _dvv_versions(state)
+    return v[-1] if v else 0
+
+
+def _dvv_read_facts(state: Any) -> tuple[int, int, int]:
+    f = getattr(state, "facts", None)
+    if f is None:
+        e = sum(len(s.context) + 1 for s in state)
+        f = (len(state), e, SiblingPolicy.BYTES_PER_ENTRY * e)
+        if type(state) is DVVState:
+            state.facts = f
+    return f
 
 
 def _dvv_dots(state: Any) -> frozenset[Any]:
@@ -370,6 +395,8 @@ class DVVPolicy(SiblingPolicy):
     def __init__(self, clock: Any) -> None:
         super().__init__("dvv", clock)
         self.versions = _dvv_versions  # type: ignore[method-assign]
+        self.read_facts = _dvv_read_facts  # type: ignore[method-assign]
+        self.version = _dvv_version  # type: ignore[method-assign]
 
     def new_version(
         self, key: int, seq: int, timestamp_ms: float, origin: int, context: Any, client: int = -1,
@@ -459,13 +486,8 @@ class DVVPolicy(SiblingPolicy):
                 state.canon = canon
         return merkle_digest(key, canon)
 
-    def version(self, state: Any) -> int:
-        if state is None:
-            return 0
-        v = getattr(state, "versions", None)
-        if v is None:
-            v = _dvv_versions(state)
-        return v[-1] if v else 0
+    def version(self, state: Any) -> int:  # replaced per instance by _dvv_version (no bound method)
+        return _dvv_version(state)
 
     def siblings(self, state: Any) -> int:
         return 0 if state is None else len(state)
