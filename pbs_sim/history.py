@@ -44,7 +44,9 @@ from __future__ import annotations
 import itertools
 import math
 from array import array
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -76,7 +78,8 @@ class Table:
     ``categories`` maps a column to the names its small-int codes stand for (decoded in ``to_frame``).
     """
 
-    __slots__ = ("name", "columns", "cols", "categories", "_appenders", "_events", "_add_event")
+    __slots__ = ("name", "columns", "cols", "categories", "_appenders", "_extenders", "_events", "_add_event",
+                 "_extend_events")
 
     def __init__(
         self, name: str, categories: dict[str, tuple[str, ...]] | None = None,
@@ -91,8 +94,10 @@ class Table:
         }
         self.categories = dict(categories or {})
         self._appenders = tuple(col.append for c, col in self.cols.items() if c != "event")
+        self._extenders = tuple(col.extend for c, col in self.cols.items() if c != "event")
         self._events = events if events is not None else itertools.count(1)
         self._add_event = self.cols["event"].append
+        self._extend_events = self.cols["event"].extend
 
     def append(self, *values: Any) -> int:
         """Append one row (one value per declared column, in order; the ``event`` number is
@@ -101,6 +106,83 @@ class Table:
             add(v)
         self._add_event(next(self._events))
         return len(self) - 1
+
+    def appender(self) -> Callable[..., None]:
+        """A faster :meth:`append` for hot paths: the same row and event number, returns nothing
+        (and, for up to four columns, takes exactly one argument per column)."""
+        ev, nxt = self._add_event, self._events.__next__
+        adds = self._appenders
+        if len(adds) == 1:
+            (a0,) = adds
+
+            def add1(v0: Any) -> None:
+                a0(v0)
+                ev(nxt())
+
+            return add1
+        if len(adds) == 2:
+            a0, a1 = adds
+
+            def add2(v0: Any, v1: Any) -> None:
+                a0(v0)
+                a1(v1)
+                ev(nxt())
+
+            return add2
+        if len(adds) == 3:
+            a0, a1, a2 = adds
+
+            def add3(v0: Any, v1: Any, v2: Any) -> None:
+                a0(v0)
+                a1(v1)
+                a2(v2)
+                ev(nxt())
+
+            return add3
+        if len(adds) == 4:
+            a0, a1, a2, a3 = adds
+
+            def add4(v0: Any, v1: Any, v2: Any, v3: Any) -> None:
+                a0(v0)
+                a1(v1)
+                a2(v2)
+                a3(v3)
+                ev(nxt())
+
+            return add4
+
+        def add(*values: Any) -> None:
+            self.append(*values)
+
+        return add
+
+    def keyed_appender(self) -> Callable[[Any, Sequence[Any]], None]:
+        """For a table of two declared columns (one row per element of a one-to-many relation):
+        ``add(first, values)`` appends the rows ``(first, v)`` for each ``v`` in ``values``, in
+        order, on consecutive event numbers (row-by-row appends of bound methods: for a handful of
+        rows, faster than ``array.extend`` from an iterator)."""
+        a0, a1 = self._appenders
+        ev, nxt = self._add_event, self._events.__next__
+
+        def add(first: Any, values: Sequence[Any]) -> None:
+            for v in values:
+                a0(first)
+                a1(v)
+                ev(nxt())
+
+        return add
+
+    def extend_columns(self, *columns: Sequence[Any]) -> None:
+        """Many rows at once, column by column (one sequence per declared column, all of one
+        length), on consecutive event numbers: the same table as appending them row by row."""
+        k = len(columns[0]) if columns else 0
+        if len(columns) != len(self._extenders) or any(len(c) != k for c in columns):
+            raise ValueError(f"table {self.name!r}: {len(self._extenders)} columns of one length expected")
+        if not k:
+            return
+        for ext, col in zip(self._extenders, columns, strict=True):
+            ext(col)
+        self._extend_events(islice(self._events, k))
 
     def __len__(self) -> int:
         first = next(iter(self.cols.values()), None)
@@ -159,6 +241,7 @@ class History:
         self.facts = facts if facts is not None else RunFacts()
         self.mechanisms: dict[str, bool] = {}
         self.tables: dict[str, Table] = {}
+        self._add_read_versions: Callable[[int, Sequence[int]], None] | None = None
         self._events = itertools.count(1)
         self._next_event = self._events.__next__
         ops = self.table(
@@ -238,9 +321,10 @@ class History:
         """A read that returned more than one version (siblings): one ``read_versions`` row per
         version (the ``ops`` row keeps ``policy.version``, the newest). Created on first use, so
         single-version runs carry no such table."""
-        t = self.table("read_versions", op_id="q", version="q")
-        for v in versions:
-            t.append(op_id, v)
+        add = self._add_read_versions
+        if add is None:
+            add = self._add_read_versions = self.table("read_versions", op_id="q", version="q").keyed_appender()
+        add(op_id, versions)
 
     def add_apply(self, at: float, node: int, key: int, version: int, via: int = VIA_WRITE) -> None:
         self._a_at.append(at)

@@ -246,7 +246,7 @@ class VnodeVV:
 
 
 # -- dotted version vectors, one per sibling (Preguiça et al. 2010) ---------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Dotted:
     """A sibling: its own event ``dot = (node, counter)`` and the version vector of its context."""
 

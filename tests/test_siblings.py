@@ -275,6 +275,63 @@ def test_fast_dvv_merge_equals_the_reference_sync() -> None:
     prop()
 
 
+def test_fast_dvv_put_and_derived_facts_equal_the_reference() -> None:
+    """DVVPolicy's put (``new_version``) and every fact it caches on a state (versions, newest
+    version, sibling count, clock entries, digest, dominance; the context via put) against pbs_sim.vclock.DVV
+    and the generic SiblingPolicy over the same clock, on random puts at 3 nodes from random
+    contexts, merged into 2 replicas by both merges; asked twice (cached the second time)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from pbs_sim.sim.versioning import DVVPolicy, DVVState, SiblingPolicy, make_policy
+    from pbs_sim.vclock import DVV
+
+    ref = DVV()
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 1), st.sets(st.integers(0, 7))), min_size=1,
+                    max_size=12))
+    def prop(puts: list[tuple[int, int, set[int]]]) -> None:
+        pol = make_policy("dvv")
+        assert isinstance(pol, DVVPolicy)
+        slow = SiblingPolicy("dvv", ref)
+        actors: dict[int, Any] = {}
+        fast_rep: list[Any] = [None, None]
+        slow_rep: list[Any] = [None, None]
+        made: list[Any] = []
+        for node, replica, known in puts:
+            ctx = None
+            for i in sorted(known):
+                if i < len(made):
+                    ctx = made[i] if ctx is None else pol.merge(ctx, made[i]) or ctx
+            got = pol.new_version(0, len(made) + 1, 0.0, node, ctx)
+            want = ref.put(actors.get(node, ()), () if ctx is None else ref.context(ctx), len(made) + 1,
+                           node=node, client=-1)
+            actors[node] = want
+            assert type(got) is DVVState and tuple(got) == tuple(want)
+            made.append(got)
+            fast_rep[replica] = pol.merge(fast_rep[replica], got) or fast_rep[replica]
+            slow_rep[replica] = slow.merge(slow_rep[replica], want) or slow_rep[replica]
+            assert tuple(fast_rep[replica]) == tuple(slow_rep[replica])
+        for state in (*made, *fast_rep):
+            if state is None:
+                continue
+            plain = tuple(state)
+            for _ in range(2):
+                assert pol.versions(state) == slow.versions(plain)
+                assert pol.version(state) == slow.version(plain)
+                assert pol.siblings(state) == slow.siblings(plain)
+                assert pol.entries(state) == slow.entries(plain)
+                assert pol.read_facts(state) == slow.read_facts(plain)
+                assert pol.digest(3, state) == slow.digest(3, plain)
+        a, b = fast_rep
+        if a is not None and b is not None:
+            assert pol.dominates(a, b) == slow.dominates(tuple(a), tuple(b))
+            assert pol.compare(b, a) == slow.compare(tuple(b), tuple(a))
+
+    prop()
+
+
 def test_read_repair_and_merkle_move_whole_sibling_sets_and_keep_concurrent_siblings() -> None:
     """DVV on 3 nodes (N = 3). Node 0 holds write 1, node 1 the concurrent write 2, node 2 nothing
     (each applied directly). A read with R = 3 at 10 gets the three states at 12 and returns both

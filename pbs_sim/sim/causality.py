@@ -48,9 +48,10 @@ class CausalityMechanism:
         return tracks_causality(scenario)
 
     def install(self, model: Model, streams: Streams) -> SessionContexts:
+        parents = CAUSAL_PARENTS_TABLE.create(model.history)
         contexts = SessionContexts(
-            CAUSAL_PARENTS_TABLE.create(model.history).append, RMW_READS_TABLE.create(model.history).append,
-            policy=model.policy if isinstance(model.policy, SiblingPolicy) else None,
+            parents.append, RMW_READS_TABLE.create(model.history).appender(),
+            policy=model.policy if isinstance(model.policy, SiblingPolicy) else None, extend=parents.keyed_appender(),
         )
         for coord in model.coordinators.values():
             coord.contexts = contexts

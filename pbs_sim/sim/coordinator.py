@@ -41,6 +41,8 @@ Extension points
   failure-detector-aware strict quorums). It finishes operations with :meth:`Coordinator.commit_write`
   and :meth:`Coordinator.fail`.
 - ``coordinator.on_commit``: list of ``fn(op)`` run when a write commits.
+- ``coordinator.on_quorum``: list of ``fn(op)`` run when a read has its quorum, right after the read
+  hooks' ``on_quorum`` and before the read completes (a recorder that needs no late replies).
 - ``coordinator.clock_offset_ms``: added to timestamps (a constant skew; 0 = perfect clocks).
 - ``coordinator.timestamp``: None (timestamps are the coordinator's clock: ``now + clock_offset_ms``)
   or ``fn(op_id, client, now) -> timestamp_ms`` (``pbs_sim.sim.clocks``: skewed, drifting, jumping
@@ -298,6 +300,7 @@ class Coordinator:
         self.contexts: SessionContexts | None = None
         self.read_hooks: list[ReadHook] = []
         self.on_commit: list[Callable[[WriteOp], None]] = []
+        self.on_quorum: list[Callable[[ReadOp], None]] = []
         self.placement: Placement | None = None
         self._send = network.send
         self._ack = self._on_ack
@@ -455,6 +458,8 @@ class Coordinator:
             deferred = False
             for hook in self.read_hooks:
                 deferred = hook.on_quorum(self, op) or deferred
+            for fn in self.on_quorum:
+                fn(op)
             if not deferred:
                 self.complete_read(op)
 

@@ -20,7 +20,7 @@ from .mechanism import TableSpec
 
 if TYPE_CHECKING:
     from .build import Model
-    from .coordinator import Coordinator, ReadOp
+    from .coordinator import ReadOp
 
 READ_SIBLINGS_TABLE = TableSpec(
     "read_siblings", {"op_id": "q", "siblings": "i", "clock_entries": "i", "metadata_bytes": "q"},
@@ -33,26 +33,21 @@ SETTINGS_TABLE = TableSpec(
 
 
 class SiblingRecorder:
-    """A read hook (``pbs_sim.sim.coordinator.ReadHook``) recording each read's sibling set."""
+    """Records each read's sibling set when it reaches its quorum (``coordinator.on_quorum``: it
+    runs after the read hooks, which are installed before it, and needs no late replies)."""
 
     def __init__(self, table: Table, policy: Any) -> None:
-        self.append = table.append
+        self.append = table.appender()
         self.policy = policy
-        self._values = policy.clock.values
-        self._entries = policy.clock.entries
-        self._bytes = policy.BYTES_PER_ENTRY
+        self._facts = policy.read_facts
 
-    def on_quorum(self, coord: Coordinator, op: ReadOp) -> bool:
+    def record(self, op: ReadOp) -> None:
         best = op.best
         if best is None:
             self.append(op.op_id, 0, 0, 0)
         else:
-            e = self._entries(best)
-            self.append(op.op_id, len(self._values(best)), e, self._bytes * e)
-        return False
-
-    def on_late(self, coord: Coordinator, op: ReadOp, node: int, stamp: Any) -> None:
-        return None
+            n, e, b = self._facts(best)
+            self.append(op.op_id, n, e, b)
 
 
 class SiblingsMechanism:
@@ -67,9 +62,9 @@ class SiblingsMechanism:
     def install(self, model: Model, streams: Streams) -> SiblingRecorder:
         rec = SiblingRecorder(READ_SIBLINGS_TABLE.create(model.history), model.policy)
         for coord in model.coordinators.values():
-            coord.read_hooks.append(rec)
+            coord.on_quorum.append(rec.record)
         final = FINAL_VERSIONS_TABLE.create(model.history)
-        add_write = WRITE_SIBLINGS_TABLE.create(model.history).append
+        add_write = WRITE_SIBLINGS_TABLE.create(model.history).appender()
         versions = model.policy.versions
 
         def committed(op: Any) -> None:
@@ -82,10 +77,19 @@ class SiblingsMechanism:
             model.policy.name, model.scenario.workload.merge, c.max_siblings, c.siblings_warning)
 
         def dump(m: Model) -> None:
+            versions = m.policy.versions
+            nodes: list[int] = []
+            keys: list[int] = []
+            seqs: list[int] = []
             for node in m.nodes:
-                for key in sorted(node.store):
-                    for v in m.policy.versions(node.store[key]):
-                        final.append(node.node_id, key, v)
+                store = node.store
+                for key in sorted(store):
+                    vs = versions(store[key])
+                    k = len(vs)
+                    nodes.extend([node.node_id] * k)
+                    keys.extend([key] * k)
+                    seqs.extend(vs)
+            final.extend_columns(nodes, keys, seqs)
 
         model.on_end.append(dump)
         return rec

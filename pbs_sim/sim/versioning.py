@@ -43,9 +43,10 @@ closures per key (``pbs_sim.metrics.causality``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from ..vclock import Dotted
 from .merkle import digest as merkle_digest
 
 Stamp = tuple[float, int]  # (timestamp_ms, seq)
@@ -160,8 +161,6 @@ class SiblingPolicy:
         self._actors: dict[tuple[int, int], Any] = {}
         self._sync = clock.sync
         self._values = clock.values
-        if clock.name == "dvv":
-            self.merge = self._merge_dvv  # type: ignore[method-assign]
 
     # -- writes ------------------------------------------------------------------------------------
     def new_version(
@@ -193,32 +192,6 @@ class SiblingPolicy:
         s = self._sync(held, incoming)
         return None if self.canonical(s) == self.canonical(held) else s
 
-    @staticmethod
-    def _merge_dvv(held: Any, incoming: Any) -> Any:
-        """DVV's sync in linear time (``pbs_sim.vclock.DVV.sync`` compares every pair): a dot names
-        one write, so siblings are deduplicated by dot, and a sibling is dominated iff some
-        sibling's context covers its dot, i.e. iff the largest context entry of its node reaches
-        its counter (a sibling's own context never covers its own dot). Same result, same order;
-        ``tests/test_siblings.py`` checks it against the reference on random states."""
-        if incoming is None:
-            return None
-        if held is None:
-            return incoming
-        dots = {x.dot for x in held}
-        new = [x for x in incoming if x.dot not in dots]
-        if not new:
-            return None  # every incoming sibling is held already: nothing can change
-        top: dict[Any, int] = {}
-        for x in (*held, *new):
-            for a, n in x.context:
-                if n > top.get(a, 0):
-                    top[a] = n
-        kept_held = [x for x in held if top.get(x.dot[0], 0) < x.dot[1]]
-        kept_new = [x for x in new if top.get(x.dot[0], 0) < x.dot[1]]
-        if not kept_new and len(kept_held) == len(held):
-            return None
-        return (*kept_held, *kept_new)
-
     def dominates(self, a: Any, b: Any) -> bool:
         if a is None:
             return False
@@ -246,12 +219,288 @@ class SiblingPolicy:
         return () if state is None else tuple(sorted(self._values(state)))
 
     # -- metadata ------------------------------------------------------------------------------------
+    def siblings(self, state: Any) -> int:
+        """How many values (siblings) the state holds."""
+        return 0 if state is None else len(self._values(state))
+
     def entries(self, state: Any) -> int:
         """Clock entries stored (version-vector entries and dots)."""
         return 0 if state is None else int(self.clock.entries(state))
 
     def metadata_bytes(self, state: Any) -> int:
         return self.BYTES_PER_ENTRY * self.entries(state)
+
+    def read_facts(self, state: Any) -> tuple[int, int, int]:
+        """``(siblings, entries, metadata_bytes)`` of a state (the ``read_siblings`` row)."""
+        e = self.entries(state)
+        return self.siblings(state), e, self.BYTES_PER_ENTRY * e
+
+
+class DVVState(tuple):  # type: ignore[type-arg]
+    """A ``dvv`` replica state: a tuple of :class:`pbs_sim.vclock.Dotted`, equal to and
+    interchangeable with the plain tuple the reference :class:`pbs_sim.vclock.DVV` takes and gives,
+    that keeps what :class:`DVVPolicy` derives from it once computed (a state is immutable, and a
+    stored state is read, merged into and digested many times): the sorted write ``seq``s, the
+    clock entries, the dots, the largest context counter per node, the context version vector and
+    the digest's canonical form. No ``__slots__``: a tuple subclass keeps these in its ``__dict__``;
+    the class attributes are the "not computed yet" defaults."""
+
+    versions: tuple[int, ...] | None = None
+    entries: int = -1
+    dots: frozenset[Any] | None = None
+    top: dict[Any, int] | None = None
+    vv: tuple[tuple[Any, int], ...] | None = None
+    canon: tuple[Any, ...] | None = None
+    facts: tuple[int, int, int] | None = None
+    clean: bool | None = None
+    dot_range: tuple[dict[Any, int], dict[Any, int]] | None = None
+
+
+def _dvv_versions(state: Any) -> tuple[int, ...]:
+    if state is None:
+        return ()
+    v = getattr(state, "versions", None)
+    if v is None:
+        v = tuple(sorted([s.value for s in state]))
+        if type(state) is DVVState:
+            state.versions = v
+    return v
+
+
+def _dvv_version(state: Any) -> int:
+    if state is None:
+        return 0
+    v = getattr(state, "versions", None)
+    if v is None:
+        v = _dvv_versions(state)
+    return v[-1] if v else 0
+
+
+def _dvv_read_facts(state: Any) -> tuple[int, int, int]:
+    f = getattr(state, "facts", None)
+    if f is None:
+        e = sum(len(s.context) + 1 for s in state)
+        f = (len(state), e, SiblingPolicy.BYTES_PER_ENTRY * e)
+        if type(state) is DVVState:
+            state.facts = f
+    return f
+
+
+def _dvv_dots(state: Any) -> frozenset[Any]:
+    d = getattr(state, "dots", None)
+    if d is None:
+        d = frozenset([s.dot for s in state])
+        if type(state) is DVVState:
+            state.dots = d
+    return d
+
+
+def _dvv_top(state: Any) -> dict[Any, int]:
+    """The largest counter of each node over every sibling's context (not the dots): a sibling
+    ``(i, n)`` of a set is dominated iff ``n <= top[i]`` (its own context never covers its dot)."""
+    t = getattr(state, "top", None)
+    if t is None:
+        t = {}
+        get = t.get
+        for x in state:
+            for a, n in x.context:
+                if n > get(a, 0):
+                    t[a] = n
+        if type(state) is DVVState:
+            state.top = t
+    return t
+
+
+def _dvv_within(a: dict[Any, int], b: dict[Any, int]) -> bool:
+    """Every counter of ``a`` is at most ``b``'s."""
+    get = b.get
+    for k, n in a.items():  # noqa: SIM110 (a plain loop: faster than all() over a generator)
+        if n > get(k, 0):
+            return False
+    return True
+
+
+def _dvv_below(a: dict[Any, int], lowest: dict[Any, int]) -> bool:
+    """Every counter of ``a`` is below ``lowest``'s for the same node (no entry: no bound)."""
+    get = lowest.get
+    for k, n in a.items():
+        low = get(k)
+        if low is not None and n >= low:
+            return False
+    return True
+
+
+def _dvv_dot_range(state: Any) -> tuple[dict[Any, int], dict[Any, int]]:
+    """Per node, the smallest and the largest counter of the state's dots."""
+    r = getattr(state, "dot_range", None)
+    if r is None:
+        lo: dict[Any, int] = {}
+        hi: dict[Any, int] = {}
+        for x in state:
+            a, n = x.dot
+            if a in lo:
+                if n < lo[a]:
+                    lo[a] = n
+                if n > hi[a]:
+                    hi[a] = n
+            else:
+                lo[a] = hi[a] = n
+        r = (lo, hi)
+        if type(state) is DVVState:
+            state.dot_range = r
+    return r
+
+
+def _dvv_clean(state: Any) -> bool:
+    """No sibling of the state is dominated by another's context (every state this module makes)."""
+    c = getattr(state, "clean", None)
+    if c is None:
+        get = _dvv_top(state).get
+        c = all(get(x.dot[0], 0) < x.dot[1] for x in state)
+        if type(state) is DVVState:
+            state.clean = c
+    return c
+
+
+def _dvv_context(state: Any) -> tuple[tuple[Any, int], ...]:
+    """``pbs_sim.vclock.DVV.context``: the join of every context and every dot, as a version vector."""
+    c = getattr(state, "vv", None)
+    if c is None:
+        out: dict[Any, int] = {}
+        get = out.get
+        for x in state:
+            for a, n in x.context:
+                if n > get(a, 0):
+                    out[a] = n
+            a, n = x.dot
+            if n > get(a, 0):
+                out[a] = n
+        c = tuple(sorted(out.items()))
+        if type(state) is DVVState:
+            state.vv = c
+    return c
+
+
+class DVVPolicy(SiblingPolicy):
+    """``dvv`` with the clock's algorithms in linear time on :class:`DVVState` states (same
+    results, same sibling order as :class:`pbs_sim.vclock.DVV`, which stays the reference;
+    ``tests/test_siblings.py`` checks put and sync against it on random states).
+
+    ``merge`` (the reference ``sync`` compares every pair): a dot names one write, so siblings are
+    deduplicated by dot, and a sibling is dominated iff some sibling's context covers its dot, i.e.
+    iff the largest context entry of its node reaches its counter (a sibling's own context never
+    covers its own dot). ``put`` discards the siblings the context covers and takes the dot past
+    every counter of the node held or known. Plain tuples of ``Dotted`` are accepted everywhere."""
+
+    def __init__(self, clock: Any) -> None:
+        super().__init__("dvv", clock)
+        self.versions = _dvv_versions  # type: ignore[method-assign]
+        self.read_facts = _dvv_read_facts  # type: ignore[method-assign]
+        self.version = _dvv_version  # type: ignore[method-assign]
+
+    def new_version(
+        self, key: int, seq: int, timestamp_ms: float, origin: int, context: Any, client: int = -1,
+    ) -> Any:
+        ctx = () if context is None else _dvv_context(context)
+        ak = (key, origin)
+        actors = self._actors
+        held = actors.get(ak)
+        covered = dict(ctx)
+        m = covered.get(origin, 0)
+        if held:
+            t = _dvv_top(held).get(origin, 0)
+            if t > m:
+                m = t
+            kept = []
+            for x in held:
+                a, n = x.dot
+                if a == origin and n > m:
+                    m = n
+                if n > covered.get(a, 0):
+                    kept.append(x)
+            state = DVVState((*kept, Dotted((origin, m + 1), ctx, seq)))
+        else:
+            state = DVVState((Dotted((origin, m + 1), ctx, seq),))
+        actors[ak] = state
+        return state
+
+    def merge(self, held: Any, incoming: Any) -> Any:
+        if incoming is None or held is incoming:
+            return None
+        if held is None:
+            return incoming
+        dots = _dvv_dots(held)
+        idots = _dvv_dots(incoming)
+        nh = len(held)
+        if (dots <= idots and nh == len(dots) and len(incoming) == len(idots) and _dvv_clean(incoming)
+                and _dvv_within(_dvv_top(held), _dvv_top(incoming))):
+            # every held sibling is in incoming, whose contexts reach as far as held's and dominate
+            # none of its own siblings: nothing is discarded, the join is held, then the rest
+            if nh == len(incoming):
+                return None
+            if incoming[:nh] == held:
+                return incoming
+            return DVVState((*held, *[x for x in incoming if x.dot not in dots]))
+        if (idots and dots.isdisjoint(idots) and _dvv_clean(incoming)
+                and _dvv_within(_dvv_dot_range(held)[1], _dvv_top(incoming))
+                and _dvv_below(_dvv_top(held), _dvv_dot_range(incoming)[0])):
+            # no sibling in common (a session that last read a state every later write superseded),
+            # incoming's contexts cover every held dot and held's contexts no incoming dot: the
+            # join is exactly incoming
+            return incoming
+        new = [x for x in incoming if x.dot not in dots]
+        if not new:
+            return None  # every incoming sibling is held already: nothing can change
+        # a sibling survives iff neither held's contexts (th) nor the new siblings' (tn) cover it
+        th = _dvv_top(held)
+        if len(new) == len(incoming):
+            tn = _dvv_top(incoming)
+        else:
+            tn = {}
+            nget = tn.get
+            for x in new:
+                for a, n in x.context:
+                    if n > nget(a, 0):
+                        tn[a] = n
+        hget, nget = th.get, tn.get
+        if _dvv_clean(held):  # th covers no held sibling
+            kept_held = [x for x in held if nget(x.dot[0], 0) < x.dot[1]]
+        else:
+            kept_held = [x for x in held if max(hget(x.dot[0], 0), nget(x.dot[0], 0)) < x.dot[1]]
+        if _dvv_clean(incoming):  # tn (some of incoming's contexts) covers no incoming sibling
+            kept_new = [x for x in new if hget(x.dot[0], 0) < x.dot[1]]
+        else:
+            kept_new = [x for x in new if max(hget(x.dot[0], 0), nget(x.dot[0], 0)) < x.dot[1]]
+        if not kept_new and len(kept_held) == len(held):
+            return None
+        out = (*kept_held, *kept_new)
+        if len(out) == len(incoming) and out == incoming:
+            return incoming  # the same siblings in the same order: keep the object (and its caches)
+        return DVVState(out)
+
+    def digest(self, key: int, state: Any) -> int:
+        canon = getattr(state, "canon", None)
+        if canon is None:
+            canon = tuple(sorted((repr(s.dot), s.context, s.value) for s in state))
+            if type(state) is DVVState:
+                state.canon = canon
+        return merkle_digest(key, canon)
+
+    def version(self, state: Any) -> int:  # replaced per instance by _dvv_version (no bound method)
+        return _dvv_version(state)
+
+    def siblings(self, state: Any) -> int:
+        return 0 if state is None else len(state)
+
+    def entries(self, state: Any) -> int:
+        if state is None:
+            return 0
+        e = getattr(state, "entries", -1)
+        if e < 0:
+            e = sum(len(s.context) + 1 for s in state)
+            if type(state) is DVVState:
+                state.entries = e
+        return int(e)
 
 
 #: ``cluster.vv_actor`` -> the :mod:`pbs_sim.vclock` algorithm of ``versioning = "vv"``.
@@ -262,6 +511,8 @@ def _sibling(clock_name: str) -> Callable[[], VersioningPolicy]:
     def make() -> VersioningPolicy:
         from ..vclock import CLOCKS
 
+        if clock_name == "dvv":
+            return DVVPolicy(CLOCKS[clock_name])
         return SiblingPolicy(clock_name, CLOCKS[clock_name])
 
     return make
@@ -308,6 +559,14 @@ class VersionCounter:
         return self._next.get(key, 0)
 
 
+class Session(set):  # type: ignore[type-arg]
+    """What one session knows of one key: the write ``seq``s (the set) and, under sibling
+    policies, the policy state (``state``; None: none known)."""
+
+    __slots__ = ("state",)
+    state: Any
+
+
 class SessionContexts:
     """Per (client, key): the write ``seq``s the client's session knows since its last write.
 
@@ -323,60 +582,89 @@ class SessionContexts:
     (``parents(..., returned=...)``: the write and the siblings its coordinator returned with it, as
     Riak's ``return_body`` does), so the ``causal_parents`` table and the contexts the store
     compares describe one and the same causal order. Under LWW (``policy`` None) nothing changes.
+
+    Both are kept in one dict, ``sessions``: ``(client, key) ->`` a :class:`Session`, the set of
+    known seqs with the state as an attribute (one lookup per read and per write in a dict that
+    grows with the (client, key) pairs touched, and one object per pair); :attr:`known` and
+    :attr:`states` are views of it for inspection.
     """
 
-    __slots__ = ("known", "append", "add_update", "policy", "states")
+    __slots__ = ("sessions", "append", "extend", "add_update", "policy", "_merge", "_versions")
 
-    def __init__(self, append: Callable[..., int], add_update: Callable[..., int] | None = None,
-                 policy: VersioningPolicy | None = None) -> None:
-        self.known: dict[tuple[int, int], set[int]] = {}
+    def __init__(self, append: Callable[..., Any], add_update: Callable[..., Any] | None = None,
+                 policy: VersioningPolicy | None = None,
+                 extend: Callable[[int, Sequence[int]], None] | None = None) -> None:
+        self.sessions: dict[tuple[int, int], Session] = {}
         self.append = append
+        self.extend = extend  # (op_id, parents): all of a write's rows at once, if given
         self.add_update = add_update  # (write op_id, read op_id): the read a read-modify-write carries
         self.policy = policy
-        self.states: dict[tuple[int, int], Any] = {}
+        self._merge = None if policy is None else policy.merge
+        self._versions = None if policy is None else policy.versions
+
+    @property
+    def known(self) -> dict[tuple[int, int], set[int]]:
+        """(client, key) -> the seqs the session knows (a copy)."""
+        return {ck: set(e) for ck, e in self.sessions.items()}
+
+    @property
+    def states(self) -> dict[tuple[int, int], Any]:
+        """(client, key) -> the policy state the session knows (sibling policies; a copy)."""
+        return {ck: e.state for ck, e in self.sessions.items() if e.state is not None}
 
     def update(self, op_id: int, read_op: int) -> None:
         if self.add_update is not None:
             self.add_update(op_id, read_op)
 
     def learn(self, client: int, key: int, seqs: tuple[int, ...], state: Any = None) -> None:
-        if self.policy is not None and state is not None:
-            ck = (client, key)
-            held = self.states.get(ck)
-            merged = self.policy.merge(held, state)
-            if merged is not None:
-                self.states[ck] = merged
-        if not seqs:
+        merge = self._merge
+        if merge is None:
+            state = None
+        e = self.sessions.get((client, key))
+        if e is None:
+            if seqs or state is not None:
+                e = self.sessions[(client, key)] = Session(seqs)
+                e.state = state
             return
-        s = self.known.get((client, key))
-        if s is None:
-            self.known[(client, key)] = set(seqs)
-        else:
-            s.update(seqs)
+        if state is not None:
+            held = e.state
+            if held is None:
+                e.state = state  # what merge(None, state) gives
+            elif held is not state and merge is not None:  # merge(state, state) changes nothing
+                merged = merge(held, state)
+                if merged is not None:
+                    e.state = merged
+        if seqs:
+            e.update(seqs)
 
     def write_context(self, client: int, key: int, passed: Any) -> Any:
         """The causal context state a write of the session carries (sibling policies)."""
-        if self.policy is None:
+        if self._merge is None:
             return passed
-        held = self.states.get((client, key))
+        e = self.sessions.get((client, key))
+        held = None if e is None else e.state
         if passed is None:
             return held
-        merged = self.policy.merge(held, passed)
+        merged = self._merge(held, passed)
         return held if merged is None else merged
 
     def parents(self, client: int, key: int, op_id: int, seq: int, returned: Any = None) -> tuple[int, ...]:
         """``returned``: sibling policies, the state the write returns (the session's new knowledge)."""
         ck = (client, key)
-        s = self.known.get(ck)
-        if returned is None or self.policy is None:
-            self.known[ck] = {seq}
+        s = self.sessions.get(ck)
+        if returned is None or self._versions is None:
+            e = self.sessions[ck] = Session((seq,))
+            e.state = None if s is None else s.state
         else:
-            self.known[ck] = set(self.policy.versions(returned))
-            self.states[ck] = returned
+            e = self.sessions[ck] = Session(self._versions(returned))
+            e.state = returned
         if not s:
             return ()
         out = tuple(sorted(s))
-        add = self.append
-        for p in out:
-            add(op_id, p)
+        if self.extend is not None:
+            self.extend(op_id, out)
+        else:
+            add = self.append
+            for p in out:
+                add(op_id, p)
         return out
