@@ -489,41 +489,44 @@ def partial_order_outcomes(outcomes: pd.DataFrame, ops: pd.DataFrame,
     W = WINDOW
     sets = read_sets(frames)
     w = np.asarray(_is(ops["kind"], "write") & _is(ops["status"], "ok"))
-    c_at = ops["completed_at"].to_numpy(float)[w]
-    c_seq = ops["version"].to_numpy(np.int64)[w]
-    commits: dict[int, tuple[list[float], list[int]]] = {}
-    for kk, at in _key_runs(ops["key"].to_numpy(np.int64)[w]):
-        o = at[np.argsort(c_at[at], kind="stable")]
-        commits[kk] = (c_at[o].tolist(), c_seq[o].tolist())
+    c_key, c_at = ops["key"].to_numpy(np.int64)[w], ops["completed_at"].to_numpy(float)[w]
+    c = np.lexsort((c_at, c_key))  # commits by key, then completion (stable)
+    ck, ct, cs = c_key[c].tolist(), c_at[c].tolist(), ops["version"].to_numpy(np.int64)[w][c].tolist()
+    o_key, o_start = outcomes["key"].to_numpy(np.int64), outcomes["start_at"].to_numpy(float)
+    r = np.lexsort((o_start, o_key))  # reads by key, then start (stable)
     behind = np.zeros(len(outcomes), np.int64)
-    start_at = outcomes["start_at"].to_numpy(float)
-    op_ids = outcomes["op_id"].to_numpy(np.int64)
-    vers = outcomes["version"].to_numpy(np.int64)
     below = index.below
-    for kk, at in _key_runs(outcomes["key"].to_numpy(np.int64)):
-        at = at[np.argsort(start_at[at], kind="stable")]
-        times, seqs = commits.get(kk, ([], []))
-        past, floor = index.key(kk), index.floors(kk)
-        mask, j = 0, 0
-        for i, op_id, v, start in zip(at.tolist(), op_ids[at].tolist(), vers[at].tolist(), start_at[at].tolist(),
+    nc = len(ck)
+    j = 0
+    cur = None
+    past: dict[int, int] = {}
+    floor: dict[int, int] = {}
+    mask = 0
+    for i, kk, op_id, v, start in zip(r.tolist(), o_key[r].tolist(), outcomes["op_id"].to_numpy(np.int64)[r].tolist(),
+                                      outcomes["version"].to_numpy(np.int64)[r].tolist(), o_start[r].tolist(),
                                       strict=True):
-            while j < len(times) and times[j] <= start:
-                mask |= 1 << seqs[j]
+        if kk != cur:  # a new key: its commits start where the key's run in the sorted commits does
+            cur, mask = kk, 0
+            past, floor = index.key(kk), index.floors(kk)
+            while j < nc and ck[j] < kk:
                 j += 1
-            if not mask:
-                continue
-            ret = sets.get(op_id) or ([v] if v > 0 else [])
-            cov = 0
-            for s in ret:
-                b = past.get(s, 0)
-                cov |= (b << (s - W) if s >= W else b >> (W - s)) | ((2 << floor.get(s, 0)) - 1) | (1 << s)
-            miss = mask & ~cov
-            n = 0
-            while miss:
-                low = miss & -miss
-                miss ^= low
-                x = low.bit_length() - 1
-                if not any(x < s - W and below(kk, x, s) for s in ret):
-                    n += 1
-            behind[i] = n
+        while j < nc and ck[j] == kk and ct[j] <= start:
+            mask |= 1 << cs[j]
+            j += 1
+        if not mask:
+            continue
+        ret = sets.get(op_id) or ([v] if v > 0 else [])
+        cov = 0
+        for s in ret:
+            b = past.get(s, 0)
+            cov |= (b << (s - W) if s >= W else b >> (W - s)) | ((2 << floor.get(s, 0)) - 1) | (1 << s)
+        miss = mask & ~cov
+        n = 0
+        while miss:
+            low = miss & -miss
+            miss ^= low
+            x = low.bit_length() - 1
+            if not any(x < s - W and below(kk, x, s) for s in ret):
+                n += 1
+        behind[i] = n
     return outcomes.assign(versions_behind=behind, consistent=behind == 0)
