@@ -300,14 +300,20 @@ def _dvv_top(state: Any) -> dict[Any, int]:
     ``(i, n)`` of a set is dominated iff ``n <= top[i]`` (its own context never covers its dot)."""
     t = getattr(state, "top", None)
     if t is None:
-        t = {}
-        get = t.get
-        for x in state:
-            for a, n in x.context:
-                if n > get(a, 0):
-                    t[a] = n
+        t = _context_tops(state)
         if type(state) is DVVState:
             state.top = t
+    return t
+
+
+def _context_tops(siblings: Any) -> dict[Any, int]:
+    """The largest counter of each node over the contexts of ``siblings`` (any iterable of them)."""
+    t: dict[Any, int] = {}
+    get = t.get
+    for x in siblings:
+        for a, n in x.context:
+            if n > get(a, 0):
+                t[a] = n
     return t
 
 
@@ -453,15 +459,7 @@ class DVVPolicy(SiblingPolicy):
             return None  # every incoming sibling is held already: nothing can change
         # a sibling survives iff neither held's contexts (th) nor the new siblings' (tn) cover it
         th = _dvv_top(held)
-        if len(new) == len(incoming):
-            tn = _dvv_top(incoming)
-        else:
-            tn = {}
-            nget = tn.get
-            for x in new:
-                for a, n in x.context:
-                    if n > nget(a, 0):
-                        tn[a] = n
+        tn = _dvv_top(incoming) if len(new) == len(incoming) else _context_tops(new)
         hget, nget = th.get, tn.get
         if _dvv_clean(held):  # th covers no held sibling
             kept_held = [x for x in held if nget(x.dot[0], 0) < x.dot[1]]
