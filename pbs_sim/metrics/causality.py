@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from .mechanism import Report, RunView
-from .staleness import _is
+from .staleness import _is, runs
 
 NAMES = (
     "lww_lost_writes", "lww_lost_fraction", "lww_lost_clock_skew", "lww_lost_concurrency", "lww_lost_tie",
@@ -280,8 +280,8 @@ def _by_key(writes: pd.DataFrame) -> Iterator[tuple[int, dict[str, np.ndarray]]]
     keys = cols["key"]
     if not len(keys):
         return
-    cut = np.flatnonzero(keys[1:] != keys[:-1]) + 1
-    for a, b in zip(np.r_[0, cut].tolist(), np.r_[cut, len(keys)].tolist(), strict=True):
+    starts, ends = runs(keys)
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
         yield int(keys[a]), {c: v[a:b] for c, v in cols.items()}
 
 

@@ -39,7 +39,7 @@ import pandas as pd
 
 from ..merges import surviving_items
 from .mechanism import Report, RunView
-from .staleness import _is
+from .staleness import _is, runs
 
 NAMES = (
     "siblings_per_read_mean", "siblings_per_read_p99", "siblings_per_read_max", "multi_version_read_fraction",
@@ -53,12 +53,6 @@ KeyParents = dict[int, dict[int, list[int]]]  # key -> seq -> parent seqs
 WINDOW = 1024
 
 
-def _runs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end (exclusive) of each run of equal values in ``ids``."""
-    cut = np.flatnonzero(ids[1:] != ids[:-1]) + 1
-    return np.concatenate([[0], cut]), np.concatenate([cut, [len(ids)]])
-
-
 def key_parents(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame]) -> KeyParents:
     """Per key, per write ``seq``: the seqs of its direct causal parents (in recorded order)."""
     out: KeyParents = {}
@@ -70,7 +64,7 @@ def key_parents(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame]) -> KeyPar
     if len(oid) > 1 and (oid[1:] < oid[:-1]).any():  # the simulator appends in op order; a file may not
         order = np.argsort(oid, kind="stable")
         oid, par = oid[order], par[order]
-    a, b = _runs(oid)
+    a, b = runs(oid)
     first = oid[a]
     key = ops["key"].to_numpy(np.int64)[first].tolist()
     seq = ops["version"].to_numpy(np.int64)[first].tolist()
@@ -296,7 +290,7 @@ def read_sets(frames: Mapping[str, pd.DataFrame]) -> dict[int, list[int]]:
     if len(oid) > 1 and (oid[1:] < oid[:-1]).any():
         order = np.argsort(oid, kind="stable")
         oid, ver = oid[order], ver[order]
-    a, b = _runs(oid)
+    a, b = runs(oid)
     vl = ver.tolist()
     return {o: vl[i:j] for o, i, j in zip(oid[a].tolist(), a.tolist(), b.tolist(), strict=True)}
 
@@ -327,9 +321,8 @@ def _key_runs(key: np.ndarray) -> Iterable[tuple[int, np.ndarray]]:
     ks = key[order]
     if not len(ks):
         return []
-    cut = np.flatnonzero(ks[1:] != ks[:-1]) + 1
-    return [(int(ks[i]), order[i:j]) for i, j in zip(np.r_[0, cut].tolist(), np.r_[cut, len(ks)].tolist(),
-                                                        strict=True)]
+    a, b = runs(ks)
+    return [(int(ks[i]), order[i:j]) for i, j in zip(a.tolist(), b.tolist(), strict=True)]
 
 
 def lost_writes(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: KeyParents,

@@ -47,6 +47,12 @@ def _is(col: pd.Series, name: str) -> np.ndarray:
     return np.asarray(col == name, dtype=bool)
 
 
+def runs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) of each run of equal values in ``ids`` (sorted ids: one run a value)."""
+    cut = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+    return np.concatenate([[0], cut]), np.concatenate([cut, [len(ids)]])
+
+
 def committed_writes(ops: pd.DataFrame) -> pd.DataFrame:
     """Writes that committed: ``key, seq, commit_at, client``."""
     m = _is(ops["kind"], "write") & _is(ops["status"], "ok")

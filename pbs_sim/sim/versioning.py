@@ -372,12 +372,9 @@ def _dvv_context(state: Any) -> tuple[tuple[Any, int], ...]:
     """``pbs_sim.vclock.DVV.context``: the join of every context and every dot, as a version vector."""
     c = getattr(state, "vv", None)
     if c is None:
-        out: dict[Any, int] = {}
+        out = dict(_dvv_top(state))  # every context's largest counters, joined with every dot
         get = out.get
         for x in state:
-            for a, n in x.context:
-                if n > get(a, 0):
-                    out[a] = n
             a, n = x.dot
             if n > get(a, 0):
                 out[a] = n
