@@ -25,10 +25,12 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
 
+from .io import atomic_write
 from .metrics.siblings import read_sets
 
 _TYPES = {"ok": ":ok", "failed": ":fail", "timeout": ":info"}
@@ -114,15 +116,18 @@ def elle_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
 
 
 def write_jepsen(frames: Mapping[str, pd.DataFrame], path: str | Path, *, elle: bool = False) -> int:
-    """Write the EDN history to ``path`` (Elle's rw-register shape with ``elle``, :func:`elle_lines`);
-    returns the number of lines."""
-    n = 0
-    with open(path, "w", encoding="utf-8") as fh:
+    """Write the EDN history to ``path`` (Elle's rw-register shape with ``elle``, :func:`elle_lines`)
+    atomically -- an interrupted export leaves no partial file; returns the number of lines."""
+    count = [0]
+
+    def write(fh: IO[str]) -> None:
         for line in (elle_lines if elle else jepsen_lines)(frames):
             fh.write(line)
             fh.write("\n")
-            n += 1
-    return n
+            count[0] += 1
+
+    atomic_write(path, write)
+    return count[0]
 
 
 __all__ = ["elle_lines", "jepsen_lines", "write_jepsen"]

@@ -199,6 +199,25 @@ def test_cli_export_writes_the_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert n == 2 * len(load_frames(out)["ops"])
 
 
+
+def test_interrupted_export_leaves_the_old_file_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An export that fails half-way (here: after 3 lines) writes nothing: the file already there
+    is untouched and no partial or temporary file is left beside it."""
+    import pbs_sim.export as export_mod
+
+    fr = frames_of([(1, "write", 0, 1, "ok", 1), (2, "read", 2, 3, "ok", 1)], policy="dvv", final=[1])
+    path = tmp_path / "history.edn"
+    path.write_text("old\n")
+
+    def failing(frames: Any) -> Any:
+        yield from list(jepsen_lines(frames))[:3]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export_mod, "jepsen_lines", failing)
+    with pytest.raises(KeyboardInterrupt):
+        export_mod.write_jepsen(fr, path)
+    assert path.read_text() == "old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["history.edn"]
+
 # -- the Elle export -----------------------------------------------------------------------------
 ELLE_MOP = re.compile(r"\[\[:(r|w) (\d+) (\d+|nil)\]\]")
 
