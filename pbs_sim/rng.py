@@ -32,6 +32,18 @@ def replication_seed(root: int, cell: int, rep: int) -> np.random.SeedSequence:
     return seed_sequence(root, (cell, rep))
 
 
+def seed_label(seed: int | np.random.SeedSequence | None) -> int | str | None:
+    """How result tables write a seed: an int as itself, a ``SeedSequence`` with a spawn key as
+    ``"<entropy>:<key.key...>"`` (a sweep replication: ``"7:3.2"`` is ``SeedSequence(7,
+    spawn_key=(3, 2))``), one without as its entropy. Text, because a spawn key has no int form."""
+    if isinstance(seed, np.random.SeedSequence):
+        if seed.spawn_key:
+            return f"{seed.entropy}:{'.'.join(map(str, seed.spawn_key))}"
+        entropy = seed.entropy
+        return entropy if isinstance(entropy, int) or entropy is None else str(entropy)
+    return seed
+
+
 class Streams:
     """A family of named Generators derived from one SeedSequence.
 

@@ -208,6 +208,55 @@ values = [[1, 1], [2, 1]]
     assert a != b
 
 
+def test_predict_tables_name_each_replications_seed(tmp_path: Path) -> None:
+    """The predictor reports no seed of its own; its results rows still carry ``replication_seed``,
+    and each is the seed that replication ran with: predicting that cell's scenario with it gives
+    the row's numbers, and no other replication's seed does."""
+    from pbs_sim.analytic.wars import predict_scenario
+
+    sw = write(tmp_path / "p.toml", """
+[sweep]
+engine = "predict"
+replications = 2
+seed = 11
+[base.predict]
+trials = 2000
+[[zip]]
+keys = ["cluster.read_quorum", "cluster.write_quorum"]
+values = [[1, 1], [2, 1]]
+""")
+    res = run_sweep(sw, workers=1, out=tmp_path / "out", progress=False)
+    on_disk = io.read_table(tmp_path / "out" / "results.csv")
+    assert "replication_seed" in on_disk.columns and "metric_seed" not in on_disk.columns
+    assert list(on_disk["replication_seed"]) == ["11:0.0", "11:0.1", "11:1.0", "11:1.1"]
+    assert (on_disk["root_seed"] == 11).all()
+    spec = load_sweep(sw)
+    for _, row in res.results.iterrows():
+        cell, rep = int(row["cell"]), int(row["rep"])
+        entropy, key = str(row["replication_seed"]).split(":")
+        seed = np.random.SeedSequence(int(entropy), spawn_key=tuple(int(k) for k in key.split(".")))
+        again = predict_scenario(spec.cells[cell].scenario, seed=seed)
+        assert again.p_consistent_at_t0 == row["p_consistent_at_t0"]
+        assert again.t_visibility_ms == row["t_visibility_ms"]
+        other = predict_scenario(spec.cells[cell].scenario, seed=replication_seed(11, cell, 1 - rep))
+        assert other.p_consistent_at_t0 != row["p_consistent_at_t0"]
+
+
+def test_simulate_reports_its_seed_as_the_sweep_writes_it() -> None:
+    """The simulator writes its own ``seed``; the sweep fills the same label in for engines that do
+    not, so the column means one thing whatever the engine."""
+    from pbs_sim.config import scenario_from_dict
+    from pbs_sim.rng import seed_label
+    from pbs_sim.simulation import simulate
+
+    sc = scenario_from_dict({"cluster": {"nodes": 3}, "workload": {"keys": 10, "rate_per_s": 200,
+                                                                   "duration_ms": 20, "warmup_ms": 0}})
+    seed = replication_seed(5, 2, 3)
+    assert seed_label(seed) == "5:2.3"
+    assert simulate(sc, seed=seed).summary()["seed"] == seed_label(seed)
+    assert seed_label(7) == 7 and seed_label(np.random.SeedSequence(7)) == 7
+
+
 # ---------------------------------------------------------------------------------------------
 # Executors
 
@@ -328,6 +377,7 @@ RESULTS_COLUMNS = [
     "latency_profile", "workload_keys", "cluster_read_quorum", "cluster_write_quorum",
     "n", "r", "w", "profile",
     "mean_x", "rw", "flag", "metric_n",  # the engine's summary; its "r" equals the r column: dropped
+    "replication_seed",  # the toy reports no seed: the sweep names the one it handed over
     "wall_s",
 ]
 

@@ -12,6 +12,9 @@ A record is plain JSON data (what a part file holds)::
 
     {"cell", "rep", "seed", "engine", "status": "ok"|"error", "error", "traceback",
      "summary": {metric: scalar}, "curve": {column: [values]} | None, "wall_s"}
+
+An ok record's summary always has ``"seed"``: the engine's own, else the replication's seed as
+``pbs_sim.rng.seed_label`` writes it (``"<root>:<cell>.<rep>"``).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import numpy as np
 from ..config import Scenario
 from ..engines import EngineFn, EngineResult, check_engine, register_engine, resolve_engine
 from ..errors import ConfigError
-from ..rng import replication_seed
+from ..rng import replication_seed, seed_label
 
 __all__ = ["EngineFn", "check_engine", "register_engine", "resolve_engine", "replication_seed"]
 
@@ -87,8 +90,13 @@ def run_replication_full(task: Task) -> tuple[dict[str, Any], EngineResult | Non
     }
     try:
         fn = resolve_engine(task.engine)
-        result = fn(task.scenario, replication_seed(task.root_seed, task.cell, task.rep))
+        seed = replication_seed(task.root_seed, task.cell, task.rep)
+        result = fn(task.scenario, seed)
         record["summary"] = {str(k): _scalar(v) for k, v in result.summary.items()}
+        # every results row names the seed its replication ran with (the store calls it
+        # ``replication_seed``): the simulator reports its own; for an engine that does not (the
+        # predictor, user engines) it is the seed handed to it here
+        record["summary"].setdefault("seed", seed_label(seed))
         curve = result.curve
         if curve is not None and len(curve.columns):
             record["curve"] = {str(c): curve[c].tolist() for c in curve.columns}
