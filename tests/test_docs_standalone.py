@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 # the names are assembled so that this file does not cite them itself
 BRIEF = ("DESIGN", "REFERENCE", "STYLE")
-CITATION = re.compile("|".join(re.escape(f"{name}.md") for name in BRIEF) + "|" + re.escape("../" + "shared"))
+CITATION = re.compile("|".join(re.escape(f"{name}.md") for name in BRIEF)
+                      + "|" + re.escape("REFERENCE") + " (?:§|section )" + "|" + re.escape("../" + "shared"))
 SCANNED = ("README.md", "pyproject.toml", "Makefile", "docs", "pbs_sim", "tests", "experiments", "benchmarks",
            "notebooks", "results")
 SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis"}
