@@ -21,7 +21,8 @@ Tables are ``.csv`` or ``.parquet`` (``--format``), rows sorted by (cell, rep):
 
 ``results``   one row per replication: ``cell, rep, root_seed`` (the sweep's seed, the same on every
               row; the run's own seed ``SeedSequence(root_seed, spawn_key=(cell, rep))`` is the
-              ``replication_seed`` column, as the engine reports it), ``status`` ("ok" | "error"), ``error``
+              ``replication_seed`` column, ``"<root>:<cell>.<rep>"``, as the engine reports it or, for
+              an engine that reports none, as the sweep handed it over), ``status`` ("ok" | "error"), ``error``
               (one line, empty when ok), ``engine``; one column per swept key with "." -> "_"
               (``latency.profile`` -> ``latency_profile``; lists and tables as JSON text); always
               ``n, r, w, profile`` (N, R, W, ``latency.profile``); then the engine's summary metrics

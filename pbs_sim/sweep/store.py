@@ -42,7 +42,8 @@ MANIFEST = "manifest.json"
 LOCK = ".lock"
 TABLES = ("results", "curves", "summary", "curves_summary")
 # ``root_seed`` is the sweep's [sweep] seed (the same on every row); the replication's own seed,
-# SeedSequence(root_seed, spawn_key=(cell, rep)) as the engine reports it, is ``replication_seed``.
+# SeedSequence(root_seed, spawn_key=(cell, rep)) as the engine reports it (or, if it reports none, as
+# ``execute.run_replication`` handed it over), is ``replication_seed``.
 FIXED_COLUMNS = ("cell", "rep", "root_seed", "status", "error", "engine")
 RENAMED_METRICS = {"seed": "replication_seed"}
 CONVENIENCE_COLUMNS = ("n", "r", "w", "profile")
