@@ -31,13 +31,16 @@ run: $(STAMP_RUN)
 quickstart-results:
 	$(MAKE) run QUICKSTART_OUT=results/quickstart
 
+# the suite runs on every core (pytest-xdist); `PYTEST_WORKERS=0 make test` runs it in one process
+PYTEST_WORKERS ?= auto
+
 test: $(STAMP_DEV)
 	$(BIN)/python -m ruff check pbs_sim tests benchmarks experiments
 	$(BIN)/python -m mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 test-slow: $(STAMP_DEV)
-	$(BIN)/python -m pytest -m "slow or not slow"
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "slow or not slow"
 
 bench: $(STAMP_DEV)
 	$(BIN)/python benchmarks/run_all.py
