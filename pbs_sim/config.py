@@ -851,6 +851,12 @@ def _check_sloppy(sc: Scenario) -> None:
     if hh.store == "coordinator" and c.sloppy_quorum:
         raise ConfigError(src, "hinted_handoff.store",
                           "coordinator hints are Cassandra's design, with strict quorums: set cluster.sloppy_quorum = false")
+    if hh.store == "fallback" and not c.sloppy_quorum:
+        # a fallback holds a hint only when a sloppy quorum sent it a write: with strict quorums
+        # there are no fallbacks, and the setting would validate and silently do nothing
+        raise ConfigError(src, "hinted_handoff.store",
+                          "fallback hints are kept by the fallbacks of sloppy quorums: set cluster.sloppy_quorum = true "
+                          "(or store = \"coordinator\" for hints with strict quorums)")
     if hh.store != "off" and 1000.0 * hh.hint_bytes / hh.rate_bytes_per_s > MAX_DELAY_MS:
         raise ConfigError(src, "hinted_handoff.rate_bytes_per_s",
                           f"{hh.hint_bytes:,} bytes per hint at {hh.rate_bytes_per_s:g} bytes/s is "

@@ -211,3 +211,15 @@ def test_work_within_the_bounds_is_accepted() -> None:
                                           "warmup_ms": 0, "rate_per_s": 1}})
     assert sc.workload.hot_key_writers_per_s == (1000.0, 1000.0, 1000.0)  # 3e6 writes: within 1e7
     scenario_from_dict({"clocks": {"offsets_ms": [-1e15, 0, 1e15]}})  # the bound itself is allowed
+
+
+# -- hinted handoff: fallback hints need sloppy quorums (issue 17)
+
+
+def test_fallback_hints_without_sloppy_quorums_are_refused() -> None:
+    """Validated "ok" and did nothing before (strict quorums have no fallbacks to keep hints)."""
+    with pytest.raises(ConfigError, match=r"^s\.toml: hinted_handoff\.store: fallback hints are kept by the "
+                                          r"fallbacks of sloppy quorums: set cluster\.sloppy_quorum = true"):
+        scenario_from_dict({"hinted_handoff": {"store": "fallback"}}, source="s.toml")
+    assert scenario_from_dict({"cluster": SLOPPY_CLUSTER, "hinted_handoff": {"store": "fallback"}}).cluster.sloppy_quorum
+    assert scenario_from_dict({"hinted_handoff": {"store": "coordinator"}}).hinted_handoff.store == "coordinator"
