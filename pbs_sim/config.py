@@ -18,7 +18,8 @@ and settings that mean work have an upper bound: the counts (``nodes``, ``keys``
 source of work: the expected operations of the main workload *plus* every hot-key writer (each
 element of ``workload.hot_key_writers_per_s``) at most ``MAX_OPS``; the run's horizon (warm-up,
 duration, preload at its rate, probe spacing) at most ``MAX_DELAY_MS``; anti-entropy exchanges,
-fault events, hint replay sweeps and false suspicions at most ``MAX_EVENTS`` each; one hint's replay
+fault events, hint replay sweeps and false suspicions at most ``MAX_EVENTS`` each, over the span
+the run can last (the horizon plus the operation timeouts, :func:`background_span_ms`); one hint's replay
 time (``hint_bytes / rate_bytes_per_s``) at most ``MAX_DELAY_MS``. Each refusal is one line naming
 the key (list elements by index). A run that would loop forever at one instant (zero think time or
 anti-entropy interval with zero latencies) is refused.
@@ -741,6 +742,18 @@ def run_horizon_ms(sc: Scenario) -> float:
     return h
 
 
+def background_span_ms(sc: Scenario) -> float:
+    """An upper bound on when the run ends (ms): the workload's horizon plus the longest an
+    operation issued at its end can stay outstanding (its timeout; an rmw write waits for its read
+    and the gap first). Anti-entropy, faults, hint sweeps and false suspicions go on until the run
+    ends, so their work is bounded over this span, not over the horizon alone."""
+    c, w = sc.cluster, sc.workload
+    tail = max(c.read_timeout_ms, c.write_timeout_ms)
+    if w.write_pattern == "rmw":
+        tail += c.read_timeout_ms + w.rmw_gap.mean
+    return run_horizon_ms(sc) + tail
+
+
 def _check_work(sc: Scenario) -> None:
     """The work one simulated run means is finite and bounded; each error names the key to change.
 
@@ -810,6 +823,7 @@ def _check_work(sc: Scenario) -> None:
             key = "workload.duration_ms"
         raise ConfigError(src, key, f"the run would issue operations for ~{horizon_ms:.3g} ms; at most "
                                     f"{MAX_DELAY_MS:.0e} ms (float time arithmetic breaks beyond)")
+    horizon_ms = background_span_ms(sc)
     ae = sc.anti_entropy
     if ae.mode != "off":
         period = ae.interval.mean + ae.jitter_ms / 2
@@ -861,7 +875,7 @@ def _check_sloppy(sc: Scenario) -> None:
         raise ConfigError(src, "hinted_handoff.rate_bytes_per_s",
                           f"{hh.hint_bytes:,} bytes per hint at {hh.rate_bytes_per_s:g} bytes/s is "
                           f"{1000.0 * hh.hint_bytes / hh.rate_bytes_per_s:.3g} ms per hint; at most {MAX_DELAY_MS:.0e} ms")
-    horizon_ms = run_horizon_ms(sc)  # the span _check_work bounds (preload included)
+    horizon_ms = background_span_ms(sc)  # the span _check_work bounds (preload and timeouts included)
     if hh.store != "off" and (c.nodes + 1) * horizon_ms / hh.interval_ms > MAX_EVENTS:
         raise ConfigError(src, "hinted_handoff.interval_ms",
                           f"{hh.interval_ms:g} ms sweeps on {c.nodes + 1} holders over {horizon_ms:.3g} ms exceed "

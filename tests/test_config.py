@@ -194,6 +194,10 @@ SLOPPY_CLUSTER = {"nodes": 5, "sloppy_quorum": True, "read_quorum": 2, "write_qu
         # hint sweeps over the same horizon as everything else (the preload was left out before)
         ({"cluster": SLOPPY_CLUSTER, "workload": {"preload": True, "keys": 10**6, "preload_rate_per_s": 1e-3},
           "hinted_handoff": {"store": "fallback"}}, "hinted_handoff.interval_ms", "events per run"),
+        # background work goes on while operations wait for their timeouts (the run ends after them)
+        ({"workload": {"duration_ms": 100, "warmup_ms": 0}, "cluster": {"read_timeout_ms": 1e12},
+          "anti_entropy": {"mode": "merkle", "interval": "exponential(mean=1)"}}, "anti_entropy.interval",
+         "exchanges; at most 1e+08 per run"),
         # one hint's replay time
         ({"hinted_handoff": {"store": "coordinator", "hint_bytes": 2**62, "rate_bytes_per_s": 1}},
          "hinted_handoff.rate_bytes_per_s", "ms per hint; at most 1e+15 ms"),
