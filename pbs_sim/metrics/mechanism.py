@@ -69,7 +69,10 @@ class Reporter(Protocol):
     ``report(run) -> (summary scalars, named frames)``."""
 
     name: str
-    names: tuple[str, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:  # read-only, so a class attribute tuple of any length fits
+        ...
 
     def report(self, run: RunView) -> Report:
         ...
