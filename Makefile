@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run quickstart-results test test-slow lint bench clean
+.PHONY: run quickstart-results test test-slow fuzz lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ test: $(STAMP_DEV)
 
 test-slow: $(STAMP_DEV)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "slow or not slow"
+
+# `make test` runs hypothesis derandomized (the "ci" profile, tests/conftest.py): the same examples
+# on every machine. `make fuzz` explores at random with many more examples (the "fuzz" profile) and
+# keeps what fails in .hypothesis/ to replay first; FUZZ_ARGS adds pytest options (e.g. -m slow).
+FUZZ_ARGS ?=
+fuzz: $(STAMP_DEV)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_fuzz_config.py -s $(FUZZ_ARGS)
 
 bench: $(STAMP_DEV)
 	$(BIN)/python benchmarks/run_all.py

@@ -11,17 +11,25 @@ detection, type checks, ``to_dict`` and ``pbs-sim validate`` pick it up. Cross-f
 ``_check_scenario``.
 
 Every number is finite (``inf``, ``1e400`` and ``nan`` are refused for every numeric key), every
-integer fits a signed 64-bit column (``MAX_INT``, so Parquet and CSV readers hold it), and settings
-that mean work have an upper bound: the counts (``nodes``, ``keys``, ``clients``, ``trials``) by
-their field, the work they multiply into by ``_check_work`` (expected operations, anti-entropy
-exchanges and fault events of one run: at most ``MAX_OPS`` / ``MAX_EVENTS``). A run that would
-loop forever at one instant (zero think time or anti-entropy interval with zero latencies) is refused.
+integer fits a signed 64-bit column (``MAX_INT``, so Parquet and CSV readers hold it), every time (a
+key ending in ``_ms``, list elements included, and every delay law) stays within ``MAX_DELAY_MS``,
+and settings that mean work have an upper bound: the counts (``nodes``, ``keys``, ``clients``,
+``trials``) by their field, the work they multiply into by ``_check_work``, one bound for every
+source of work: the expected operations of the main workload *plus* every hot-key writer (each
+element of ``workload.hot_key_writers_per_s``) at most ``MAX_OPS``; the run's horizon (warm-up,
+duration, preload at its rate, probe spacing) at most ``MAX_DELAY_MS``; anti-entropy exchanges,
+fault events, hint replay sweeps and false suspicions at most ``MAX_EVENTS`` each, over the span
+the run can last (the horizon plus the operation timeouts, :func:`background_span_ms`); one hint's replay
+time (``hint_bytes / rate_bytes_per_s``) at most ``MAX_DELAY_MS``. Each refusal is one line naming
+the key (list elements by index). A run that would loop forever at one instant (zero think time or
+anti-entropy interval with zero latencies) is refused.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import sys
 import types
 import typing
@@ -49,6 +57,7 @@ MAX_OPS = 10**7
 MAX_EVENTS = 10**8
 MAX_DELAY_MS = 1e15  # a delay or interval beyond this (~30,000 years) breaks float time arithmetic
 MAX_RING_TOKENS = 10**6  # nodes x vnodes: the ring is built (and sorted) before the run
+MAX_CLIENTS = 10**6  # sessions, hot-key writers included: each has its own state (and clock)
 MAX_PREDICT_TRIALS = 10**12  # streamed in constant memory; long runs show progress and time left
 
 
@@ -179,7 +188,7 @@ class WorkloadConfig:
     key_distribution: KeyDistribution = opt(KeyDistribution(), doc="uniform | zipf(s=0.99)")
     read_fraction: float = opt(0.9, ge=0, le=1, doc="fraction of operations that are reads")
     rate_per_s: float = opt(1000.0, gt=0, doc="open workload: Poisson arrival rate of operations per second")
-    clients: int = opt(100, ge=1, le=10**6, doc="number of clients (sessions); closed: each issues one op at a time")
+    clients: int = opt(100, ge=1, le=MAX_CLIENTS, doc="number of clients (sessions); closed: each issues one op at a time")
     think_time: Distribution = opt(Exponential(0.1), doc="closed workload: pause between a client's ops")
     duration_ms: float = opt(10_000.0, gt=0, doc="length of the measured run (after warm-up)")
     warmup_ms: float = opt(
@@ -584,6 +593,9 @@ def _convert(tp: Any, value: Any, meta: Mapping[str, Any], source: str, key: str
             raise ConfigError(source, key, f"must be a finite number, got {value}") from None
         if not math.isfinite(value):
             raise ConfigError(source, key, f"must be a finite number, got {value!r}")
+        if _is_time(key) and abs(value) > MAX_DELAY_MS:
+            raise ConfigError(source, key, f"{value:g} ms is beyond {MAX_DELAY_MS:.0e} ms (~30,000 years): times "
+                                           "that large break the simulator's float time arithmetic")
     elif tp is str:
         if not isinstance(value, str):
             raise ConfigError(source, key, f"expected a string, got {value!r}")
@@ -601,6 +613,14 @@ def _convert(tp: Any, value: Any, meta: Mapping[str, Any], source: str, key: str
     if le is not None and value > le:
         raise ConfigError(source, key, f"must be <= {le:g}, got {value:g}")
     return value
+
+
+_INDEX = re.compile(r"(\[\d+\])+$")
+
+
+def _is_time(key: str) -> bool:
+    """A key (or a list element of one) in milliseconds: ``workload.duration_ms``, ``clocks.offsets_ms[2]``."""
+    return _INDEX.sub("", key).endswith("_ms")
 
 
 def check_delay(dist: Distribution, source: str | None, key: str) -> None:
@@ -708,6 +728,32 @@ def _round_trip_ms(sc: Scenario) -> float:
     return min(p.r.mean + p.s.mean, p.w.mean + p.a.mean)
 
 
+def run_horizon_ms(sc: Scenario) -> float:
+    """How long the workload issues operations (ms): preload (at its rate), warm-up and duration, or
+    a pbs-probe's trial spacing and its longest read offset. Background processes (anti-entropy,
+    faults, hint sweeps, false suspicions) run over this span, so their work is bounded over it."""
+    w = sc.workload
+    if w.kind == "pbs-probe":
+        return w.trials * w.probe_interval_ms + max((*w.probe_offsets_ms, 0.0))
+    h = w.warmup_ms + w.duration_ms
+    if w.preload:
+        rate = w.preload_rate_per_s if w.preload_rate_per_s is not None else w.rate_per_s
+        h += w.keys / rate * 1000
+    return h
+
+
+def background_span_ms(sc: Scenario) -> float:
+    """An upper bound on when the run ends (ms): the workload's horizon plus the longest an
+    operation issued at its end can stay outstanding (its timeout; an rmw write waits for its read
+    and the gap first). Anti-entropy, faults, hint sweeps and false suspicions go on until the run
+    ends, so their work is bounded over this span, not over the horizon alone."""
+    c, w = sc.cluster, sc.workload
+    tail = max(c.read_timeout_ms, c.write_timeout_ms)
+    if w.write_pattern == "rmw":
+        tail += c.read_timeout_ms + w.rmw_gap.mean
+    return run_horizon_ms(sc) + tail
+
+
 def _check_work(sc: Scenario) -> None:
     """The work one simulated run means is finite and bounded; each error names the key to change.
 
@@ -719,13 +765,13 @@ def _check_work(sc: Scenario) -> None:
             src, "cluster.vnodes",
             f"{c.nodes} nodes x {c.vnodes} vnodes = {c.nodes * c.vnodes:,} ring tokens; at most {MAX_RING_TOKENS:,}",
         )
-    horizon_ms = w.warmup_ms + w.duration_ms
+    span_ms = w.warmup_ms + w.duration_ms
     if w.kind == "open":
-        ops = w.rate_per_s * horizon_ms / 1000
+        ops = w.rate_per_s * span_ms / 1000
         if ops > MAX_OPS:
             raise ConfigError(
                 src, "workload.rate_per_s",
-                f"{w.rate_per_s:g} ops/s over warmup_ms + duration_ms = {horizon_ms:g} ms is ~{ops:.3g} operations; "
+                f"{w.rate_per_s:g} ops/s over warmup_ms + duration_ms = {span_ms:g} ms is ~{ops:.3g} operations; "
                 f"at most {MAX_OPS:.0e} per run (lower the rate or the duration)",
             )
     elif w.kind == "closed":
@@ -735,11 +781,11 @@ def _check_work(sc: Scenario) -> None:
                 src, "workload.think_time",
                 "a zero think time with zero latencies loops forever at one instant; give either a positive mean",
             )
-        ops = w.clients * horizon_ms / cycle_ms
+        ops = w.clients * span_ms / cycle_ms
         if ops > MAX_OPS:
             raise ConfigError(
                 src, "workload.duration_ms",
-                f"{w.clients} clients cycling every ~{cycle_ms:.3g} ms for {horizon_ms:g} ms is ~{ops:.3g} operations; "
+                f"{w.clients} clients cycling every ~{cycle_ms:.3g} ms for {span_ms:g} ms is ~{ops:.3g} operations; "
                 f"at most {MAX_OPS:.0e} per run",
             )
     else:
@@ -750,12 +796,34 @@ def _check_work(sc: Scenario) -> None:
                 src, "workload.trials",
                 f"{w.trials} trials x (1 write + {offsets} reads) is {ops:.3g} operations; at most {MAX_OPS:.0e} per run",
             )
-        horizon_ms = w.trials * w.probe_interval_ms + max((*w.probe_offsets_ms, 0.0))
     if w.preload:
         if w.kind == "open" and ops + w.keys > MAX_OPS:
             raise ConfigError(src, "workload.keys", f"preloading {w.keys} keys brings the run over {MAX_OPS:.0e} operations")
-        rate = w.preload_rate_per_s if w.preload_rate_per_s is not None else w.rate_per_s
-        horizon_ms += w.keys / rate * 1000
+        ops += w.keys
+    # hot-key writers write from the end of the warm-up to the end of the run, on top of the rest
+    if len(w.hot_key_writers_per_s) + w.clients > MAX_CLIENTS:
+        raise ConfigError(src, "workload.hot_key_writers_per_s",
+                          f"{len(w.hot_key_writers_per_s):,} writers + {w.clients:,} clients; at most {MAX_CLIENTS:,} in all")
+    for i, rate in enumerate(w.hot_key_writers_per_s):
+        writes = rate * w.duration_ms / 1000
+        ops += writes
+        if ops > MAX_OPS:
+            raise ConfigError(
+                src, f"workload.hot_key_writers_per_s[{i}]",
+                f"{rate:g} writes/s over duration_ms = {w.duration_ms:g} ms is ~{writes:.3g} writes, bringing the run "
+                f"to ~{ops:.3g} operations; at most {MAX_OPS:.0e} per run (lower the rate or the duration)",
+            )
+    horizon_ms = run_horizon_ms(sc)
+    if horizon_ms > MAX_DELAY_MS:
+        if w.kind == "pbs-probe":
+            key = "workload.probe_interval_ms"
+        elif horizon_ms - span_ms > span_ms:  # the preload is the longer part
+            key = "workload.preload_rate_per_s" if w.preload_rate_per_s is not None else "workload.rate_per_s"
+        else:
+            key = "workload.duration_ms"
+        raise ConfigError(src, key, f"the run would issue operations for ~{horizon_ms:.3g} ms; at most "
+                                    f"{MAX_DELAY_MS:.0e} ms (float time arithmetic breaks beyond)")
+    horizon_ms = background_span_ms(sc)
     ae = sc.anti_entropy
     if ae.mode != "off":
         period = ae.interval.mean + ae.jitter_ms / 2
@@ -797,8 +865,17 @@ def _check_sloppy(sc: Scenario) -> None:
     if hh.store == "coordinator" and c.sloppy_quorum:
         raise ConfigError(src, "hinted_handoff.store",
                           "coordinator hints are Cassandra's design, with strict quorums: set cluster.sloppy_quorum = false")
-    w = sc.workload
-    horizon_ms = (w.trials * w.probe_interval_ms if w.kind == "pbs-probe" else w.warmup_ms + w.duration_ms)
+    if hh.store == "fallback" and not c.sloppy_quorum:
+        # a fallback holds a hint only when a sloppy quorum sent it a write: with strict quorums
+        # there are no fallbacks, and the setting would validate and silently do nothing
+        raise ConfigError(src, "hinted_handoff.store",
+                          "fallback hints are kept by the fallbacks of sloppy quorums: set cluster.sloppy_quorum = true "
+                          "(or store = \"coordinator\" for hints with strict quorums)")
+    if hh.store != "off" and 1000.0 * hh.hint_bytes / hh.rate_bytes_per_s > MAX_DELAY_MS:
+        raise ConfigError(src, "hinted_handoff.rate_bytes_per_s",
+                          f"{hh.hint_bytes:,} bytes per hint at {hh.rate_bytes_per_s:g} bytes/s is "
+                          f"{1000.0 * hh.hint_bytes / hh.rate_bytes_per_s:.3g} ms per hint; at most {MAX_DELAY_MS:.0e} ms")
+    horizon_ms = background_span_ms(sc)  # the span _check_work bounds (preload and timeouts included)
     if hh.store != "off" and (c.nodes + 1) * horizon_ms / hh.interval_ms > MAX_EVENTS:
         raise ConfigError(src, "hinted_handoff.interval_ms",
                           f"{hh.interval_ms:g} ms sweeps on {c.nodes + 1} holders over {horizon_ms:.3g} ms exceed "

@@ -3,17 +3,21 @@
 Owns: :data:`MECHANISMS`, in order. The simulator halves (``pbs_sim.sim.mechanism.Mechanism``) are
 installed in this order by the model builder (when the scenario enables them); the reporters
 (``pbs_sim.metrics.mechanism.Reporter``) run in this order on every finished run, and the run summary
-is the union of what they report. Entries without a simulator half are cross-cutting metrics
+is assembled from their declared ``names``, in this order. :func:`register` builds the registry and
+refuses, when this module is imported, two reporters with one ``name`` or declaring one summary name
+(:class:`NameCollision`); ``pbs_sim.simulation`` checks the reporters' names against its own core
+names the same way (:func:`summary_names`). Entries without a simulator half are cross-cutting metrics
 (durability, stale-read causes) that read what the installed mechanisms recorded.
 Must not touch: what any mechanism does. Like ``pbs_sim.simulation``, this module joins the two
 one-way halves; simulation code imports only :func:`sim_mechanisms`, whose objects never call metrics.
 
 Adding a mechanism: its ``Mechanism`` in one module under ``pbs_sim/sim/``, its ``Reporter`` in one
-under ``pbs_sim/metrics/``, and one line here.
+under ``pbs_sim/metrics/`` (declaring its summary ``names``), and one line here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .metrics import anti_entropy as anti_entropy_metrics
@@ -48,7 +52,46 @@ class Registered:
     reporter: Reporter
 
 
-MECHANISMS: tuple[Registered, ...] = (
+class NameCollision(ValueError):
+    """Two reporters (or a reporter and the simulator's core summary) claim one name."""
+
+
+def summary_names(entries: Iterable[Registered], reserved: Iterable[str] = (), reserved_by: str = "simulate") -> tuple[str, ...]:
+    """The summary names of ``entries`` in order, after ``reserved`` (names owned by ``reserved_by``);
+    raise :class:`NameCollision` naming both owners if a name is declared twice, or if two reporters
+    share one ``name``."""
+    owner: dict[str, str] = dict.fromkeys(reserved, reserved_by)
+    out = list(owner)
+    seen_reporters: set[str] = set()
+    for entry in entries:
+        rep = entry.reporter
+        if rep.name in seen_reporters:
+            raise NameCollision(f"two reporters are named {rep.name!r}")
+        seen_reporters.add(rep.name)
+        if len(set(rep.names)) != len(rep.names):
+            dup = sorted({n for n in rep.names if rep.names.count(n) > 1})
+            raise NameCollision(f"reporter {rep.name!r} declares {', '.join(map(repr, dup))} twice")
+        for name in rep.names:
+            if name in owner:
+                first = owner[name]
+                raise NameCollision(
+                    f"summary name {name!r} is declared by both {_who(first, reserved_by)} and reporter {rep.name!r}")
+            owner[name] = rep.name
+            out.append(name)
+    return tuple(out)
+
+
+def _who(owner: str, reserved_by: str) -> str:
+    return f"{reserved_by!r} (its core summary)" if owner == reserved_by else f"reporter {owner!r}"
+
+
+def register(*entries: Registered) -> tuple[Registered, ...]:
+    """The registry of ``entries``, in order, once :func:`summary_names` has found no collision."""
+    summary_names(entries)
+    return entries
+
+
+MECHANISMS: tuple[Registered, ...] = register(
     Registered(faults.MECHANISM, faults_metrics.REPORTER),
     Registered(repair.MECHANISM, repair_metrics.REPORTER),
     Registered(anti_entropy.MECHANISM, anti_entropy_metrics.REPORTER),

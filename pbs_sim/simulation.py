@@ -2,7 +2,9 @@
 
 Owns: the simulator's public entry point and its result type :class:`SimResult` (the history, the
 t-visibility curve, a flat ``summary()`` row whose names line up with the analytic engine's, and
-named ``frames()``). This is the one place that joins the two one-way halves: ``pbs_sim.sim`` (runs,
+named ``frames()``), and the core summary names (:data:`CORE_NAMES`). The row is assembled from
+declarations: the core names, then every registered reporter's declared names in registry order
+(:data:`SUMMARY_NAMES`, checked for collisions when this module is imported). This is the one place that joins the two one-way halves: ``pbs_sim.sim`` (runs,
 never imports metrics) and ``pbs_sim.metrics`` (pure functions, never runs SimPy).
 Must not touch: protocol logic, metric definitions, files (the CLI writes results).
 """
@@ -10,28 +12,47 @@ Must not touch: protocol logic, metric definitions, files (the CLI writes result
 from __future__ import annotations
 
 import math
+import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .config import Scenario
+from .config import Scenario, load_scenario, scenario_from_dict
 from .history import History
-from .mechanisms import reporters, sim_mechanisms
+from .mechanisms import MECHANISMS, reporters, sim_mechanisms, summary_names
 from .metrics import causality as caus_m
 from .metrics import latency as lat_m
 from .metrics import monitoring as mon_m
 from .metrics import sessions as ses_m
 from .metrics import siblings as sib_m
 from .metrics import staleness as st_m
-from .metrics.mechanism import RunView
+from .metrics.mechanism import RunView, check_report, collect
 from .rng import Streams
 from .sim.build import Model, build
 
 Seed = int | np.random.SeedSequence | None
 MONITOR_TRIALS = 100_000
+
+#: The summary names :func:`analyse` computes itself, in row order (the reporters' follow).
+CORE_NAMES: tuple[str, ...] = (
+    "engine", "n", "r", "w", "nodes", "profile", "workload", "read_fanout", "write_fanout", "coordinator", "seed",
+    "ops", "reads", "writes", "failed_ops", "availability", "measured_reads", "p_consistent_at_t0", "target",
+    "t_visibility_ms", "stale_read_fraction", "mean_versions_behind", "k", "p_k_staleness",
+    "read_latency_p50_ms", "read_latency_p99_ms", "read_latency_p999_ms",
+    "write_latency_p50_ms", "write_latency_p99_ms", "write_latency_p999_ms",
+    "monotonic_read_violation_rate", "read_your_writes_violation_rate", "t0_bin_high_ms",
+    "predicted_p_consistent_at_t0", "predicted_t_visibility_ms", "predicted_p_consistent_exact_t0",
+    "predicted_t_visibility_exact_ms", "monitoring_max_gap", "monitoring_rmse",
+    "load_writes", "messages", "messages_dropped", "sim_time_ms", "wall_s", "cpu_s",
+)
+#: Every column of ``SimResult.summary()``, in order. Built at import: a reporter declaring a core
+#: name, or two reporters one name, is a ``NameCollision`` here, not a silently overwritten figure.
+SUMMARY_NAMES: tuple[str, ...] = summary_names(MECHANISMS, reserved=CORE_NAMES)
 
 
 @dataclass
@@ -76,19 +97,35 @@ def _seed_repr(seed: Any) -> Any:
     return seed
 
 
+ScenarioLike = Scenario | str | os.PathLike[str] | Mapping[str, Any]
+
+
+def as_scenario(scenario: ScenarioLike) -> Scenario:
+    """A ``Scenario`` from itself, a scenario TOML path, or a dict shaped like one (validated)."""
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, str | os.PathLike):
+        return load_scenario(Path(scenario))
+    if isinstance(scenario, Mapping):
+        return scenario_from_dict(scenario)
+    raise TypeError(f"simulate() takes a Scenario, a scenario file path or a dict, not {type(scenario).__name__}")
+
+
 def simulate(
-    scenario: Scenario,
+    scenario: ScenarioLike,
     seed: Seed = None,
     *,
     record_ops: bool = False,
     progress: bool = False,
 ) -> SimResult:
-    """Run ``scenario`` on the discrete-event simulator; ``seed`` None uses ``run.seed``.
+    """Run ``scenario`` (a ``Scenario``, a scenario TOML path, or a dict shaped like one, as
+    ``run_sweep`` and ``check`` accept) on the discrete-event simulator; ``seed`` None uses ``run.seed``.
 
     ``seed`` may also be a ``numpy.random.SeedSequence`` (a sweep's replication). Same scenario and
     seed give identical results (wall/CPU times aside). ``record_ops`` adds the raw ``ops``/``applies``
     tables and per-read outcomes to ``frames()``; ``progress`` shows a tqdm bar on a terminal.
     """
+    scenario = as_scenario(scenario)
     root = scenario.run.seed if seed is None else seed
     streams = Streams(root)
     model = build(scenario, streams, sim_mechanisms())
@@ -213,8 +250,10 @@ def analyse(
         "monitoring": monitoring,
         "sessions": pd.DataFrame([sessions]),
     }
+    check_report("simulate", CORE_NAMES, summary)  # CORE_NAMES is what the import-time check saw
     # -- what the installed mechanisms and cross-cutting metrics report (pbs_sim.mechanisms)
-    ext_summary, ext_frames = mechanism_metrics(sc, history, ops, outcomes, end_at=end_at)
+    ext_summary, ext_frames = mechanism_metrics(sc, history, ops, outcomes, end_at=end_at,
+                                                taken_frames={"curve", *frames, *history.tables, "reads"})
     summary.update(ext_summary)
     frames.update(ext_frames)
     return SimResult(
@@ -225,10 +264,13 @@ def analyse(
 
 def mechanism_metrics(
     scenario: Scenario, history: History, ops: pd.DataFrame, outcomes: pd.DataFrame, *, end_at: float,
+    taken_frames: Any = (),
 ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
-    """The union of what every registered reporter says of a finished run (``pbs_sim.mechanisms``):
-    summary scalars and named frames. ``ops`` and ``outcomes`` are the run's ops frame and per-read
-    outcomes (already computed by the caller)."""
+    """What every registered reporter says of a finished run (``pbs_sim.mechanisms``): summary
+    scalars in declaration order and named frames (``pbs_sim.metrics.mechanism.collect``: a missing
+    or undeclared name, or a frame named like one of ``taken_frames`` or another reporter's, is an
+    error). ``ops`` and ``outcomes`` are the run's ops frame and per-read outcomes (already computed
+    by the caller)."""
     c = scenario.cluster
     run = RunView(
         frames={"ops": ops, **{k: history.to_frame(k) for k in history.tables if k != "ops"}},
@@ -236,10 +278,5 @@ def mechanism_metrics(
         end_at=end_at, n=c.replication, r=c.read_quorum, w=c.write_quorum,
         non_expanding=c.write_fanout == "quorum",
     )
-    summary: dict[str, Any] = {}
-    frames: dict[str, pd.DataFrame] = {}
-    for reporter in reporters():
-        s, f = reporter.report(run)
-        summary.update(s)
-        frames.update(f)
-    return summary, frames
+    summary, frames = collect(reporters(), run, taken_frames)
+    return dict(summary), frames

@@ -143,3 +143,87 @@ def test_file_errors(tmp_path: Path) -> None:
     ok.write_text("[cluster]\nreplication = 3\n")
     with pytest.raises(ConfigError, match="R = 9 exceeds"):
         load_scenario(ok, overrides={"cluster.read_quorum": 9})
+
+
+# -- bounded work everywhere (issue 17): every rate, list element and size meets one work bound
+
+
+def test_the_fuzz_found_hot_writer_rate_is_refused_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Accepted before, then a run that did not end: now ``validate`` and ``run`` refuse it, exit
+    status 2, one line naming the element."""
+    from cli_in_process import run_cli
+
+    path = tmp_path / "hot.toml"
+    path.write_text("[workload]\nhot_key_writers_per_s = [1000, 1000, 9223372036854775808]\n")
+    for command in (["validate", str(path)], ["run", str(path), "--no-progress"]):
+        code, out, err = run_cli(command, capsys)
+        lines = [ln for ln in err.splitlines() if ln.strip()]
+        assert code == 2 and out == "" and len(lines) == 1, (command, code, err)
+        assert lines[0].startswith(f"pbs-sim: error: {path}: workload.hot_key_writers_per_s[2]: ")
+        assert "operations; at most 1e+07 per run" in lines[0]
+
+
+SLOPPY_CLUSTER = {"nodes": 5, "sloppy_quorum": True, "read_quorum": 2, "write_quorum": 2}
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "needle"),
+    [
+        # hot-key writers add to the main workload's operations, element by element
+        ({"workload": {"hot_key_writers_per_s": [600_000, 600_000]}}, "workload.hot_key_writers_per_s[1]",
+         "bringing the run to ~1.2e+07 operations"),
+        ({"workload": {"clients": 10**6, "hot_key_writers_per_s": [1.0]}}, "workload.hot_key_writers_per_s",
+         "at most 1,000,000 in all"),
+        # every time, list elements included, within the float-time bound
+        ({"workload": {"duration_ms": 1e16}}, "workload.duration_ms", "beyond 1e+15 ms"),
+        ({"workload": {"kind": "pbs-probe", "probe_offsets_ms": [0, 2e15]}}, "workload.probe_offsets_ms[1]",
+         "beyond 1e+15 ms"),
+        ({"predict": {"t_ms": [1e16]}}, "predict.t_ms[0]", "beyond 1e+15 ms"),
+        ({"clocks": {"offsets_ms": [0, -1e300, 0]}}, "clocks.offsets_ms[1]", "beyond 1e+15 ms"),
+        ({"faults": {"schedule": [{"at_ms": 2e15, "action": "crash", "nodes": [0]}]}}, "faults.schedule[0].at_ms",
+         "beyond 1e+15 ms"),
+        ({"faults": {"schedule": [{"action": "clock-jump", "nodes": [0], "jump_ms": -2e15}]}},
+         "faults.schedule[0].jump_ms", "beyond 1e+15 ms"),
+        # the run's horizon, wherever it comes from
+        ({"workload": {"preload": True, "keys": 10, "preload_rate_per_s": 1e-12}}, "workload.preload_rate_per_s",
+         "issue operations for ~1e+16 ms"),
+        ({"workload": {"kind": "pbs-probe", "trials": 10**6, "probe_interval_ms": 1e10}}, "workload.probe_interval_ms",
+         "issue operations for"),
+        # hint sweeps over the same horizon as everything else (the preload was left out before)
+        ({"cluster": SLOPPY_CLUSTER, "workload": {"preload": True, "keys": 10**6, "preload_rate_per_s": 1e-3},
+          "hinted_handoff": {"store": "fallback"}}, "hinted_handoff.interval_ms", "events per run"),
+        # background work goes on while operations wait for their timeouts (the run ends after them)
+        ({"workload": {"duration_ms": 100, "warmup_ms": 0}, "cluster": {"read_timeout_ms": 1e12},
+          "anti_entropy": {"mode": "merkle", "interval": "exponential(mean=1)"}}, "anti_entropy.interval",
+         "exchanges; at most 1e+08 per run"),
+        # one hint's replay time
+        ({"hinted_handoff": {"store": "coordinator", "hint_bytes": 2**62, "rate_bytes_per_s": 1}},
+         "hinted_handoff.rate_bytes_per_s", "ms per hint; at most 1e+15 ms"),
+    ],
+)
+def test_every_rate_list_element_and_size_meets_the_work_bound(raw: dict, key: str, needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        scenario_from_dict(raw, source="s.toml")
+    msg = str(info.value)
+    assert msg.startswith(f"s.toml: {key}: ") and needle in msg and "\n" not in msg, msg
+
+
+def test_work_within_the_bounds_is_accepted() -> None:
+    sc = scenario_from_dict({"workload": {"hot_key_writers_per_s": [1000, 1000, 1000], "duration_ms": 1e6,
+                                          "warmup_ms": 0, "rate_per_s": 1}})
+    assert sc.workload.hot_key_writers_per_s == (1000.0, 1000.0, 1000.0)  # 3e6 writes: within 1e7
+    scenario_from_dict({"clocks": {"offsets_ms": [-1e15, 0, 1e15]}})  # the bound itself is allowed
+
+
+# -- hinted handoff: fallback hints need sloppy quorums (issue 17)
+
+
+def test_fallback_hints_without_sloppy_quorums_are_refused() -> None:
+    """Validated "ok" and did nothing before (strict quorums have no fallbacks to keep hints)."""
+    with pytest.raises(ConfigError, match=r"^s\.toml: hinted_handoff\.store: fallback hints are kept by the "
+                                          r"fallbacks of sloppy quorums: set cluster\.sloppy_quorum = true"):
+        scenario_from_dict({"hinted_handoff": {"store": "fallback"}}, source="s.toml")
+    assert scenario_from_dict({"cluster": SLOPPY_CLUSTER, "hinted_handoff": {"store": "fallback"}}).cluster.sloppy_quorum
+    assert scenario_from_dict({"hinted_handoff": {"store": "coordinator"}}).hinted_handoff.store == "coordinator"

@@ -1,13 +1,18 @@
 """Fuzzing the configuration front door (issue 9): random but syntactically valid scenario and sweep
 files — random sections and keys (known and unknown), types and magnitudes (inf, nan, huge,
 negative, zero, tiny) — through ``pbs-sim validate``. Each must either be accepted, and then a
-bounded run of it (the work-size settings capped, see ``bounded``) finishes within a wall-clock
-limit with exit status 0, or be refused with exit status 2 and exactly one ``pbs-sim: error:`` line,
-never a traceback. Sweep files are validated and dry-run (``sweep --dry-run``).
+bounded run of it (the work-size settings capped, see ``bounded``) finishes within an event budget
+(``MAX_SIM_EVENTS`` SimPy events, counted, not timed) with exit status 0, or be refused with exit
+status 2 and exactly one ``pbs-sim: error:`` line, never a traceback. Sweep files are validated and
+dry-run (``sweep --dry-run``).
 
-The default run tries ``EXAMPLES`` scenario files and ``EXAMPLES // 2`` sweep files (a few seconds
-to ~25 s on a loaded 2-core machine); ``-m slow`` runs ten times as many. Hypothesis keeps the
-failing examples it finds in ``.hypothesis/`` and replays them first.
+No wall-clock limit judges an example (one did, and failed a clean-clone ``make test`` on a loaded
+machine): a run that does not end within the budget fails deterministically, whatever the machine.
+
+Examples come from the loaded hypothesis profile (``tests/conftest.py``): ``ci``, the default, is
+derandomized, so ``make test`` tries the same ``EXAMPLES`` scenario files and ``EXAMPLES // 2``
+sweep files everywhere; ``make fuzz`` explores at random with the ``fuzz`` profile's count and keeps
+what fails in ``.hypothesis/``; ``-m slow`` runs ten times as many.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import signal
 import sys
 import typing
 from collections import Counter
@@ -25,20 +29,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import simpy
 from cli_in_process import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pbs_sim.config import SECTIONS, load_scenario
+from pbs_sim.distributions import parse
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-EXAMPLES = 120
-RUN_LIMIT_S = 20
+EXAMPLES = max(120, settings().max_examples)  # the loaded profile's count, at least the ci 120
+#: What a bounded run may process. ``bounded`` keeps a run to at most a few hundred operations on at
+#: most 20 replicas (~2 x 10^4 events at worst; the ci and fuzz profiles' examples peak below 10^3,
+#: printed by test_fuzz_tally), so this is a tenfold margin over the worst case that still ends in
+#: well under a second.
+MAX_SIM_EVENTS = 200_000
 SEEN: Counter[str] = Counter()
+PEAK: Counter[str] = Counter()  # the most events one bounded run took (printed by test_fuzz_tally)
 
 # ---------------------------------------------------------------------------------------------
 # TOML text (no writer in the standard library; inf and nan are TOML floats)
@@ -197,22 +208,30 @@ def sweep_text(doc: dict[str, Any]) -> str:
 # The properties
 
 
-class TookTooLong(Exception):
-    pass
+class TooManyEvents(BaseException):
+    """Not an ``Exception``: the CLI's error handling must not turn it into an exit status."""
 
 
 @contextmanager
-def time_limit(seconds: int) -> Iterator[None]:
-    def alarm(signum: int, frame: Any) -> None:
-        raise TookTooLong(f"did not finish in {seconds} s")
+def event_budget(limit: int) -> Iterator[None]:
+    """Count every SimPy event processed inside (every ``Environment``, through ``step``, which
+    ``Environment.run`` and the model's stepping loop both call); past ``limit``, stop the run."""
+    original = simpy.Environment.step
+    count = 0
 
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(seconds)
+    def step(env: simpy.Environment) -> None:
+        nonlocal count
+        count += 1
+        if count > limit:
+            raise TooManyEvents(f"the run did not end within {limit:,} simulation events")
+        original(env)
+
+    simpy.Environment.step = step  # type: ignore[method-assign]
     try:
         yield
     finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+        simpy.Environment.step = original  # type: ignore[method-assign]
+        PEAK["events"] = max(PEAK["events"], count)
 
 
 def assert_accepted_or_one_line(code: int, out: str, err: str, what: str) -> bool:
@@ -226,19 +245,34 @@ def assert_accepted_or_one_line(code: int, out: str, err: str, what: str) -> boo
 
 
 def bounded(raw: dict[str, Any]) -> dict[str, Any]:
-    """The scenario with every setting that sizes the work capped (what a fuzz run may afford)."""
+    """The scenario with every setting that sizes the work capped (what a fuzz run may afford): a
+    few hundred operations, and background processes over a span of ~25 ms plus the timeouts."""
     wl = raw.setdefault("workload", {})
     kind = wl.get("kind", "open")
     rate = wl.get("rate_per_s", 1000.0)
-    wl["warmup_ms"] = min(wl.get("warmup_ms", 1000.0), 5.0)
-    wl["duration_ms"] = min(wl.get("duration_ms", 10_000.0), 20.0, 300_000.0 / rate if kind == "open" else 20.0)
+    per_op_ms = 1000.0 / rate  # open: ~150 operations in the warm-up and ~150 in the duration at most
+    wl["warmup_ms"] = min(wl.get("warmup_ms", 1000.0), 5.0, 150 * per_op_ms if kind == "open" else 5.0)
+    wl["duration_ms"] = min(wl.get("duration_ms", 10_000.0), 20.0, 150 * per_op_ms if kind == "open" else 20.0)
     wl["trials"] = min(wl.get("trials", 10_000), 20)
     wl["clients"] = min(wl.get("clients", 100), 10)
     wl["keys"] = min(wl.get("keys", 1000), 1000)
     wl["probe_interval_ms"] = min(wl.get("probe_interval_ms", 1.0), 1.0)
+    if isinstance(wl.get("probe_offsets_ms"), list):
+        wl["probe_offsets_ms"] = [min(x, 20.0) for x in wl["probe_offsets_ms"]]
+    if isinstance(wl.get("hot_key_writers_per_s"), list):
+        wl["hot_key_writers_per_s"] = [min(x, 1000.0) for x in wl["hot_key_writers_per_s"]]
+    if wl.get("preload") is True:  # 1000 keys at >= 10^5 writes/s: at most 10 ms of load phase
+        given = wl.get("preload_rate_per_s")
+        wl["preload_rate_per_s"] = max(given if isinstance(given, int | float) else rate, 1e5)
+    if kind == "closed" and not parse(wl.get("think_time", "exponential(mean=10)")).mean >= 1.0:
+        wl["think_time"] = "exponential(mean=1)"  # 10 clients cycling at least every 1 ms
+    if "rmw_gap" in wl and not parse(wl["rmw_gap"]).mean <= 10.0:
+        wl["rmw_gap"] = "exponential(mean=1)"  # rmw writes follow their reads within the span
     cl = raw.setdefault("cluster", {})
     cl["vnodes"] = min(cl.get("vnodes", 8), 8)
     cl["nodes"] = min(cl.get("nodes", 3), max(cl.get("replication", 3), 20))
+    for k in ("read_timeout_ms", "write_timeout_ms"):  # the run lasts until the last timeout at most
+        cl[k] = min(cl.get(k, 10_000.0), 1000.0)
     fa = raw.setdefault("faults", {})
     for k in ("crash_mttf_ms", "disk_loss_mttf_ms"):
         if isinstance(fa.get(k), float | int):
@@ -246,6 +280,12 @@ def bounded(raw: dict[str, Any]) -> dict[str, Any]:
     ae = raw.setdefault("anti_entropy", {})
     if ae.get("mode", "off") != "off":
         ae["interval"] = "exponential(mean=10)"
+    fd = raw.get("failure_detector", {})
+    if isinstance(fd.get("false_suspicion_rate_per_s"), int | float):
+        fd["false_suspicion_rate_per_s"] = min(fd["false_suspicion_rate_per_s"], 10.0)
+    hh = raw.get("hinted_handoff", {})
+    if isinstance(hh.get("interval_ms"), int | float):
+        hh["interval_ms"] = max(hh["interval_ms"], 10.0)
     return raw
 
 
@@ -274,7 +314,7 @@ def check_scenario(doc: dict[str, dict[str, Any]], tmp: Path, capsys: pytest.Cap
     assert all(math.isfinite(x) for x in numbers_in(resolved)), resolved
     small = tmp / "bounded.toml"
     small.write_text(toml_text(bounded(raw)))
-    with time_limit(RUN_LIMIT_S):
+    with event_budget(MAX_SIM_EVENTS):
         code, out, err = run_cli(["run", str(small), "--no-progress", "--json"], capsys)
     assert code == 0, (toml_text(bounded(raw)), err)  # a smaller version of an accepted scenario runs
     json.loads(out, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
@@ -285,13 +325,12 @@ def check_sweep(doc: dict[str, Any], tmp: Path, capsys: pytest.CaptureFixture[st
     path = tmp / "fuzz_sweep.toml"
     path.write_text(sweep_text(doc))
     tomllib.loads(path.read_text())
-    with time_limit(RUN_LIMIT_S):
-        code, out, err = run_cli(["validate", str(path)], capsys)
-        ok = assert_accepted_or_one_line(code, out, err, "validate sweep")
-        SEEN["sweep accepted" if ok else "sweep refused"] += 1
-        if ok:
-            code, out, err = run_cli(["sweep", str(path), "--dry-run"], capsys)
-            assert code == 0, err
+    code, out, err = run_cli(["validate", str(path)], capsys)  # no simulation: bounded by the sweep's checks
+    ok = assert_accepted_or_one_line(code, out, err, "validate sweep")
+    SEEN["sweep accepted" if ok else "sweep refused"] += 1
+    if ok:
+        code, out, err = run_cli(["sweep", str(path), "--dry-run"], capsys)
+        assert code == 0, err
 
 
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -322,6 +361,30 @@ def test_fuzz_scenarios_long(doc: dict[str, dict[str, Any]], tmp_path: Path, cap
 def test_fuzz_tally(capsys: pytest.CaptureFixture[str]) -> None:
     """Print what the fuzz tests saw (run with -s), and that they saw both outcomes."""
     with capsys.disabled():
-        print(f"\nfuzz: {dict(sorted(SEEN.items()))}")
+        print(f"\nfuzz: {dict(sorted(SEEN.items()))}; most events in one bounded run: {PEAK['events']:,}")
     if SEEN:
         assert SEEN["scenario refused"] > 0
+
+
+def test_ci_runs_hypothesis_derandomized_without_a_deadline() -> None:
+    """``make test`` (no HYPOTHESIS_PROFILE) draws the same examples everywhere and never judges one
+    by its duration; ``make fuzz`` sets the random profile."""
+    import os
+
+    current = settings()
+    if os.environ.get("HYPOTHESIS_PROFILE", "ci") == "ci":
+        assert current.derandomize and current.database is None and current.deadline is None
+    fuzz = settings.get_profile("fuzz")
+    assert not fuzz.derandomize and fuzz.deadline is None and fuzz.max_examples > EXAMPLES // 2
+
+
+def test_the_event_budget_stops_a_run_that_would_go_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The budget counts the simulator's events (if a change to the event loop bypassed
+    ``Environment.step``, this fails instead of the fuzz test silently losing its bound)."""
+    path = tmp_path / "s.toml"
+    path.write_text('[latency]\nprofile = "lnkd-ssd"\n[workload]\nduration_ms = 50\nwarmup_ms = 0\n')
+    with pytest.raises(TooManyEvents, match="did not end within 100 simulation events"), event_budget(100):
+        run_cli(["run", str(path), "--no-progress", "--json"], capsys)
+    with event_budget(MAX_SIM_EVENTS):
+        code, _, err = run_cli(["run", str(path), "--no-progress", "--json"], capsys)
+    assert code == 0, err

@@ -31,7 +31,7 @@ SLOPPY = {"cluster": {"nodes": 5, "sloppy_quorum": True, "write_quorum": 2, "rea
         ({"failure_detector": {"mode": "phi"}}, "failure_detector.mode: 'phi' is not one of off, perfect, delay"),
         ({"failure_detector": {"detect_delay": "normal("}}, "failure_detector.detect_delay"),
         ({"failure_detector": {"false_suspicion_rate_per_s": -1}}, "failure_detector.false_suspicion_rate_per_s"),
-        ({"hinted_handoff": {"store": "fallback", "interval_ms": 1e-9}}, "hinted_handoff.interval_ms: 1e-09 ms sweeps"),
+        ({**SLOPPY, "hinted_handoff": {"store": "fallback", "interval_ms": 1e-9}}, "hinted_handoff.interval_ms: 1e-09 ms sweeps"),
         ({"failure_detector": {"mode": "perfect", "false_suspicion_rate_per_s": 1e9}},
          "failure_detector.false_suspicion_rate_per_s: 1e+09/s"),
     ],

@@ -63,22 +63,39 @@ def _ms(x: float) -> str:
 
 
 def render_summary(s: dict[str, Any], curve: Any, binned: bool) -> str:
-    """The short readable report of a simulated run."""
+    """The short readable report of a simulated run (a run that measured nothing says so in one
+    line instead of a page of n/a and an empty t-bin)."""
+    head = (f"{s['profile']}: N={s['n']} R={s['r']} W={s['w']} on {s['nodes']} nodes, {s['workload']} workload, "
+            f"coordinator {s['coordinator']}, fan-out read {s['read_fanout']} / write {s['write_fanout']}, seed {s['seed']}")
+    simulated = f"  simulated {s['sim_time_ms']:,.0f} ms in {s['wall_s']:.2f} s wall ({s['cpu_s']:.2f} s CPU"
+    if s["ops"] == 0:
+        return "\n".join([
+            head,
+            "  no measured operations: the workload issued none after its warm-up, so there is nothing to "
+            "report (lengthen workload.duration_ms or issue operations faster)",
+            simulated + ")",
+        ])
+    if s["measured_reads"] == 0:
+        staleness = [f"  staleness           no completed measured reads ({s['reads']:,} issued): nothing to report "
+                     "on P(consistent), t-visibility or versions behind"]
+    else:
+        staleness = [
+            f"  P(consistent, t=0)  {_pct(s['p_consistent_at_t0'])}"
+            + (f" (reads with t in [0, {s['t0_bin_high_ms']:g}) ms)" if binned else "")
+            + f"; predicted{' for the same reads' if binned else ' from observed delays'} "
+            + _pct(s["predicted_p_consistent_at_t0"])
+            + (f" (at t = 0 exactly {_pct(s['predicted_p_consistent_exact_t0'])})" if binned else ""),
+            f"  t-visibility        {_ms(s['t_visibility_ms'])} ms at {100 * s['target']:g} %"
+            + (" (a bin's lower edge)" if binned else " (a probe offset)")
+            + f"; predicted on the same {'bins' if binned else 'offsets'} {_ms(s['predicted_t_visibility_ms'])} ms"
+            + f" (exactly {_ms(s['predicted_t_visibility_exact_ms'])} ms)",
+            f"  stale reads         {_pct(s['stale_read_fraction'])}; mean versions behind {_ms(s['mean_versions_behind'])}",
+        ]
     lines = [
-        f"{s['profile']}: N={s['n']} R={s['r']} W={s['w']} on {s['nodes']} nodes, {s['workload']} workload, "
-        f"coordinator {s['coordinator']}, fan-out read {s['read_fanout']} / write {s['write_fanout']}, seed {s['seed']}",
+        head,
         f"  measured ops        {s['ops']:,} ({s['reads']:,} reads, {s['writes']:,} writes); "
         f"availability {_pct(s['availability'])} ({s['failed_ops']:,} failed)",
-        f"  P(consistent, t=0)  {_pct(s['p_consistent_at_t0'])}"
-        + (f" (reads with t in [0, {s['t0_bin_high_ms']:g}) ms)" if binned else "")
-        + f"; predicted{' for the same reads' if binned else ' from observed delays'} "
-        + _pct(s["predicted_p_consistent_at_t0"])
-        + (f" (at t = 0 exactly {_pct(s['predicted_p_consistent_exact_t0'])})" if binned else ""),
-        f"  t-visibility        {_ms(s['t_visibility_ms'])} ms at {100 * s['target']:g} %"
-        + (" (a bin's lower edge)" if binned else " (a probe offset)")
-        + f"; predicted on the same {'bins' if binned else 'offsets'} {_ms(s['predicted_t_visibility_ms'])} ms"
-        + f" (exactly {_ms(s['predicted_t_visibility_exact_ms'])} ms)",
-        f"  stale reads         {_pct(s['stale_read_fraction'])}; mean versions behind {s['mean_versions_behind']:.4g}",
+        *staleness,
         f"  sessions            monotonic-read violations {_pct(s['monotonic_read_violation_rate'])}, "
         f"read-your-writes {_pct(s['read_your_writes_violation_rate'])}",
         f"  latency ms          read p50 {_ms(s['read_latency_p50_ms'])} p99 {_ms(s['read_latency_p99_ms'])} "
@@ -87,10 +104,7 @@ def render_summary(s: dict[str, Any], curve: Any, binned: bool) -> str:
         f"  monitoring gap      max |measured - predicted| {_pct(s['monitoring_max_gap'])}, RMSE {_pct(s['monitoring_rmse'])}",
     ]
     rate = s["ops"] / s["cpu_s"] if s["cpu_s"] > 0 else math.nan
-    lines.append(
-        f"  simulated {s['sim_time_ms']:,.0f} ms in {s['wall_s']:.2f} s wall ({s['cpu_s']:.2f} s CPU, "
-        f"{rate:,.0f} ops per CPU second)"
-    )
+    lines.append(f"{simulated}, {rate:,.0f} ops per CPU second)")
     if len(curve):
         lines.append("")
         lines.append(f"  {'t_ms':>9}  {'p_consistent':>12}  {'95% CI (Wilson)':>21}  {'reads':>8}")

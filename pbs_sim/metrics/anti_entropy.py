@@ -34,6 +34,8 @@ class AntiEntropyReporter:
     """Anti-entropy exchange costs of a run (zeros with anti-entropy off)."""
 
     name = "anti_entropy"
+    names = ("ae_exchanges", "ae_aborted", "ae_messages", "ae_hashes_compared", "ae_keys_sent", "ae_keys_repaired",
+             "ae_bytes_sent", "ae_exchange_ms_mean")
 
     def report(self, run: RunView) -> Report:
         return anti_entropy_summary(run.table("anti_entropy")), {}

@@ -432,6 +432,9 @@ class CausalityReporter:
     """LWW loss, lost updates, concurrent pairs and the two write-session guarantees."""
 
     name = "causality"
+    names = ("lww_lost_writes", "lww_lost_fraction", "lww_lost_clock_skew", "lww_lost_concurrency", "lww_lost_tie",
+             "lost_updates", "lost_update_fraction", "concurrent_write_pairs", "monotonic_write_violation_rate",
+             "writes_follow_reads_violation_rate", "causality_tracked")
 
     def report(self, run: RunView) -> Report:
         frames = run.frames

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .causality import ranked_tables
-from .mechanism import Report, RunView
+from .mechanism import Report, RunView, blank
 
 CAUSES = ("replica-restored-empty", "sloppy-quorum", "partial-quorum", "write-in-flight", "replica-missed-write", "unknown")
 
@@ -186,9 +186,11 @@ class CausesReporter:
     """Every stale read classified (``stale_reads``, ``stale_causes`` and one
     ``stale_<cause>_per_read`` figure per cause). Runs when an installed mechanism moves data, or
     when there are at most ``max_without_faults`` stale reads (the classification is a per-read
-    Python loop; a fault-free run's causes are all ``partial-quorum`` anyway)."""
+    Python loop; a fault-free run's causes are all ``partial-quorum`` anyway); otherwise its figures
+    are nan (not classified)."""
 
     name = "causes"
+    names = tuple(f"stale_{c.replace('-', '_')}_per_read" for c in CAUSES)
 
     def __init__(self, max_without_faults: int = 20_000) -> None:
         self.max_without_faults = max_without_faults
@@ -197,7 +199,7 @@ class CausesReporter:
         outcomes = run.outcomes
         n_stale = int((~outcomes["consistent"].astype(bool)).sum()) if len(outcomes) else 0
         if not run.data_moved and n_stale > self.max_without_faults:
-            return {}, {}
+            return blank(self.names), {}
         # versions compared in the store's order (ranks; = seq with perfect clocks): issue 10
         rt = ranked_tables(run.ops, run.frames, outcomes=outcomes, applies=run.frames["applies"],
                            dropped_writes=run.table("dropped_writes"))

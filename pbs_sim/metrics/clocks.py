@@ -16,6 +16,7 @@ from .mechanism import Report, RunView
 
 class ClocksReporter:
     name = "clocks"
+    names = ("clock_offset_sd_ms", "clock_offset_max_abs_ms", "clock_jumps")
 
     def report(self, run: RunView) -> Report:
         stamps = run.table("write_stamps")

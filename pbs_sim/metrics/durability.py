@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .causality import rank_to_seq, store_order_frames
-from .mechanism import Report, RunView
+from .mechanism import Report, RunView, blank
 
 _WIPE, _CRASH, _RECOVER, _REPLACE = "wipe", "crash", "recover", "replace"
 
@@ -390,14 +390,18 @@ def mttdl_from_exposure(time_at_risk_ms: float, losses: int, confidence: float =
 
 class DurabilityReporter:
     """Durability figures and frames (``lost_writes``, ``durability_by_decile``,
-    ``under_replication``) when an installed mechanism moves replica data; otherwise only the three
-    loss counts, zero (nothing can be lost without faults or repair traffic)."""
+    ``under_replication``) when an installed mechanism moves replica data; otherwise the three loss
+    counts are zero (nothing can be lost without faults or repair traffic) and the other figures nan
+    (not computed: the replay does not run)."""
 
     name = "durability"
+    names = ("committed_writes", "replication_completion_ms_mean", "replication_completion_ms_p99",
+             "replication_incomplete_fraction", "under_replication_exposure_key_ms", "under_replicated_keys_mean",
+             "lost_writes", "lost_write_fraction", "keys_lost", "key_time_at_risk_ms", "mttdl_ms_estimate")
 
     def report(self, run: RunView) -> Report:
         if not run.data_moved:
-            return {"lost_writes": 0.0, "lost_write_fraction": 0.0, "keys_lost": 0.0}, {}
+            return blank(self.names, lost_writes=0.0, lost_write_fraction=0.0, keys_lost=0.0), {}
         fr = store_order_frames(run.frames)  # versions compared in the store's order (issue 10)
         d = durability(fr, run.n, run.end_at)
         out = summary(fr, run.n, run.end_at, start_at=run.warmup_ms, result=d)

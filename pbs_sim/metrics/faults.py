@@ -13,6 +13,7 @@ class FaultsReporter:
     """``fault_crashes`` and ``fault_disk_losses`` (zeros without faults)."""
 
     name = "faults"
+    names = ("fault_crashes", "fault_disk_losses")
 
     def report(self, run: RunView) -> Report:
         faults = run.table("faults")

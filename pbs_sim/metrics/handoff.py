@@ -39,6 +39,7 @@ def _measured_op_ids(run: RunView) -> np.ndarray:
 
 class FailureDetectorReporter:
     name = "failure_detector"
+    names = ("fd_false_suspicions", "fd_view_changes")
 
     def report(self, run: RunView) -> Report:
         t = run.table("detector")
@@ -51,6 +52,7 @@ class FailureDetectorReporter:
 
 class SloppyReporter:
     name = "sloppy_quorum"
+    names = ("read_availability", "write_availability", "sloppy_writes", "fallback_reads")
 
     def report(self, run: RunView) -> Report:
         ops = run.ops
@@ -95,6 +97,7 @@ def handoff_delays(hints: pd.DataFrame, ops: pd.DataFrame) -> pd.DataFrame:
 
 class HandoffReporter:
     name = "hinted_handoff"
+    names = HINT_NAMES
 
     def report(self, run: RunView) -> Report:
         h = run.table("hints")

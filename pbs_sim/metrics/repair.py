@@ -60,6 +60,8 @@ class ReadRepairReporter:
     """Read-repair figures of a run (zeros with read repair off); ``repairs_per_key`` when it ran."""
 
     name = "read_repair"
+    names = ("repairs_sent", "repairs_applied", "repairs_per_read", "repairs_applied_per_read",
+             "stale_responder_read_fraction", "late_repair_fraction")
 
     def report(self, run: RunView) -> Report:
         repairs = run.table("repairs")

@@ -421,6 +421,7 @@ def false_concurrency(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk:
 
 class SiblingsReporter:
     name = "siblings"
+    names = NAMES
 
     def report(self, run: RunView) -> Report:
         ops, frames = run.ops, run.frames
