@@ -124,3 +124,20 @@ def test_asked_and_answered_at_n_150() -> None:
     assert len(ops) >= 2 and set(ops["kind"].astype(str)) == {"read", "write"}
     assert (ops["asked"] == 150).all()
     assert (ops["answered"] == 150).all()
+
+
+def test_sloppy_quorum_counts_above_127() -> None:
+    """``sloppy_ops`` counts the primaries and fallbacks in a quorum: with R = W = N = 130 and a crashed
+    primary, a quorum has 129 primaries. Its int8 columns raised OverflowError mid-run."""
+    sc = scenario_from_dict({
+        "cluster": {"nodes": 135, "replication": 130, "read_quorum": 130, "write_quorum": 130, "vnodes": 1,
+                    "sloppy_quorum": True},
+        "latency": {"profile": "lnkd-ssd"},
+        "workload": {"keys": 2, "duration_ms": 10, "rate_per_s": 1000, "read_fraction": 0.5, "warmup_ms": 0},
+        "faults": {"schedule": [{"at_ms": 0, "action": "crash", "nodes": [0]}]},
+    })
+    m = build(sc, Streams(1))
+    m.run()
+    sloppy = m.history.to_frame("sloppy_ops")
+    assert len(sloppy) >= 1
+    assert ((sloppy["primaries"] == 129) & (sloppy["fallbacks"] == 1)).all()
