@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from history_rows import ops_frame
 
+from pbs_sim.history import OK, READ, WRITE, History
 from pbs_sim.metrics import wilson
 from pbs_sim.metrics.staleness import (
     k_staleness,
@@ -106,3 +107,26 @@ def test_empty_inputs() -> None:
     assert t_visibility_curve(out).empty
     only_reads = read_outcomes(ops_frame([(1, 1, "read", 0.0, 1.0, "ok", 0)]))
     assert list(only_reads["consistent"]) == [True]
+
+
+def test_a_commit_and_a_read_start_at_one_instant_are_ordered_by_event() -> None:
+    """A write commits at t = 5 and two reads of its key start at t = 5: one issued before the commit
+    was processed (its issue event is earlier), one after. Only the second started after the commit;
+    comparing the float instants alone counted the commit for both (the first read, returning the old
+    version, was called stale)."""
+    h = History()
+    w = h.add_op(9, 1, WRITE, -1, 0.0, 3)
+    h.set_version(w, 1)
+    before = h.add_op(1, 1, READ, -1, 5.0, 3)  # issued at 5, before the commit event below
+    h.complete(w, 5.0, OK)
+    after = h.add_op(2, 1, READ, -1, 5.0, 3)
+    h.complete(before, 6.0, OK, 0)
+    h.complete(after, 6.0, OK, 0)
+    out = read_outcomes(h.to_frame()).set_index("op_id")
+    assert out.loc[before, "w_star"] == 0 and out.loc[before, "consistent"]
+    assert math.isnan(out.loc[before, "t_ms"]) and out.loc[before, "versions_behind"] == 0
+    assert out.loc[after, "w_star"] == 1 and not out.loc[after, "consistent"]
+    assert out.loc[after, "t_ms"] == 0.0 and out.loc[after, "versions_behind"] == 1
+    # without event columns (a frame from elsewhere) a commit at the read's instant counts, as before
+    plain = read_outcomes(h.to_frame().drop(columns=["issued_event", "completed_event"])).set_index("op_id")
+    assert list(plain["w_star"]) == [1, 1]
