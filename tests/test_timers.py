@@ -18,8 +18,10 @@ import simpy
 
 from pbs_sim.config import scenario_from_dict
 from pbs_sim.rng import Streams
+from pbs_sim.sim import coordinator
 from pbs_sim.sim.build import Model, build
 from pbs_sim.sim.coordinator import Deadlines
+from pbs_sim.sim.events import BareEvent, schedule, schedule_at, timeout_at
 
 
 class _Op:
@@ -43,19 +45,77 @@ NOW0 = 1027.0870586627352
 D = 100013.24566378786
 
 
-def test_rearmed_timer_landing_one_ulp_early_still_expires() -> None:
-    landed = NOW0 + (D - NOW0)  # where SimPy puts a timer armed at NOW0 with delay D - NOW0
-    assert landed == math.nextafter(D, -math.inf)  # the premise: one ulp early
-    env = simpy.Environment()
+def _rearmed(env: simpy.Environment) -> tuple[Deadlines, _Op, _Op]:
     dl = Deadlines(env)
     first, second = _Op(dl, NOW0), _Op(dl, D)
     dl.add(NOW0, first)  # armed at 0 for NOW0: lands exactly
     dl.add(D, second)  # queued behind it; re-armed at NOW0 for D when the first expires
+    return dl, first, second
+
+
+def test_rearmed_timer_landing_one_ulp_early_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timer for D is armed with SimPy's plain delay ``D - NOW0``, which lands one ulp early: the
+    queue must take it for the live timer (identity), not for a stale one (time), and expire D."""
+    landed = NOW0 + (D - NOW0)  # where SimPy puts a timer armed at NOW0 with delay D - NOW0
+    assert landed == math.nextafter(D, -math.inf)  # the premise: one ulp early
+    monkeypatch.setattr(coordinator, "schedule_at", lambda env, ev, at: schedule(env, ev, max(0.0, at - env.now)))
+    env = simpy.Environment()
+    dl, first, second = _rearmed(env)
     env.run()
     assert first.expired_at == NOW0
     assert second.done, "the re-armed timer was dropped as stale"
-    assert second.expired_at == math.nextafter(D, -math.inf)
+    assert second.expired_at == landed
     assert dl.outstanding == 0
+
+
+def test_rearmed_timer_lands_on_its_deadline() -> None:
+    env = simpy.Environment()
+    dl, first, second = _rearmed(env)
+    env.run()
+    assert (first.expired_at, second.expired_at, dl.outstanding) == (NOW0, D, 0)
+
+
+def test_schedule_at_lands_exactly_where_a_delay_cannot() -> None:
+    """No delay lands an event scheduled at NOW0 on D (the sums round to the ulps either side); an
+    absolute heap entry does, and keeps SimPy's FIFO order among simultaneous events."""
+    near, up, down = {D - NOW0}, D - NOW0, D - NOW0
+    for _ in range(3):
+        up, down = math.nextafter(up, math.inf), math.nextafter(down, -math.inf)
+        near |= {up, down}
+    assert all(NOW0 + d != D for d in near)
+    env = simpy.Environment()
+    env.run(until=NOW0)
+    log: list[tuple[str, float]] = []
+    schedule_at(env, BareEvent((lambda e: log.append(("bare", env.now)),)), D)
+    env.timeout(D - NOW0).callbacks.append(lambda e: log.append(("timeout", env.now)))  # type: ignore[union-attr]
+
+    def proc() -> Any:
+        yield timeout_at(env, D)
+        log.append(("process", env.now))
+
+    env.process(proc())
+    schedule_at(env, BareEvent((lambda e: log.append(("past", env.now)),)), 1.0)  # before now: now
+    env.run()
+    assert log == [("past", NOW0), ("timeout", math.nextafter(D, -math.inf)), ("bare", D), ("process", D)]
+
+
+def test_scripted_fault_and_clock_jump_happen_at_at_ms() -> None:
+    """A scripted crash / recover / clock jump at ``at_ms`` happens at exactly that instant. The
+    faults run their schedule in one process, so the recover at D was a timeout of D - NOW0 from the
+    crash at NOW0 and happened one ulp early; clock jumps each wait from t = 0 (exact either way)."""
+    sc = scenario_from_dict({
+        "workload": {"keys": 2, "duration_ms": 1, "rate_per_s": 1000, "warmup_ms": 0},
+        "faults": {"schedule": [{"at_ms": NOW0, "action": "crash", "nodes": [0]},
+                                {"at_ms": D, "action": "recover", "nodes": [0]},
+                                {"at_ms": NOW0, "action": "clock-jump", "nodes": [1], "jump_ms": 5.0},
+                                {"at_ms": D, "action": "clock-jump", "nodes": [1], "jump_ms": 5.0}]},
+    })
+    m = build(sc, Streams(1))
+    m.start()
+    m.env.run(until=D + 1.0)
+    faults = m.history.to_frame("faults")
+    assert list(faults["at"]) == [NOW0, D]
+    assert list(m.history.to_frame("clock_events")["at"]) == [NOW0, D]
 
 
 def test_superseded_timer_is_ignored_and_deadlines_expire_in_order() -> None:

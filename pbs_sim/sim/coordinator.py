@@ -71,7 +71,7 @@ import simpy
 
 from ..distributions import BufferedSampler
 from ..history import FAILED, OK, READ, TIMEOUT, WRITE, History
-from .events import BareEvent, schedule
+from .events import BareEvent, schedule_at
 from .network import CLIENT, Message, Network
 from .versioning import DEFAULT_POLICY, SessionContexts, Stamp, VersionCounter, VersioningPolicy
 
@@ -198,8 +198,9 @@ class Deadlines:
     is recognised because it is no longer ``self._timer``. SimPy lands a timer at ``now + (at -
     now)``, which can be one ulp before ``at``; the old test ``now < armed_at`` took such a timer for
     a stale one and dropped it, and with nothing left to re-arm it the pending operations never
-    expired. For the same reason the timer that fires expires everything due by the deadline it was
-    armed for (or by ``now``, if later), not only what is due by ``now``.
+    expired. Timers are armed with :func:`~pbs_sim.sim.events.schedule_at`, so they land on the
+    deadline itself; and should one still land early, the timer that fires expires everything due by
+    the deadline it was armed for (or by ``now``, if later), not only what is due by ``now``.
     """
 
     def __init__(self, env: simpy.Environment) -> None:
@@ -239,7 +240,7 @@ class Deadlines:
     def _arm(self, at: float) -> None:
         self._armed_at = at
         self._timer = timer = BareEvent(self._callbacks)
-        schedule(self.env, timer, max(0.0, at - self.env._now))  # noqa: SLF001
+        schedule_at(self.env, timer, at)
 
     def _fire(self, event: Any) -> None:
         if event is not self._timer:  # a stale timer superseded by an earlier one
