@@ -86,7 +86,7 @@ def schedule_at(env: simpy.Environment, event: BareEvent | simpy.Event, at: floa
     ulp — with no delay that lands on it at all (``now = 1027.0870586627352``, ``at =
     100013.24566378786``). This pushes the heap entry ``env.schedule`` would, with the time itself."""
     n = env._now  # noqa: SLF001
-    heappush(env._queue, (at if at > n else n, NORMAL, next(env._eid), event))  # noqa: SLF001
+    heappush(env._queue, (at if at > n else n, NORMAL, next(env._eid), event))  # type: ignore[misc]  # noqa: SLF001
 
 
 def timeout_at(env: simpy.Environment, at: float) -> simpy.Event:
