@@ -125,7 +125,7 @@ def test_a_commit_and_a_read_start_at_one_instant_are_ordered_by_event() -> None
     h.complete(after, 6.0, OK, 0)
     out = read_outcomes(h.to_frame()).set_index("op_id")
     assert out.loc[before, "w_star"] == 0 and out.loc[before, "consistent"]
-    assert math.isnan(float(out.loc[before, "t_ms"])) and out.loc[before, "versions_behind"] == 0
+    assert np.isnan(out.loc[[before], "t_ms"].to_numpy(float)).all() and out.loc[before, "versions_behind"] == 0
     assert out.loc[after, "w_star"] == 1 and not out.loc[after, "consistent"]
     assert out.loc[after, "t_ms"] == 0.0 and out.loc[after, "versions_behind"] == 1
     # without event columns (a frame from elsewhere) a commit at the read's instant counts, as before
