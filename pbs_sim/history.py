@@ -12,7 +12,8 @@ Record kinds
     op_id, client, key, kind (read|write), coordinator (-1 = external client-side coordinator),
     issued_at, completed_at (commit instant for writes; nan while pending),
     status (pending|ok|timeout|failed), version (written, or returned by a read: 0 = key never written),
-    asked (replicas the request was sent to), answered (replies received, late ones included),
+    asked (replicas the request was sent to), answered (replies received, late ones included; both
+    int16, exact for any N the config accepts: N <= cluster.nodes <= 10,000),
     issued_event, completed_event (event numbers of the issue and of the completion; 0 while pending)
 
 ``applies`` (one row per replica state change)::
@@ -70,6 +71,11 @@ VIA_OTHER = 4
 VIA_NAMES = ("write", "repair", "anti-entropy", "hint", "other")
 
 NAN = math.nan
+
+# ``asked`` / ``answered``: one int16 per op holds any N the config accepts (N <= cluster.nodes <=
+# 10,000; every target answers at most once). int8 saturated them at 127 (tests/test_history.py pins
+# the bound against the config's limit).
+COUNT_TYPECODE = "h"
 
 
 class Table:
@@ -248,7 +254,7 @@ class History:
             "ops",
             categories={"kind": KIND_NAMES, "status": STATUS_NAMES},
             client="i", key="q", kind="b", coordinator="i", issued_at="d", completed_at="d",
-            status="b", version="q", asked="b", answered="b", issued_event="q", completed_event="q",
+            status="b", version="q", asked=COUNT_TYPECODE, answered=COUNT_TYPECODE, issued_event="q", completed_event="q",
         )
         applies = self.table(
             "applies", categories={"via": VIA_NAMES}, at="d", node="i", key="q", version="q", via="b",
@@ -295,7 +301,7 @@ class History:
         self._completed.append(NAN)
         self._status.append(PENDING)
         self._version.append(0)
-        self._asked.append(min(asked, 127))
+        self._asked.append(asked)
         self._answered.append(0)
         self._issued_ev.append(self._next_event())
         self._completed_ev.append(0)
@@ -313,9 +319,7 @@ class History:
 
     def answered(self, row: int) -> None:
         """One more reply to operation ``row`` (late replies count too)."""
-        n = self._answered[row]
-        if n < 127:
-            self._answered[row] = n + 1
+        self._answered[row] += 1
 
     def add_read_versions(self, op_id: int, versions: tuple[int, ...]) -> None:
         """A read that returned more than one version (siblings): one ``read_versions`` row per

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from array import array
 
 import numpy as np
 import pandas as pd
 
+from pbs_sim.config import ClusterConfig, scenario_from_dict
 from pbs_sim.history import OK, READ, TIMEOUT, VIA_REPAIR, WRITE, History, RunFacts
+from pbs_sim.rng import Streams
+from pbs_sim.sim.build import build
 
 
 def test_ops_and_applies_round_trip() -> None:
@@ -66,13 +71,13 @@ def test_extra_record_kinds() -> None:
 
 
 def test_memory_per_operation_is_compact() -> None:
-    """10^6 operations must fit well under 1 GB: the buffers hold 60 bytes per op (no Python objects):
-    44 of columns plus two 8-byte event numbers (issue and completion)."""
+    """10^6 operations must fit well under 1 GB: the buffers hold 62 bytes per op (no Python objects):
+    46 of columns plus two 8-byte event numbers (issue and completion)."""
     h = History()
     for i in range(100_000):
         h.add_op(i % 100, i % 1000, i & 1, -1, float(i), 3)
     per_op = h.nbytes() / h.n_ops
-    assert per_op == 60
+    assert per_op == 62
     frame = h.to_frame()
     frame_bytes = frame.memory_usage(deep=True).sum() / len(frame)
     assert frame_bytes < 80  # categorical kind/status: the frame is about as compact
@@ -92,3 +97,47 @@ def test_one_event_counter_orders_simultaneous_records_across_tables() -> None:
                    key=lambda e: e[1])
     assert [name for name, _ in order] == ["apply", "fault", "commit"]
     assert ops["issued_event"][0] < ap["event"][0]
+
+
+
+def test_asked_and_answered_are_wide_enough_for_any_n_the_config_accepts() -> None:
+    """N <= cluster.nodes, and every target answers at most once: the columns must hold the config's
+    largest ring (int8 held 127)."""
+    max_nodes = {f.name: f for f in dataclasses.fields(ClusterConfig)}["nodes"].metadata["le"]
+    for col in ("asked", "answered"):
+        bits = array(History().tables["ops"].columns[col]).itemsize * 8
+        assert max_nodes < 2 ** (bits - 1), col  # signed typecode
+
+
+def test_asked_and_answered_at_n_150() -> None:
+    """N = 150 replicas, reads and writes sent to all of them: every op asked 150 and, once the late
+    replies are in, heard 150 (int8 columns saturated both at 127)."""
+    sc = scenario_from_dict({
+        "cluster": {"nodes": 150, "replication": 150, "read_quorum": 1, "write_quorum": 1, "vnodes": 1},
+        "latency": {"profile": "lnkd-ssd"},
+        "workload": {"keys": 3, "duration_ms": 20, "rate_per_s": 1000, "read_fraction": 0.5, "warmup_ms": 0},
+    })
+    m = build(sc, Streams(1))
+    m.run()
+    m.env.run()  # no mechanism keeps the clock going: this delivers the late replies
+    ops = m.history.to_frame()
+    assert len(ops) >= 2 and set(ops["kind"].astype(str)) == {"read", "write"}
+    assert (ops["asked"] == 150).all()
+    assert (ops["answered"] == 150).all()
+
+
+def test_sloppy_quorum_counts_above_127() -> None:
+    """``sloppy_ops`` counts the primaries and fallbacks in a quorum: with R = W = N = 130 and a crashed
+    primary, a quorum has 129 primaries. Its int8 columns raised OverflowError mid-run."""
+    sc = scenario_from_dict({
+        "cluster": {"nodes": 135, "replication": 130, "read_quorum": 130, "write_quorum": 130, "vnodes": 1,
+                    "sloppy_quorum": True},
+        "latency": {"profile": "lnkd-ssd"},
+        "workload": {"keys": 2, "duration_ms": 10, "rate_per_s": 1000, "read_fraction": 0.5, "warmup_ms": 0},
+        "faults": {"schedule": [{"at_ms": 0, "action": "crash", "nodes": [0]}]},
+    })
+    m = build(sc, Streams(1))
+    m.run()
+    sloppy = m.history.to_frame("sloppy_ops")
+    assert len(sloppy) >= 1
+    assert ((sloppy["primaries"] == 129) & (sloppy["fallbacks"] == 1)).all()

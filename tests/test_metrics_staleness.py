@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from history_rows import ops_frame
 
+from pbs_sim.history import OK, READ, WRITE, History
+from pbs_sim.metrics import siblings as sm
 from pbs_sim.metrics import wilson
 from pbs_sim.metrics.staleness import (
     k_staleness,
@@ -106,3 +108,45 @@ def test_empty_inputs() -> None:
     assert t_visibility_curve(out).empty
     only_reads = read_outcomes(ops_frame([(1, 1, "read", 0.0, 1.0, "ok", 0)]))
     assert list(only_reads["consistent"]) == [True]
+
+
+def test_a_commit_and_a_read_start_at_one_instant_are_ordered_by_event() -> None:
+    """A write commits at t = 5 and two reads of its key start at t = 5: one issued before the commit
+    was processed (its issue event is earlier), one after. Only the second started after the commit;
+    comparing the float instants alone counted the commit for both (the first read, returning the old
+    version, was called stale)."""
+    h = History()
+    w = h.add_op(9, 1, WRITE, -1, 0.0, 3)
+    h.set_version(w, 1)
+    before = h.add_op(1, 1, READ, -1, 5.0, 3)  # issued at 5, before the commit event below
+    h.complete(w, 5.0, OK)
+    after = h.add_op(2, 1, READ, -1, 5.0, 3)
+    h.complete(before, 6.0, OK, 0)
+    h.complete(after, 6.0, OK, 0)
+    out = read_outcomes(h.to_frame()).set_index("op_id")
+    assert out.loc[before, "w_star"] == 0 and out.loc[before, "consistent"]
+    assert np.isnan(out.loc[[before], "t_ms"].to_numpy(float)).all() and out.loc[before, "versions_behind"] == 0
+    assert out.loc[after, "w_star"] == 1 and not out.loc[after, "consistent"]
+    assert out.loc[after, "t_ms"] == 0.0 and out.loc[after, "versions_behind"] == 1
+    # without event columns (a frame from elsewhere) a commit at the read's instant counts, as before
+    plain = read_outcomes(h.to_frame().drop(columns=["issued_event", "completed_event"])).set_index("op_id")
+    assert list(plain["w_star"]) == [1, 1]
+
+
+def test_partial_order_staleness_orders_a_tie_by_event_too() -> None:
+    """Sibling policies (``siblings.partial_order_outcomes``): write 2 commits at t = 5, the read starts
+    at t = 5 but before that commit (events 4 < 5) and returns version 1 only. Write 2 was not
+    committed before the read started: consistent, 0 behind (the float comparison said 1 behind)."""
+    ops = pd.DataFrame({
+        "op_id": [0, 1, 2], "client": [1, 2, 3], "key": 0, "kind": ["write", "write", "read"],
+        "coordinator": -1, "issued_at": [0.0, 1.0, 5.0], "completed_at": [2.0, 5.0, 6.0],
+        "status": "ok", "version": [1, 2, 1], "issued_event": [1, 3, 4], "completed_event": [2, 5, 6],
+    })
+    base = read_outcomes(ops)
+    assert base["w_star"].tolist() == [1] and base["consistent"].tolist() == [True]
+    no_parents = {"causal_parents": pd.DataFrame({"op_id": [], "parent": []}, dtype="int64")}
+    out = sm.partial_order_outcomes(base, ops, no_parents)
+    assert out["consistent"].tolist() == [True] and out["versions_behind"].tolist() == [0]
+    later = ops.assign(issued_event=[1, 3, 7], completed_event=[2, 5, 8])  # the read starts after it
+    out = sm.partial_order_outcomes(read_outcomes(later), later, no_parents)
+    assert out["consistent"].tolist() == [False] and out["versions_behind"].tolist() == [1]

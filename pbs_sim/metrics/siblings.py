@@ -39,7 +39,7 @@ import pandas as pd
 
 from ..merges import surviving_items
 from .mechanism import Report, RunView
-from .staleness import _is, runs
+from .staleness import _is, instant_ranks, runs
 
 NAMES = (
     "siblings_per_read_mean", "siblings_per_read_p99", "siblings_per_read_max", "multi_version_read_fraction",
@@ -468,6 +468,18 @@ class SiblingsReporter:
 REPORTER = SiblingsReporter()
 
 
+def _commit_and_start_ranks(ops: pd.DataFrame, w: np.ndarray, outcomes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Ranks of the commits ``ops[w]`` and of the reads' starts in one order (``instant_ranks``)."""
+    commits = pd.DataFrame({"commit_at": ops["completed_at"].to_numpy(float)[w]})
+    starts = pd.DataFrame({"start_at": outcomes["start_at"].to_numpy(float)})
+    if "issued_event" in ops.columns and "completed_event" in ops.columns:
+        commits["commit_event"] = ops["completed_event"].to_numpy(np.int64)[w]
+        issued = pd.Series(ops["issued_event"].to_numpy(np.int64), index=ops["op_id"].to_numpy(np.int64))
+        starts["start_event"] = issued.reindex(outcomes["op_id"].to_numpy(np.int64)).to_numpy(np.int64)
+    start_rank, commit_rank = instant_ranks(starts, commits)
+    return commit_rank, start_rank
+
+
 def partial_order_outcomes(outcomes: pd.DataFrame, ops: pd.DataFrame,
                            frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Read outcomes judged in a sibling policy's store order (DESIGN.md, "two orders"): a read is
@@ -483,10 +495,12 @@ def partial_order_outcomes(outcomes: pd.DataFrame, ops: pd.DataFrame,
     W = WINDOW
     sets = read_sets(frames)
     w = np.asarray(_is(ops["kind"], "write") & _is(ops["status"], "ok"))
-    c_key, c_at = ops["key"].to_numpy(np.int64)[w], ops["completed_at"].to_numpy(float)[w]
+    c_key = ops["key"].to_numpy(np.int64)[w]
+    # commits and read starts in one order: by time, simultaneous ones by event (staleness.instant_ranks)
+    c_at, o_start = _commit_and_start_ranks(ops, w, outcomes)
     c = np.lexsort((c_at, c_key))  # commits by key, then completion (stable)
     ck, ct, cs = c_key[c].tolist(), c_at[c].tolist(), ops["version"].to_numpy(np.int64)[w][c].tolist()
-    o_key, o_start = outcomes["key"].to_numpy(np.int64), outcomes["start_at"].to_numpy(float)
+    o_key = outcomes["key"].to_numpy(np.int64)
     r = np.lexsort((o_start, o_key))  # reads by key, then start (stable)
     behind = np.zeros(len(outcomes), np.int64)
     below = index.below

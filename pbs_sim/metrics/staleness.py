@@ -17,7 +17,11 @@ at ``start_at`` (its ``issued_at``):
   newer than the one returned; k-staleness is ``P(versions_behind < k)``.
 
 "At or before": a pbs-probe read at offset 0 starts at the very instant its write commits, and must
-count that write (t = 0), as in the WARS model.
+count that write (t = 0), as in the WARS model. Instants are ordered by time and, when a commit and a
+read's start fall on the same instant, by the history's event numbers (``completed_event`` /
+``issued_event``: the order they happened), never by comparing floats alone: a read issued at the
+instant of a commit but before it was processed did not start after it. Frames without the event
+columns count a commit at the read's instant as before it.
 """
 
 from __future__ import annotations
@@ -54,16 +58,35 @@ def runs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def committed_writes(ops: pd.DataFrame) -> pd.DataFrame:
-    """Writes that committed: ``key, seq, commit_at, client``."""
+    """Writes that committed: ``key, seq, commit_at, client`` (and ``commit_event`` if ``ops`` has events)."""
     m = _is(ops["kind"], "write") & _is(ops["status"], "ok")
-    w = ops.loc[m, ["key", "version", "completed_at", "client"]]
-    return w.rename(columns={"version": "seq", "completed_at": "commit_at"}).reset_index(drop=True)
+    w = ops.loc[m, ["key", "version", "completed_at", "client", *_present(ops, "completed_event")]]
+    return w.rename(columns={"version": "seq", "completed_at": "commit_at", "completed_event": "commit_event"}
+                    ).reset_index(drop=True)
 
 
 def measured_reads(ops: pd.DataFrame, warmup_ms: float = 0.0) -> pd.DataFrame:
     m = _is(ops["kind"], "read") & _is(ops["status"], "ok") & (ops["issued_at"].to_numpy() >= warmup_ms)
-    cols = ["op_id", "client", "key", "issued_at", "completed_at", "version"]
-    return ops.loc[m, cols].rename(columns={"issued_at": "start_at"}).reset_index(drop=True)
+    cols = ["op_id", "client", "key", "issued_at", "completed_at", "version", *_present(ops, "issued_event")]
+    return ops.loc[m, cols].rename(columns={"issued_at": "start_at", "issued_event": "start_event"}).reset_index(drop=True)
+
+
+def _present(ops: pd.DataFrame, col: str) -> list[str]:
+    return [col] if col in ops.columns else []
+
+
+def instant_ranks(reads: pd.DataFrame, writes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Reads' starts and writes' commits ranked in one order: by time, simultaneous ones by event
+    number (without event columns a commit ranks before a read's start at the same instant). Every
+    "committed before the read started" test compares these ranks, not float times."""
+    t = np.concatenate([reads["start_at"].to_numpy(float), writes["commit_at"].to_numpy(float)])
+    if "start_event" in reads.columns and "commit_event" in writes.columns:
+        ev = np.concatenate([reads["start_event"].to_numpy(np.int64), writes["commit_event"].to_numpy(np.int64)])
+    else:
+        ev = np.concatenate([np.ones(len(reads), np.int64), np.zeros(len(writes), np.int64)])
+    rank = np.empty(len(t), np.int64)
+    rank[np.lexsort((ev, t))] = np.arange(len(t))
+    return rank[: len(reads)], rank[len(reads):]
 
 
 def read_outcomes(ops: pd.DataFrame, warmup_ms: float = 0.0) -> pd.DataFrame:
@@ -79,16 +102,17 @@ def read_outcomes(ops: pd.DataFrame, warmup_ms: float = 0.0) -> pd.DataFrame:
         )
         return out[list(OUTCOME_COLUMNS)]
 
+    reads["start_rank"], writes["commit_rank"] = instant_ranks(reads, writes)
     # In commit order: per key, how many writes have committed and the newest (max seq) of them.
-    wc = writes.sort_values("commit_at", kind="stable").reset_index(drop=True)
+    wc = writes.sort_values("commit_rank", kind="stable").reset_index(drop=True)
     g = wc.groupby("key", sort=False)
     wc["n_committed"] = g.cumcount() + 1
     wc["w_star"] = g["seq"].cummax()
 
-    r = reads.sort_values("start_at", kind="stable")
+    r = reads.sort_values("start_rank", kind="stable")
     merged = pd.merge_asof(
-        r, wc[["key", "commit_at", "n_committed", "w_star"]], left_on="start_at", right_on="commit_at",
-        by="key", direction="backward", allow_exact_matches=True,
+        r, wc[["key", "commit_rank", "n_committed", "w_star"]], left_on="start_rank", right_on="commit_rank",
+        by="key", direction="backward", allow_exact_matches=False,
     )
     has = merged["w_star"].notna().to_numpy()
     w_star = merged["w_star"].fillna(0).to_numpy(np.int64)
@@ -96,6 +120,7 @@ def read_outcomes(ops: pd.DataFrame, warmup_ms: float = 0.0) -> pd.DataFrame:
     keys = merged["key"].to_numpy(np.int64)
     version = merged["version"].to_numpy(np.int64)
     start = merged["start_at"].to_numpy(float)
+    start_rank = merged["start_rank"].to_numpy(np.int64)
     # commit instant of w* itself (not of the latest commit): look (key, w*) up among the writes
     look = pd.DataFrame({"key": keys, "seq": w_star}).merge(
         writes[["key", "seq", "commit_at"]].drop_duplicates(["key", "seq"]), on=["key", "seq"], how="left"
@@ -107,24 +132,24 @@ def read_outcomes(ops: pd.DataFrame, warmup_ms: float = 0.0) -> pd.DataFrame:
     ws = ws.sort_values(["seq"], kind="stable")
     gs = ws.groupby("key", sort=False)
     ws["n_le"] = gs.cumcount() + 1
-    ws["max_commit_le"] = gs["commit_at"].cummax()
+    ws["max_commit_le"] = gs["commit_rank"].cummax()
     left = pd.DataFrame({"key": keys, "version": version, "i": np.arange(n)}).sort_values("version", kind="stable")
     m2 = pd.merge_asof(
         left, ws[["key", "seq", "n_le", "max_commit_le"]], left_on="version", right_on="seq", by="key",
         direction="backward", allow_exact_matches=True,
     ).sort_values("i")
     n_le = m2["n_le"].fillna(0).to_numpy(np.int64, copy=True)
-    max_commit_le = m2["max_commit_le"].fillna(-np.inf).to_numpy(float)
+    max_commit_le = m2["max_commit_le"].fillna(-1).to_numpy(np.int64)
     # Writes with seq <= v that committed *after* start must not be subtracted: rare (in flight), exact loop.
-    late = np.flatnonzero(max_commit_le > start)
+    late = np.flatnonzero(max_commit_le > start_rank)
     if late.size:
         by_key: dict[int, tuple[np.ndarray, np.ndarray]] = {
-            int(k): (grp["seq"].to_numpy(np.int64), grp["commit_at"].to_numpy(float))  # type: ignore[arg-type]
+            int(k): (grp["seq"].to_numpy(np.int64), grp["commit_rank"].to_numpy(np.int64))  # type: ignore[arg-type]
             for k, grp in writes[writes["key"].isin(np.unique(keys[late]))].groupby("key")
         }
         for i in late:
             seqs, commits = by_key[int(keys[i])]
-            n_le[i] -= int(np.count_nonzero((seqs <= version[i]) & (commits > start[i])))
+            n_le[i] -= int(np.count_nonzero((seqs <= version[i]) & (commits > start_rank[i])))
     behind = n_before - n_le
     consistent = ~has | (version >= w_star)
     t_ms = np.where(has, start - w_star_commit, np.nan)

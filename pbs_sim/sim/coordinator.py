@@ -71,7 +71,7 @@ import simpy
 
 from ..distributions import BufferedSampler
 from ..history import FAILED, OK, READ, TIMEOUT, WRITE, History
-from .events import BareEvent, schedule
+from .events import BareEvent, schedule_at
 from .network import CLIENT, Message, Network
 from .versioning import DEFAULT_POLICY, SessionContexts, Stamp, VersionCounter, VersioningPolicy
 
@@ -193,6 +193,14 @@ class Deadlines:
     of a still-pending operation; when it fires, finished operations are skipped and pending ones
     whose deadline has passed expire. Also counts outstanding operations and fires ``on_idle``
     callbacks when the count drops to zero.
+
+    Staleness is decided by identity, never by comparing times: a timer superseded by an earlier one
+    is recognised because it is no longer ``self._timer``. SimPy lands a timer at ``now + (at -
+    now)``, which can be one ulp before ``at``; the old test ``now < armed_at`` took such a timer for
+    a stale one and dropped it, and with nothing left to re-arm it the pending operations never
+    expired. Timers are armed with :func:`~pbs_sim.sim.events.schedule_at`, so they land on the
+    deadline itself; and should one still land early, the timer that fires expires everything due by
+    the deadline it was armed for (or by ``now``, if later), not only what is due by ``now``.
     """
 
     def __init__(self, env: simpy.Environment) -> None:
@@ -201,6 +209,7 @@ class Deadlines:
         self._heap: list[tuple[float, int, Op]] = []
         self._seq = 0
         self._armed_at = INF
+        self._timer: BareEvent | None = None  # the one live timer; any other that fires is stale
         self._callbacks = (self._fire,)
         self.outstanding = 0
         self.on_idle: list[Callable[[], None]] = []
@@ -230,19 +239,23 @@ class Deadlines:
 
     def _arm(self, at: float) -> None:
         self._armed_at = at
-        schedule(self.env, BareEvent(self._callbacks), max(0.0, at - self.env._now))  # noqa: SLF001
+        self._timer = timer = BareEvent(self._callbacks)
+        schedule_at(self.env, timer, at)
 
-    def _fire(self, _event: Any) -> None:
-        now = self.env._now  # noqa: SLF001
-        if now < self._armed_at:  # a stale timer superseded by an earlier one
+    def _fire(self, event: Any) -> None:
+        if event is not self._timer:  # a stale timer superseded by an earlier one
             return
+        now = self.env._now  # noqa: SLF001
+        # the timer may land an ulp before the deadline it was armed for: that deadline is due too
+        due = self._armed_at if self._armed_at > now else now
+        self._timer = None
         self._armed_at = INF
         fifo, heap = self._fifo, self._heap
-        while fifo and (fifo[0][1].done or fifo[0][0] <= now):
+        while fifo and (fifo[0][1].done or fifo[0][0] <= due):
             _, op = fifo.popleft()
             if not op.done:
                 op.expire(now)
-        while heap and (heap[0][2].done or heap[0][0] <= now):
+        while heap and (heap[0][2].done or heap[0][0] <= due):
             _, _, op = heappop(heap)
             if not op.done:
                 op.expire(now)

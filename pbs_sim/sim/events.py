@@ -5,7 +5,8 @@ timer, every workload arrival) schedule a small ``__slots__`` object straight on
 of creating a ``simpy.Event`` or a process: about three times fewer allocations and no generator
 frames per message. This works because ``Environment.step`` (SimPy 4) only
 
-1. pops ``(time, priority, eid, event)`` from ``env._queue`` (pushed by ``env.schedule``),
+1. pops ``(time, priority, eid, event)`` from ``env._queue`` (pushed by ``env.schedule``, or by
+   :func:`schedule_at` with an absolute time),
 2. swaps ``event.callbacks`` for None and calls each callback with the event,
 3. reads ``event._ok`` (and, if it is False, ``event._value`` to raise the failure).
 
@@ -18,6 +19,7 @@ processes remain fine everywhere else).
 from __future__ import annotations
 
 from collections.abc import Callable
+from heapq import heappush
 from typing import Any
 
 import simpy
@@ -75,6 +77,25 @@ class Call(BareEvent):
 def call_at(env: simpy.Environment, delay: float, fn: Callable[[Any], None], arg: Any = None) -> None:
     """Run ``fn(arg)`` after ``delay`` ms of simulated time (no process, one heap entry)."""
     env.schedule(Call(fn, arg), NORMAL, delay)  # type: ignore[arg-type]
+
+
+def schedule_at(env: simpy.Environment, event: BareEvent | simpy.Event, at: float) -> None:
+    """Put ``event`` on ``env``'s heap to fire at the instant ``at`` exactly (normal priority; ``at``
+    before now: now). ``env.schedule`` takes a delay and fires at ``now + delay``; with ``delay = at -
+    now`` both steps round, and when ``at`` is much larger than ``now`` the sum can miss ``at`` by an
+    ulp — with no delay that lands on it at all (``now = 1027.0870586627352``, ``at =
+    100013.24566378786``). This pushes the heap entry ``env.schedule`` would, with the time itself."""
+    n = env._now  # noqa: SLF001
+    heappush(env._queue, (at if at > n else n, NORMAL, next(env._eid), event))  # type: ignore[misc]  # noqa: SLF001
+
+
+def timeout_at(env: simpy.Environment, at: float) -> simpy.Event:
+    """A triggered event, like ``env.timeout``, that a process can yield to resume at ``at`` exactly."""
+    ev = simpy.Event(env)
+    ev._ok = True  # noqa: SLF001  (what Timeout.__init__ sets: a triggered, successful event)
+    ev._value = None  # noqa: SLF001
+    schedule_at(env, ev, at)
+    return ev
 
 
 def now(env: simpy.Environment) -> float:

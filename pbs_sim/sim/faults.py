@@ -38,6 +38,7 @@ import numpy as np
 
 from ..config import FaultEvent, FaultsConfig, Scenario
 from ..rng import Streams
+from .events import timeout_at
 from .mechanism import TableSpec
 from .network import CLIENT
 
@@ -206,8 +207,8 @@ class Faults:
     def _scripted(self, events: list[FaultEvent]) -> Any:
         env = self.env
         for ev in events:
-            if ev.at_ms > env.now:
-                yield env.timeout(ev.at_ms - env.now)
+            if ev.at_ms > env.now:  # timeout_at: env.timeout(at - now) can miss at_ms by an ulp
+                yield timeout_at(env, ev.at_ms)
             self.apply(ev)
 
     def apply(self, ev: FaultEvent) -> None:

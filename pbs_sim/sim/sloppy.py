@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from .ring import Ring
 
 SLOPPY_OPS_TABLE = TableSpec(
-    "sloppy_ops", {"op_id": "q", "kind": "b", "primaries": "b", "fallbacks": "b"}, {"kind": ("read", "write")},
+    "sloppy_ops", {"op_id": "q", "kind": "b", "primaries": "h", "fallbacks": "h"}, {"kind": ("read", "write")},
 )
 MEMBERS_TABLE = TableSpec("quorum_members", {"op_id": "q", "node": "i", "fallback": "b"})
 
