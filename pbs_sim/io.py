@@ -164,6 +164,21 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
 
 
+def file_digest(path: str | Path, rows: int | None = None) -> dict[str, Any]:
+    """``{"bytes": size, "sha256": hex}`` of a file (and ``"rows"`` when given): what a run's manifest
+    records of each table, so a reader can tell a table truncated or edited since (``pbs-sim check``)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    out: dict[str, Any] = {"bytes": Path(path).stat().st_size, "sha256": h.hexdigest()}
+    if rows is not None:
+        out["rows"] = int(rows)
+    return out
+
+
 def git_commit(cwd: str | Path | None = None) -> str | None:
     """The commit of the checkout pbs_sim runs from (or ``cwd``), with ``+dirty`` if modified."""
     where = Path(cwd) if cwd else Path(__file__).resolve().parent
