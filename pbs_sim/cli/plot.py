@@ -91,6 +91,9 @@ def plot(results_dir: Path, kind: str, out: Path | None) -> None:
     target = out if out is not None else results_dir / f"{kind}.png"
     if target.suffix.lower() not in (".png", ".svg"):
         raise ConfigError(None, "--out", f"{str(target)!r}: the extension must be .png or .svg")
+    if target.is_dir():
+        raise ConfigError(None, "--out", f"{str(target)!r} is a directory; give a file name such as "
+                                         f"{str(target / (kind + '.png'))!r}")
 
     import matplotlib
 
