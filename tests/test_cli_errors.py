@@ -745,3 +745,14 @@ def test_progress_lines_off_a_terminal(tmp_path: Path, capsys: pytest.CaptureFix
     short = tmp_path / "short.toml"
     short.write_text(SMALL)
     assert run_cli(["run", str(short), "--json"], capsys)[2] == ""  # short work: nothing extra
+
+
+def test_sweep_progress_lines_off_a_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A sweep of 10 runs off a terminal: a line after each tenth (runs 1..9), none with -q."""
+    sw = _trace_sweep(tmp_path)
+    sw.write_text(sw.read_text().replace("replications = 2", "replications = 10"))
+    code, _, err = run_cli(["sweep", str(sw), "-j", "1", "--out", str(tmp_path / "o")], capsys)
+    notes = [ln for ln in err.splitlines() if ln.startswith("pbs-sim: sw: ")]
+    assert code == 0 and [n.split(": ")[2].split(" %")[0] for n in notes] == [f"{10 * i}.0" for i in range(1, 10)], err
+    code, _, err = run_cli(["sweep", str(sw), "-j", "1", "--out", str(tmp_path / "q"), "-q"], capsys)
+    assert code == 0 and err == ""

@@ -41,6 +41,7 @@ def check_input(d: Path) -> None:
     import pandas as pd
 
     from ..io import read_table
+    from .progress import detail
 
     if not d.is_dir():
         return  # load_results_dir says what is wrong
@@ -67,6 +68,7 @@ def check_input(d: Path) -> None:
             frame = read_table(path)
         except Exception as exc:  # unreadable table: one line
             raise ConfigError(str(path), None, f"cannot read table: {' '.join(str(exc).split())}") from None
+        detail(f"read {path} ({len(frame):,} rows)")
         for col in frame.columns:
             s = frame[col]
             if not _is_numeric_column(str(col)) or pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):

@@ -59,12 +59,13 @@ def detail(message: str, level: int = 1) -> None:
 class Progress:
     def __init__(self, total: int, unit: str, desc: str, enabled: bool = True, *, tty: bool | None = None,
                  first_note_s: float | None = None, every_s: float | None = None, units: str | None = None,
-                 steps: int | None = None) -> None:
+                 steps: int | None = None, initial: int = 0) -> None:
         self.total, self.unit, self.desc = total, unit, desc
         self.units = units if units is not None else f"{unit}s"
-        self.done = 0
+        self.done = initial  # already done before (a resumed sweep)
         self.steps = STEPS if steps is None else steps
-        self.next_step = total / self.steps if self.steps > 0 else float("inf")
+        self.next_step = ((int(initial * self.steps / total) + 1) * total / self.steps
+                          if self.steps > 0 and total > 0 else float("inf"))
         self.started = self.last_note = time.perf_counter()
         self.first_note_s = FIRST_NOTE_S if first_note_s is None else first_note_s
         self.every_s = EVERY_S if every_s is None else every_s
@@ -75,7 +76,8 @@ class Progress:
         if self.enabled and self.tty:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit=unit, unit_scale=True, desc=desc, file=sys.stderr, dynamic_ncols=True)
+            self.bar = tqdm(total=total, initial=initial, unit=unit, unit_scale=True, desc=desc, file=sys.stderr,
+                            dynamic_ncols=True)
 
     def __call__(self, m: int) -> None:
         self.done += m

@@ -172,6 +172,7 @@ def run(scenario: str, seed: int | None, out: str | None, fmt: str, ops: bool, o
     """
     from ..config import load_scenario, read_toml
     from ..io import dumps, unit_dir
+    from .progress import detail, info
 
     check_seed(seed)
     if "sweep" in read_toml(scenario):
@@ -180,16 +181,23 @@ def run(scenario: str, seed: int | None, out: str | None, fmt: str, ops: bool, o
     with contextlib.ExitStack() as stack:
         # the staging directory first: an --out that cannot hold results fails before the run
         stage = stack.enter_context(unit_dir(out, force=force)) if out is not None else None
+        if stage is not None:
+            detail(f"holding {out}/.lock; writing into {stage}, put in place as {out} when done")
         from ..simulation import simulate
 
+        detail(f"simulating {scenario} (seed {seed if seed is not None else sc.run.seed}"
+               f"{', every operation recorded' if ops else ''})")
         res = simulate(sc, seed=seed, record_ops=ops, progress=progress)
         summary = res.summary()
         files = write_run(stage, scenario, sc, res, summary, overrides, fmt) if stage is not None else []
+        if stage is not None:
+            for name in files:
+                detail(f"wrote {name} ({(stage / name).stat().st_size:,} bytes)", 2)
     binned = "t_high_ms" in res.curve.columns
     if as_json:
         click.echo(dumps(summary))
         return
     click.echo(render_summary(summary, res.curve, binned))
     if out is not None:
-        click.echo(f"\nresults written to {out}/ ({', '.join(sorted(set(files)))})")
+        info(f"\nresults written to {out}/ ({', '.join(sorted(set(files)))})", stdout=True)
 
