@@ -91,7 +91,8 @@ def load_run(results_dir: str | Path, tables: Iterable[str] = CHECK_TABLES, *,
         raise _fail(d, "not a directory (expected a results directory of `pbs-sim run --ops`)")
     man = read_manifest(d)
     listed = set(man["files"])
-    digests = man.get("digests") if isinstance(man.get("digests"), dict) else {}
+    found = man.get("digests")
+    digests: dict[str, Any] = found if isinstance(found, dict) else {}
     wanted = list(dict.fromkeys(tables))
     paths: dict[str, Path] = {}
     for stem in wanted:

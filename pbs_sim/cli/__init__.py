@@ -11,6 +11,8 @@ Owns: argument parsing, the exit statuses, and dispatch to one module per comman
 - an ``OSError`` (read-only file system, permission, name too long, not a directory, a device) or
   running out of memory -> one line naming the path and the reason, exit status 3;
 - Ctrl-C -> ``pbs-sim: interrupted``, exit status 130. No command prints a traceback for any of these.
+Every command gets ``-q`` / ``-v`` here (``with_verbosity``, applied in ``LazyGroup.get_command``,
+so a new command cannot miss them); they set ``pbs_sim.cli.progress.VERBOSITY`` for that command.
 Must not touch: computation; everything a command does is callable from Python.
 """
 
