@@ -280,6 +280,7 @@ def out_lock(out: Path, what: str) -> Iterator[None]:
 
     if out.exists() and not out.is_dir():
         raise ConfigError("--out", None, f"{out} exists and is not a directory")
+    not_below_a_file(out)
     out.mkdir(parents=True, exist_ok=True)
     fh = acquire_lock(out, what)
     try:

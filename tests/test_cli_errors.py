@@ -686,6 +686,8 @@ def test_export_counts_events_not_operations(scenario: Callable[..., Path], tmp_
     ["run", "{sc}", "--out", "{f}/x"],
     ["plot", "{run}", "--out", "{f}/x.png"],
     ["export", "{run}", "--jepsen", "--out", "{f}/x.edn"],
+    ["sweep", "{sw}", "-j", "1", "--out", "{f}/x"],
+    ["recommend", "--profile", "lnkd-ssd", "--n", "3", "--max-read-ms", "100", "--trials", "2000", "--out", "{f}/x.csv"],
 ])
 def test_out_below_a_file_says_not_a_directory(argv: list[str], scenario: Callable[..., Path], tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
@@ -694,7 +696,7 @@ def test_out_below_a_file_says_not_a_directory(argv: list[str], scenario: Callab
     f.write_text("")
     run = tmp_path / "r"
     assert run_cli(["run", str(scenario()), "--out", str(run), "--ops"], capsys)[0] == 0
-    args = [a.format(f=f, sc=scenario(), run=run) for a in argv]
+    args = [a.format(f=f, sc=scenario(), run=run, sw=_trace_sweep(tmp_path)) for a in argv]
     code, _, err = run_cli(args, capsys)
     assert code == 3 and one_error_line(err) == f"pbs-sim: error: {f}: Not a directory"
 
