@@ -107,20 +107,12 @@ class CheckReport:
 
 
 # -- inputs -------------------------------------------------------------------------------------------
-def load_frames(results_dir: str | Path) -> dict[str, pd.DataFrame]:
-    """The history tables of a ``pbs-sim run --ops`` results directory (CSV or Parquet)."""
-    d = Path(results_dir)
-    if not d.is_dir():
-        raise PbsSimError(f"{d}: not a results directory")
-    frames: dict[str, pd.DataFrame] = {}
-    for p in sorted(d.iterdir()):
-        if p.suffix == ".csv":
-            frames[p.stem] = pd.read_csv(p)
-        elif p.suffix == ".parquet":
-            frames[p.stem] = pd.read_parquet(p)
-    if "ops" not in frames:
-        raise PbsSimError(f"{d}: no ops table; write the run with `pbs-sim run --ops`")
-    return frames
+def load_frames(results_dir: str | Path, note: Any = None) -> dict[str, pd.DataFrame]:
+    """The history tables of a ``pbs-sim run --ops`` results directory (CSV or Parquet), verified
+    against its manifest and typed (``pbs_sim.checker_input.load_run``): only those the checks read."""
+    from .checker_input import CHECK_TABLES, load_run
+
+    return load_run(results_dir, CHECK_TABLES, note=note)
 
 
 class _LazyFrames(Mapping[str, pd.DataFrame]):

@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 
 from .schema import RESULTS_SCHEMA as _RESULTS_SCHEMA
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no directory lock
+    fcntl = None  # type: ignore[assignment]
+
 FORMATS = ("csv", "parquet")
 # What results files mean (pbs_sim.schema, where its history is kept); a sweep written under another
 # schema (or another pbs_sim version) is not resumed (``sweep.store.check_identity``).
@@ -48,6 +53,9 @@ def atomic_path(path: str | Path, *, fsync: bool = True) -> Iterator[Path]:
     atomic (a reader sees the old file or the whole new one), but after an OS crash the new file
     may be empty — fine for what can be recomputed (a sweep's parts), and ~5 ms cheaper."""
     target = Path(path)
+    not_below_a_file(target)
+    if target.is_dir():  # else os.replace fails at the end, naming our temporary file
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -164,6 +172,21 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
 
 
+def file_digest(path: str | Path, rows: int | None = None) -> dict[str, Any]:
+    """``{"bytes": size, "sha256": hex}`` of a file (and ``"rows"`` when given): what a run's manifest
+    records of each table, so a reader can tell a table truncated or edited since (``pbs-sim check``)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    out: dict[str, Any] = {"bytes": Path(path).stat().st_size, "sha256": h.hexdigest()}
+    if rows is not None:
+        out["rows"] = int(rows)
+    return out
+
+
 def git_commit(cwd: str | Path | None = None) -> str | None:
     """The commit of the checkout pbs_sim runs from (or ``cwd``), with ``+dirty`` if modified."""
     where = Path(cwd) if cwd else Path(__file__).resolve().parent
@@ -206,6 +229,64 @@ def provenance() -> dict[str, Any]:
 
 RUN_MANIFEST_KIND = "pbs-sim run"
 FIGURE_SUFFIXES = (".png", ".svg")  # what `pbs-sim plot` writes into a results directory
+# Files derived from a run and written into its directory by other commands: figures (`pbs-sim
+# plot`) and Jepsen histories (`pbs-sim export`, history.edn / history-elle.edn). A run directory
+# holding them is still a run's (a new `run --out` replaces them with it, no --force needed).
+DERIVED_SUFFIXES = (*FIGURE_SUFFIXES, ".edn")
+LOCK = ".lock"  # OUT/.lock: held by whichever pbs-sim run or sweep is writing OUT
+
+
+def _lock_holder(path: Path) -> tuple[str, str]:
+    """(command, pid) of whoever wrote ``path`` last (the lock's holder while it is held)."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        lines = []
+    return (lines[0] if lines and lines[0] else "pbs-sim command"), (lines[1] if len(lines) > 1 else "?")
+
+
+def acquire_lock(directory: Path, what: str) -> IO[str]:
+    """Take ``directory/.lock`` (an advisory ``flock``, released by the OS when the process ends,
+    even on SIGKILL) and return its open file, to be closed to release it. A lock already held, by
+    any process, is a ``ConfigError`` naming the command that holds it (``what`` is written into
+    the file for that). Without ``fcntl`` (not POSIX) there is no lock."""
+    from .errors import ConfigError
+
+    path = directory / LOCK
+    fh = open(path, "a")  # noqa: SIM115 - held until the caller closes it
+    if fcntl is None:  # pragma: no cover
+        return fh
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        holder, pid = _lock_holder(path)
+        raise ConfigError("--out", None, f"another {holder} is writing to {directory} right now (pid {pid}); "
+                                         "wait for it to finish or choose another --out") from None
+    except BaseException:
+        fh.close()
+        raise
+    with contextlib.suppress(OSError):  # who holds it, for the message above; advisory only
+        fh.truncate(0)
+        fh.write(f"{what}\n{os.getpid()}\n")
+        fh.flush()
+    return fh
+
+
+@contextlib.contextmanager
+def out_lock(out: Path, what: str) -> Iterator[None]:
+    """Hold ``OUT/.lock`` for the block (``acquire_lock``); ``out`` is created if missing."""
+    from .errors import ConfigError
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError("--out", None, f"{out} exists and is not a directory")
+    not_below_a_file(out)
+    out.mkdir(parents=True, exist_ok=True)
+    fh = acquire_lock(out, what)
+    try:
+        yield
+    finally:
+        fh.close()
 
 
 def _read_json(path: Path) -> Any:
@@ -218,12 +299,13 @@ def _read_json(path: Path) -> Any:
 def run_dir_state(out: Path) -> tuple[str, str]:
     """What ``out`` holds, for ``pbs-sim run --out``: ``("empty" | "run" | "sweep" | "foreign", detail)``.
 
-    ``run``: written by ``pbs-sim run`` — its manifest lists every other file, except figures drawn
-    from it by ``pbs-sim plot``; replacing it as a whole is safe. ``sweep``: a sweep's directory.
+    ``run``: written by ``pbs-sim run`` — its manifest lists every other file, except what other
+    commands derived from it (``DERIVED_SUFFIXES``: figures, exported histories) and the lock;
+    replacing it as a whole is safe. ``sweep``: a sweep's directory.
     ``foreign``: anything else (``detail`` names a file pbs-sim did not write)."""
     if not out.exists():
         return "empty", ""
-    names = sorted(p.name for p in out.iterdir())
+    names = sorted(p.name for p in out.iterdir() if p.name != LOCK)  # the lock is nobody's result
     if not names:
         return "empty", ""
     man = _read_json(out / "manifest.json")
@@ -232,7 +314,7 @@ def run_dir_state(out: Path) -> tuple[str, str]:
         return "sweep", "manifest.json" if kind else ".parts"
     if isinstance(man, dict) and (kind == RUN_MANIFEST_KIND or man.get("command") == "pbs-sim run"):
         listed = set(man.get("files") or [])
-        extra = [n for n in names if n != "manifest.json" and n not in listed and Path(n).suffix not in FIGURE_SUFFIXES]
+        extra = [n for n in names if n != "manifest.json" and n not in listed and Path(n).suffix not in DERIVED_SUFFIXES]
         return ("foreign", extra[0]) if extra else ("run", "")
     return "foreign", names[0]
 
@@ -248,57 +330,89 @@ def unit_dir(out: str | Path, *, force: bool = False, what: str = "pbs-sim run")
     unless ``force``, which then moves the new files in, manifest last, and removes the pbs-sim
     result files (tables, manifests, sweep parts) the directory held, leaving any other file alone.
     The staging directory is created before the caller does any work, so an unwritable ``out``
-    (read-only file system, a path below a file, a name too long) fails at once (``OSError``)."""
+    (read-only file system, a path below a file, a name too long) fails at once (``OSError``).
+
+    ``OUT/.lock`` (``acquire_lock``, the lock ``pbs-sim sweep`` takes) is held from before ``out``
+    is inspected until the new directory is in place, so a second run or a sweep into the same
+    ``out`` meanwhile is refused (``ConfigError``) instead of one result set silently replacing the
+    other; the lock file stays in the directory (empty of results, ignored by ``run_dir_state``)."""
     from .errors import ConfigError
 
     given = Path(out)  # as the user wrote it, for messages
     target = Path(os.path.abspath(out))  # `--out .` has a name and a parent
     if target.exists() and not target.is_dir():
         raise ConfigError("--out", None, f"{given} exists and is not a directory")
-    state, detail = run_dir_state(target)
-    if state in ("sweep", "foreign") and not force:
-        holds = "a pbs-sim sweep" if state == "sweep" else f"files {what} did not write (e.g. {detail})"
-        raise ConfigError("--out", None, f"{given} holds {holds}; choose another --out, or pass --force")
     parent = target.parent
-    for up in (parent, *parent.parents):  # `--out file.txt/res`: say which path is not a directory
-        if up.exists():
-            if not up.is_dir():
-                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(up))
-            break
-    _remove_stale_staging(parent, target.name)
+    not_below_a_file(target)  # `--out file.txt/res`: say which path is not a directory
     try:
         parent.mkdir(parents=True, exist_ok=True)
         if len(target.name.encode()) + 40 > os.pathconf(parent, "PC_NAME_MAX"):
             raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), str(given))
-        stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.pbs-sim-{os.getpid()}-", suffix=".tmp", dir=parent))
+        created = not target.exists()
+        target.mkdir(exist_ok=True)  # to hold OUT/.lock (removed again if nothing is written)
     except OSError as exc:
-        if exc.filename is None or ".pbs-sim-" in str(exc.filename):  # name the path the user gave
+        if exc.filename is None:  # name the path the user gave
             raise OSError(exc.errno, exc.strerror, str(given)) from None
         raise
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(stage, 0o777 & ~umask)
+    # the lock `pbs-sim sweep` takes too: two runs (or a run and a sweep) never write one --out at once
+    lock = acquire_lock(target, what)
     try:
-        yield stage
-        if state == "empty" and not target.exists():
-            os.rename(stage, target)
-        elif state == "run":
-            old = stage.with_name(stage.name[: -len(".tmp")] + ".old")
-            os.rename(target, old)
-            os.rename(stage, target)
-            _remove_run_dir(old)
-        else:  # an existing empty directory (keep it: it may be someone's cwd), or forced into one
-            # that is not (only) ours
-            _remove_result_files(target, {p.name for p in stage.iterdir()})
-            staged = sorted(stage.iterdir(), key=lambda p: p.name == "manifest.json")  # manifest last
-            for p in staged:
-                os.replace(p, target / p.name)
-            stage.rmdir()
-    finally:
-        if stage.exists():
-            import shutil
+        state, detail = run_dir_state(target)
+        if state in ("sweep", "foreign") and not force:
+            holds = "a pbs-sim sweep" if state == "sweep" else f"files {what} did not write (e.g. {detail})"
+            raise ConfigError("--out", None, f"{given} holds {holds}; choose another --out, or pass --force")
+        _remove_stale_staging(parent, target.name)
+        try:
+            stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.pbs-sim-{os.getpid()}-", suffix=".tmp",
+                                          dir=parent))
+        except OSError as exc:
+            if exc.filename is None or ".pbs-sim-" in str(exc.filename):  # name the path the user gave
+                raise OSError(exc.errno, exc.strerror, str(given)) from None
+            raise
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(stage, 0o777 & ~umask)
+        try:
+            yield stage
+            if state == "run" or (state == "empty" and created):
+                # the new directory's lock is taken before it replaces the old one: whichever
+                # directory another process finds at OUT, its lock is held until we are done
+                stage_lock = acquire_lock(stage, what)
+                try:
+                    old = stage.with_name(stage.name[: -len(".tmp")] + ".old")
+                    os.rename(target, old)
+                    os.rename(stage, target)
+                    _remove_run_dir(old)
+                finally:
+                    stage_lock.close()
+            else:  # an existing empty directory (keep it: it may be someone's cwd), or forced into one
+                # that is not (only) ours
+                _remove_result_files(target, {p.name for p in stage.iterdir()})
+                staged = sorted(stage.iterdir(), key=lambda p: p.name == "manifest.json")  # manifest last
+                for p in staged:
+                    os.replace(p, target / p.name)
+                stage.rmdir()
+        finally:
+            if stage.exists():
+                import shutil
 
-            shutil.rmtree(stage, ignore_errors=True)
+                shutil.rmtree(stage, ignore_errors=True)
+    finally:
+        if created and target.is_dir() and {p.name for p in target.iterdir()} <= {LOCK}:
+            (target / LOCK).unlink(missing_ok=True)  # refused or failed: leave no trace (lock still held)
+            with contextlib.suppress(OSError):
+                target.rmdir()
+        lock.close()
+
+
+def not_below_a_file(path: Path) -> None:
+    """``NotADirectoryError`` naming the first existing ancestor of ``path`` that is not a directory
+    (``--out afile/x.csv``: the OS would say "File exists" of ``afile`` on mkdir)."""
+    for up in Path(os.path.abspath(path)).parents:
+        if up.exists():
+            if not up.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(up))
+            return
 
 
 def _pid_alive(pid: int) -> bool:
@@ -335,7 +449,7 @@ def _remove_run_dir(path: Path) -> None:
 
 def _remove_result_files(out: Path, staged: set[str]) -> None:
     """Before forced files move in: remove the pbs-sim result files ``out`` held (what its manifest
-    listed, the manifest, a sweep's parts and lock, and the other format's copy of every staged
+    listed, the manifest, a sweep's parts, and the other format's copy of every staged
     table, so CSV then Parquet does not leave both), and nothing else."""
     import shutil
 
@@ -343,7 +457,7 @@ def _remove_result_files(out: Path, staged: set[str]) -> None:
     files = man.get("files") if isinstance(man, dict) else None
     listed = set(files.values()) if isinstance(files, dict) else set(files) if isinstance(files, list) else set()
     other = {f"{Path(n).stem}{suffix}" for n in staged for suffix in (".csv", ".parquet")}
-    for name in listed | other | {"manifest.json", ".lock"}:
+    for name in listed | other | {"manifest.json"}:  # not .lock: the caller holds it
         p = out / name
         if p.is_file() or p.is_symlink():
             p.unlink()

@@ -111,6 +111,22 @@ def as_scenario(scenario: ScenarioLike) -> Scenario:
     raise TypeError(f"simulate() takes a Scenario, a scenario file path or a dict, not {type(scenario).__name__}")
 
 
+#: Off a terminal, ``simulate(progress=True)`` prints progress lines only for a run expected to
+#: issue at least this many operations (about 2 CPU s at ~50,000 ops per CPU s): short runs stay quiet.
+SIM_PROGRESS_MIN_OPS = 100_000
+
+
+def _expected_ops(scenario: Scenario, end_ms: float) -> float:
+    """Roughly how many operations a run issues: an open workload's rate over its time, a probe
+    workload's trials (a closed workload has no rate: counted as long)."""
+    wl = scenario.workload
+    if wl.kind == "open":
+        return float(wl.rate_per_s) * end_ms / 1000.0
+    if wl.kind == "pbs-probe":
+        return float(wl.trials)
+    return float("inf")
+
+
 def simulate(
     scenario: ScenarioLike,
     seed: Seed = None,
@@ -123,7 +139,8 @@ def simulate(
 
     ``seed`` may also be a ``numpy.random.SeedSequence`` (a sweep's replication). Same scenario and
     seed give identical results (wall/CPU times aside). ``record_ops`` adds the raw ``ops``/``applies``
-    tables and per-read outcomes to ``frames()``; ``progress`` shows a tqdm bar on a terminal.
+    tables and per-read outcomes to ``frames()``; ``progress`` shows a tqdm bar on a terminal, and
+    elsewhere a line per tenth of the simulated time for a long-ish run (``SIM_PROGRESS_MIN_OPS``).
     """
     scenario = as_scenario(scenario)
     root = scenario.run.seed if seed is None else seed
@@ -132,14 +149,22 @@ def simulate(
     bar = None
     callback = None
     if progress:
-        from tqdm.auto import tqdm
+        from .cli.progress import Progress
 
-        total = max(model.workload.expected_end_ms, 1.0)
-        bar = tqdm(total=round(total), unit="ms", desc="simulating", disable=None, leave=False)
+        total = max(round(model.workload.expected_end_ms), 1)
+        # off a terminal, a line per tenth only for long-ish runs (SIM_PROGRESS_MIN_OPS operations)
+        expected = _expected_ops(scenario, total)
+        bar = Progress(total, "ms", "simulating", tty=None, units="simulated ms",
+                       steps=None if expected >= SIM_PROGRESS_MIN_OPS else 0,
+                       first_note_s=None if expected >= SIM_PROGRESS_MIN_OPS else float("inf"))
+        done = [0]
 
         def callback(now: float) -> None:
             assert bar is not None
-            bar.update(max(0, min(round(now), bar.total) - bar.n))
+            reached = max(0, min(round(now), total))
+            if reached > done[0]:
+                bar(reached - done[0])
+                done[0] = reached
 
     w0, c0 = time.perf_counter(), time.process_time()
     try:

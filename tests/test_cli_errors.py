@@ -329,7 +329,7 @@ def test_sweep_names_root_and_replication_seeds_apart(tmp_path: Path, capsys: py
 
 
 def _files(d: Path) -> set[str]:
-    return {p.name for p in d.iterdir()}
+    return {p.name for p in d.iterdir()} - {".lock"}  # the lock run and sweep take (pbs_sim.io.LOCK)
 
 
 def test_run_refuses_a_sweep_directory_unless_forced(
@@ -583,3 +583,178 @@ def test_run_into_the_current_directory(scenario: Callable[..., Path], tmp_path:
         code, _, err = run_cli(["run", str(sc), "--out", "."], capsys)
         assert code == 0, err
         assert "manifest.json" in _files(here)
+
+
+# -- issue 17, item 6: one writer per output directory; export's files belong to the run -------------
+def test_run_refused_while_another_run_or_sweep_holds_the_out_lock(
+    scenario: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest,
+) -> None:
+    """Two `run --out D` at once both said "results written" and one result set was lost. The lock is
+    held here (as a run or a sweep in progress holds it); no timing is involved."""
+    from pbs_sim import io
+
+    sc, out = scenario(), tmp_path / "o"
+    assert run_cli(["run", str(sc), "--out", str(out)], capsys)[0] == 0
+    before = {n: (out / n).read_bytes() for n in _files(out)}
+    for holder in ("pbs-sim run", "pbs-sim sweep"):
+        with io.out_lock(out, holder):
+            code, text, err = run_cli(["run", str(sc), "--out", str(out), "--seed", "9"], capsys)
+            assert code == 2 and text == ""
+            assert f"--out: another {holder} is writing to {out} right now" in one_error_line(err)
+            sub = request.getfixturevalue("run_cli")("run", str(sc), "--out", str(out))  # another process
+            assert sub.returncode == 2 and "right now" in one_error_line(sub.stderr), sub.stderr
+        assert {n: (out / n).read_bytes() for n in _files(out)} == before  # untouched
+    fresh = tmp_path / "fresh"
+    with io.out_lock(fresh, "pbs-sim run"):  # a run that has just created its --out
+        assert run_cli(["run", str(sc), "--out", str(fresh)], capsys)[0] == 2
+    assert run_cli(["run", str(sc), "--out", str(out), "--seed", "9"], capsys)[0] == 0  # released
+
+
+def test_run_holds_the_lock_from_start_to_commit(
+    scenario: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While a run simulates, and after its new directory has replaced the old one but before it is
+    done, a sweep or a second run into the same --out is refused."""
+    from pbs_sim import io, simulation
+    from pbs_sim.errors import ConfigError
+    from pbs_sim.sweep import store
+
+    sc, out = scenario(), tmp_path / "o"
+    assert run_cli(["run", str(sc), "--out", str(out)], capsys)[0] == 0
+    refused: list[str] = []
+
+    def try_to_write(where: str) -> None:
+        for attempt in (lambda: store.locked(out), lambda: io.unit_dir(out)):
+            try:
+                with attempt():
+                    refused.append(f"{where}: got in")
+            except ConfigError as exc:
+                refused.append(f"{where}: {exc.reason.split(' is writing')[0]}")
+
+    real_sim, real_remove = simulation.simulate, io._remove_run_dir
+
+    def sim(*a: Any, **k: Any) -> Any:
+        try_to_write("simulating")
+        return real_sim(*a, **k)
+
+    def remove(old: Path) -> None:  # called after the swap, before the lock is released
+        try_to_write("swapped")
+        real_remove(old)
+
+    monkeypatch.setattr(simulation, "simulate", sim)
+    monkeypatch.setattr(io, "_remove_run_dir", remove)
+    assert run_cli(["run", str(sc), "--out", str(out), "--seed", "8"], capsys)[0] == 0
+    assert refused == ["simulating: another pbs-sim run"] * 2 + ["swapped: another pbs-sim run"] * 2
+
+
+def test_exported_history_is_part_of_the_run_directory(
+    scenario: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`export` writes into the run directory; a later `run --out` there was refused without
+    --force. Exported .edn files count among what is derived from the run (like figures): the rerun
+    replaces them with the directory."""
+    sc, out = scenario(), tmp_path / "o"
+    assert run_cli(["run", str(sc), "--out", str(out), "--ops"], capsys)[0] == 0
+    for flag in ("--jepsen", "--elle"):
+        code, text, err = run_cli(["export", str(out), flag], capsys)
+        assert code == 0 and " events (" in text, err
+    assert {"history.edn", "history-elle.edn"} <= _files(out)
+    code, _, err = run_cli(["run", str(sc), "--out", str(out), "--ops"], capsys)
+    assert code == 0, err
+    assert not {"history.edn", "history-elle.edn"} & _files(out)  # replaced whole, like figures
+    code, _, err = run_cli(["export", str(out), "--jepsen", "--out", str(out / "ops.csv")], capsys)
+    assert code == 2 and "one of the run's own files" in one_error_line(err)
+    code, _, err = run_cli(["check", str(out)], capsys)
+    assert code == 0, err  # ops.csv untouched
+
+
+def test_export_counts_events_not_operations(scenario: Callable[..., Path], tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "o"
+    assert run_cli(["run", str(scenario()), "--out", str(out), "--ops"], capsys)[0] == 0
+    code, text, _ = run_cli(["export", str(out), "--jepsen"], capsys)
+    lines = len((out / "history.edn").read_text().splitlines())
+    ops = len((out / "ops.csv").read_text().splitlines()) - 1
+    assert code == 0 and lines == 2 * ops
+    assert text.strip() == f"{lines:,} events ({ops:,} operations, an invocation and a completion each) written to " \
+                           f"{out / 'history.edn'}"
+
+
+# -- issue 17, item 11 --------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv", [
+    ["predict", "--profile", "lnkd-ssd", "--n", "3", "--r", "1", "--w", "1", "--out", "{f}/x.csv"],
+    ["run", "{sc}", "--out", "{f}/x"],
+    ["plot", "{run}", "--out", "{f}/x.png"],
+    ["export", "{run}", "--jepsen", "--out", "{f}/x.edn"],
+    ["sweep", "{sw}", "-j", "1", "--out", "{f}/x"],
+    ["recommend", "--profile", "lnkd-ssd", "--n", "3", "--max-read-ms", "100", "--trials", "2000", "--out", "{f}/x.csv"],
+])
+def test_out_below_a_file_says_not_a_directory(argv: list[str], scenario: Callable[..., Path], tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """`--out afile/x.csv` said "File exists" (of afile); it is "Not a directory"."""
+    f = tmp_path / "afile"
+    f.write_text("")
+    run = tmp_path / "r"
+    assert run_cli(["run", str(scenario()), "--out", str(run), "--ops"], capsys)[0] == 0
+    args = [a.format(f=f, sc=scenario(), run=run, sw=_trace_sweep(tmp_path)) for a in argv]
+    code, _, err = run_cli(args, capsys)
+    assert code == 3 and one_error_line(err) == f"pbs-sim: error: {f}: Not a directory"
+
+
+def test_plot_out_onto_a_directory(scenario: Callable[..., Path], tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Once an error naming a hidden ``.tmp`` file; now a bad --out before any plotting."""
+    run = tmp_path / "r"
+    assert run_cli(["run", str(scenario()), "--out", str(run)], capsys)[0] == 0
+    (tmp_path / "fig.png").mkdir()
+    code, _, err = run_cli(["plot", str(run), "--out", str(tmp_path / "fig.png")], capsys)
+    line = one_error_line(err)
+    assert code == 2 and "is a directory" in line and ".tmp" not in line
+    assert not [p for p in tmp_path.rglob("*.tmp")]
+
+
+def test_every_command_takes_quiet_and_verbose(capsys: pytest.CaptureFixture[str]) -> None:
+    import click
+
+    from pbs_sim.cli import COMMANDS, cli
+
+    ctx = click.Context(cli)
+    for name in COMMANDS:
+        cmd = cli.get_command(ctx, name)
+        assert cmd is not None
+        opts = {o for p in cmd.params for o in getattr(p, "opts", [])}
+        assert {"-q", "--quiet", "-v", "--verbose"} <= opts, name
+        for flag in ("-q", "-v", "-vv"):
+            code, out, err = run_cli([name, flag, "--help"], capsys)
+            assert code == 0 and "--quiet" in out and "--verbose" in out, (name, flag, err)
+
+
+def test_progress_lines_off_a_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Progress was shown only on a terminal. Off one (here: captured stderr), a long-ish run prints
+    a line per tenth of its simulated time -- counted, not timed -- and -q silences them."""
+    from pbs_sim.simulation import SIM_PROGRESS_MIN_OPS
+
+    sc = tmp_path / "long.toml"
+    duration = 1000 * SIM_PROGRESS_MIN_OPS / 40_000  # just long enough at 40,000 ops/s
+    sc.write_text(SMALL.replace("rate_per_s = 2000", "rate_per_s = 40000")
+                  .replace("duration_ms = 200", f"duration_ms = {duration:g}").replace("keys = 20", "keys = 2000"))
+    code, _, err = run_cli(["run", str(sc), "--json"], capsys)
+    notes = [ln for ln in err.splitlines() if ln.startswith("pbs-sim: simulating: ")]
+    assert code == 0 and len(notes) == 9 and err.strip() == "\n".join(notes), err
+    assert notes[0].startswith("pbs-sim: simulating: 10.0 % of ") and "simulated ms after" in notes[0]
+    assert run_cli(["run", str(sc), "--json", "-q"], capsys)[2] == ""
+    assert run_cli(["run", str(sc), "--json", "--no-progress"], capsys)[2] == ""
+    short = tmp_path / "short.toml"
+    short.write_text(SMALL)
+    assert run_cli(["run", str(short), "--json"], capsys)[2] == ""  # short work: nothing extra
+
+
+def test_sweep_progress_lines_off_a_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A sweep of 10 runs off a terminal: a line after each tenth (runs 1..9), none with -q."""
+    sw = _trace_sweep(tmp_path)
+    sw.write_text(sw.read_text().replace("replications = 2", "replications = 10"))
+    code, _, err = run_cli(["sweep", str(sw), "-j", "1", "--out", str(tmp_path / "o")], capsys)
+    notes = [ln for ln in err.splitlines() if ln.startswith("pbs-sim: sw: ")]
+    assert code == 0 and [n.split(": ")[2].split(" %")[0] for n in notes] == [f"{10 * i}.0" for i in range(1, 10)], err
+    code, _, err = run_cli(["sweep", str(sw), "-j", "1", "--out", str(tmp_path / "q"), "-q"], capsys)
+    assert code == 0 and err == ""

@@ -11,6 +11,8 @@ Owns: argument parsing, the exit statuses, and dispatch to one module per comman
 - an ``OSError`` (read-only file system, permission, name too long, not a directory, a device) or
   running out of memory -> one line naming the path and the reason, exit status 3;
 - Ctrl-C -> ``pbs-sim: interrupted``, exit status 130. No command prints a traceback for any of these.
+Every command gets ``-q`` / ``-v`` here (``with_verbosity``, applied in ``LazyGroup.get_command``,
+so a new command cannot miss them); they set ``pbs_sim.cli.progress.VERBOSITY`` for that command.
 Must not touch: computation; everything a command does is callable from Python.
 """
 
@@ -40,8 +42,36 @@ COMMANDS: dict[str, str] = {
     "recommend": "pbs_sim.cli.recommend:recommend",
     "explore": "pbs_sim.cli.explore:explore",
     "check": "pbs_sim.cli.check:check",
-    "export": "pbs_sim.cli.check:export",
+    "export": "pbs_sim.cli.export:export",
 }
+
+
+def _set_verbosity(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    from . import progress
+
+    # -q and -v are two options of one setting; Click calls this once for each, -q last wins over -v
+    level = ctx.meta.setdefault("pbs_sim.verbosity", 0)
+    if param.name == "quiet" and value:
+        level = -1
+    elif param.name == "verbose" and value and level >= 0:
+        level = int(value)
+    ctx.meta["pbs_sim.verbosity"] = level
+    progress.set_verbosity(level)
+
+
+VERBOSITY_OPTIONS = (
+    click.Option(["-v", "--verbose"], count=True, expose_value=False, is_eager=True, callback=_set_verbosity,
+                 help="Say more on stderr: what was read and checked (-vv: more still)."),
+    click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, is_eager=True, callback=_set_verbosity,
+                 help="No progress and no informational lines on stderr; results and errors only."),
+)
+
+
+def with_verbosity(cmd: click.Command) -> click.Command:
+    """Give ``cmd`` the -q / -v options every pbs-sim command has (once)."""
+    names = {p.name for p in cmd.params}
+    cmd.params.extend(o for o in VERBOSITY_OPTIONS if o.name not in names)
+    return cmd
 
 
 class LazyGroup(click.Group):
@@ -55,7 +85,7 @@ class LazyGroup(click.Group):
         module, attr = target.split(":")
         cmd = getattr(importlib.import_module(module), attr)
         assert isinstance(cmd, click.Command)
-        return cmd
+        return with_verbosity(cmd)
 
 
 @click.group(cls=LazyGroup, no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -85,6 +115,8 @@ def os_error_line(exc: OSError) -> str:
 
 
 def main(argv: list[str] | None = None) -> Any:
+    from . import progress
+
     try:
         return cli.main(args=argv, prog_name="pbs-sim", standalone_mode=False)
     except PbsSimError as exc:
@@ -104,4 +136,6 @@ def main(argv: list[str] | None = None) -> Any:
         fail(os_error_line(exc), EXIT_OS)
     except MemoryError:
         fail("out of memory (lower the size of the run: operations, trials, keys or replications)", EXIT_OS)
+    finally:
+        progress.set_verbosity(0)  # -q / -v hold for one command (main may run again in this process)
     return None

@@ -1,9 +1,10 @@
-"""``pbs-sim check RESULTS_DIR`` and ``pbs-sim export RESULTS_DIR --jepsen`` / ``--elle``: the
-history checker and the Jepsen EDN exports on a run written with ``pbs-sim run --ops``.
+"""``pbs-sim check RESULTS_DIR``: the history checker on a run written with ``pbs-sim run --ops``.
 
-Owns: argument parsing and printing; the work is ``pbs_sim.checker`` and ``pbs_sim.export``.
-``check`` exits 0 when everything the run's versioning policy promises holds, 1 otherwise; an
-unreadable directory is one line on stderr, exit 2 (``pbs_sim.cli.main``).
+Owns: argument parsing and printing; the work is ``pbs_sim.checker`` (its input is read and
+verified by ``pbs_sim.checker_input``). Exits 0 when everything the run's versioning policy
+promises holds, 1 otherwise; a directory that is not a sound run (no manifest, a table missing,
+truncated, edited or malformed) is one line on stderr naming the file and the reason, exit 2
+(``pbs_sim.cli.main``), before any checking.
 """
 
 from __future__ import annotations
@@ -27,37 +28,11 @@ def check(results: str, require: tuple[str, ...], as_json: bool) -> None:
     """
     from ..checker import check as run_check
     from ..checker import load_frames
+    from .progress import detail
 
-    report = run_check(load_frames(results), require=require)
+    report = run_check(load_frames(results, note=detail), require=require)
     if as_json:
         click.echo(json.dumps(report.to_dict()))
     else:
         click.echo(report.render())
     sys.exit(0 if report.ok else 1)
-
-
-@click.command("export")
-@click.argument("results", metavar="RESULTS_DIR", type=click.Path(file_okay=False))
-@click.option("--jepsen", "jepsen", is_flag=True,
-              help="Jepsen's EDN history, jepsen.independent shape (:f :read/:write, :value [key v]).")
-@click.option("--elle", "elle", is_flag=True,
-              help="Jepsen's EDN history as Elle's rw-register transactions (:f :txn, :value [[:r k v]]).")
-@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
-              help="Output file (default RESULTS_DIR/history.edn, or history-elle.edn with --elle).")
-def export(results: str, jepsen: bool, elle: bool, out: str | None) -> None:
-    """Export a run's history (written with `pbs-sim run --ops`) for Elle, Porcupine or Knossos:
-    --jepsen (one map a line, independent keys) or --elle (what elle.rw-register/check reads).
-
-    Example: pbs-sim export results/siblings-run --elle
-    """
-    from pathlib import Path
-
-    from ..checker import load_frames
-    from ..export import write_jepsen
-
-    if jepsen == elle:
-        raise click.UsageError("pass exactly one of --jepsen and --elle")
-    frames = load_frames(results)
-    path = Path(out) if out is not None else Path(results) / ("history-elle.edn" if elle else "history.edn")
-    n = write_jepsen(frames, path, elle=elle)
-    click.echo(f"{n:,} operations written to {path}")

@@ -41,6 +41,7 @@ def check_input(d: Path) -> None:
     import pandas as pd
 
     from ..io import read_table
+    from .progress import detail
 
     if not d.is_dir():
         return  # load_results_dir says what is wrong
@@ -67,6 +68,7 @@ def check_input(d: Path) -> None:
             frame = read_table(path)
         except Exception as exc:  # unreadable table: one line
             raise ConfigError(str(path), None, f"cannot read table: {' '.join(str(exc).split())}") from None
+        detail(f"read {path} ({len(frame):,} rows)")
         for col in frame.columns:
             s = frame[col]
             if not _is_numeric_column(str(col)) or pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
@@ -91,6 +93,9 @@ def plot(results_dir: Path, kind: str, out: Path | None) -> None:
     target = out if out is not None else results_dir / f"{kind}.png"
     if target.suffix.lower() not in (".png", ".svg"):
         raise ConfigError(None, "--out", f"{str(target)!r}: the extension must be .png or .svg")
+    if target.is_dir():
+        raise ConfigError(None, "--out", f"{str(target)!r} is a directory; give a file name such as "
+                                         f"{str(target / (kind + '.png'))!r}")
 
     import matplotlib
 

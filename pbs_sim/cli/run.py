@@ -8,7 +8,8 @@ columns, then metrics), ``curve.csv`` (t_ms, p_consistent, ci_low, ci_high, n), 
 frames (``versions_behind``, ``k_staleness``, ``latency``, ``per_key``, ``monitoring``, ``sessions``,
 and any extra record kinds such as faults), ``ops``, ``applies`` and ``reads`` (per-read outcomes)
 with ``--ops``, and
-``manifest.json`` (resolved config, seed, provenance, file list, summary). ``--format parquet``
+``manifest.json`` (resolved config, seed, provenance, file list, each table's rows, bytes and SHA-256,
+summary). ``--format parquet``
 writes tables as Parquet instead of CSV.
 """
 
@@ -125,6 +126,7 @@ def write_run(
     from ..io import (
         RESULTS_SCHEMA,
         RUN_MANIFEST_KIND,
+        file_digest,
         provenance,
         table_path,
         write_json,
@@ -133,11 +135,13 @@ def write_run(
 
     config = sc.to_dict()
     files: list[str] = []
+    digests: dict[str, dict[str, Any]] = {}
     frames = {"summary": pd.DataFrame([{**flat_parameters(config), **summary}]), **res.frames()}
     for name, frame in frames.items():
         path = table_path(stage, name, fmt)
         write_table(frame, path, fmt)
         files.append(path.name)
+        digests[path.name] = file_digest(path, len(frame))
     write_json(stage / "manifest.json", {
         "kind": RUN_MANIFEST_KIND,
         "command": "pbs-sim run",
@@ -149,6 +153,9 @@ def write_run(
         "inputs": dict(sc.inputs),
         "profile": sc.latency.wars.to_dict(),
         "files": files,
+        # rows, size and SHA-256 of every table: readers (`pbs-sim check`) refuse a table truncated
+        # or edited since, which would otherwise parse and pass
+        "digests": digests,
         "summary": summary,
         "provenance": provenance(),
     })
@@ -167,7 +174,7 @@ def write_run(
               help="Override a scenario setting, e.g. --set cluster.read_quorum=2 (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
-              help="Progress bar on stderr (only shown on a terminal).")
+              help="Progress on stderr: a bar on a terminal, else a line per tenth of a long run.")
 @click.option("--force", is_flag=True,
               help="Write into --out even if it holds a sweep or files pbs-sim run did not write.")
 def run(scenario: str, seed: int | None, out: str | None, fmt: str, ops: bool, overrides: tuple[str, ...],
@@ -179,6 +186,7 @@ def run(scenario: str, seed: int | None, out: str | None, fmt: str, ops: bool, o
     """
     from ..config import load_scenario, read_toml
     from ..io import dumps, unit_dir
+    from .progress import detail, info
 
     check_seed(seed)
     if "sweep" in read_toml(scenario):
@@ -187,16 +195,23 @@ def run(scenario: str, seed: int | None, out: str | None, fmt: str, ops: bool, o
     with contextlib.ExitStack() as stack:
         # the staging directory first: an --out that cannot hold results fails before the run
         stage = stack.enter_context(unit_dir(out, force=force)) if out is not None else None
+        if stage is not None:
+            detail(f"holding {out}/.lock; writing into {stage}, put in place as {out} when done")
         from ..simulation import simulate
 
-        res = simulate(sc, seed=seed, record_ops=ops, progress=progress and sys.stderr.isatty())
+        detail(f"simulating {scenario} (seed {seed if seed is not None else sc.run.seed}"
+               f"{', every operation recorded' if ops else ''})")
+        res = simulate(sc, seed=seed, record_ops=ops, progress=progress)
         summary = res.summary()
         files = write_run(stage, scenario, sc, res, summary, overrides, fmt) if stage is not None else []
+        if stage is not None:
+            for name in files:
+                detail(f"wrote {name} ({(stage / name).stat().st_size:,} bytes)", 2)
     binned = "t_high_ms" in res.curve.columns
     if as_json:
         click.echo(dumps(summary))
         return
     click.echo(render_summary(summary, res.curve, binned))
     if out is not None:
-        click.echo(f"\nresults written to {out}/ ({', '.join(sorted(set(files)))})")
+        info(f"\nresults written to {out}/ ({', '.join(sorted(set(files)))})", stdout=True)
 

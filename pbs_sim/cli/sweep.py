@@ -46,10 +46,11 @@ def _parse_only(text: str) -> tuple[int, int]:
 @click.option("--only", "only", default=None, metavar="CELL:REP",
               help="Rebuild one replication alone; print its results row as JSON; write nothing.")
 @click.option("--dry-run", is_flag=True, help="Validate every cell, list them, and stop.")
-@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Progress on stderr: a bar on a terminal, else a line per tenth of the runs.")
 def sweep(
     sweep_file: Path, workers: int | None, scheduler: str | None, out: Path | None, fmt: str, resume: bool,
-    retry_errors: bool, force: bool, only: str | None, dry_run: bool, progress: bool | None,
+    retry_errors: bool, force: bool, only: str | None, dry_run: bool, progress: bool,
 ) -> None:
     """Run the grid x replications of SWEEP.toml on either engine and write results.csv (one row per
     replication), curves.csv, summary.csv (mean and 95% CI per cell), curves_summary.csv and

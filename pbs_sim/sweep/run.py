@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm import tqdm
 
 from .. import io
 from ..engines import EngineResult
@@ -104,7 +103,7 @@ def run_sweep(
     ``"tcp://host:8786"``, or a ``distributed.Client``. ``resume`` continues a directory holding this
     same sweep, computing only missing replications (``retry_errors`` also reruns failed ones);
     ``force`` discards whatever sweep results ``out`` holds. ``progress`` None shows a bar only when
-    stderr is a terminal. Results are identical whichever executor runs them (only ``wall_s`` differs).
+    stderr is a terminal; True also prints a line per tenth of the runs elsewhere (``pbs-sim sweep``). Results are identical whichever executor runs them (only ``wall_s`` differs).
     """
     spec = as_spec(sweep)
     if fmt not in io.FORMATS:
@@ -154,10 +153,11 @@ def _run_locked(
     if not todo:
         save("running", finished=False)
     else:
-        bar = tqdm(
-            total=spec.n_runs, initial=len(records), desc=spec.name, unit="run", file=sys.stderr,
-            disable=(not sys.stderr.isatty()) if progress is None else not progress, dynamic_ncols=True,
-        )
+        from ..cli.progress import Progress, detail
+
+        # a bar on a terminal; elsewhere, when asked for (the CLI asks), a line per tenth of the runs
+        shown = sys.stderr.isatty() if progress is None else progress
+        bar = Progress(spec.n_runs, "run", spec.name, enabled=shown, initial=len(records))
         try:
             # the executor first: a bad --scheduler fails before anything is written
             with open_executor(workers, scheduler, dask_processes=dask_processes) as (executor, info):
@@ -165,7 +165,9 @@ def _run_locked(
                 for key, rec in _drive(executor, info, spec, todo):
                     records[key] = store.write_part(out_dir, rec)
                     computed += 1
-                    bar.update(1)
+                    bar(1)
+                    detail(f"{spec.name}: cell {key[0]} rep {key[1]}: {rec.get('status')}"
+                           + (f" ({rec.get('error')})" if rec.get("status") != "ok" else ""))
         except KeyboardInterrupt:
             bar.close()
             save("interrupted", finished=True)

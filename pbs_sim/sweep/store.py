@@ -32,14 +32,9 @@ from .. import io
 from ..errors import ConfigError
 from .spec import SweepSpec, column_name
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: no directory lock
-    fcntl = None  # type: ignore[assignment]
-
 PARTS = ".parts"
 MANIFEST = "manifest.json"
-LOCK = ".lock"
+LOCK = io.LOCK
 TABLES = ("results", "curves", "summary", "curves_summary")
 # ``root_seed`` is the sweep's [sweep] seed (the same on every row); the replication's own seed,
 # SeedSequence(root_seed, spawn_key=(cell, rep)) as the engine reports it (or, if it reports none, as
@@ -57,21 +52,11 @@ MANIFEST_KIND = "pbs-sim sweep"
 
 @contextlib.contextmanager
 def locked(out: Path) -> Iterator[None]:
-    """Hold ``OUT/.lock`` (an advisory ``flock``, released by the OS even on SIGKILL) while a sweep
-    writes to ``out``, so two processes never run into one directory at once."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError("--out", None, f"{out} exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
-    fh = open(out / LOCK, "a")  # noqa: SIM115 - held for the whole block
-    try:
-        try:
-            if fcntl is not None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ConfigError("--out", None, f"another pbs-sim sweep is writing to {out} right now") from None
+    """Hold ``OUT/.lock`` (``pbs_sim.io.out_lock``: an advisory ``flock``, released by the OS even on
+    SIGKILL) while a sweep writes to ``out``; ``pbs-sim run --out`` takes the same lock, so no two
+    processes write one directory at once."""
+    with io.out_lock(out, "pbs-sim sweep"):
         yield
-    finally:
-        fh.close()
 
 
 def unlock_and_remove(out: Path) -> None:
