@@ -1,0 +1,153 @@
+"""The store's order of each key's writes, as one object per run: the only definition the metrics use.
+
+Owns: :class:`StoreOrder` and :func:`store_order` (build it from a run's frames, once per run: the
+object is cached for the ``ops`` frame it was built from). Every metric that asks whether one version
+of a key is newer than, equal to, below or concurrent with another -- the durability replay, stale-read
+causes, staleness, the session guarantees, the siblings and causality metrics, the checker -- asks it
+here, in *seq* names (a write's per-key sequence number names it), never by comparing version numbers
+itself (``tests/test_versioning.py`` scans ``pbs_sim/metrics/`` for raw comparisons).
+
+Which order (DESIGN.md, "two orders"): the run's versioning policy, recorded in the history
+(``sibling_settings.policy``; none recorded: ``lww``), decides.
+
+* ``lww``: the total order of stamps ``(timestamp_ms, seq)`` -- a write's *rank* is its 1-based place
+  in its key's order (``pbs_sim.metrics.causality.store_ranks``, from the ``write_stamps`` table);
+  with perfect clocks (no table) the rank is the seq. Two writes are never concurrent.
+* sibling policies (``vv-*``, ``dvv``): the causal order of the recorded contexts -- u is below v iff
+  u is in v's causal past (``causal_parents``, transitively; ``pbs_sim.metrics.siblings.CausalIndex``).
+  This is the order the exact clocks (``vv-client``, ``dvv``) implement; the flawed ones differ from
+  it exactly where the siblings metrics say (false concurrency: a replica keeps two versions of which
+  one is below the other; false dominance: it discards a version that nothing it keeps is above).
+  A replica's state is a *set* of versions (``applies`` plus the ``apply_versions`` side table), and
+  a write is *covered* by a state iff the state holds it or a version above it.
+
+Must not touch: SimPy, the simulator.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .causality import store_ranks
+from .siblings import WINDOW, CausalIndex, key_parents, settings
+from .staleness import _is
+
+BELOW, EQUAL, ABOVE, CONCURRENT = "below", "equal", "above", "concurrent"
+
+
+class StoreOrder:
+    """The store's order of a run's writes, per key, in seq names (see the module docstring).
+
+    ``below(key, u, v)``: u is strictly below v; ``covers(key, held, s)``: a replica state holding the
+    versions ``held`` holds s or a version above it; ``relation(key, u, v)``: ``"below"``,
+    ``"equal"``, ``"above"`` or ``"concurrent"``; ``rank(key, s)`` (LWW only): s's place in the total
+    order; ``maximal(key, seqs)``: the versions of ``seqs`` no other one of them is above."""
+
+    def __init__(self, policy: str, ranks: dict[tuple[int, int], int] | None = None,
+                 index: CausalIndex | None = None) -> None:
+        self.policy = policy
+        self.total = index is None  # LWW: a total order (ranks); sibling policies: a partial one
+        self._ranks = ranks  # (key, seq) -> rank; None: ranks are seqs (perfect clocks)
+        self.index = index
+
+    # -- the one comparison -------------------------------------------------------------------------
+    def rank(self, key: int, s: int) -> int:
+        """LWW: the 1-based place of write s in its key's store order (0 for 0, "nothing")."""
+        if self._ranks is None:
+            return s
+        return self._ranks.get((key, s), 0)
+
+    def below(self, key: int, u: int, v: int) -> bool:
+        if u == v or u <= 0 or v <= 0:  # store-order: names, not order
+            return u <= 0 < v  # store-order: "nothing" is below every write
+        if self.index is not None:
+            return self.index.below(key, u, v)
+        if self._ranks is None:
+            return u < v  # store-order: perfect-clock LWW, ranks are seqs
+        r = self._ranks
+        return r.get((key, u), 0) < r.get((key, v), 0)  # store-order: LWW ranks
+
+    def relation(self, key: int, u: int, v: int) -> str:
+        if u == v:
+            return EQUAL
+        if self.below(key, u, v):
+            return BELOW
+        if self.below(key, v, u):
+            return ABOVE
+        return CONCURRENT
+
+    def covers(self, key: int, held: Iterable[int], s: int) -> bool:
+        """Does a state holding the versions ``held`` hold ``s`` or a version above it?"""
+        below = self.below
+        return any(h == s or below(key, s, h) for h in held)
+
+    def maximal(self, key: int, seqs: Iterable[int]) -> list[int]:
+        """The versions of ``seqs`` that no other of them is above (one under LWW), in seq order."""
+        vs = sorted(set(seqs))
+        if self.total:
+            return [max(vs, key=lambda s: self.rank(key, s))] if vs else []
+        below = self.below
+        return [s for s in vs if not any(below(key, s, t) for t in vs if t != s)]
+
+    # -- frames in ranks (LWW metrics written for a total order) -------------------------------------
+    def ranked_ops(self, ops: pd.DataFrame) -> pd.DataFrame:
+        """LWW: ``ops`` with ``version`` replaced by the store rank (``ops`` itself with perfect clocks)."""
+        if self._ranks is None:
+            return ops
+        key = ops["key"].to_numpy(np.int64).tolist()
+        r = self._ranks
+        return ops.assign(version=np.asarray(
+            [r.get((k, v), 0) for k, v in zip(key, ops["version"].to_numpy(np.int64).tolist(), strict=True)], np.int64))
+
+
+_CACHE: list[tuple[weakref.ref[pd.DataFrame], StoreOrder]] = []
+
+
+def store_order(frames: Mapping[str, pd.DataFrame]) -> StoreOrder:
+    """The run's :class:`StoreOrder`, built on first use and cached for its ``ops`` frame (one per run:
+    every metric of the run shares it)."""
+    ops = frames["ops"]
+    for ref, order in _CACHE:
+        if ref() is ops:
+            return order
+    order = _build(ops, frames)
+    _CACHE[:] = [(r, o) for r, o in _CACHE if r() is not None][-3:]
+    _CACHE.append((weakref.ref(ops), order))
+    return order
+
+
+def _build(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame]) -> StoreOrder:
+    policy = settings(frames)["policy"]
+    if policy != "lww":
+        return StoreOrder(policy, index=CausalIndex(key_parents(ops, frames), window=WINDOW))
+    ranks = store_ranks(ops, frames.get("write_stamps"))
+    if ranks is None:
+        return StoreOrder(policy)
+    w = _is(ops["kind"], "write")
+    lookup = dict(zip(zip(ops["key"].to_numpy(np.int64)[w].tolist(), ops["version"].to_numpy(np.int64)[w].tolist(),
+                          strict=True), ranks[w].tolist(), strict=True))
+    return StoreOrder(policy, ranks=lookup)
+
+
+def apply_sets(frames: Mapping[str, pd.DataFrame]) -> dict[int, tuple[int, ...]]:
+    """applies row -> every version the replica's state held after it, for applies whose state held
+    more than one (``apply_versions``: sibling policies); any other apply's state is its ``version``."""
+    av = frames.get("apply_versions")
+    if av is None or av.empty:
+        return {}
+    out: dict[int, list[int]] = {}
+    for row, v in zip(av["apply"].to_numpy(np.int64).tolist(), av["version"].to_numpy(np.int64).tolist(), strict=True):
+        out.setdefault(row, []).append(v)
+    return {r: tuple(vs) for r, vs in out.items()}
+
+
+def seq_order() -> StoreOrder:
+    """LWW with perfect clocks (seq order): for callers that have no run's frames (unit tests)."""
+    return StoreOrder("lww")
+
+
+__all__ = ["ABOVE", "BELOW", "CONCURRENT", "EQUAL", "StoreOrder", "apply_sets", "seq_order", "store_order"]
