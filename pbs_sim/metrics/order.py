@@ -53,6 +53,7 @@ class StoreOrder:
         self.total = index is None  # LWW: a total order (ranks); sibling policies: a partial one
         self._ranks = ranks  # (key, seq) -> rank; None: ranks are seqs (perfect clocks)
         self.index = index
+        self._back: dict[tuple[int, int], int] | None = None
 
     # -- the one comparison -------------------------------------------------------------------------
     def rank(self, key: int, s: int) -> int:
@@ -94,6 +95,24 @@ class StoreOrder:
         return [s for s in vs if not any(below(key, s, t) for t in vs if t != s)]
 
     # -- frames in ranks (LWW metrics written for a total order) -------------------------------------
+    def seq_of_rank(self, key: int, rank: int) -> int:
+        """LWW: the write at ``rank`` in its key's order (0 for 0)."""
+        if self._ranks is None or not rank:
+            return rank
+        back = self._back
+        if back is None:
+            back = self._back = {kr: s for (k, s), r in self._ranks.items() for kr in ((k, r),)}
+        return back.get((key, rank), 0)
+
+    def outcomes_to_seq(self, outcomes: pd.DataFrame) -> pd.DataFrame:
+        """Read outcomes computed on ranks, with ``version`` and ``w_star`` named by seq again."""
+        if self._ranks is None or outcomes.empty:
+            return outcomes
+        keys = outcomes["key"].to_numpy(np.int64).tolist()
+        back = self.seq_of_rank
+        return outcomes.assign(**{col: np.asarray([back(k, v) for k, v in zip(
+            keys, outcomes[col].to_numpy(np.int64).tolist(), strict=True)], np.int64) for col in ("version", "w_star")})
+
     def ranked_ops(self, ops: pd.DataFrame) -> pd.DataFrame:
         """LWW: ``ops`` with ``version`` replaced by the store rank (``ops`` itself with perfect clocks)."""
         if self._ranks is None:
@@ -104,19 +123,22 @@ class StoreOrder:
             [r.get((k, v), 0) for k, v in zip(key, ops["version"].to_numpy(np.int64).tolist(), strict=True)], np.int64))
 
 
-_CACHE: list[tuple[weakref.ref[pd.DataFrame], StoreOrder]] = []
+#: The frames an order is made of: a cached order is reused only for the very same frames objects.
+_INPUTS = ("ops", "sibling_settings", "causal_parents", "write_stamps")
+_CACHE: list[tuple[tuple[weakref.ref[pd.DataFrame] | None, ...], StoreOrder]] = []
 
 
 def store_order(frames: Mapping[str, pd.DataFrame]) -> StoreOrder:
-    """The run's :class:`StoreOrder`, built on first use and cached for its ``ops`` frame (one per run:
-    every metric of the run shares it)."""
-    ops = frames["ops"]
-    for ref, order in _CACHE:
-        if ref() is ops:
+    """The run's :class:`StoreOrder`, built on first use and cached for the frames it was built from
+    (``ops``, ``sibling_settings``, ``causal_parents``, ``write_stamps``: the same objects give the same
+    order, so every metric of a run shares one)."""
+    ins = [frames.get(t) for t in _INPUTS]
+    for refs, order in _CACHE:
+        if all((r is None and f is None) or (r is not None and r() is f) for r, f in zip(refs, ins, strict=True)):
             return order
-    order = _build(ops, frames)
-    _CACHE[:] = [(r, o) for r, o in _CACHE if r() is not None][-3:]
-    _CACHE.append((weakref.ref(ops), order))
+    order = _build(frames["ops"], frames)
+    _CACHE[:] = [(r, o) for r, o in _CACHE if r[0] is not None and r[0]() is not None][-3:]
+    _CACHE.append((tuple(None if f is None else weakref.ref(f) for f in ins), order))
     return order
 
 

@@ -468,17 +468,18 @@ REPORTER = SiblingsReporter()
 
 
 def partial_order_outcomes(outcomes: pd.DataFrame, ops: pd.DataFrame,
-                           frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+                           frames: Mapping[str, pd.DataFrame], index: CausalIndex | None = None) -> pd.DataFrame:
     """Read outcomes judged in a sibling policy's store order (DESIGN.md, "two orders"): a read is
     consistent iff every write committed before it started is returned or in the causal past of a
     returned version; ``versions_behind`` counts those that are neither (a missed concurrent sibling
     counts). ``t_ms`` and ``w_star`` are unchanged. One sweep per key in start order: the committed
     seqs so far are one bitmask, the returned versions' pasts another (their windows shifted into
     place, their floors as prefixes); a committed seq outside both is asked exactly
-    (:meth:`CausalIndex.below`)."""
+    (:meth:`CausalIndex.below`). ``index``: the run's (``pbs_sim.metrics.order``), if the caller has it."""
     if outcomes.empty:
         return outcomes
-    index = CausalIndex(key_parents(ops, frames), window=WINDOW)
+    if index is None:
+        index = CausalIndex(key_parents(ops, frames), window=WINDOW)
     W = WINDOW
     sets = read_sets(frames)
     w = np.asarray(_is(ops["kind"], "write") & _is(ops["status"], "ok"))
