@@ -94,6 +94,34 @@ class StoreOrder:
         below = self.below
         return [s for s in vs if not any(below(key, s, t) for t in vs if t != s)]
 
+    def covers_each(self, key: int, versions: np.ndarray, s: int,
+                    sets: Mapping[int, tuple[int, ...]] | None = None, rows: np.ndarray | None = None) -> np.ndarray:
+        """Per replica state of ``key`` -- its highest version ``versions[i]``, and, under sibling
+        policies, every version it holds ``sets[rows[i]]`` when there are several -- does it hold ``s``
+        or a version above it? Vectorized on ranks under LWW; under a partial order only states whose
+        highest seq reaches ``s`` can (a write's causal past holds only lower seqs) and are asked."""
+        v = np.asarray(versions, np.int64)
+        if self.total:
+            if self._ranks is None:
+                return v >= s  # store-order: perfect-clock LWW, ranks are seqs
+            r = self._ranks
+            mine = r.get((key, s), 0)
+            return np.asarray([r.get((key, x), 0) for x in v.tolist()], np.int64) >= mine  # store-order: ranks
+        out = np.zeros(len(v), bool)
+        cand = np.flatnonzero(v >= s)  # store-order: seqs, the causal past is below
+        rl = rows.tolist() if rows is not None else None
+        for i in cand.tolist():
+            held = (sets or {}).get(rl[i], ()) if rl is not None else ()
+            out[i] = self.covers(key, held or (int(v[i]),), s)
+        return out
+
+    def next_write(self, key: int, s: int) -> int:
+        """The write right after ``s`` in the key's order: the next rank under LWW, the next seq
+        (the next write issued) under a partial order (0: none known)."""
+        if self.total and self._ranks is not None:
+            return self.seq_of_rank(key, self.rank(key, s) + 1)
+        return s + 1
+
     # -- frames in ranks (LWW metrics written for a total order) -------------------------------------
     def seq_of_rank(self, key: int, rank: int) -> int:
         """LWW: the write at ``rank`` in its key's order (0 for 0)."""
