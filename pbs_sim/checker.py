@@ -47,6 +47,7 @@ from .errors import PbsSimError
 from .metrics import causality as caus_m
 from .metrics import sessions as ses_m
 from .metrics import siblings as sib_m
+from .metrics.order import store_order
 from .metrics.staleness import _is
 
 CHECKS = ("lost_writes", "non_concurrent_siblings", "read_your_writes", "monotonic_reads", "monotonic_writes",
@@ -184,11 +185,10 @@ def _check(history: Any, require: Iterable[str]) -> CheckReport:
     unknown = [r for r in require if r not in CHECKS]
     if unknown:
         raise PbsSimError(f"unknown check {unknown[0]!r}; expected one of {', '.join(CHECKS)}")
-    pk = sib_m.key_parents(ops, frames)
     if policy == "lww":
-        _check_lww(ops, frames, pk, findings)
+        _check_lww(ops, frames, sib_m.key_parents(ops, frames), findings)
     else:
-        _check_siblings(ops, frames, pk, findings)
+        _check_siblings(ops, frames, findings)
     promised = tuple(dict.fromkeys((*PROMISES.get(policy, ()), *extra)))
     return CheckReport(policy, len(ops), findings, promised, time.perf_counter() - t0)
 
@@ -198,7 +198,7 @@ def _check_lww(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.
     res = caus_m.analyse(ops, frames, losses_only=True)
     for o in res["lww_losses"]["op_id"].tolist():
         findings["lost_writes"].add(o)
-    ranked = caus_m.in_store_order(ops, frames)
+    ranked = store_order(frames).ranked_ops(ops)  # the run's one store order (LWW ranks)
     sv = ses_m.session_violations(ranked)
     for o in sv.loc[sv["read_your_writes_violation"], "op_id"].tolist():
         findings["read_your_writes"].add(o)
@@ -248,9 +248,10 @@ def _check_lww(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.
         findings["causal_violations"].add(int(o))
 
 
-def _check_siblings(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.KeyParents,
-                    findings: dict[str, Finding]) -> None:
-    index = sib_m.CausalIndex(pk, window=WINDOW)
+def _check_siblings(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], findings: dict[str, Finding]) -> None:
+    index = store_order(frames).index  # the run's one store order: the causal order of the contexts
+    assert index is not None
+    pk = index.pk
     sets = sib_m.read_sets(frames)
     for o in sib_m.lost_writes(ops, frames, pk, index=index)["op_id"].tolist():
         findings["lost_writes"].add(o)

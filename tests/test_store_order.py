@@ -145,6 +145,9 @@ def test_summary_session_counts_are_the_checkers(policy: tuple[str, str]) -> Non
     assert rep.findings["read_your_writes"].count + rep.findings["monotonic_reads"].count > 0  # something to compare
     assert int(ses["read_your_writes_violations"]) == rep.findings["read_your_writes"].count
     assert int(ses["monotonic_read_violations"]) == rep.findings["monotonic_reads"].count
+    ws = res.frames()["write_sessions"]  # the causality reporter's write guarantees: the checker's too
+    assert int(ws["monotonic_write_violation"].sum()) == rep.findings["monotonic_writes"].count
+    assert int(ws["writes_follow_reads_violation"].sum()) == rep.findings["writes_follow_reads"].count
 
 
 @pytest.mark.parametrize("versioning", ["lww", "vv", "dvv"])

@@ -438,8 +438,11 @@ class SiblingsReporter:
         r = rs.loc[keep & (rs["siblings"].to_numpy() > 0)]
         sib = r["siblings"].to_numpy(float)
         st = settings(frames)
-        pk = key_parents(ops, frames)
-        index = CausalIndex(pk, window=WINDOW)
+        from .order import store_order  # the order module is built on this one
+
+        index = store_order(frames).index  # the run's one store order (the causal order of the contexts)
+        assert index is not None
+        pk = index.pk
         fc = false_concurrency(ops, frames, pk, run.warmup_ms, index=index)
         lost = lost_writes(ops, frames, pk, run.warmup_ms, index=index)
         items = lost_item_writes(ops, frames, pk, st["merge"], run.warmup_ms)
