@@ -445,7 +445,7 @@ def session_write_violations(ops: pd.DataFrame, frames: Mapping[str, pd.DataFram
         "issued_at": wr["issued_at"].to_numpy(float),
         "prior_write_rank": pw, "prior_read_rank": prior_r,
         "monotonic_write_violation": np.nan_to_num(v < pw, nan=False).astype(bool),
-        "writes_follow_reads_violation": np.nan_to_num(v < prior_r, nan=False).astype(bool),
+        "writes_follow_reads_violation": np.nan_to_num(v < prior_r, nan=False).astype(bool),  # store-order: LWW ranks (order.ranked_ops)
     })
     return out[out["issued_at"].to_numpy() >= warmup_ms].reset_index(drop=True)
 

@@ -63,7 +63,7 @@ def session_violations(ops: pd.DataFrame, warmup_ms: float = 0.0) -> pd.DataFram
         "version": measured["version"].to_numpy(np.int64),
         "prior_read_version": prior_read,
         "own_write_version": own_write,
-        "monotonic_read_violation": np.nan_to_num(v < prior_read, nan=False).astype(bool),
+        "monotonic_read_violation": np.nan_to_num(v < prior_read, nan=False).astype(bool),  # store-order: LWW ranks (order.ranked_ops)
         "read_your_writes_violation": np.nan_to_num(v < own_write, nan=False).astype(bool),
     })
 

@@ -124,9 +124,9 @@ def read_outcomes(ops: pd.DataFrame, warmup_ms: float = 0.0) -> pd.DataFrame:
         }
         for i in late:
             seqs, commits = by_key[int(keys[i])]
-            n_le[i] -= int(np.count_nonzero((seqs <= version[i]) & (commits > start[i])))
+            n_le[i] -= int(np.count_nonzero((seqs <= version[i]) & (commits > start[i])))  # store-order: LWW ranks (order.ranked_ops)
     behind = n_before - n_le
-    consistent = ~has | (version >= w_star)
+    consistent = ~has | (version >= w_star)  # store-order: LWW ranks (order.ranked_ops)
     t_ms = np.where(has, start - w_star_commit, np.nan)
     out = pd.DataFrame({
         "op_id": merged["op_id"].to_numpy(np.int64),
