@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from .errors import PbsSimError
 from .metrics import causality as caus_m
 from .metrics import sessions as ses_m
 from .metrics import siblings as sib_m
+from .metrics.order import store_order
 from .metrics.staleness import _is
 
 CHECKS = ("lost_writes", "non_concurrent_siblings", "read_your_writes", "monotonic_reads", "monotonic_writes",
@@ -176,11 +177,10 @@ def _check(history: Any, require: Iterable[str]) -> CheckReport:
     unknown = [r for r in require if r not in CHECKS]
     if unknown:
         raise PbsSimError(f"unknown check {unknown[0]!r}; expected one of {', '.join(CHECKS)}")
-    pk = sib_m.key_parents(ops, frames)
     if policy == "lww":
-        _check_lww(ops, frames, pk, findings)
+        _check_lww(ops, frames, sib_m.key_parents(ops, frames), findings)
     else:
-        _check_siblings(ops, frames, pk, findings)
+        _check_siblings(ops, frames, findings)
     promised = tuple(dict.fromkeys((*PROMISES.get(policy, ()), *extra)))
     return CheckReport(policy, len(ops), findings, promised, time.perf_counter() - t0)
 
@@ -190,7 +190,7 @@ def _check_lww(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.
     res = caus_m.analyse(ops, frames, losses_only=True)
     for o in res["lww_losses"]["op_id"].tolist():
         findings["lost_writes"].add(o)
-    ranked = caus_m.in_store_order(ops, frames)
+    ranked = store_order(frames).ranked_ops(ops)  # the run's one store order (LWW ranks)
     sv = ses_m.session_violations(ranked)
     for o in sv.loc[sv["read_your_writes_violation"], "op_id"].tolist():
         findings["read_your_writes"].add(o)
@@ -240,9 +240,10 @@ def _check_lww(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.
         findings["causal_violations"].add(int(o))
 
 
-def _check_siblings(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.KeyParents,
-                    findings: dict[str, Finding]) -> None:
-    index = sib_m.CausalIndex(pk, window=WINDOW)
+def _check_siblings(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], findings: dict[str, Finding]) -> None:
+    index = store_order(frames).index  # the run's one store order: the causal order of the contexts
+    assert index is not None
+    pk = index.pk
     sets = sib_m.read_sets(frames)
     for o in sib_m.lost_writes(ops, frames, pk, index=index)["op_id"].tolist():
         findings["lost_writes"].add(o)
@@ -251,111 +252,15 @@ def _check_siblings(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: s
     _sessions(ops, sets, index, findings)
 
 
-def _last_in_session(session: np.ndarray, ev: np.ndarray, mark: np.ndarray) -> np.ndarray:
-    """For each event: the index of the latest marked event of the same session before it (-1 if
-    none); ``session``, ``ev`` (distinct event numbers) and ``mark`` (bool) are per event."""
-    order = np.lexsort((ev, session))
-    pos = np.arange(len(order))
-    ss = session[order]
-    first = np.ones(len(order), bool)
-    first[1:] = ss[1:] != ss[:-1]
-    group = np.maximum.accumulate(np.where(first, pos, 0))
-    last = np.maximum.accumulate(np.where(mark[order], pos, -1))
-    out = np.full(len(order), -1, np.int64)
-    hit = last >= group
-    out[order[hit]] = order[last[hit]]
-    return out
-
-
 def _sessions(ops: pd.DataFrame, sets: Mapping[int, list[int]], index: sib_m.CausalIndex,
               findings: dict[str, Finding]) -> None:
-    """The four session guarantees in the causal order (``sets``: the versions each read returned,
-    ``pbs_sim.metrics.siblings.read_sets``; a read without an entry returned its ``version``, or
-    nothing when that is 0). A session is a (client, key) pair: at an acknowledged operation's
-    start, the session's last acknowledged write completed before it (in event order) and the
-    versions of its last read that completed before it and returned something are what it must
-    see -- a write in its own causal past, a read among or below the versions it returned.
-
-    The latest write and read of the session before each start are found for all operations at
-    once (a sort by session and event); the loop then visits only starts that have one, with the
-    common answers inlined: a target the read returned, one below the floor of a returned version,
-    one inside its window (a bit); anything else goes to ``index.seen``'s exact search."""
-    ok = _is(ops["status"], "ok")
-    rows = np.flatnonzero(ok)
-    if not len(rows):
-        return
-    key_a = ops["key"].to_numpy(np.int64)
-    seq_a = ops["version"].to_numpy(np.int64)
-    is_w = _is(ops["kind"], "write")
-    m = len(rows)
-    # events: starts 0..m-1 then completions m..2m-1 of the acknowledged operations
-    row_of = np.concatenate([rows, rows])
-    ev = np.concatenate([ops["issued_event"].to_numpy(np.int64)[rows], ops["completed_event"].to_numpy(np.int64)[rows]])
-    session = np.concatenate([ops["client"].to_numpy(np.int64)[rows] * (int(key_a.max()) + 1) + key_a[rows]] * 2)
-    done = np.arange(2 * m) >= m
-    returned_any = np.zeros(len(ops), bool)
-    if sets:
-        returned_any[np.fromiter(sets.keys(), np.int64, len(sets))] = True
-    returned_any |= seq_a > 0
-    w_done = done & is_w[row_of]
-    r_done = done & ~is_w[row_of] & returned_any[row_of]
-    lw = _last_in_session(session, ev, w_done)[:m]
-    lr = _last_in_session(session, ev, r_done)[:m]
-    todo = np.flatnonzero((lw >= 0) | (lr >= 0))
-    if not len(todo):
-        return
-    seq = seq_a.tolist()
-    key = key_a.tolist()
-    kind_w = is_w.tolist()
-    op_id = ops["op_id"].to_numpy(np.int64).tolist()
-    W = index.window
-    assert W is not None
-    seen = index.seen
-    by_key: dict[int, tuple[dict[int, int], dict[int, int]]] = {}  # key -> (bitsets, floors)
-    mw, wfr, ryw, mr = (findings[c] for c in ("monotonic_writes", "writes_follow_reads", "read_your_writes",
-                                               "monotonic_reads"))
-    get_set = sets.get
-    empty: tuple[int, ...] = ()
-    lw_row = np.where(lw >= 0, row_of[np.maximum(lw, 0)], -1)[todo].tolist()
-    lr_row = np.where(lr >= 0, row_of[np.maximum(lr, 0)], -1)[todo].tolist()
-    r: Sequence[int] | None
-    ret: Sequence[int] | None
-    for row, wr, rr in zip(rows[todo].tolist(), lw_row, lr_row, strict=True):
-        w = seq[wr] if wr >= 0 else None
-        if rr >= 0:
-            r = get_set(rr)
-            if r is None:
-                r = (seq[rr],)
-        else:
-            r = None
-        k = key[row]
-        kd = by_key.get(k)
-        if kd is None:
-            kd = by_key[k] = (index.key(k), index.floors(k))
-        if kind_w[row]:  # a write: the session's last write and read must be in its own causal past
-            ret, f_w, f_r = (seq[row],), mw, wfr
-        else:  # a read: what it returned must hold them, or versions above them
-            ret, f_w, f_r = get_set(row), ryw, mr
-            if ret is None:
-                ret = (seq[row],) if seq[row] > 0 else empty
-        if len(ret) == 1:
-            s = ret[0]
-            b = kd[0].get(s, 0)
-            f = kd[1].get(s, 0)
-            if w is not None and w != s and not (w <= f or (0 < s - w <= W and (b >> (W - s + w)) & 1)) \
-                    and not seen(k, ret, (w,)):
-                f_w.add(op_id[row])
-            if r is not None:
-                for x in r:
-                    if x != s and not (x <= f or (0 < s - x <= W and (b >> (W - s + x)) & 1)):
-                        if not seen(k, ret, r):
-                            f_r.add(op_id[row])
-                        break
-            continue
-        if w is not None and w not in ret and not seen(k, ret, (w,)):
-            f_w.add(op_id[row])
-        if r is not None and not seen(k, ret, r):
-            f_r.add(op_id[row])
+    """The four session guarantees in the causal order (``pbs_sim.metrics.sessions.partial_order_sessions``:
+    the same flags the run summary counts)."""
+    flags = ses_m.partial_order_sessions(ops, sets, index)
+    op_id = ops["op_id"].to_numpy(np.int64)
+    for name in ("read_your_writes", "monotonic_reads", "monotonic_writes", "writes_follow_reads"):
+        for o in op_id[flags[name]].tolist():
+            findings[name].add(o)
 
 
 def exit_status(report: CheckReport) -> int:

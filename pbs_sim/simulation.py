@@ -25,11 +25,9 @@ import pandas as pd
 from .config import Scenario, load_scenario, scenario_from_dict
 from .history import History
 from .mechanisms import MECHANISMS, reporters, sim_mechanisms, summary_names
-from .metrics import causality as caus_m
 from .metrics import latency as lat_m
 from .metrics import monitoring as mon_m
 from .metrics import sessions as ses_m
-from .metrics import siblings as sib_m
 from .metrics import staleness as st_m
 from .metrics.mechanism import RunView, check_report, collect
 from .rng import Streams
@@ -188,19 +186,16 @@ def analyse(
     facts = history.facts
     warmup = float(facts.warmup_ms)
     end_at = float(facts.sim_time_ms) if math.isfinite(facts.sim_time_ms) else float(model.env.now)
-    # staleness and sessions are judged in the store's order (write ranks; = seq with perfect clocks)
-    stamps = {t: history.to_frame(t) for t in ("write_stamps",) if t in history.tables}
-    ranked = caus_m.in_store_order(ops, stamps)
-    outcomes = caus_m.outcomes_to_seq(st_m.read_outcomes(ranked, warmup), caus_m.rank_to_seq(ops, stamps))
-    if "sibling_settings" in history.tables:  # sibling policies: the store's order is the causal one
-        outcomes = sib_m.partial_order_outcomes(outcomes, ops, {
-            t: history.to_frame(t) for t in ("causal_parents", "read_versions") if t in history.tables})
+    # every table once: staleness, sessions and the reporters share one store order built from them
+    # (pbs_sim.metrics.order: LWW stamp ranks, or the causal order under sibling policies)
+    all_frames = {"ops": ops, **{k: history.to_frame(k) for k in history.tables if k != "ops"}}
+    outcomes = st_m.store_order_outcomes(ops, all_frames, warmup)
     exact_t = wl.kind == "pbs-probe" and wl.probe_offset is None
     curve = st_m.t_visibility_curve(outcomes, at_t=wl.probe_offsets_ms if exact_t else None)
     target = sc.predict.target
     kst = st_m.k_staleness(outcomes, (1, 2, 3))
     latency = lat_m.latency_table(ops, warmup)
-    sessions = ses_m.session_summary(ses_m.session_violations(ranked, warmup))
+    sessions = ses_m.session_summary(ses_m.store_order_sessions(ops, all_frames, warmup))
 
     t_points = curve["t_ms"].to_numpy(float)
     if not exact_t and len(outcomes):
@@ -277,7 +272,7 @@ def analyse(
     }
     check_report("simulate", CORE_NAMES, summary)  # CORE_NAMES is what the import-time check saw
     # -- what the installed mechanisms and cross-cutting metrics report (pbs_sim.mechanisms)
-    ext_summary, ext_frames = mechanism_metrics(sc, history, ops, outcomes, end_at=end_at,
+    ext_summary, ext_frames = mechanism_metrics(sc, history, ops, outcomes, end_at=end_at, frames=all_frames,
                                                 taken_frames={"curve", *frames, *history.tables, "reads"})
     summary.update(ext_summary)
     frames.update(ext_frames)
@@ -289,16 +284,16 @@ def analyse(
 
 def mechanism_metrics(
     scenario: Scenario, history: History, ops: pd.DataFrame, outcomes: pd.DataFrame, *, end_at: float,
-    taken_frames: Any = (),
+    taken_frames: Any = (), frames: dict[str, pd.DataFrame] | None = None,
 ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """What every registered reporter says of a finished run (``pbs_sim.mechanisms``): summary
     scalars in declaration order and named frames (``pbs_sim.metrics.mechanism.collect``: a missing
     or undeclared name, or a frame named like one of ``taken_frames`` or another reporter's, is an
     error). ``ops`` and ``outcomes`` are the run's ops frame and per-read outcomes (already computed
-    by the caller)."""
+    by the caller); ``frames``: every table of the history as a frame, if the caller has them."""
     c = scenario.cluster
     run = RunView(
-        frames={"ops": ops, **{k: history.to_frame(k) for k in history.tables if k != "ops"}},
+        frames=frames if frames is not None else {"ops": ops, **{k: history.to_frame(k) for k in history.tables if k != "ops"}},
         outcomes=outcomes, mechanisms=dict(history.mechanisms), warmup_ms=float(history.facts.warmup_ms),
         end_at=end_at, n=c.replication, r=c.read_quorum, w=c.write_quorum,
         non_expanding=c.write_fanout == "quorum",

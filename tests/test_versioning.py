@@ -189,6 +189,78 @@ def test_no_simulator_module_compares_stamps_itself() -> None:
     assert offenders == []
 
 
+#: A version-like name (``version``, ``ver``, ``seq``, ``w_star``, ``ws``, ``rank``, ``newest``,
+#: ``prior``...), compared with ``<``, ``>``, ``<=`` or ``>=`` to anything but the literal 0 (``> 0``
+#: asks "was anything written", not an order).
+_VERSION_NAME = r"[\w.\[\]\"']*(?:version|ver\b|_ver|seq|w_star|\bws\b|rank|newest|prior)[\w.\[\]\"']*"
+VERSION_COMPARISON = re.compile(
+    rf"{_VERSION_NAME}\s*(?:<=|>=|<|>)(?!=)\s*(?!0\b)[\w(\-\[]|(?<!\b0)[\w)\]]\s*(?:<=|>=|<|>)(?!=)\s*{_VERSION_NAME}"
+)
+#: The one line mark that lets a comparison through: it compares LWW store *ranks* that
+#: ``pbs_sim.metrics.order`` made (``StoreOrder.ranked_ops``), in code written for a total order.
+RANKS_MARK = "# store-order"
+
+
+def _code_lines(path: Path) -> list[tuple[int, str, str]]:
+    """``(line number, code, comment)`` with every string literal blanked (docstrings say "newer")."""
+    import io
+    import tokenize
+
+    lines = path.read_text().splitlines()
+    code = [list(line) for line in lines]
+    comments = [""] * len(lines)
+    for tok in tokenize.generate_tokens(io.StringIO(path.read_text()).readline):
+        if tok.type == tokenize.COMMENT:
+            comments[tok.start[0] - 1] = tok.string
+        if tok.type in (tokenize.STRING, tokenize.COMMENT) or tok.type == getattr(tokenize, "FSTRING_MIDDLE", -1):
+            (r0, c0), (r1, c1) = tok.start, tok.end
+            for r in range(r0, r1 + 1):
+                row = code[r - 1]
+                lo = c0 if r == r0 else 0
+                hi = c1 if r == r1 else len(row)
+                row[lo:hi] = " " * (hi - lo)
+    return [(i + 1, "".join(c), comments[i]) for i, c in enumerate(code)]
+
+
+def version_comparisons(path: Path) -> list[str]:
+    """Raw comparisons of versions in a module, outside the marked LWW-rank lines."""
+    return [f"{path.name}:{i}: {code.strip()}" for i, code, comment in _code_lines(path)
+            if VERSION_COMPARISON.search(code) and "->" not in code and not comment.startswith(RANKS_MARK)]
+
+
+def test_no_metrics_module_compares_versions_itself() -> None:
+    """Every metric asks the store's order (``pbs_sim.metrics.order``, the one module that may compare)."""
+    offenders = []
+    for path in sorted((ROOT / "pbs_sim" / "metrics").glob("*.py")):
+        if path.name != "order.py":
+            offenders.extend(version_comparisons(path))
+    assert offenders == []
+
+
+def test_the_metrics_scan_catches_a_planted_raw_comparison(tmp_path: Path) -> None:
+    """The scan can fail: the durability replay's old "newest committed" test (numbers compared, so a
+    higher-numbered concurrent version counted as newer), planted back in a copy of the module."""
+    src = (ROOT / "pbs_sim" / "metrics" / "durability.py").read_text()
+    planted = src.replace("def count_live(key: int) -> int:",
+                          "def old(key: int, ver: int) -> bool:\n        return ver >= newest.get(key, 0)\n\n"
+                          "    def count_live(key: int) -> int:", 1)
+    assert planted != src
+    (tmp_path / "durability.py").write_text(planted)
+    found = version_comparisons(tmp_path / "durability.py")
+    assert len(found) == 1 and "ver >= newest" in found[0]
+    (tmp_path / "causes.py").write_text("m = ap_ver[g] >= ws[i]\nheld = best >= w_star\nok = seq > 0\n")
+    assert len(version_comparisons(tmp_path / "causes.py")) == 2
+    (tmp_path / "staleness.py").write_text("consistent = version >= w_star  # store-order: LWW ranks\n")
+    assert version_comparisons(tmp_path / "staleness.py") == []
+
+
+def test_no_dead_ordering_helpers_remain() -> None:
+    """``newer`` and ``NO_STAMP`` were a second path to LWW's order beside the policy; gone."""
+    import pbs_sim.sim.versioning as versioning
+
+    assert not hasattr(versioning, "newer") and not hasattr(versioning, "NO_STAMP")
+
+
 class KeepAll(LWW):
     """A toy sibling policy (the shape issue 11's policies take): a state is a tuple of stamps, a
     replica keeps every stamp it receives, a read returns all of them."""

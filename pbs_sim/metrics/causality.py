@@ -397,8 +397,30 @@ def true_order(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], a: int, b:
 def session_write_violations(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame],
                              warmup_ms: float = 0.0) -> pd.DataFrame:
     """Per measured committed write: ``op_id, client, key, monotonic_write_violation,
-    writes_follow_reads_violation, prior_write_rank, prior_read_rank`` (nan: nothing earlier)."""
-    ranked = in_store_order(ops, frames)
+    writes_follow_reads_violation, prior_write_rank, prior_read_rank`` (nan: nothing earlier).
+    Judged in the run's store order (``pbs_sim.metrics.order``): LWW ranks; under sibling policies the
+    checker's flags (``pbs_sim.metrics.sessions.partial_order_sessions``: the write must have the
+    session's last write and last read in its causal past), the two prior columns then being seqs."""
+    from .order import store_order  # built on this module
+    from .sessions import partial_order_sessions
+    from .siblings import read_sets
+
+    order = store_order(frames)
+    if not order.total:
+        assert order.index is not None
+        flags = partial_order_sessions(ops, read_sets(frames), order.index)
+        m = np.flatnonzero(_is(ops["kind"], "write") & _is(ops["status"], "ok")
+                           & (ops["issued_at"].to_numpy(float) >= warmup_ms))
+        m = m[np.argsort(ops["issued_event"].to_numpy(np.int64)[m], kind="stable")]
+        lw, lr = flags["last_write"][m], flags["last_read"][m]
+        return pd.DataFrame({
+            "op_id": ops["op_id"].to_numpy(np.int64)[m], "client": ops["client"].to_numpy()[m],
+            "key": ops["key"].to_numpy()[m], "issued_at": ops["issued_at"].to_numpy(float)[m],
+            "prior_write_rank": np.where(lw > 0, lw, np.nan), "prior_read_rank": np.where(lr > 0, lr, np.nan),
+            "monotonic_write_violation": flags["monotonic_writes"][m],
+            "writes_follow_reads_violation": flags["writes_follow_reads"][m],
+        })
+    ranked = order.ranked_ops(ops)
     ok = _is(ranked["status"], "ok")
     wr = ranked.loc[_is(ranked["kind"], "write") & ok, ["op_id", "client", "key", "version", "issued_at",
                                                         "issued_event"]]
@@ -410,10 +432,10 @@ def session_write_violations(ops: pd.DataFrame, frames: Mapping[str, pd.DataFram
     rd = rd.assign(prior=rd.groupby(["client", "key"], sort=False)["version"].cummax())
     left = wr.assign(i=np.arange(len(wr)))
     if len(rd) and len(left):
-        m = pd.merge_asof(left.sort_values("issued_event"), rd[["client", "key", "completed_event", "prior"]],
-                          left_on="issued_event", right_on="completed_event", by=["client", "key"],
-                          direction="backward", allow_exact_matches=False).sort_values("i")
-        prior_r = m["prior"].to_numpy(float)
+        joined = pd.merge_asof(left.sort_values("issued_event"), rd[["client", "key", "completed_event", "prior"]],
+                               left_on="issued_event", right_on="completed_event", by=["client", "key"],
+                               direction="backward", allow_exact_matches=False).sort_values("i")
+        prior_r = joined["prior"].to_numpy(float)
     else:
         prior_r = np.full(len(left), np.nan)
     v = wr["version"].to_numpy(float)
@@ -423,7 +445,7 @@ def session_write_violations(ops: pd.DataFrame, frames: Mapping[str, pd.DataFram
         "issued_at": wr["issued_at"].to_numpy(float),
         "prior_write_rank": pw, "prior_read_rank": prior_r,
         "monotonic_write_violation": np.nan_to_num(v < pw, nan=False).astype(bool),
-        "writes_follow_reads_violation": np.nan_to_num(v < prior_r, nan=False).astype(bool),
+        "writes_follow_reads_violation": np.nan_to_num(v < prior_r, nan=False).astype(bool),  # store-order: LWW ranks (order.ranked_ops)
     })
     return out[out["issued_at"].to_numpy() >= warmup_ms].reset_index(drop=True)
 

@@ -30,11 +30,13 @@ before the read started (DESIGN.md). Its cause is the first that applies:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
-from .causality import ranked_tables
 from .mechanism import Report, RunView, blank
+from .order import StoreOrder, apply_sets, seq_order, store_order
 
 CAUSES = ("replica-restored-empty", "sloppy-quorum", "partial-quorum", "write-in-flight", "replica-missed-write", "unknown")
 
@@ -43,10 +45,16 @@ def stale_read_causes(
     outcomes: pd.DataFrame, ops: pd.DataFrame, applies: pd.DataFrame, faults: pd.DataFrame | None,
     n: int, r: int, w: int, *, dropped_writes: pd.DataFrame | None = None, non_expanding: bool = False,
     quorum_members: pd.DataFrame | None = None, hints: pd.DataFrame | None = None,
+    order: StoreOrder | None = None, apply_versions: Mapping[int, tuple[int, ...]] | None = None,
 ) -> pd.DataFrame:
     """One row per stale read: ``op_id, key, start_at, completed_at, version, w_star, t_ms, cause,
     overlaps_write``. ``dropped_writes`` is the faults module's table of W messages that were dropped
-    (key, version, node); ``non_expanding`` is ``write_fanout = "quorum"``."""
+    (key, version, node); ``non_expanding`` is ``write_fanout = "quorum"``. Versions are named by seq
+    and compared in the store's order ``order`` (``pbs_sim.metrics.order``; None: seq order): a replica
+    "has w* (or newer)" iff its state holds w* or a version above it (``apply_versions``: applies row
+    -> every version the state held, under sibling policies)."""
+    if order is None:
+        order = seq_order()
     stale = outcomes[~outcomes["consistent"].astype(bool)]
     cols = ["op_id", "key", "start_at", "completed_at", "version", "w_star", "t_ms"]
     if stale.empty:
@@ -64,6 +72,7 @@ def stale_read_causes(
     ap_at = ap["at"].to_numpy(float)
     ap_node = ap["node"].to_numpy(np.int64)
     ap_write = (ap["via"].astype(str) == "write").to_numpy()
+    ap_row = np.flatnonzero(applies["key"].isin(keys).to_numpy())  # rows in applies (apply_versions)
     wr_all = ops[ops["kind"].astype(str) == "write"]
     issued_of = pd.Series(wr_all["issued_at"].to_numpy(float), index=pd.MultiIndex.from_arrays(
         [wr_all["key"].to_numpy(np.int64), wr_all["version"].to_numpy(np.int64)]))
@@ -78,9 +87,11 @@ def stale_read_causes(
             m = (ap_node == wn) & (ap_at <= wt)
             if not m.any():
                 continue
-            best = pd.Series(ap_ver[m]).groupby(ap_key[m]).max()
-            held = best.reindex(key).to_numpy(float)
-            restored |= (held >= ws) & (t1 >= wt)
+            on = np.flatnonzero(m)
+            for i in np.flatnonzero(~restored & (t1 >= wt)).tolist():
+                g = on[ap_key[on] == key[i]]
+                if len(g) and order.covers_each(int(key[i]), ap_ver[g], int(ws[i]), apply_versions, ap_row[g]).any():
+                    restored[i] = True
 
     # which writes lost a W message (dropped: node down, partition, message loss)
     dropped_set: set[tuple[int, int]] = set()
@@ -102,7 +113,7 @@ def stale_read_causes(
         if g.size == 0:
             cause.append("unknown")
             continue
-        m = ap_ver[g] >= ws[i]
+        m = order.covers_each(int(key[i]), ap_ver[g], int(ws[i]), apply_versions, ap_row[g])
         held_before = set(ap_node[g][m & (ap_at[g] <= t0[i])].tolist())
         late = ap_node[g][m & ap_write[g] & (ap_at[g] > t0[i]) & ~(ap_issued[g] > t0[i])].tolist()
         if any(x not in held_before for x in late):
@@ -118,12 +129,13 @@ def stale_read_causes(
             cause.append("unknown")
     out["cause"] = cause
 
-    # overlap: the next write to the key (seq w* + 1) was issued before the read ended
+    # overlap: the next write to the key after w* in the store's order was issued before the read ended
     wr = ops[ops["kind"].astype(str) == "write"]
     issued = pd.Series(wr["issued_at"].to_numpy(float),
                        index=pd.MultiIndex.from_arrays([wr["key"].to_numpy(np.int64), wr["version"].to_numpy(np.int64)]))
     issued = issued[~issued.index.duplicated()]
-    nxt = issued.reindex(pd.MultiIndex.from_arrays([key, ws + 1])).to_numpy(float)
+    after = [order.next_write(k, s) for k, s in zip(key.tolist(), ws.tolist(), strict=True)]
+    nxt = issued.reindex(pd.MultiIndex.from_arrays([key, np.asarray(after, np.int64)])).to_numpy(float)
     out["overlaps_write"] = nxt <= t1
     return out
 
@@ -200,17 +212,11 @@ class CausesReporter:
         n_stale = int((~outcomes["consistent"].astype(bool)).sum()) if len(outcomes) else 0
         if not run.data_moved and n_stale > self.max_without_faults:
             return blank(self.names), {}
-        # versions compared in the store's order (ranks; = seq with perfect clocks): issue 10
-        rt = ranked_tables(run.ops, run.frames, outcomes=outcomes, applies=run.frames["applies"],
-                           dropped_writes=run.table("dropped_writes"))
-        r_out, r_ops, r_ap = rt["outcomes"], rt["ops"], rt["applies"]
-        assert r_out is not None and r_ops is not None and r_ap is not None
-        c = stale_read_causes(r_out, r_ops, r_ap, run.table("faults"), run.n, run.r, run.w,
-                              dropped_writes=rt["dropped_writes"], non_expanding=run.non_expanding,
-                              quorum_members=run.table("quorum_members"), hints=run.table("hints"))
-        if r_out is not outcomes and len(c):  # name versions by seq again
-            back = outcomes.set_index("op_id")
-            c = c.assign(version=back.loc[c["op_id"], "version"].to_numpy(), w_star=back.loc[c["op_id"], "w_star"].to_numpy())
+        # versions named by seq, compared in the run's store order (pbs_sim.metrics.order: issue 17)
+        c = stale_read_causes(outcomes, run.ops, run.frames["applies"], run.table("faults"), run.n, run.r, run.w,
+                              dropped_writes=run.table("dropped_writes"), non_expanding=run.non_expanding,
+                              quorum_members=run.table("quorum_members"), hints=run.table("hints"),
+                              order=store_order(run.frames), apply_versions=apply_sets(run.frames))
         counts = cause_counts(c, len(outcomes))
         out = {f"stale_{str(cause).replace('-', '_')}_per_read": float(per_read)
                for cause, per_read in zip(counts["cause"], counts["per_read"].to_numpy(float), strict=True)}

@@ -7,8 +7,9 @@ faults ran, ``faults``) and the replication factor N (``history.facts.n``).
 
 Definitions used here
 ---------------------
-- A write's *copies* are the nodes whose stored version of the key is the write's ``seq`` or newer
-  (versions are per-key sequence numbers; with perfect clocks LWW order is ``seq`` order). A hinted
+- A write's *copies* are the nodes whose stored state of the key holds the write or a version above
+  it in the store's order (``pbs_sim.metrics.order``: stamp order under LWW, the causal order of the
+  contexts under sibling policies; a state may hold several versions). A hinted
   copy (an apply ``via = "hint"``: parked on a fallback, or handed off to its owner) is a copy where
   it is stored, on that node only, never on the owner it names; a fallback that deletes its copy
   after hand-off (``hints`` table, action ``dropped``) stops holding it. A coordinator's hint
@@ -20,8 +21,9 @@ Definitions used here
   fewer than N live copies``, in key-milliseconds (a copy is *live* while its node is up: crashed or
   replacing nodes do not count); also reported divided by the run length (mean number of
   under-replicated keys).
-- **lost write**: a committed write of which, at the end of the run, no node holds the write or a newer
-  version of its key. **loss events**: moments at which the newest committed version of a key had no
+- **lost write**: a committed write of which, at the end of the run, no node holds the write or a
+  version above it in the store's order (under DVV a higher-numbered but concurrent version does
+  not cover it). **loss events**: moments at which the newest committed version of a key had no
   copy left on any node (each key counted once per loss).
 - **popularity decile**: keys ranked by how many operations touched them in the run (1 = the most
   accessed tenth of the keys that were accessed, 10 = the least).
@@ -36,8 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .causality import rank_to_seq, store_order_frames
 from .mechanism import Report, RunView, blank
+from .order import StoreOrder, apply_sets, seq_order, store_order
 
 _WIPE, _CRASH, _RECOVER, _REPLACE = "wipe", "crash", "recover", "replace"
 
@@ -59,21 +61,21 @@ def _events(frames: Mapping[str, pd.DataFrame]) -> list[tuple[float, int, int, i
     hints = frames.get("hints")
     if hints is not None and len(hints):
         d = hints[hints["action"].astype(str) == "dropped"]
-        ev.extend(zip(d["at"].to_numpy(float), d["event"].to_numpy(int), [5] * len(d), d["holder"].to_numpy(int),
-                      d["key"].to_numpy(int), [0] * len(d), strict=True))
+        ev.extend(zip(d["at"].to_numpy(float).tolist(), d["event"].to_numpy(int).tolist(), [5] * len(d), d["holder"].to_numpy(int).tolist(),
+                      d["key"].to_numpy(int).tolist(), [0] * len(d), strict=True))
         if "log" in hints.columns:
             ev.extend(_hint_log_events(hints[hints["log"].to_numpy() == 1], ops))
-    ev.extend(zip(ap["at"].to_numpy(float), ap["event"].to_numpy(int), [0] * len(ap), ap["node"].to_numpy(int),
-                  ap["key"].to_numpy(int), ap["version"].to_numpy(int), strict=True))
+    ev.extend(zip(ap["at"].to_numpy(float).tolist(), ap["event"].to_numpy(int).tolist(), [0] * len(ap), ap["node"].to_numpy(int).tolist(),
+                  ap["key"].to_numpy(int).tolist(), ap["version"].to_numpy(int).tolist(), strict=True))
     w = ops[(ops["kind"].astype(str) == "write") & (ops["status"].astype(str) == "ok")]
-    ev.extend(zip(w["completed_at"].to_numpy(float), w["completed_event"].to_numpy(int), [1] * len(w),
-                  [-1] * len(w), w["key"].to_numpy(int), w["version"].to_numpy(int), strict=True))
+    ev.extend(zip(w["completed_at"].to_numpy(float).tolist(), w["completed_event"].to_numpy(int).tolist(), [1] * len(w),
+                  [-1] * len(w), w["key"].to_numpy(int).tolist(), w["version"].to_numpy(int).tolist(), strict=True))
     f = frames.get("faults")
     if f is not None and len(f):
         codes = {_WIPE: 2, _CRASH: 3, _RECOVER: 4, _REPLACE: 4}
         f = f[f["node"] >= 0]
-        for at, event, node, action in zip(f["at"].to_numpy(float), f["event"].to_numpy(int),
-                                           f["node"].to_numpy(int), f["action"].astype(str), strict=True):
+        for at, event, node, action in zip(f["at"].to_numpy(float).tolist(), f["event"].to_numpy(int).tolist(),
+                                           f["node"].to_numpy(int).tolist(), f["action"].astype(str), strict=True):
             if action in codes:
                 ev.append((float(at), int(event), codes[action], int(node), -1, 0))
     ev.sort(key=lambda e: (e[0], e[1]))
@@ -105,19 +107,31 @@ def _hint_log_events(log: pd.DataFrame, ops: pd.DataFrame) -> list[tuple[float, 
     return out
 
 
-def durability(frames: Mapping[str, pd.DataFrame], n: int, end_at: float | None = None) -> dict[str, Any]:
+def durability(frames: Mapping[str, pd.DataFrame], n: int, end_at: float | None = None,
+               order: StoreOrder | None = None) -> dict[str, Any]:
     """Replay the run once; returns ``writes`` (per committed write: commit_at, completion_ms, censored,
     lost), ``exposure`` (a step series: at, under_replicated_keys), ``losses`` (key, lost_at, version)
     and ``under_ms_per_key`` (a Series: time each key spent with fewer than N live copies of its
-    newest committed version, up to ``end_at``)."""
+    newest committed version, up to ``end_at``).
+
+    Versions are compared in the store's order ``order`` (``pbs_sim.metrics.order``; None: seq
+    order, LWW with perfect clocks), in seq names. A replica's state of a key is the set of versions
+    it holds (``apply_versions``; otherwise the apply's one ``version``); it holds a copy of write s
+    iff ``order.covers`` says so. Under a partial order a key's *newest committed versions* are the
+    committed writes no other committed write is above (one under LWW): the key is under-replicated
+    while one of them has fewer than N live copies, and lost data when one of them has no copy."""
+    if order is None:
+        order = seq_order()
+    below = order.below
     ev = _events(frames)
+    sets = _apply_sets_by_event(frames)
     if end_at is None:
         end_at = max((e[0] for e in ev if math.isfinite(e[0])), default=0.0)
-    held: dict[int, dict[int, int]] = {}  # node -> key -> version
-    by_key: dict[int, dict[int, int]] = {}  # key -> node -> version
+    held: dict[int, dict[int, Any]] = {}  # node -> key -> version (int) or versions (tuple)
+    by_key: dict[int, dict[int, Any]] = {}  # key -> node -> version(s)
     up: dict[int, bool] = {}
-    newest: dict[int, int] = {}  # key -> newest committed seq
-    live: dict[int, int] = {}  # key -> live copies of newest committed
+    newest: dict[int, list[int]] = {}  # key -> its newest committed seqs (one under a total order)
+    live: dict[int, int] = {}  # key -> live copies of the newest committed (the fewest of them)
     under = 0
     under_since: dict[int, float] = {}  # key -> under-replicated since
     under_total: dict[int, float] = {}  # key -> time under-replicated so far
@@ -131,9 +145,16 @@ def durability(frames: Mapping[str, pd.DataFrame], n: int, end_at: float | None 
     losses: list[tuple[int, float, int]] = []
     lost_now: set[int] = set()
 
+    def holds(key: int, h: Any, s: int) -> bool:
+        """Does a state ``h`` (one version, or a tuple of them) hold write ``s`` or one above it?"""
+        if type(h) is tuple:
+            return order.covers(key, h, s)
+        return h == s or below(key, s, h)
+
     def count_live(key: int) -> int:
-        s = newest.get(key, 0)
-        return sum(1 for nd, v in by_key.get(key, {}).items() if v >= s and nd >= 0 and up.get(nd, True))
+        copies = by_key.get(key, {})
+        return min(sum(1 for nd, v in copies.items() if nd >= 0 and up.get(nd, True) and holds(key, v, s))
+                   for s in newest[key])
 
     def refresh(key: int) -> None:
         nonlocal under
@@ -148,12 +169,12 @@ def durability(frames: Mapping[str, pd.DataFrame], n: int, end_at: float | None 
             under_since[key] = t
         elif not now_under and key in under_since:
             under_total[key] = under_total.get(key, 0.0) + t - under_since.pop(key)
-        s = newest[key]
-        anywhere = any(v >= s for v in by_key.get(key, {}).values())
-        if not anywhere and key not in lost_now:
+        copies = by_key.get(key, {}).values()
+        gone = [s for s in newest[key] if not any(holds(key, v, s) for v in copies)]
+        if gone and key not in lost_now:
             lost_now.add(key)
-            losses.append((key, t, s))
-        elif anywhere:
+            losses.append((key, t, gone[0]))
+        elif not gone:
             lost_now.discard(key)
 
     def check_pending(key: int) -> None:
@@ -163,21 +184,22 @@ def durability(frames: Mapping[str, pd.DataFrame], n: int, end_at: float | None 
         vals = [v for nd, v in by_key.get(key, {}).items() if nd >= 0]  # hint logs are not replicas
         keep = []
         for seq, cat, row in pl:
-            if sum(1 for v in vals if v >= seq) >= n:
+            if sum(1 for v in vals if holds(key, v, seq)) >= n:
                 w_done[row] = max(t, cat) - cat
             else:
                 keep.append((seq, cat, row))
         pending[key] = keep
 
     t = 0.0
-    for at, _event, kind, node, key, ver in ev:
+    for at, event, kind, node, key, ver in ev:
         if not math.isfinite(at):
             continue
         t = at
         before = under
         if kind == 0:
-            held.setdefault(node, {})[key] = ver
-            by_key.setdefault(key, {})[node] = ver
+            state: Any = sets.get(event, ver) if sets else ver
+            held.setdefault(node, {})[key] = state
+            by_key.setdefault(key, {})[node] = state
             refresh(key)
             check_pending(key)
         elif kind == 1:
@@ -186,10 +208,12 @@ def durability(frames: Mapping[str, pd.DataFrame], n: int, end_at: float | None 
             w_seq.append(ver)
             w_commit.append(at)
             w_done.append(math.nan)
-            if ver > newest.get(key, 0):
-                if key not in newest:
-                    live[key] = n  # placeholder: refresh compares against "was under"
-                newest[key] = ver
+            top = newest.get(key)
+            if top is None:
+                live[key] = n  # placeholder: refresh compares against "was under"
+                newest[key] = [ver]
+            elif not any(f == ver or below(key, ver, f) for f in top):  # ver is among the newest now
+                newest[key] = [f for f in top if not below(key, f, ver)] + [ver]
             pending.setdefault(key, []).append((ver, at, row))
             check_pending(key)
             refresh(key)
@@ -215,13 +239,22 @@ def durability(frames: Mapping[str, pd.DataFrame], n: int, end_at: float | None 
         under_total[k] = under_total.get(k, 0.0) + max(0.0, end_at - since)
     writes = pd.DataFrame({"key": w_key, "version": w_seq, "commit_at": w_commit, "completion_ms": w_done})
     writes["censored"] = writes["completion_ms"].isna()
-    final = {k: max(d.values(), default=0) for k, d in by_key.items()}
-    writes["lost"] = [final.get(k, 0) < s for k, s in zip(w_key, w_seq, strict=True)]
+    writes["lost"] = [not any(holds(k, v, s) for v in by_key.get(k, {}).values())
+                      for k, s in zip(w_key, w_seq, strict=True)]
     exposure = pd.DataFrame({"at": exp_at, "under_replicated_keys": exp_val})
     exposure.attrs["end_at"] = end_at
     loss = pd.DataFrame(losses, columns=["key", "lost_at", "version"])
     return {"writes": writes, "exposure": exposure, "losses": loss,
             "under_ms_per_key": pd.Series(under_total, name="under_ms", dtype=float)}
+
+
+def _apply_sets_by_event(frames: Mapping[str, pd.DataFrame]) -> dict[int, tuple[int, ...]]:
+    """apply event number -> the versions the replica's state held after it (when more than one)."""
+    sets = apply_sets(frames)
+    if not sets:
+        return {}
+    ev = frames["applies"]["event"].to_numpy(np.int64)
+    return {int(ev[row]): vs for row, vs in sets.items()}
 
 
 def exposure_key_ms(exposure: pd.DataFrame, end_at: float, start_at: float = 0.0) -> float:
@@ -402,13 +435,10 @@ class DurabilityReporter:
     def report(self, run: RunView) -> Report:
         if not run.data_moved:
             return blank(self.names, lost_writes=0.0, lost_write_fraction=0.0, keys_lost=0.0), {}
-        fr = store_order_frames(run.frames)  # versions compared in the store's order (issue 10)
-        d = durability(fr, run.n, run.end_at)
+        fr = run.frames
+        d = durability(fr, run.n, run.end_at, order=store_order(fr))  # the store's order (issue 17)
         out = summary(fr, run.n, run.end_at, start_at=run.warmup_ms, result=d)
         lost = d["writes"][d["writes"]["lost"]].reset_index(drop=True)
-        back = rank_to_seq(run.ops, run.frames)
-        if back is not None and len(lost):  # name them by seq again
-            lost["version"] = [back.get((k, v), 0) for k, v in zip(lost["key"].tolist(), lost["version"].tolist(), strict=True)]
         frames = {
             "lost_writes": lost,
             "durability_by_decile": by_decile(fr, d, run.n, run.end_at),

@@ -439,8 +439,11 @@ class SiblingsReporter:
         r = rs.loc[keep & (rs["siblings"].to_numpy() > 0)]
         sib = r["siblings"].to_numpy(float)
         st = settings(frames)
-        pk = key_parents(ops, frames)
-        index = CausalIndex(pk, window=WINDOW)
+        from .order import store_order  # the order module is built on this one
+
+        index = store_order(frames).index  # the run's one store order (the causal order of the contexts)
+        assert index is not None
+        pk = index.pk
         fc = false_concurrency(ops, frames, pk, run.warmup_ms, index=index)
         lost = lost_writes(ops, frames, pk, run.warmup_ms, index=index)
         items = lost_item_writes(ops, frames, pk, st["merge"], run.warmup_ms)
@@ -481,17 +484,18 @@ def _commit_and_start_ranks(ops: pd.DataFrame, w: np.ndarray, outcomes: pd.DataF
 
 
 def partial_order_outcomes(outcomes: pd.DataFrame, ops: pd.DataFrame,
-                           frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+                           frames: Mapping[str, pd.DataFrame], index: CausalIndex | None = None) -> pd.DataFrame:
     """Read outcomes judged in a sibling policy's store order (DESIGN.md, "two orders"): a read is
     consistent iff every write committed before it started is returned or in the causal past of a
     returned version; ``versions_behind`` counts those that are neither (a missed concurrent sibling
     counts). ``t_ms`` and ``w_star`` are unchanged. One sweep per key in start order: the committed
     seqs so far are one bitmask, the returned versions' pasts another (their windows shifted into
     place, their floors as prefixes); a committed seq outside both is asked exactly
-    (:meth:`CausalIndex.below`)."""
+    (:meth:`CausalIndex.below`). ``index``: the run's (``pbs_sim.metrics.order``), if the caller has it."""
     if outcomes.empty:
         return outcomes
-    index = CausalIndex(key_parents(ops, frames), window=WINDOW)
+    if index is None:
+        index = CausalIndex(key_parents(ops, frames), window=WINDOW)
     W = WINDOW
     sets = read_sets(frames)
     w = np.asarray(_is(ops["kind"], "write") & _is(ops["status"], "ok"))

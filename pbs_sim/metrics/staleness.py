@@ -27,7 +27,7 @@ columns count a commit at the read's instant as before it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -149,9 +149,9 @@ def read_outcomes(ops: pd.DataFrame, warmup_ms: float = 0.0) -> pd.DataFrame:
         }
         for i in late:
             seqs, commits = by_key[int(keys[i])]
-            n_le[i] -= int(np.count_nonzero((seqs <= version[i]) & (commits > start_rank[i])))
+            n_le[i] -= int(np.count_nonzero((seqs <= version[i]) & (commits > start_rank[i])))  # store-order: LWW ranks (order.ranked_ops)
     behind = n_before - n_le
-    consistent = ~has | (version >= w_star)
+    consistent = ~has | (version >= w_star)  # store-order: LWW ranks (order.ranked_ops)
     t_ms = np.where(has, start - w_star_commit, np.nan)
     out = pd.DataFrame({
         "op_id": merged["op_id"].to_numpy(np.int64),
@@ -167,6 +167,21 @@ def read_outcomes(ops: pd.DataFrame, warmup_ms: float = 0.0) -> pd.DataFrame:
         "versions_behind": np.maximum(behind, 0),
     })
     return out.sort_values("op_id", kind="stable").reset_index(drop=True)
+
+
+def store_order_outcomes(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], warmup_ms: float = 0.0) -> pd.DataFrame:
+    """:func:`read_outcomes` judged in the run's store order (``pbs_sim.metrics.order``, DESIGN.md "two
+    orders"), versions named by seq. LWW: computed on store ranks (the definitions above, for a total
+    order; with perfect clocks ranks are seqs). Sibling policies: a read is consistent iff every write
+    committed before it started is returned or below a returned version, and ``versions_behind``
+    counts those that are neither (``pbs_sim.metrics.siblings.partial_order_outcomes``)."""
+    from .order import store_order  # the order module is built on this one
+    from .siblings import partial_order_outcomes
+
+    order = store_order(frames)
+    if order.total:
+        return order.outcomes_to_seq(read_outcomes(order.ranked_ops(ops), warmup_ms))
+    return partial_order_outcomes(read_outcomes(ops, warmup_ms), ops, frames, index=order.index)
 
 
 def _curve_frame(t: Sequence[float] | np.ndarray, hits: np.ndarray, n: np.ndarray, t_high: Sequence[float] | np.ndarray | None = None) -> pd.DataFrame:

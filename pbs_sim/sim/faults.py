@@ -309,9 +309,12 @@ def time_to_data_loss(scenario: Scenario, streams: Streams, key: int = 0, limit_
 
     model = build(scenario, streams)
     env = model.env
-    holders = set(model.ring.preference_list(key))
-    for i in holders:
-        model.nodes[i].apply(key, (0.0, 1), VIA_OTHER)
+    holders = model.ring.preference_list(key)
+    # the item's version is the policy's (an LWW stamp, or a sibling policy's state), made once by
+    # the first replica and stored on each
+    item = model.policy.new_version(key, 1, 0.0, holders[0], None)
+    for i in set(holders):
+        model.nodes[i].apply(key, item, VIA_OTHER)
     lost = env.event()
 
     def on_state(node: Node, event: str) -> None:

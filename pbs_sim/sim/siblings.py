@@ -4,7 +4,11 @@ Owns: the ``read_siblings`` table -- per read that reached its quorum under a si
 policy (``cluster.versioning = "vv"`` or ``"dvv"``): ``(op_id, siblings, clock_entries,
 metadata_bytes)`` of the merged state it returns (``pbs_sim.sim.versioning.SiblingPolicy``) -- and
 the ``final_versions`` table: ``(node, key, version)`` for every sibling every replica holds at the
-end of the run (what the checker and the lost-item metric call "the final state"). The versions a
+end of the run (what the checker and the lost-item metric call "the final state"), and the
+``apply_versions`` table: ``(apply, version)`` for every version a replica's state holds after an
+apply (``apply`` = its row in ``applies``) whose state holds more than one -- the ``applies`` row
+names only the highest, and the durability replay must know the whole set, since a higher-numbered
+version may be concurrent with, not above, a lower one (``pbs_sim.metrics.order``). The versions a
 read returns are already in the ``read_versions`` table (``pbs_sim.sim.coordinator``).
 Must not touch: replica state, the order of versions (the policy), metrics (``pbs_sim.metrics.siblings``).
 """
@@ -27,6 +31,7 @@ READ_SIBLINGS_TABLE = TableSpec(
 )
 FINAL_VERSIONS_TABLE = TableSpec("final_versions", {"node": "i", "key": "q", "version": "q"})
 WRITE_SIBLINGS_TABLE = TableSpec("write_siblings", {"op_id": "q", "siblings": "i"})
+APPLY_VERSIONS_TABLE = TableSpec("apply_versions", {"apply": "q", "version": "q"})
 SETTINGS_TABLE = TableSpec(
     "sibling_settings", {"policy": "U", "merge": "U", "max_siblings": "q", "siblings_warning": "q"},
 )
@@ -53,7 +58,8 @@ class SiblingRecorder:
 class SiblingsMechanism:
     name = "siblings"
     requires: tuple[str, ...] = ("coordinators", "nodes", "history", "policy")
-    tables: tuple[TableSpec, ...] = (READ_SIBLINGS_TABLE, FINAL_VERSIONS_TABLE, SETTINGS_TABLE, WRITE_SIBLINGS_TABLE)
+    tables: tuple[TableSpec, ...] = (READ_SIBLINGS_TABLE, FINAL_VERSIONS_TABLE, SETTINGS_TABLE, WRITE_SIBLINGS_TABLE,
+                                     APPLY_VERSIONS_TABLE)
     moves_data = False
 
     def enabled(self, scenario: Scenario) -> bool:
@@ -72,6 +78,16 @@ class SiblingsMechanism:
 
         for coord in model.coordinators.values():
             coord.on_commit.append(committed)
+        add_set = APPLY_VERSIONS_TABLE.create(model.history).keyed_appender()
+        applies = model.history.tables["applies"]
+
+        def applied(node: Any, key: int, state: Any, via: int) -> None:
+            vs = versions(state)
+            if len(vs) > 1:  # one version: the applies row says it all
+                add_set(len(applies) - 1, vs)
+
+        for node in model.nodes:
+            node.on_apply.append(applied)
         c = model.scenario.cluster
         SETTINGS_TABLE.create(model.history).append(
             model.policy.name, model.scenario.workload.merge, c.max_siblings, c.siblings_warning)

@@ -51,9 +51,6 @@ from .merkle import digest as merkle_digest
 
 Stamp = tuple[float, int]  # (timestamp_ms, seq)
 
-#: Kept for old callers: "nothing held" as a stamp below every real one. New code uses None.
-NO_STAMP: Stamp = (float("-inf"), 0)
-
 
 @runtime_checkable
 class VersioningPolicy(Protocol):
@@ -529,11 +526,6 @@ def policy_name(versioning: str = "lww", vv_actor: str = "node") -> str:
 
 def make_policy(name: str = "lww", vv_actor: str = "node") -> VersioningPolicy:
     return POLICIES[policy_name(name, vv_actor)]()
-
-
-def newer(a: Stamp, b: Stamp | None) -> bool:
-    """True if ``a`` supersedes ``b`` under last-writer-wins (``b`` None = nothing stored)."""
-    return DEFAULT_POLICY.dominates(a, b)
 
 
 class VersionCounter:
