@@ -62,6 +62,14 @@ class GridSample:
     write_latency: np.ndarray = field(repr=False)  # (n, trials): W-th smallest W_i + A_i
     _sorted: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
     _lat_stats: dict[tuple[str, int], list[float]] = field(default_factory=dict, repr=False)
+    _scratch: np.ndarray | None = field(default=None, repr=False)  # one trial-length work array
+
+    def _work(self) -> np.ndarray:
+        # rows and percentiles reuse one array: a fresh 8 MB temporary per pair would be
+        # allocated and faulted in 385 times for a 10^6-trial grid
+        if self._scratch is None:
+            self._scratch = np.empty(self.trials)
+        return self._scratch
 
     def _check(self, r: int, w: int) -> None:
         if not (1 <= r <= self.n and 1 <= w <= self.n):
@@ -110,7 +118,7 @@ class GridSample:
             p_at = [1.0] * len(ts)
             t_vis, ci = 0.0, (0.0, 0.0)
         else:
-            x = self.gap_min[r - 1] - self.write_latency[w - 1]  # tau before the max(0, .)
+            x = np.subtract(self.gap_min[r - 1], self.write_latency[w - 1], out=self._work())  # tau before max(0, .)
             zeros = int(np.count_nonzero(x <= 0.0))
             p0 = zeros / trials
             p_at = [int(np.count_nonzero(x <= t)) / trials for t in ts]
@@ -119,7 +127,7 @@ class GridSample:
             needed = sorted({k for k in (k_vis, l_rank, u_rank) if zeros < k <= trials})
             top = _top(x, trials - needed[0] + 1) if needed else x[:0]
             offset = trials - len(top)  # every element left out is below every element of ``top``
-            part = _order_stats(top, [k - offset - 1 for k in needed])
+            part = _order_stats(top, [k - offset - 1 for k in needed], in_place=True)
 
             def stat(k: int) -> float:
                 if k > trials:
@@ -146,9 +154,13 @@ class GridSample:
         if key not in self._lat_stats:
             arr = (self.read_latency if which == "read" else self.write_latency)[quorum - 1]
             # predict keeps latencies as float32 above 2e6 trials (``_ExactTally``): do the same
-            vals = arr if self.trials <= 2_000_000 else arr.astype(np.float32)
+            if self.trials <= 2_000_000:
+                vals = self._work()
+                np.copyto(vals, arr)
+            else:
+                vals = arr.astype(np.float32)
             ks = [_rank(q, self.trials) - 1 for _, q in LATENCY_QUANTILES]
-            stats = _order_stats(vals, ks)
+            stats = _order_stats(vals, ks, in_place=True)
             self._lat_stats[key] = [stats[k] for k in ks]
         return list(self._lat_stats[key])
 
@@ -191,20 +203,18 @@ def _stable_order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, srt
 
 
-def _order_stats(x: np.ndarray, ranks: Iterable[int]) -> dict[int, float]:
-    """The ``k``-th smallest (0-based ``k``) of ``x`` for each of ``ranks``.
+def _order_stats(x: np.ndarray, ranks: Iterable[int], *, in_place: bool = False) -> dict[int, float]:
+    """The ``k``-th smallest (0-based ``k``) of ``x`` for each of ``ranks`` (``in_place``: reorder
+    ``x`` itself instead of a copy).
 
     One single-rank partition per rank, largest first, each on the part below the previous one:
     numpy's partition with one rank takes its SIMD quickselect, with several a generic introselect
     that is 5-10x slower. The values are order statistics, so exactly those of one partition."""
     out: dict[int, float] = {}
-    part = x
+    part = x if in_place else x.copy()
     end = len(x)
     for k in sorted(set(ranks), reverse=True):
-        if part is x:
-            part = np.partition(x, k)
-        else:
-            part[:end].partition(k)  # part[:end] holds the ``end`` smallest: the k-th is among them
+        part[:end].partition(k)  # part[:end] holds the ``end`` smallest: the k-th is among them
         out[k] = float(part[k])
         end = k
     return out
@@ -262,12 +272,11 @@ def wars_grid_sample(
     while done < trials:
         m = min(chunk_trials, trials - done)
         dw, da, dr, ds = prof.sample_wars(rng, m, n)
-        gap = dw - dr
-        np.add(dw, da, out=dw)  # W_i + A_i (dw is not needed after ``gap``): no temporary
-        dw.sort(axis=1)
-        np.add(dr, ds, out=dr)  # R_i + S_i
-        del da, ds
-        rs = dr
+        # in place, no temporaries (each chunk array is 8 MB: allocating it means faulting it in)
+        wa = np.add(dw, da, out=da)  # W_i + A_i
+        gap = np.subtract(dw, dr, out=dw)  # W_i - R_i
+        rs = np.add(dr, ds, out=dr)  # R_i + S_i
+        wa.sort(axis=1)
         if fanout == "quorum" and n > 1:
             # predict draws these keys only when R < N; R = N asks every replica either way
             order = np.argsort(read_replica_keys(pick_rng, m, n), axis=1)
@@ -275,10 +284,11 @@ def wars_grid_sample(
             rs_sorted = rs.ravel().take(order)
         else:
             order, rs_sorted = _stable_order(rs)
-        _put_transposed(write_lat, done, dw)
+        _put_transposed(write_lat, done, wa)
         _put_transposed(read_lat, done, rs_sorted)
-        _put_transposed(gap_min, done, gap.ravel().take(order))
-        del dw, dr, rs, rs_sorted, gap, order
+        # mode="clip": the indices are in range by construction, and with "raise" an ``out`` is buffered
+        _put_transposed(gap_min, done, np.take(gap.ravel(), order, out=ds, mode="clip"))
+        del dw, da, dr, ds, wa, gap, rs, rs_sorted, order
         # running min / max over replicas, row by row in the (n, trials) layout: contiguous
         # vectors instead of an accumulate along rows of length n (min and max are exact, so the
         # numbers are those of the accumulate)

@@ -359,7 +359,7 @@ class Mixture(Distribution):
             # same order as below: component 0's for every u < cut, then component 1's)
             upper = u >= float(np.cumsum(self.weights)[0])
             n_upper = int(np.count_nonzero(upper))
-            out2 = np.empty(size, dtype=float)
+            out2 = u  # every element is overwritten below: no second array to allocate
             if n_upper < size:
                 out2[~upper] = self.components[0].sample(rng, size - n_upper)
             if n_upper:
