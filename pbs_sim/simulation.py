@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from ._lazy import LazyModule
 from .config import Scenario
 from .history import History
 from .mechanisms import reporters, sim_mechanisms
@@ -29,6 +29,11 @@ from .metrics import staleness as st_m
 from .metrics.mechanism import RunView
 from .rng import Streams
 from .sim.build import Model, build
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use (pbs_sim._lazy): starting a command does not pay for them
+    pd = LazyModule("pandas")
 
 Seed = int | np.random.SeedSequence | None
 MONITOR_TRIALS = 100_000
