@@ -17,11 +17,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from ._lazy import LazyModule
 from .config import Scenario, load_scenario, scenario_from_dict
 from .history import History
 from .mechanisms import MECHANISMS, reporters, sim_mechanisms, summary_names
@@ -32,6 +32,11 @@ from .metrics import staleness as st_m
 from .metrics.mechanism import RunView, check_report, collect
 from .rng import Streams
 from .sim.build import Model, build
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use (pbs_sim._lazy): starting a command does not pay for them
+    pd = LazyModule("pandas")
 
 Seed = int | np.random.SeedSequence | None
 MONITOR_TRIALS = 100_000

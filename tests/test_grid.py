@@ -7,7 +7,7 @@ import pytest
 
 from pbs_sim.analytic.grid import predict_grid, wars_grid_sample
 from pbs_sim.analytic.wars import EXACT_MAX_TRIALS, predict
-from pbs_sim.distributions import Constant, Exponential
+from pbs_sim.distributions import Constant, Exponential, Mixture
 from pbs_sim.errors import ConfigError
 from pbs_sim.profiles import Profile
 
@@ -49,6 +49,19 @@ def test_grid_equals_predict_for_every_pair_on_the_same_draws(profile: str | Pro
         want = _predict_row(profile, row["n"], row["r"], row["w"], **kw)
         got = {k: row[k] for k in want}
         assert got == want, (row["n"], row["r"], row["w"])
+
+
+def test_grid_breaks_partial_ties_as_predict_does() -> None:
+    """Read responses R + S that tie only sometimes (S is 0 or 1 ms): the grid's fast sort must
+    still order tied replicas by index, as predict's stable sort does (numpy's default argsort does
+    not, from 5 replicas on), or gap_min — and so tau — differs for some R."""
+    some_ties = Profile("some-ties", Exponential(0.5), Exponential(2.0), ZERO,
+                        Mixture((0.5, 0.5), (ZERO, Constant(1.0))))
+    kw = {"trials": 4_000, "seed": 5, "fanout": "all"}
+    grid = predict_grid(some_ties, n=[5, 8], t_ms=T_MS, **kw)  # type: ignore[arg-type]
+    for row in grid.to_dict("records"):
+        want = _predict_row(some_ties, row["n"], row["r"], row["w"], **kw)
+        assert {k: row[k] for k in want} == want, (row["n"], row["r"], row["w"])
 
 
 def test_strict_quorums_have_zero_thresholds_and_partial_ones_do_not() -> None:

@@ -62,6 +62,14 @@ class GridSample:
     write_latency: np.ndarray = field(repr=False)  # (n, trials): W-th smallest W_i + A_i
     _sorted: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
     _lat_stats: dict[tuple[str, int], list[float]] = field(default_factory=dict, repr=False)
+    _scratch: np.ndarray | None = field(default=None, repr=False)  # one trial-length work array
+
+    def _work(self) -> np.ndarray:
+        # rows and percentiles reuse one array: a fresh 8 MB temporary per pair would be
+        # allocated and faulted in 385 times for a 10^6-trial grid
+        if self._scratch is None:
+            self._scratch = np.empty(self.trials)
+        return self._scratch
 
     def _check(self, r: int, w: int) -> None:
         if not (1 <= r <= self.n and 1 <= w <= self.n):
@@ -110,7 +118,7 @@ class GridSample:
             p_at = [1.0] * len(ts)
             t_vis, ci = 0.0, (0.0, 0.0)
         else:
-            x = self.gap_min[r - 1] - self.write_latency[w - 1]  # tau before the max(0, .)
+            x = np.subtract(self.gap_min[r - 1], self.write_latency[w - 1], out=self._work())  # tau before max(0, .)
             zeros = int(np.count_nonzero(x <= 0.0))
             p0 = zeros / trials
             p_at = [int(np.count_nonzero(x <= t)) / trials for t in ts]
@@ -119,12 +127,12 @@ class GridSample:
             needed = sorted({k for k in (k_vis, l_rank, u_rank) if zeros < k <= trials})
             top = _top(x, trials - needed[0] + 1) if needed else x[:0]
             offset = trials - len(top)  # every element left out is below every element of ``top``
-            part = np.partition(top, [k - offset - 1 for k in needed]) if needed else top
+            part = _order_stats(top, [k - offset - 1 for k in needed], in_place=True)
 
             def stat(k: int) -> float:
                 if k > trials:
                     return math.inf
-                return 0.0 if k <= zeros else float(part[k - offset - 1])
+                return 0.0 if k <= zeros else part[k - offset - 1]
 
             t_vis = stat(k_vis)
             ci = (stat(l_rank) if l_rank >= 1 else 0.0, stat(u_rank))
@@ -146,10 +154,14 @@ class GridSample:
         if key not in self._lat_stats:
             arr = (self.read_latency if which == "read" else self.write_latency)[quorum - 1]
             # predict keeps latencies as float32 above 2e6 trials (``_ExactTally``): do the same
-            vals = arr if self.trials <= 2_000_000 else arr.astype(np.float32)
+            if self.trials <= 2_000_000:
+                vals = self._work()
+                np.copyto(vals, arr)
+            else:
+                vals = arr.astype(np.float32)
             ks = [_rank(q, self.trials) - 1 for _, q in LATENCY_QUANTILES]
-            part = np.partition(vals, sorted(set(ks)))
-            self._lat_stats[key] = [float(part[k]) for k in ks]
+            stats = _order_stats(vals, ks, in_place=True)
+            self._lat_stats[key] = [stats[k] for k in ks]
         return list(self._lat_stats[key])
 
     def frame(self, *, target: float = 0.999, t_ms: Sequence[float] = ()) -> pd.DataFrame:
@@ -157,6 +169,55 @@ class GridSample:
 
         rows = [self.row(r, w, target=target, t_ms=t_ms) for r in range(1, self.n + 1) for w in range(1, self.n + 1)]
         return pd.DataFrame(rows)
+
+
+_BLOCK = 4096  # trials per block of a transposed copy: source and target blocks stay in cache
+
+
+def _put_transposed(dst: np.ndarray, start: int, src: np.ndarray) -> None:
+    """``dst[:, start:start + len(src)] = src.T`` in blocks (a whole-chunk strided copy misses the
+    cache on every element; the same values either way)."""
+    for b in range(0, len(src), _BLOCK):
+        block = src[b:b + _BLOCK]
+        dst[:, start + b:start + b + len(block)] = block.T
+
+
+def _stable_order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the stable ascending order of ``keys`` (ties: lower index first), as flat indices
+    into ``keys`` (one ``take`` gathers a row-sorted copy of any array of its shape: faster than
+    ``take_along_axis``), and the row-sorted keys.
+
+    The default (SIMD) argsort is about twice as fast as the stable one but orders ties
+    arbitrarily; when no row has two equal keys the sorting permutation is unique, so both agree.
+    Continuous delays practically never tie; constant or empirical ones do, and then the stable
+    sort is redone."""
+    rows, n = keys.shape
+    base = np.arange(0, rows * n, n)[:, None]
+    order = np.argsort(keys, axis=1)
+    order += base
+    srt = keys.ravel().take(order)
+    if n > 1 and bool((srt[:, 1:] == srt[:, :-1]).any()):
+        order = np.argsort(keys, axis=1, kind="stable")
+        order += base
+        srt = keys.ravel().take(order)
+    return order, srt
+
+
+def _order_stats(x: np.ndarray, ranks: Iterable[int], *, in_place: bool = False) -> dict[int, float]:
+    """The ``k``-th smallest (0-based ``k``) of ``x`` for each of ``ranks`` (``in_place``: reorder
+    ``x`` itself instead of a copy).
+
+    One single-rank partition per rank, largest first, each on the part below the previous one:
+    numpy's partition with one rank takes its SIMD quickselect, with several a generic introselect
+    that is 5-10x slower. The values are order statistics, so exactly those of one partition."""
+    out: dict[int, float] = {}
+    part = x if in_place else x.copy()
+    end = len(x)
+    for k in sorted(set(ranks), reverse=True):
+        part[:end].partition(k)  # part[:end] holds the ``end`` smallest: the k-th is among them
+        out[k] = float(part[k])
+        end = k
+    return out
 
 
 def _top(x: np.ndarray, m: int) -> np.ndarray:
@@ -211,19 +272,31 @@ def wars_grid_sample(
     while done < trials:
         m = min(chunk_trials, trials - done)
         dw, da, dr, ds = prof.sample_wars(rng, m, n)
-        sl = slice(done, done + m)
-        write_lat[:, sl] = np.sort(dw + da, axis=1).T
-        gap = dw - dr
-        rs = dr + ds
-        del da, ds
+        # in place, no temporaries (each chunk array is 8 MB: allocating it means faulting it in)
+        wa = np.add(dw, da, out=da)  # W_i + A_i
+        gap = np.subtract(dw, dr, out=dw)  # W_i - R_i
+        rs = np.add(dr, ds, out=dr)  # R_i + S_i
+        wa.sort(axis=1)
         if fanout == "quorum" and n > 1:
             # predict draws these keys only when R < N; R = N asks every replica either way
             order = np.argsort(read_replica_keys(pick_rng, m, n), axis=1)
-            read_lat[:, sl] = np.maximum.accumulate(np.take_along_axis(rs, order, axis=1), axis=1).T
+            order += np.arange(0, m * n, n)[:, None]  # flat indices: one gather per array
+            rs_sorted = rs.ravel().take(order)
         else:
-            order = np.argsort(rs, axis=1, kind="stable")
-            read_lat[:, sl] = np.take_along_axis(rs, order, axis=1).T
-        gap_min[:, sl] = np.minimum.accumulate(np.take_along_axis(gap, order, axis=1), axis=1).T
+            order, rs_sorted = _stable_order(rs)
+        _put_transposed(write_lat, done, wa)
+        _put_transposed(read_lat, done, rs_sorted)
+        # mode="clip": the indices are in range by construction, and with "raise" an ``out`` is buffered
+        _put_transposed(gap_min, done, np.take(gap.ravel(), order, out=ds, mode="clip"))
+        del dw, da, dr, ds, wa, gap, rs, rs_sorted, order
+        # running min / max over replicas, row by row in the (n, trials) layout: contiguous
+        # vectors instead of an accumulate along rows of length n (min and max are exact, so the
+        # numbers are those of the accumulate)
+        sl = slice(done, done + m)
+        for i in range(1, n):
+            np.minimum(gap_min[i - 1, sl], gap_min[i, sl], out=gap_min[i, sl])
+            if fanout == "quorum":
+                np.maximum(read_lat[i - 1, sl], read_lat[i, sl], out=read_lat[i, sl])
         done += m
     entropy = streams.entropy
     return GridSample(

@@ -143,7 +143,11 @@ class Exponential(Distribution):
     name = "exponential"
 
     def sample(self, rng: np.random.Generator, shape: Shape = ()) -> np.ndarray:
-        return rng.exponential(1.0 / self.rate, shape)
+        # rng.exponential(scale) draws scale * standard_exponential() element by element: the same
+        # draws and the same products as one fill and one in-place multiply, which is ~15 % faster
+        out = rng.standard_exponential(shape)
+        out *= 1.0 / self.rate
+        return out
 
     @property
     def mean(self) -> float:
@@ -177,7 +181,15 @@ class Pareto(Distribution):
     def sample(self, rng: np.random.Generator, shape: Shape = ()) -> np.ndarray:
         # xm / U^(1/alpha) = xm * exp(E / alpha) with E ~ Exp(1): the same law as numpy's
         # 1 + pareto(alpha) (Lomax shifted to Pareto I), but a vectorized exp is ~2.4x faster.
-        return self.xm * np.exp(rng.standard_exponential(shape) * (1.0 / self.alpha))
+        e = rng.standard_exponential(shape)
+        if e.ndim == 0:
+            return self.xm * np.exp(e * (1.0 / self.alpha))  # type: ignore[no-any-return]
+        # in place, the same operations in the same order (x * xm == xm * x in IEEE arithmetic):
+        # no temporaries to allocate and fault in
+        e *= 1.0 / self.alpha
+        np.exp(e, out=e)
+        e *= self.xm
+        return e
 
     @property
     def mean(self) -> float:
@@ -342,6 +354,17 @@ class Mixture(Distribution):
         # component j iff cum[j-1] <= U < cum[j]: a few vectorized comparisons are ~5x faster than
         # rng.choice(p=...), and integer-index assignment ~3x faster than boolean masks.
         u = rng.random(size)
+        if len(self.components) == 2:
+            # every built-in profile: one boolean mask, no index arrays (the same draws in the
+            # same order as below: component 0's for every u < cut, then component 1's)
+            upper = u >= float(np.cumsum(self.weights)[0])
+            n_upper = int(np.count_nonzero(upper))
+            out2 = u  # every element is overwritten below: no second array to allocate
+            if n_upper < size:
+                out2[~upper] = self.components[0].sample(rng, size - n_upper)
+            if n_upper:
+                out2[upper] = self.components[1].sample(rng, n_upper)
+            return out2.reshape(shape)
         idx: np.ndarray = np.zeros(size, dtype=np.int8 if len(self.components) < 128 else np.int64)
         for c in np.cumsum(self.weights)[:-1]:
             idx += (u >= c).astype(idx.dtype)

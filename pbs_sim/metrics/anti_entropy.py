@@ -7,9 +7,15 @@ Must not touch: SimPy, the simulator.
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
+from .._lazy import LazyModule
 from .mechanism import Report, RunView
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use (pbs_sim._lazy): starting a command does not pay for them
+    pd = LazyModule("pandas")
 
 
 def anti_entropy_summary(ae: pd.DataFrame | None) -> dict[str, float]:

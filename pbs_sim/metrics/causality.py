@@ -44,13 +44,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import LazyModule
 from .mechanism import Report, RunView
 from .staleness import _is, runs
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use (pbs_sim._lazy): starting a command does not pay for them
+    pd = LazyModule("pandas")
 
 NAMES = (
     "lww_lost_writes", "lww_lost_fraction", "lww_lost_clock_skew", "lww_lost_concurrency", "lww_lost_tie",

@@ -31,12 +31,18 @@ before the read started (DESIGN.md). Its cause is the first that applies:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import LazyModule
 from .mechanism import Report, RunView, blank
 from .order import StoreOrder, apply_sets, seq_order, store_order
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use (pbs_sim._lazy): starting a command does not pay for them
+    pd = LazyModule("pandas")
 
 CAUSES = ("replica-restored-empty", "sloppy-quorum", "partial-quorum", "write-in-flight", "replica-missed-write", "unknown")
 

@@ -8,10 +8,17 @@ perfect clocks), ``clock_offset_max_abs_ms`` and ``clock_jumps``. Reads the ``wr
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from .._lazy import LazyModule
 from .mechanism import Report, RunView
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use (pbs_sim._lazy): starting a command does not pay for them
+    pd = LazyModule("pandas")
 
 
 class ClocksReporter:

@@ -26,10 +26,18 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from scipy import stats
+
+from .._lazy import LazyModule
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from scipy import stats
+else:  # imported on first use (pbs_sim._lazy): starting a command does not pay for them
+    pd = LazyModule("pandas")
+    stats = LazyModule("scipy.stats")
 
 VALUE_COLUMNS = ("p_consistent", "ci_low", "ci_high")
 SUMMARY_COLUMNS = ("t_ms", "n_reps", "p_consistent_mean", "p_consistent_ci_low", "p_consistent_ci_high")

@@ -33,13 +33,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import LazyModule
 from .mechanism import Report, RunView, blank
 from .order import StoreOrder, apply_sets, seq_order, store_order
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use (pbs_sim._lazy): starting a command does not pay for them
+    pd = LazyModule("pandas")
 
 _WIPE, _CRASH, _RECOVER, _REPLACE = "wipe", "crash", "recover", "replace"
 

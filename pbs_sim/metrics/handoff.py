@@ -25,11 +25,17 @@ Definitions (measured window: operations issued at or after the warm-up; hints o
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import LazyModule
 from .mechanism import Report, RunView
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use (pbs_sim._lazy): starting a command does not pay for them
+    pd = LazyModule("pandas")
 
 
 def _measured_op_ids(run: RunView) -> np.ndarray:

@@ -21,11 +21,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-import pandas as pd
+from .._lazy import LazyModule
 
-Report = tuple[dict[str, float], dict[str, pd.DataFrame]]
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use (pbs_sim._lazy): starting a command does not pay for them
+    pd = LazyModule("pandas")
+
+Report = tuple[dict[str, float], dict[str, "pd.DataFrame"]]  # a string: pandas is imported on first use
 
 
 @dataclass(frozen=True)

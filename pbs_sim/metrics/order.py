@@ -28,13 +28,19 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import LazyModule
 from .causality import store_ranks
 from .siblings import WINDOW, CausalIndex, key_parents, settings
 from .staleness import _is
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use (pbs_sim._lazy): starting a command does not pay for them
+    pd = LazyModule("pandas")
 
 BELOW, EQUAL, ABOVE, CONCURRENT = "below", "equal", "above", "concurrent"
 

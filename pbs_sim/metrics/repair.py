@@ -11,9 +11,15 @@ than the newest seen — with read repair off nothing is compared, so these figu
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
+from .._lazy import LazyModule
 from .mechanism import Report, RunView
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use (pbs_sim._lazy): starting a command does not pay for them
+    pd = LazyModule("pandas")
 
 
 def _measured_reads(ops: pd.DataFrame, warmup_ms: float) -> pd.DataFrame:

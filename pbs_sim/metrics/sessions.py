@@ -19,13 +19,19 @@ violate (an earlier completed read, or an own committed write).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import LazyModule
 from .order import store_order
 from .siblings import CausalIndex, read_sets
 from .staleness import _is
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use (pbs_sim._lazy): starting a command does not pay for them
+    pd = LazyModule("pandas")
 
 
 def _prior_max(

@@ -32,14 +32,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import LazyModule
 from ..merges import surviving_items
 from .mechanism import Report, RunView
 from .staleness import _is, instant_ranks, runs
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use (pbs_sim._lazy): starting a command does not pay for them
+    pd = LazyModule("pandas")
 
 NAMES = (
     "siblings_per_read_mean", "siblings_per_read_p99", "siblings_per_read_max", "multi_version_read_fraction",

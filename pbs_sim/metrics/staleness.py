@@ -28,11 +28,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import LazyModule
 from . import wilson
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use (pbs_sim._lazy): starting a command does not pay for them
+    pd = LazyModule("pandas")
 
 #: Default t bins (ms) for workloads whose reads fall at arbitrary t: [0, 0.5), [0.5, 1), ...
 DEFAULT_EDGES_MS: tuple[float, ...] = (

@@ -14,11 +14,10 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .. import io
+from .._lazy import LazyModule
 from ..engines import EngineResult
 from ..errors import ConfigError
 from . import store
@@ -31,6 +30,11 @@ from .execute import (
     run_replication_full,
 )
 from .spec import SweepSpec, load_sweep, sweep_from_dict
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use (pbs_sim._lazy): starting a command does not pay for them
+    pd = LazyModule("pandas")
 
 SweepLike = SweepSpec | str | Path | Mapping[str, Any]
 

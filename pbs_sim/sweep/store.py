@@ -22,15 +22,21 @@ import math
 import shutil
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
-from scipy import stats
+from typing import TYPE_CHECKING, Any
 
 from .. import io
+from .._lazy import LazyModule
 from ..errors import ConfigError
 from .spec import SweepSpec, column_name
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+else:  # imported on first use (pbs_sim._lazy): starting a command does not pay for them
+    np = LazyModule("numpy")
+    pd = LazyModule("pandas")
+    stats = LazyModule("scipy.stats")
 
 PARTS = ".parts"
 MANIFEST = "manifest.json"
