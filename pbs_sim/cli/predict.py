@@ -9,11 +9,15 @@ prediction returns in well under a second.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import ConfigError
 from ..numbers import number
+
+if TYPE_CHECKING:
+    from ..profiles import Profile
 
 DEFAULT_POINTS_MS = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
 
@@ -64,7 +68,7 @@ def check_inputs(n: int | list[int] | None, trials: int, seed: int | None, targe
         raise _option_error(exc) from None
 
 
-def load_profile(spec: str) -> object:
+def load_profile(spec: str) -> Profile:
     """predict's and recommend's one profile loader: a built-in name, ``exponential(...)``, a
     profile TOML or a CSV latency trace, each mistake one line naming ``--profile``."""
     from ..recommender.inputs import resolve_profile
