@@ -68,10 +68,11 @@ def opt(
     ge: float | None = None,
     gt: float | None = None,
     le: float | None = None,
+    lt: float | None = None,
     doc: str = "",
 ) -> Any:
     """A config field: default, allowed choices or numeric bounds, one-line doc."""
-    meta = {"choices": choices, "ge": ge, "gt": gt, "le": le, "doc": doc}
+    meta = {"choices": choices, "ge": ge, "gt": gt, "le": le, "lt": lt, "doc": doc}
     if isinstance(default, list | dict | set):
         raise TypeError("use tuples for sequence defaults")
     return field(default=default, metadata=meta)
@@ -242,7 +243,8 @@ class PredictConfig:
         None, choices=("all", "quorum"),
         doc="reads to all N (the paper) or R (Cassandra 1.2); default: cluster.read_fanout, as the simulator does",
     )
-    target: float = opt(0.999, gt=0, le=1, doc="probability whose t-visibility is reported")
+    # open at 1, as predict and recommend (pbs_sim.analytic.limits says why)
+    target: float = opt(0.999, gt=0, lt=1, doc="probability whose t-visibility is reported")
     t_ms: tuple[float, ...] = opt((), doc="extra points of the curve to report")
     k: int = opt(1, ge=1, le=10**9, doc="k for k-staleness")
 
@@ -612,6 +614,9 @@ def _convert(tp: Any, value: Any, meta: Mapping[str, Any], source: str, key: str
         raise ConfigError(source, key, f"must be > {gt:g}, got {value:g}")
     if le is not None and value > le:
         raise ConfigError(source, key, f"must be <= {le:g}, got {value:g}")
+    lt = meta.get("lt")
+    if lt is not None and value >= lt:
+        raise ConfigError(source, key, f"must be < {lt:g}, got {value:g}")
     return value
 
 

@@ -37,14 +37,15 @@ class ConfigError(PbsSimError, ValueError):
         return ConfigError(self.source or source, key, self.reason)
 
 
-def check_seed(seed: int | None, source: str = "--seed") -> None:
-    """A root seed is an integer in [0, 2**63): every output format (Parquet's int64, too) holds it."""
+def check_seed(seed: int | None, source: str | None = "--seed", key: str | None = None) -> None:
+    """A root seed is an integer in [0, 2**63): every output format (Parquet's int64, too) holds it.
+    (Every seed pbs-sim draws itself is in that range: ``pbs_sim.analytic.limits.fresh_seed``.)"""
     if seed is None:
         return
     if seed < 0:
-        raise ConfigError(source, None, f"must be >= 0, got {seed}")
+        raise ConfigError(source, key, f"must be >= 0, got {seed}")
     if seed >= 2**63:
-        raise ConfigError(source, None, f"must be < 2**63 (a 64-bit integer every output format holds), got {seed}")
+        raise ConfigError(source, key, f"must be < 2**63 (a 64-bit integer every output format holds), got {seed}")
 
 
 class DistributionError(ConfigError):

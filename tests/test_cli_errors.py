@@ -79,7 +79,7 @@ def test_sweep_parts_are_strict_json_and_keep_infinities(tmp_path: Path, capsys:
     sw = tmp_path / "sw.toml"
     sw.write_text(
         '[sweep]\nengine = "predict"\nreplications = 1\nseed = 1\n'
-        '[base.latency]\nprofile = "lnkd-ssd"\n[base.predict]\ntrials = 2000\ntarget = 1.0\n'
+        '[base.latency]\nprofile = "lnkd-ssd"\n[base.predict]\ntrials = 2000\ntarget = 0.9999999\n'
     )
     code, _, err = run_cli(["sweep", str(sw), "-j", "1", "--out", str(tmp_path / "o")], capsys)
     assert code == 0, err

@@ -75,3 +75,24 @@ def test_trace_that_does_not_parse(tmp_path: Path, capsys: pytest.CaptureFixture
                                      "--seed", "1"], capsys)
     assert code == 0, err
     assert out.startswith("good: N = 3")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--n", "3", "--target", "1"), "--target: must be a probability in (0, 1), got 1"),
+        (("--n", "3", "--seed", str(2**63)), "--seed: must be < 2**63"),
+        (("--n", "3", "--seed", "-1"), "--seed: must be >= 0"),
+        (("--n", "3..30", "--trials", "10000000"), "--trials: N x trials = 30 x 10,000,000"),
+    ],
+)
+def test_same_limits_as_predict(args: tuple[str, ...], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_in_process(["recommend", "--profile", "lnkd-ssd", *args], capsys)
+    assert code == 2 and out == ""
+    assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_whole_number_targets_print_in_full(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_in_process([*BASE, "--n", "3", "--max-read-ms", "1000000"], capsys)
+    assert code == 0, err
+    assert "read p99.9 <= 1000000 ms" in out and "e+" not in out

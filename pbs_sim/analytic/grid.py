@@ -27,7 +27,7 @@ number for number (tested). Memory: three ``(N, trials)`` float64 arrays, 24 N b
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ from ..errors import ConfigError
 from ..profiles import Profile, get_profile
 from ..rng import Streams
 from ..stats import wilson
+from .limits import check_prediction, fresh_seed
 from .wars import EXACT_MAX_TRIALS, LATENCY_QUANTILES, Seed
 from .wars.kernel import READ_REPLICAS_STREAM, read_replica_keys
 from .wars.stats import _rank, quantile_ci_ranks
@@ -247,6 +248,7 @@ def _validate(n: int, trials: int, target: float, t_ms: Iterable[float], fanout:
     n, _, _, trials, target, ts, _, chunk_trials = validate_predict(n, 1, 1, trials, target, t_ms, fanout, 1, chunk)
     if trials > EXACT_MAX_TRIALS:
         raise ConfigError(None, "trials", f"the grid keeps every trial: at most {EXACT_MAX_TRIALS:,}, got {trials:,}")
+    check_prediction(n, trials, grid=True)  # its memory: 24 bytes per replica-trial
     return n, trials, target, ts, chunk_trials
 
 
@@ -258,11 +260,14 @@ def wars_grid_sample(
     seed: Seed = None,
     fanout: str = "all",
     chunk: int | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> GridSample:
-    """Draw one N's WARS sample exactly as ``predict`` would and reduce it for every (R, W)."""
+    """Draw one N's WARS sample exactly as ``predict`` would and reduce it for every (R, W);
+    ``progress(m)`` is called after each chunk of ``m`` trials."""
     prof = get_profile(profile, key="profile")
     n, trials, _, _, chunk_trials = _validate(n, trials, 0.5, (), fanout, chunk)
-    streams = Streams(seed)
+    check_prediction(seed=seed)
+    streams = Streams(fresh_seed() if seed is None else seed)  # a fresh seed below 2**63, reported
     rng = streams.get("wars")
     pick_rng = streams.get(READ_REPLICAS_STREAM)
     gap_min = np.empty((n, trials))
@@ -298,6 +303,8 @@ def wars_grid_sample(
             if fanout == "quorum":
                 np.maximum(read_lat[i - 1, sl], read_lat[i, sl], out=read_lat[i, sl])
         done += m
+        if progress is not None:
+            progress(m)
     entropy = streams.entropy
     return GridSample(
         profile=prof.name, n=n, trials=trials, fanout=fanout,
@@ -324,13 +331,15 @@ def predict_grid(
     t_ms: Iterable[float] = (),
     fanout: str = "all",
     chunk: int | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> pd.DataFrame:
     """Every (N, R, W) for N in ``n`` (an int or several) from one sample per N.
 
     One row per (N, R, W) with ``p_consistent_at_t0``, ``p_consistent_at_{t}_ms`` for each
     requested t, ``t_visibility_ms`` at ``target`` with its 95 % CI, and read/write latency p50,
     p99 and p99.9 (``*_p50_ms, *_p99_ms, *_p999_ms``): the same numbers ``predict`` gives for each
-    pair with the same profile, N, seed, trials, chunk and fan-out.
+    pair with the same profile, N, seed, trials, chunk and fan-out. ``progress(m)`` is called after
+    each chunk of ``m`` trials drawn (``trials`` per N in all).
 
     >>> g = predict_grid("lnkd-ssd", n=3, trials=20_000, seed=1)
     >>> len(g), bool(g.loc[g.strict, "t_visibility_ms"].eq(0).all())
@@ -339,13 +348,15 @@ def predict_grid(
     import pandas as pd
 
     ns = _n_values(n)
+    for nn in ns:  # every N's limits before the first sample is drawn
+        _validate(nn, trials, target, t_ms, fanout, chunk)
     if seed is None:
         # one fresh root seed for every N (reported in the ``seed`` column), so the frame can be redone
-        seed = int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+        seed = fresh_seed()
     frames = []
     for nn in ns:
         _, _, target_, ts, _ = _validate(nn, trials, target, t_ms, fanout, chunk)
-        sample = wars_grid_sample(profile, nn, trials=trials, seed=seed, fanout=fanout, chunk=chunk)
+        sample = wars_grid_sample(profile, nn, trials=trials, seed=seed, fanout=fanout, chunk=chunk, progress=progress)
         frames.append(sample.frame(target=target_, t_ms=ts))
         del sample
     return pd.concat(frames, ignore_index=True)

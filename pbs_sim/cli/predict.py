@@ -9,12 +9,16 @@ prediction returns in well under a second.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import ConfigError, check_seed
+from ..errors import ConfigError
+from ..numbers import number
 
-PROGRESS_MIN_TRIALS = 10**7  # only long predictions report progress (10^7 trials take a few seconds)
+if TYPE_CHECKING:
+    from ..profiles import Profile
+
 DEFAULT_POINTS_MS = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
 
 
@@ -50,19 +54,40 @@ def _pct(x: float) -> str:
 
 
 def _ms(x: float) -> str:
-    return "inf" if not math.isfinite(x) else f"{x:.4g}"
+    return number(x, 4)
+
+
+def check_inputs(n: int | list[int] | None, trials: int, seed: int | None, target: float, *, grid: bool = False) -> None:
+    """predict's and recommend's one check of N, trials, N x trials, seed and target (the limits
+    the library and the explorer apply too), as one line naming the option, before any work."""
+    from ..analytic.limits import check_prediction
+
+    try:
+        check_prediction(n, trials, seed, target, grid=grid)
+    except ConfigError as exc:
+        raise _option_error(exc) from None
+
+
+def load_profile(spec: str) -> Profile:
+    """predict's and recommend's one profile loader: a built-in name, ``exponential(...)``, a
+    profile TOML or a CSV latency trace, each mistake one line naming ``--profile``."""
+    from ..recommender.inputs import resolve_profile
+
+    return resolve_profile(spec, source="--profile")
 
 
 @click.command("predict")
 @click.option("--profile", "profile", required=True, metavar="NAME|PATH",
-              help="Built-in profile (see `pbs-sim profiles`), exponential(w=..,ars=..), or a profile TOML file.")
+              help="Built-in profile (see `pbs-sim profiles`), exponential(w=..,ars=..), a profile TOML file, "
+                   "or a CSV latency trace (columns w,a,r,s or one column).")
 @click.option("--n", "n", type=int, required=True, help="N: replicas per key.")
 @click.option("--r", "r", type=int, required=True, help="R: read responses waited for.")
 @click.option("--w", "w", type=int, required=True, help="W: write acks waited for.")
 @click.option("--trials", type=int, default=100_000, show_default=True, help="Monte Carlo trials.")
-@click.option("--seed", type=int, default=None, help="Root seed (default: fresh entropy, printed so it can be reused).")
+@click.option("--seed", type=int, default=None,
+              help="Root seed in [0, 2**63) (default: a fresh one, printed so it can be given back).")
 @click.option("--target", type=float, default=0.999, show_default=True,
-              help="Probability whose t-visibility is reported.")
+              help="Probability in (0, 1) whose t-visibility is reported.")
 @click.option("--t-ms", "t_ms", default=None, metavar="T1,T2,...",
               help="Times after commit (ms) to report P(consistent) at, e.g. 0,1,10,45.5.")
 @click.option("--fanout", default="all", show_default=True, metavar="all|quorum",
@@ -81,22 +106,21 @@ def predict(
 
     Example: pbs-sim predict --profile lnkd-disk --n 3 --r 1 --w 1 --t-ms 0,10,100
     """
+    from ..analytic.limits import PROGRESS_MIN_WORK
     from ..analytic.wars import predict as run_predict
-    from ..config import MAX_PREDICT_TRIALS
-    from ..profiles import get_profile
 
-    check_seed(seed)
-    if trials > MAX_PREDICT_TRIALS:
-        raise ConfigError("--trials", None, f"must be <= {MAX_PREDICT_TRIALS:.0e}, got {trials}")
+    check_inputs(n, trials, seed, target)
     from ..io import dumps, table_format, write_table
 
     if out is not None:
         table_format(out)  # .csv or .parquet, refused before any work
     requested = parse_t_ms(t_ms)
-    prof = get_profile(profile, source="--profile")
+    prof = load_profile(profile)
     from .progress import Progress
 
-    bar = Progress(trials, "trial", "predict", enabled=progress and trials >= PROGRESS_MIN_TRIALS)
+    # long means N x trials (one trial draws 4 N delays), not trials alone: N = 10^4 at 10^5 trials
+    # takes as long as N = 3 at 3 x 10^8
+    bar = Progress(trials, "trial", "predict", enabled=progress and n * trials >= PROGRESS_MIN_WORK)
     try:
         res = run_predict(
             prof, n, r, w, trials=trials, seed=seed, target=target,
@@ -139,7 +163,7 @@ def render_table(res: object, points: tuple[float, ...]) -> str:
         f"{res.profile}: N={res.n} R={res.r} W={res.w}, read fan-out {res.fanout}, "
         f"{res.trials:,} trials, seed {res.seed}",
         f"  P(consistent at t=0)      {_pct(res.p_consistent_at_t0)}  (95% CI {_pct(float(p0_lo[0]))} .. {_pct(float(p0_hi[0]))})",
-        f"  t-visibility @ {100 * res.target:g} %   {_ms(res.t_visibility_ms)} ms  (95% CI {_ms(lo)} .. {_ms(hi)} ms)",
+        f"  t-visibility @ {number(100 * res.target)} %   {_ms(res.t_visibility_ms)} ms  (95% CI {_ms(lo)} .. {_ms(hi)} ms)",
     ]
     if res.mode == "streaming":
         lines.append("  (streaming mode: quantiles are histogram bin upper edges, at most 0.115 % high)")
@@ -150,7 +174,7 @@ def render_table(res: object, points: tuple[float, ...]) -> str:
     counts = res.consistent_count(np.asarray(points, dtype=float))
     low, high = wilson(counts, res.trials)
     for t, c, a, b in zip(points, counts, low, high, strict=True):
-        lines.append(f"  {t:>10g}  {100 * c / res.trials:>11.3f}%  {100 * a:>9.3f}% .. {100 * b:>7.3f}%")
+        lines.append(f"  {number(t):>10}  {100 * c / res.trials:>11.3f}%  {100 * a:>9.3f}% .. {100 * b:>7.3f}%")
     lines.append("")
     lines.append(f"  {'latency (ms)':<14}{'p50':>9}{'p99':>9}{'p99.9':>9}")
     for name, lat in (("read", res.read_latency_ms), ("write", res.write_latency_ms)):

@@ -8,17 +8,18 @@ computation (``pbs_sim.recommender.recommend``, also ``pbs_sim.recommend``).
 from __future__ import annotations
 
 import json
-import math
 import sys
 from typing import Any
 
 import click
 
 from ..errors import ConfigError
+from ..numbers import number
+from .predict import check_inputs, load_profile
 
 
 def _ms(x: float) -> str:
-    return "inf" if not math.isfinite(x) else f"{x:.4g}"
+    return number(x, 4)
 
 
 def _pct(x: float) -> str:
@@ -44,22 +45,22 @@ def render(rec: object, ns: list[int]) -> str:
     first = t.iloc[0]
     parts = []
     if tg.max_read_ms is not None:
-        parts.append(f"read p99.9 <= {tg.max_read_ms:g} ms")
+        parts.append(f"read p99.9 <= {number(tg.max_read_ms)} ms")
     if tg.max_write_ms is not None:
-        parts.append(f"write p99.9 <= {tg.max_write_ms:g} ms")
+        parts.append(f"write p99.9 <= {number(tg.max_write_ms)} ms")
     if tg.max_t_visibility_ms is not None:
-        parts.append(f"t-visibility at {100 * tg.target:g} % <= {tg.max_t_visibility_ms:g} ms")
+        parts.append(f"t-visibility at {number(100 * tg.target)} % <= {number(tg.max_t_visibility_ms)} ms")
     if tg.min_availability is not None:
-        parts.append(f"read and write availability >= {100 * tg.min_availability:g} %")
+        parts.append(f"read and write availability >= {number(100 * tg.min_availability)} %")
     n_text = f"{ns[0]}..{ns[-1]}" if ns == list(range(ns[0], ns[-1] + 1)) and len(ns) > 1 else ",".join(map(str, ns))
     lines = [
         f"{rec.profile}: N = {n_text}, {int(first.trials):,} trials per N, seed {first.seed}, read fan-out {first.fanout}",
         f"targets: {', '.join(parts) if parts else 'none (every configuration is feasible)'}",
-        f"availability: {rec.availability_model} quorums, each node up with probability {rec.node_availability:g}",
+        f"availability: {rec.availability_model} quorums, each node up with probability {number(rec.node_availability)}",
         "",
     ]
     header = (f"  {'rank':>4} {'N':>2} {'R':>2} {'W':>2}   {'read p99.9':>10} {'write p99.9':>11}  "
-              f"{'t-vis @' + format(100 * tg.target, 'g') + '%':>12} {'(95% CI)':>17}  {'P(t=0)':>8}  "
+              f"{'t-vis @' + number(100 * tg.target) + '%':>12} {'(95% CI)':>17}  {'P(t=0)':>8}  "
               f"{'read avail':>14} {'write avail':>14}")
 
     def line(r: dict[Any, Any], rank: str) -> str:
@@ -114,14 +115,18 @@ def render(rec: object, ns: list[int]) -> str:
 @click.option("--min-availability", type=float, default=None, metavar="P",
               help="Minimum availability of both reads and writes, e.g. 0.9999.")
 @click.option("--trials", type=int, default=100_000, show_default=True, help="Monte Carlo trials per N.")
-@click.option("--seed", type=int, default=None, help="Root seed (default: fresh, printed).")
+@click.option("--seed", type=int, default=None,
+              help="Root seed in [0, 2**63) (default: a fresh one, printed so it can be given back).")
 @click.option("--fanout", default="all", show_default=True, metavar="all|quorum", help="Read fan-out, as in predict.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the report.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the full scored table as CSV (or .parquet).")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Progress on stderr: a bar on a terminal, else a line with the time left now and then.")
 def recommend(
     profile: str, n_text: str, max_read_ms: float | None, max_write_ms: float | None,
     max_t_visibility_ms: float | None, target: float, node_availability: float, sloppy_nodes: int | None,
     min_availability: float | None, trials: int, seed: int | None, fanout: str, as_json: bool, out: str | None,
+    progress: bool,
 ) -> None:
     """Score every (N, R, W) against latency, staleness and availability targets and rank the
     feasible ones (exit status 1 when none is feasible; the closest is shown).
@@ -129,18 +134,15 @@ def recommend(
     Example: pbs-sim recommend --profile lnkd-disk --n 3..5 --max-read-ms 2 --max-write-ms 20
     --max-t-visibility-ms 10 --min-availability 0.9999
     """
-    from ..recommender import parse_n_range, resolve_profile
+    from ..recommender import parse_n_range
     from ..recommender import recommend as run_recommend
 
     ns = parse_n_range(n_text, source="--n")
-    if not 0 < target < 1:
-        raise ConfigError("--target", None, f"must be a probability in (0, 1), got {target:g}")
+    check_inputs(ns, trials, seed, target, grid=True)  # the same limits as predict (and the explorer)
     if not 0 < node_availability <= 1:
         raise ConfigError("--node-availability", None, f"must be a probability in (0, 1], got {node_availability:g}")
     if min_availability is not None and not 0 < min_availability < 1:
         raise ConfigError("--min-availability", None, f"must be a probability in (0, 1), got {min_availability:g}")
-    if seed is not None and seed < 0:
-        raise ConfigError("--seed", None, f"must be >= 0, got {seed}")
     model = None
     if sloppy_nodes is not None:
         from ..recommender import SloppyQuorum
@@ -148,15 +150,23 @@ def recommend(
         if sloppy_nodes < max(ns):
             raise ConfigError("--sloppy-nodes", None, f"a ring of {sloppy_nodes} nodes cannot hold N = {max(ns)} replicas")
         model = SloppyQuorum(node_availability, nodes=sloppy_nodes)
-    prof = resolve_profile(profile, source="--profile")
+    prof = load_profile(profile)
+    from ..analytic.limits import PROGRESS_MIN_WORK
+    from .progress import Progress
+
+    # long means the replica-trials drawn (as predict's), here summed over the N of the range
+    bar = Progress(trials * len(ns), "trial", "recommend", enabled=progress and sum(ns) * trials >= PROGRESS_MIN_WORK)
     try:
         rec = run_recommend(
             prof, ns, max_read_ms=max_read_ms, max_write_ms=max_write_ms,
             max_t_visibility_ms=max_t_visibility_ms, target=target, node_availability=node_availability,
             min_availability=min_availability, availability=model, trials=trials, seed=seed, fanout=fanout,
+            progress=bar,
         )
     except ConfigError as exc:
         raise _option_error(exc) from None
+    finally:
+        bar.close()
     if out is not None:
         from ..io import write_table
 

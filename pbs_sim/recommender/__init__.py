@@ -25,7 +25,7 @@ the ratio of unavailabilities).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -209,6 +209,7 @@ def recommend(
     trials: int = 100_000,
     seed: int | None = None,
     fanout: str = "all",
+    progress: Callable[[int], object] | None = None,
 ) -> Recommendation:
     """Score every (N, R, W) for N in ``n`` (``"3..7"``, an int or ints) against the targets.
 
@@ -216,6 +217,7 @@ def recommend(
     Availability is the strict-quorum binomial model with each node up with probability
     ``node_availability`` unless another ``availability`` model is given (e.g.
     ``SloppyQuorum(node_availability, nodes=M)`` for sloppy quorums over a ring of M nodes).
+    ``progress(m)``: called after each chunk of ``m`` trials drawn (``trials`` per N in all).
 
     >>> rec = recommend("lnkd-ssd", "3", max_t_visibility_ms=5, trials=20_000, seed=1)
     >>> (rec.best["n"], rec.best["r"] + rec.best["w"] > 3)
@@ -229,7 +231,7 @@ def recommend(
     tg = Targets(max_read_ms, max_write_ms, max_t_visibility_ms, target, min_availability)
     model = availability if availability is not None else StrictQuorum(node_availability)
     prof = resolve_profile(profile, source="profile")
-    grid = predict_grid(prof, n=ns, trials=trials, seed=seed, target=tg.target, fanout=fanout)
+    grid = predict_grid(prof, n=ns, trials=trials, seed=seed, target=tg.target, fanout=fanout, progress=progress)
     return Recommendation(
         profile=prof.name, targets=tg, availability_model=model.name,
         node_availability=float(getattr(model, "node_availability", math.nan)),

@@ -21,6 +21,7 @@ import numpy as np
 from ...errors import ConfigError
 from ...profiles import Profile, get_profile
 from ...rng import Streams
+from ..limits import check_prediction, fresh_seed
 from .kernel import FANOUTS, READ_REPLICAS_STREAM, Arrays4, Sampler, Seed, wars_thresholds
 from .result import PredictResult
 from .stats import _rank, quantile_ci_ranks
@@ -55,8 +56,8 @@ def _validate(
         raise ConfigError(None, "w", f"W = {w} exceeds N = {n}")
     trials = _int_arg("trials", trials, 1)
     k = _int_arg("k", k, 1)
-    if isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target <= 1:
-        raise ConfigError(None, "target", f"must be a probability in (0, 1], got {target!r}")
+    # N, trials, N x trials and the target: the limits the CLI and the explorer check too
+    check_prediction(n, trials, target=target)
     ts: list[float] = []
     for i, t in enumerate(t_ms):
         if isinstance(t, bool) or not isinstance(t, int | float | np.floating | np.integer):
@@ -89,7 +90,9 @@ def _run(
     progress: Callable[[int], object] | None = None,
 ) -> PredictResult:
     n, r, w, trials, target, ts, k, chunk_trials = _validate(n, r, w, trials, target, t_ms, fanout, k, chunk)
-    streams = Streams(seed)
+    check_prediction(seed=seed)
+    # no seed: a fresh one below 2**63, so the seed reported (and printed) can be given back
+    streams = Streams(fresh_seed() if seed is None else seed)
     rng = streams.get("wars")
     # the replicas a quorum read asks come from their own stream, so the delay draws are the same
     # for every (R, W) and fan-out (the grid engine relies on it)
