@@ -1,4 +1,4 @@
-"""Named WARS latency profiles (REFERENCE.md §3) and user profiles from TOML.
+"""Named WARS latency profiles (docs/validation.md §3) and user profiles from TOML.
 
 Owns: the four production fits of the PBS paper (lnkd-ssd, lnkd-disk, ymmr, wan), the parametric
 exponential profile, loading a user profile file, and drawing WARS delays for the analytic engine.

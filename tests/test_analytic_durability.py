@@ -1,4 +1,4 @@
-"""Durability chain (REFERENCE.md §5) and epidemic recurrences (REFERENCE.md §4): the exact solvers
+"""Durability chain (docs/validation.md §5) and epidemic recurrences (docs/validation.md §4): the exact solvers
 against the closed forms, the approximations, and small Monte Carlo simulations of the processes."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Anti-entropy in the simulator: Merkle exchanges (exact trace, aborts, cost) and the gossip modes
-against the epidemic recurrences of REFERENCE.md §4 (n = 1000 nodes, one update)."""
+against the epidemic recurrences of docs/validation.md §4 (n = 1000 nodes, one update)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Durability metrics on a hand-made trace, and simulated MTTDL against the birth-death chain (REFERENCE.md §5)."""
+"""Durability metrics on a hand-made trace, and simulated MTTDL against the birth-death chain (docs/validation.md §5)."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ def _check_mttdl(reps: int, ratios: tuple[float, ...]) -> None:
 def test_mttdl_matches_birth_death_chain() -> None:
     """One item, N = 2 and N = 3 copies, disk loss at rate lambda per node (replace_ms = 0: a wiped node
     is at once an empty member, so a failure hits only live copies in effect), Merkle anti-entropy at
-    exponential intervals restoring copies; simulated MTTDL vs REFERENCE.md §5 for mu/lambda = 2 and 8.
+    exponential intervals restoring copies; simulated MTTDL vs docs/validation.md §5 for mu/lambda = 2 and 8.
 
     Modelling differences from the chain: none in law (exponential failures and repairs, one copy
     restored per successful exchange, exchanges take zero time with ``latency.other = 0``). The chain's

@@ -1,4 +1,4 @@
-"""Gossip round logic against the epidemic recurrences of REFERENCE.md §4 (Demers et al. 1987).
+"""Gossip round logic against the epidemic recurrences of docs/validation.md §4 (Demers et al. 1987).
 
 The recurrences are *one-round conditional means*: given the fraction ``p_i`` of sites still without
 the update, ``E[p_{i+1} | p_i] = f(p_i)``. That is what is compared here, round by round, over many
@@ -51,7 +51,7 @@ def test_one_round_means_follow_recurrences(mode: str, rounds: int) -> None:
     prev, nxt = p[:, :-1], p[:, 1:]
     # summed over replications, the residual of each round has the conditional law's variance
     sd = np.sqrt(conditional_variance(prev, N, mode).sum(axis=0))
-    # REFERENCE.md's forms use n where partners are drawn from n - 1: allow their known O(1/n) gap
+    # docs/validation.md's forms use n where partners are drawn from n - 1: allow their known O(1/n) gap
     gap = np.abs(expected_next(prev, N, mode) - reference_next(prev, N, mode)).sum(axis=0)
     assert np.all(gap <= reps * 0.5 / N)
     for name, f, slack in (("exact n-1 form", expected_next, 0.0), ("REFERENCE form", reference_next, gap)):
@@ -65,10 +65,10 @@ def test_one_round_means_follow_recurrences(mode: str, rounds: int) -> None:
 @pytest.mark.validation
 def test_push_trajectory_is_close_to_mean_field() -> None:
     """Push from one site, 300 replications: the mean fraction still uninformed after each round
-    against REFERENCE.md's push recurrence iterated from p_0 = 1 - 1/n, within 4 standard errors of
+    against docs/validation.md's push recurrence iterated from p_0 = 1 - 1/n, within 4 standard errors of
     the mean (the replications' sd / sqrt(300), up to 0.0011 mid-spread, never below the conditional
     law's) plus the exact, computed
-    difference between REFERENCE's form (partners among n) and the n - 1 form the simulator follows
+    difference between docs/validation.md's form (partners among n) and the n - 1 form the simulator follows
     (iterated alike; up to 0.0015). The iterated map is not exactly the mean trajectory (a Jensen term,
     see the module doc); for push it stays below the sampling error at this size (largest |z| about 2
     over seeds 7-9). The old absolute 0.01 was ~10 se mid-spread and ~1000 se in the first rounds."""

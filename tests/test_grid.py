@@ -69,7 +69,7 @@ def test_strict_quorums_have_zero_thresholds_and_partial_ones_do_not() -> None:
     strict = grid[grid.r + grid.w > grid.n]
     assert (strict.p_consistent_at_t0 == 1.0).all() and (strict.t_visibility_ms == 0.0).all()
     one = grid[(grid.r == 1) & (grid.w == 1)].iloc[0]
-    assert one.p_consistent_at_t0 < 0.6 and one.t_visibility_ms > 10  # REFERENCE §3: 43.9 % at t = 0
+    assert one.p_consistent_at_t0 < 0.6 and one.t_visibility_ms > 10  # docs/validation.md §3: 43.9 % at t = 0
 
 
 def test_curve_from_the_sample_equals_predict_curve() -> None:

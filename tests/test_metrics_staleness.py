@@ -1,4 +1,4 @@
-"""Staleness metrics on hand-made histories, every number worked out by hand (DESIGN.md definitions)."""
+"""Staleness metrics on hand-made histories, every number worked out by hand (docs/design.md definitions)."""
 
 from __future__ import annotations
 

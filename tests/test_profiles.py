@@ -1,4 +1,4 @@
-"""WARS profiles: the REFERENCE.md §3 fits, WAN structure, parametric and user TOML profiles, errors."""
+"""WARS profiles: the docs/validation.md §3 fits, WAN structure, parametric and user TOML profiles, errors."""
 
 from __future__ import annotations
 

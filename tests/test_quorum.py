@@ -1,4 +1,4 @@
-"""Closed forms for partial quorums against REFERENCE.md §1 and against direct enumeration."""
+"""Closed forms for partial quorums against docs/validation.md §1 and against direct enumeration."""
 
 from __future__ import annotations
 

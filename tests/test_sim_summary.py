@@ -25,7 +25,7 @@ def _probe(**workload: object) -> dict:
 def test_binned_t0_figure_is_predicted_over_the_same_bin() -> None:
     """Reads at a uniform offset in [0, 0.5) ms after the commit (lnkd-disk, N = 3, R = W = 1): the
     measured P(consistent) over that bin estimates the *bin average* of the WARS curve, about 0.47,
-    not its value at exactly t = 0, about 0.44 (REFERENCE.md §3). With 20,000 reads the measured
+    not its value at exactly t = 0, about 0.44 (docs/validation.md §3). With 20,000 reads the measured
     figure's binomial se is about 0.0035 and the prediction's (10^5 trials of observed delays, each
     read's own t) about 0.0016, so like with like must agree within 4 combined se (about 0.015),
     while the exact-t = 0 prediction is some 10 se away. Before the fix the summary's

@@ -1,4 +1,4 @@
-"""The simulator against theory (REFERENCE.md §1-2) and the analytic engine, within confidence intervals.
+"""The simulator against theory (docs/validation.md §1-2) and the analytic engine, within confidence intervals.
 
 (a) pbs-probe, N=3, R=W=1: measured P(consistent at t) = the WARS predictor's at every probe offset,
     |diff| < 4 * sqrt(se_sim^2 + se_pred^2) (binomial standard errors).
@@ -104,7 +104,7 @@ def batch_se(x: np.ndarray, batches: int = 20) -> float:
 @pytest.mark.validation
 @pytest.mark.parametrize(("n", "r", "w"), [(3, 1, 1), (3, 1, 2), (5, 2, 2)])
 def test_k_staleness_matches_closed_form(n: int, r: int, w: int) -> None:
-    """REFERENCE.md §1: a write reaches exactly W uniformly random replicas (write fan-out "quorum",
+    """docs/validation.md §1: a write reaches exactly W uniformly random replicas (write fan-out "quorum",
     replica choice random) and a read asks exactly R random replicas and returns the newest they hold.
     The closed form 1 - p_s^k needs: (1) each write's W-set independent of the others and of the read's
     R-set — true by construction; (2) no operation in flight when a read starts, so replica state is
@@ -176,7 +176,7 @@ def test_strict_quorum_never_stale(raw: dict[str, Any]) -> None:
 @pytest.mark.validation
 @pytest.mark.parametrize("profile", ["lnkd-disk", "wan"])
 def test_probe_latencies_follow_wars_order_statistics(profile: str) -> None:
-    """Write latency = W-th smallest W_i + A_i, read latency = R-th smallest R_i + S_i (REFERENCE.md §2):
+    """Write latency = W-th smallest W_i + A_i, read latency = R-th smallest R_i + S_i (docs/validation.md §2):
     the simulated latency distributions against direct draws of those order statistics, by a
     two-sample Kolmogorov-Smirnov test (rejecting only at p < 1e-4)."""
     from scipy import stats

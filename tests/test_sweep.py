@@ -540,7 +540,7 @@ def test_bad_options_fail_before_any_work(tmp_path: Path) -> None:
 
 def test_the_shipped_example_sweep_runs_reduced(tmp_path: Path) -> None:
     """experiments/sweep_example.toml, with fewer trials: strict quorums (R + W > N) are consistent
-    from t = 0 in every replication, and at R = W = 1 the cell means match REFERENCE.md section 3
+    from t = 0 in every replication, and at R = W = 1 the cell means match docs/validation.md section 3
     (P(consistent at t = 0) about 97.4% lnkd-ssd, 43.9% lnkd-disk) within 4 standard errors."""
     from pbs_sim.config import read_toml
 

@@ -1,5 +1,5 @@
 """The WARS predictor: against a plain per-trial loop, hand-computable cases, the closed forms,
-REFERENCE.md §3 sanity points, and its own exact vs streaming aggregation.
+docs/validation.md §3 sanity points, and its own exact vs streaming aggregation.
 
 Statistical comparisons use |a - b| < 5 standard errors of the difference (binomial), so they fail
 on a real discrepancy and not by chance.
@@ -236,7 +236,7 @@ def test_k_staleness_formula() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# REFERENCE.md §3 sanity points (PBS paper §5.6), N = 3, R = W = 1
+# docs/validation.md §3 sanity points (PBS paper §5.6), N = 3, R = W = 1
 
 
 #: (profile, t_ms, the paper's figure, its last printed digit). YMMR with the authors' code's W alpha
@@ -265,7 +265,7 @@ def _sanity_profile(name: str) -> Any:
 @pytest.mark.validation
 @pytest.mark.parametrize(("profile", "t_ms", "paper", "digit"), SANITY_POINTS)
 def test_reference_sanity_points(profile: str, t_ms: float, paper: float, digit: float) -> None:
-    """REFERENCE.md §3 (PBS paper §5.6) within 4 standard errors plus the rounding of the printed figure.
+    """docs/validation.md §3 (PBS paper §5.6) within 4 standard errors plus the rounding of the printed figure.
 
     Both numbers are Monte Carlo estimates of the same probability p: ours from 200,000 trials (se
     sqrt(p(1-p)/200,000), e.g. 0.0011 at p = 0.44) and the paper's from 50,000 (se 0.0022), so their

@@ -1,4 +1,4 @@
-"""Durability of one replicated item as a birth-death chain (REFERENCE.md §5).
+"""Durability of one replicated item as a birth-death chain (docs/validation.md §5).
 
 Owns: the mean time until an item with N copies loses all of them (MTTDL), or drops below m copies,
 when each live copy fails permanently at rate ``lam`` and repair restores one missing copy at rate
@@ -84,7 +84,7 @@ def time_to_below(n: int, m: int, lam: float, mu: float, repair: str = "single")
 
 
 def mttdl_closed_form(n: int, lam: float, mu: float, repair: str = "single") -> float:
-    """REFERENCE.md §5 closed forms: N = 1, 2, 3 (single repair) and N = 3 (parallel)."""
+    """docs/validation.md §5 closed forms: N = 1, 2, 3 (single repair) and N = 3 (parallel)."""
     _check(n, 1, lam, mu, repair)
     if n == 1:
         return 1.0 / lam

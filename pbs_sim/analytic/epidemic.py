@@ -1,4 +1,4 @@
-"""Epidemic (gossip) anti-entropy recurrences (REFERENCE.md §4; Demers et al., PODC 1987).
+"""Epidemic (gossip) anti-entropy recurrences (docs/validation.md §4; Demers et al., PODC 1987).
 
 Owns: the expected fraction ``p_i`` of n sites still without an update after round i, when one
 site starts with it and every site contacts one uniformly random partner per round, for pull, push
@@ -81,7 +81,7 @@ def next_fraction(
 
 
 def reference_next(p: np.ndarray | float, n: int, mode: str) -> np.ndarray:
-    """The recurrences exactly as REFERENCE.md §4 writes them: pull ``p^2``, push with the exact
+    """The recurrences exactly as docs/validation.md §4 writes them: pull ``p^2``, push with the exact
     ``(1-1/n)`` form, push-pull ``p^2 e^-(1-p)``."""
     return next_fraction(p, n, mode, large_n=mode == "push-pull")
 

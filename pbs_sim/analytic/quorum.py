@@ -1,4 +1,4 @@
-"""Closed forms for non-expanding partial quorums (REFERENCE.md §1; Bailis et al., PVLDB 2012, §3).
+"""Closed forms for non-expanding partial quorums (docs/validation.md §1; Bailis et al., PVLDB 2012, §3).
 
 Owns: the exact probability that a read of R random replicas misses a write held by W random
 replicas of N (``p_stale``), k-staleness and monotonic-reads violation probabilities. Exact for any

@@ -172,7 +172,7 @@ class Exponential(Distribution):
 
 @dataclass(frozen=True)
 class Pareto(Distribution):
-    """Pareto type I: ``xm / U**(1/alpha)`` (REFERENCE.md §3)."""
+    """Pareto type I: ``xm / U**(1/alpha)`` (docs/validation.md §3)."""
 
     xm: float
     alpha: float

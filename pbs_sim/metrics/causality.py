@@ -2,7 +2,7 @@
 
 Owns: the *store's order* (what replicas converge to) and the *true order* (causality plus
 real-time precedence) of every key's writes, computed from the history, and the metrics built on
-them (DESIGN.md, "two orders"):
+them (docs/design.md, "two orders"):
 
 * ``lww_lost_writes`` / ``lww_lost_fraction`` -- acknowledged writes w (measured: issued after the
   warm-up) that the store's order puts below some write u although u does not follow w in the true

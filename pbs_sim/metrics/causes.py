@@ -5,7 +5,7 @@ Must not touch: SimPy, the simulator. Inputs: ``read_outcomes`` (``pbs_sim.metri
 ``applies`` and ``faults`` frames, and the run's R, W, N.
 
 A read is stale when it returned a version older than ``w*``, the newest write to its key committed
-before the read started (DESIGN.md). Its cause is the first that applies:
+before the read started (docs/design.md). Its cause is the first that applies:
 
 1. ``replica-restored-empty`` — a node that had received ``w*`` (or newer) lost its disk before the
    read ended, so the copies the quorums relied on shrank;

@@ -1,4 +1,4 @@
-"""Durability metrics (DESIGN.md definitions), pure functions of a run's history frames.
+"""Durability metrics (docs/design.md definitions), pure functions of a run's history frames.
 
 Owns: replication completion time, under-replication exposure, lost writes (listed, and broken down
 by key popularity decile) and the MTTDL estimate with its confidence interval over replications.

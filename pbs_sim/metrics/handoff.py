@@ -10,7 +10,7 @@ Definitions (measured window: operations issued at or after the warm-up; hints o
 - ``sloppy_writes``: committed writes with at least one fallback among their acknowledgers;
   ``fallback_reads``: reads whose quorum included at least one fallback's response.
 - ``read_availability`` / ``write_availability``: fraction of measured reads / writes that
-  completed ok (DESIGN.md's availability, per kind), so strict and sloppy cells of one sweep can be
+  completed ok (docs/design.md's availability, per kind), so strict and sloppy cells of one sweep can be
   set side by side.
 - ``hints_stored``, ``hints_refused`` (coordinator hints beyond ``max_window_ms``),
   ``hints_delivered`` (reached the owner), ``hints_expired`` (TTL), ``hints_lost`` (the holder lost

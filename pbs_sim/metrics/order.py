@@ -7,7 +7,7 @@ causes, staleness, the session guarantees, the siblings and causality metrics, t
 here, in *seq* names (a write's per-key sequence number names it), never by comparing version numbers
 itself (``tests/test_versioning.py`` scans ``pbs_sim/metrics/`` for raw comparisons).
 
-Which order (DESIGN.md, "two orders"): the run's versioning policy, recorded in the history
+Which order (docs/design.md, "two orders"): the run's versioning policy, recorded in the history
 (``sibling_settings.policy``; none recorded: ``lww``), decides.
 
 * ``lww``: the total order of stamps ``(timestamp_ms, seq)`` -- a write's *rank* is its 1-based place

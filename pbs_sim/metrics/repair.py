@@ -1,6 +1,6 @@
 """Read-repair and anti-entropy metrics, pure functions of a run's history frames.
 
-Owns: the read-repair rate (DESIGN.md: repairs sent per read; fraction of reads that found at least one
+Owns: the read-repair rate (docs/design.md: repairs sent per read; fraction of reads that found at least one
 stale responder), repairs applied and the repair rate per key; the read-repair mechanism's reporter.
 Must not touch: SimPy, the simulator. Inputs: ``ops`` and ``repairs`` (``pbs_sim.sim.repair``) frames.
 

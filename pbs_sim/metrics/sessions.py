@@ -2,7 +2,7 @@
 
 Owns: per-read violation flags and their rates. Must not touch: SimPy, plotting.
 
-Definitions (DESIGN.md), for a measured read (status ok, issued at or after ``warmup_ms``) by client c
+Definitions (docs/design.md), for a measured read (status ok, issued at or after ``warmup_ms``) by client c
 of key k starting at ``start_at``:
 
 * **monotonic-read violation**: it returns a version older than one c *already read* for k, i.e. than

@@ -490,7 +490,7 @@ def _commit_and_start_ranks(ops: pd.DataFrame, w: np.ndarray, outcomes: pd.DataF
 
 def partial_order_outcomes(outcomes: pd.DataFrame, ops: pd.DataFrame,
                            frames: Mapping[str, pd.DataFrame], index: CausalIndex | None = None) -> pd.DataFrame:
-    """Read outcomes judged in a sibling policy's store order (DESIGN.md, "two orders"): a read is
+    """Read outcomes judged in a sibling policy's store order (docs/design.md, "two orders"): a read is
     consistent iff every write committed before it started is returned or in the causal past of a
     returned version; ``versions_behind`` counts those that are neither (a missed concurrent sibling
     counts). ``t_ms`` and ``w_star`` are unchanged. One sweep per key in start order: the committed

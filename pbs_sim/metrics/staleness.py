@@ -1,4 +1,4 @@
-"""Staleness of reads, measured on the ops history with DESIGN.md's exact definitions.
+"""Staleness of reads, measured on the ops history with docs/design.md's exact definitions.
 
 Owns: per-read outcomes (``read_outcomes``), the t-visibility curve with Wilson 95 % intervals
 (``t_visibility_curve``), the t at which a target probability is reached (``t_visibility``),
@@ -6,7 +6,7 @@ k-staleness (``k_staleness``, ``versions_behind_counts``) and staleness per key 
 Must not touch: SimPy, plotting. Inputs are the ``ops`` DataFrame of a History (columns ``op_id,
 client, key, kind, issued_at, completed_at, status, version``).
 
-Definitions (DESIGN.md). A *measured read* is a read with status ``ok`` issued at or after
+Definitions (docs/design.md). A *measured read* is a read with status ``ok`` issued at or after
 ``warmup_ms`` (writes and reads during warm-up still count as history). For a read of key k starting
 at ``start_at`` (its ``issued_at``):
 
@@ -176,7 +176,7 @@ def read_outcomes(ops: pd.DataFrame, warmup_ms: float = 0.0) -> pd.DataFrame:
 
 
 def store_order_outcomes(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], warmup_ms: float = 0.0) -> pd.DataFrame:
-    """:func:`read_outcomes` judged in the run's store order (``pbs_sim.metrics.order``, DESIGN.md "two
+    """:func:`read_outcomes` judged in the run's store order (``pbs_sim.metrics.order``, docs/design.md "two
     orders"), versions named by seq. LWW: computed on store ranks (the definitions above, for a total
     order; with perfect clocks ranks are seqs). Sibling policies: a read is consistent iff every write
     committed before it started is returned or below a returned version, and ``versions_behind``

@@ -1,4 +1,4 @@
-"""Availability of quorum operations when nodes are up independently (REFERENCE.md §8).
+"""Availability of quorum operations when nodes are up independently (docs/validation.md §8).
 
 Owns: the availability models the recommender scores configurations with. Must not touch:
 latency or staleness (that is the WARS grid), SimPy.

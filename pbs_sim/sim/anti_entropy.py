@@ -17,14 +17,14 @@ policy's ``digest``). If any message is lost (peer down, partition, loss)
 the exchange is abandoned after ``anti_entropy.timeout_ms``. Tree differences are computed from the
 trees at the start of the exchange.
 
-Gossip modes (REFERENCE.md §4). Every node, each round (``interval``), picks a peer uniformly among
+Gossip modes (docs/validation.md §4). Every node, each round (``interval``), picks a peer uniformly among
 the nodes it shares a range with, and pushes its entries for the shared keys, pulls the peer's, or
 both (``pbs_sim.sim.gossip.learns``). Rounds are synchronous as in Demers et al.: a push carries the
 sender's state at its round start, and a pull is answered from the state the peer had at *its* last
 round start (a digest taken each round). With a constant interval, zero jitter and a latency below
 half the interval, that is exactly the paper's model.
 
-Single-repairer mapping (REFERENCE.md §5). With ``nodes = N`` and per-node exchanges at rate ``r`` to a
+Single-repairer mapping (docs/validation.md §5). With ``nodes = N`` and per-node exchanges at rate ``r`` to a
 uniformly random peer, a state with ``k`` of ``N`` copies is repaired at rate ``2 k (N - k) r / (N - 1)``
 — for N = 2 and N = 3 that is ``2 r`` in every state, so the chain's single repairer of rate ``mu`` is
 ``interval = exponential(rate = mu / 2)``.

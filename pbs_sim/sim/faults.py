@@ -302,7 +302,7 @@ def time_to_data_loss(scenario: Scenario, streams: Streams, key: int = 0, limit_
 
     The item is written to every replica of ``key`` at time 0; returns the instant its last copy is
     lost, or ``inf`` if that has not happened by ``limit_ms``. This is the simulator side of the
-    MTTDL validation (REFERENCE.md §5): disk loss empties a node, anti-entropy copies the item back.
+    MTTDL validation (docs/validation.md §5): disk loss empties a node, anti-entropy copies the item back.
     """
     from ..history import VIA_OTHER
     from .build import build

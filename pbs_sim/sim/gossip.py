@@ -3,7 +3,7 @@
 Owns: the round logic every gossip mode shares — who contacts whom in a round and which side learns
 what — as (1) a vectorized synchronous model over ``n`` sites holding one update (``spread``), used to
 study the epidemic directly and as a fast reference. The recurrences these rounds follow (exact for
-this peer choice, and REFERENCE.md's forms) live in one place, ``pbs_sim.analytic.epidemic``
+this peer choice, and docs/validation.md's forms) live in one place, ``pbs_sim.analytic.epidemic``
 (``next_fraction(..., others=True)``). The cluster simulator's
 gossip modes (``pbs_sim.sim.anti_entropy``) use ``pick_peer`` / ``learns`` from here, so the SimPy runs
 and the vectorized runs follow the same rules. Must not touch: SimPy, nodes, metrics.
@@ -17,7 +17,7 @@ Rules of a round (synchronous, as in the paper): every site picks one partner un
 
 With partners drawn among the other ``n - 1`` sites, given ``S`` susceptible sites and ``I = n - S``:
 ``E[S' | S]`` is ``S (S-1)/(n-1)`` (pull), ``S (1 - 1/(n-1))^I`` (push) and the product of both
-factors (push-pull). REFERENCE.md §4 writes the same recurrences with ``n`` in place of ``n - 1``
+factors (push-pull). docs/validation.md §4 writes the same recurrences with ``n`` in place of ``n - 1``
 (``p^2``, ``p (1-1/n)^(n(1-p))``, ``p^2 e^-(1-p)``); the two differ by O(1/n).
 """
 

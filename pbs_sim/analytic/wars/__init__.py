@@ -1,4 +1,4 @@
-"""The WARS Monte Carlo predictor of t-visibility (REFERENCE.md §2; Bailis et al., PVLDB 2012, §4-5).
+"""The WARS Monte Carlo predictor of t-visibility (docs/validation.md §2; Bailis et al., PVLDB 2012, §4-5).
 
 A package of one concern per module, in the order data flows through them:
 
