@@ -548,9 +548,10 @@ def test_error_path_imports_nothing_heavy(argv: list[str], tmp_path: Path) -> No
 
 def test_long_prediction_reports_time_left_off_a_terminal(capsys: pytest.CaptureFixture[str],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from pbs_sim.cli import predict, progress
+    from pbs_sim.analytic import limits
+    from pbs_sim.cli import progress
 
-    monkeypatch.setattr(predict, "PROGRESS_MIN_TRIALS", 1)
+    monkeypatch.setattr(limits, "PROGRESS_MIN_WORK", 1)
     monkeypatch.setattr(progress, "FIRST_NOTE_S", 0.0)
     monkeypatch.setattr(progress, "EVERY_S", 0.0)
     code, out, err = run_cli(["predict", "--profile", "lnkd-ssd", "--n", "3", "--r", "1", "--w", "1",

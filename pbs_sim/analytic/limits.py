@@ -102,7 +102,13 @@ def check_prediction(
                     f"N x trials = {n_max:,} x {t:,} = {n_max * t:,}; {what}at most {bound:,} "
                     f"(lower the trials to {bound // n_max:,} or N)",
                 )
-    if seed is not None and not hasattr(seed, "spawn_key"):  # a SeedSequence is the library's own
+    if isinstance(seed, tuple | list):  # SeedSequence's entropy form: several whole numbers >= 0
+        if not seed:
+            raise ConfigError(None, "seed", "an empty sequence is no seed")
+        for part in seed:
+            if isinstance(part, bool) or not isinstance(part, int) and not hasattr(part, "__index__") or int(part) < 0:
+                raise ConfigError(None, "seed", f"a sequence seed takes whole numbers >= 0, got {part!r}")
+    elif seed is not None and not hasattr(seed, "spawn_key"):  # a SeedSequence is the library's own
         if isinstance(seed, bool) or not isinstance(seed, int) and not hasattr(seed, "__index__"):
             raise ConfigError(None, "seed", f"must be a whole number, got {seed!r}")
         check_seed(int(seed), source=None, key="seed")

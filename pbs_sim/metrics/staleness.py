@@ -147,7 +147,7 @@ def read_outcomes(ops: pd.DataFrame, warmup_ms: float = 0.0) -> pd.DataFrame:
     n_le = m2["n_le"].fillna(0).to_numpy(np.int64, copy=True)
     max_commit_le = m2["max_commit_le"].fillna(-1).to_numpy(np.int64)
     # Writes with seq <= v that committed *after* start must not be subtracted: rare (in flight), exact loop.
-    late = np.flatnonzero(max_commit_le > start_rank)
+    late = np.flatnonzero(max_commit_le > start_rank)  # store-order: instants' ranks, not versions
     if late.size:
         by_key: dict[int, tuple[np.ndarray, np.ndarray]] = {
             int(k): (grp["seq"].to_numpy(np.int64), grp["commit_rank"].to_numpy(np.int64))  # type: ignore[arg-type]
