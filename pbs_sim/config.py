@@ -184,7 +184,8 @@ class LatencyConfig:
 
 @dataclass(frozen=True)
 class WorkloadConfig:
-    kind: str = opt("open", choices=("open", "closed", "pbs-probe"), doc="open (Poisson) | closed (think time) | pbs-probe")
+    kind: str = opt("open", choices=("open", "closed", "pbs-probe", "trace"),
+                    doc="open (Poisson) | closed (think time) | pbs-probe | trace (replay workload.trace)")
     keys: int = opt(1000, ge=1, le=10**8, doc="number of keys")
     key_distribution: KeyDistribution = opt(KeyDistribution(), doc="uniform | zipf(s=0.99)")
     read_fraction: float = opt(0.9, ge=0, le=1, doc="fraction of operations that are reads")
@@ -229,6 +230,28 @@ class WorkloadConfig:
             "item only), union (its item and every sibling it knew: add-only sets), lww (its item and the newest "
             "sibling), or module:function taking a list of frozensets and returning one",
     )
+    # -- YCSB core workloads and trace replay (issue 18; pbs_sim.ycsb, pbs_sim.traces)
+    ycsb: str | None = opt(
+        None,
+        doc="open/closed: YCSB core workload a | b | c | d | f, or a YCSB properties file (recordcount, operationcount, "
+            "*proportion, requestdistribution = zipfian | uniform | latest | hotspot, ...): its operation mix and "
+            "key choice replace read_fraction and key_distribution (README, YCSB)",
+    )
+    ycsb_target_per_s: float | None = opt(
+        None, gt=0, doc="ycsb, closed: YCSB's -target, operations per second over all clients (each client paced)",
+    )
+    trace: str | None = opt(
+        None, doc="kind = trace: the operations table to replay (CSV, Parquet or JSONL: at_ms, client, op, key[, "
+                  "value]; or a run's own ops table) (README, Traces)",
+    )
+    trace_time_scale: float = opt(1.0, gt=0, doc="trace: an operation recorded at t is issued at t * trace_time_scale")
+    trace_keys: str = opt(
+        "as-is", choices=("as-is", "dense", "modulo"),
+        doc="trace: as-is (integer keys as recorded) | dense (distinct keys numbered 0, 1, ... by first use) | "
+            "modulo (integer key mod workload.keys)",
+    )
+    ycsb_spec: Any = field(default=None, compare=False, metadata={"internal": True})  # resolved workload.ycsb
+    trace_info: Any = field(default=None, compare=False, metadata={"internal": True})  # workload.trace's scan
 
 
 @dataclass(frozen=True)
@@ -504,6 +527,7 @@ def _scenario_from_dict(raw: Mapping[str, Any], source: str, base_dir: str | Pat
     built["latency"] = dataclasses.replace(lat, resolved=resolved)
     if raw.get("_write_any"):
         built["cluster"] = dataclasses.replace(built["cluster"], write_any=True)
+    built["workload"] = _resolve_workload_files(built["workload"], raw.get("workload", {}), source, bd)
     scenario = Scenario(**built, source=source, base_dir=str(bd) if bd else None)
     _check_scenario(scenario)
     return scenario
@@ -701,6 +725,70 @@ def _check_siblings(sc: Scenario) -> None:
             raise ConfigError(src, "workload.merge", str(exc)) from None
 
 
+def _resolve_workload_files(
+    w: WorkloadConfig, table: Mapping[str, Any], source: str, base_dir: Path | None
+) -> WorkloadConfig:
+    """Issue 18: ``workload.ycsb`` (a YCSB core workload or properties file, ``pbs_sim.ycsb``) and
+    ``workload.trace`` (``pbs_sim.traces``) name data; read and check it now, once, so a bad file is
+    one line before anything runs. A properties file's ``recordcount``, ``threadcount`` and
+    ``target`` become ``keys``, ``clients`` and ``ycsb_target_per_s`` (giving both, differently, is
+    an error). The trace is scanned whole (streamed): every row is checked here."""
+    if not isinstance(table, Mapping):  # pragma: no cover - _build refused it already
+        return w
+    if w.ycsb is None:
+        if w.ycsb_target_per_s is not None:
+            raise ConfigError(source, "workload.ycsb_target_per_s", "paces YCSB's clients: it needs workload.ycsb")
+    else:
+        from .ycsb import check_hotspot, load_spec
+
+        if w.kind not in ("open", "closed"):
+            raise ConfigError(source, "workload.ycsb", f"YCSB's workloads run on open or closed clients, not kind = {w.kind!r}")
+        for name in ("read_fraction", "key_distribution", "write_pattern"):
+            if name in table:
+                raise ConfigError(source, f"workload.{name}",
+                                  "workload.ycsb sets the operation mix, the key choice and which writes read first; "
+                                  "remove this key")
+        spec = load_spec(w.ycsb, base_dir, source)
+        changes: dict[str, Any] = {"ycsb_spec": spec}
+        for prop, name, value in (("recordcount", "keys", spec.recordcount), ("threadcount", "clients", spec.threadcount),
+                                  ("target", "ycsb_target_per_s", spec.target)):
+            if value is None:
+                continue
+            if name in table and table[name] != value:
+                raise ConfigError(source, f"workload.{name}",
+                                  f"the YCSB properties file sets {prop} = {value:g}; give one of the two")
+            changes[name] = value
+        keys = changes.get("keys", w.keys)
+        if spec.distribution == "hotspot":
+            check_hotspot(keys, spec.hot_data_fraction, spec.hot_opn_fraction, source, "workload.ycsb")
+        if spec.distribution == "latest" and keys < 2:
+            raise ConfigError(source, "workload.keys", "YCSB's latest distribution needs at least 2 records")
+        if spec.distribution == "zipfian" and spec.insert > 0 and spec.operationcount is None:
+            raise ConfigError(source, "workload.ycsb", "zipfian with inserts sizes its key space from operationcount "
+                                                      "(YCSB's expectednewkeys): the properties file must give it")
+        if changes.get("ycsb_target_per_s", w.ycsb_target_per_s) is not None and w.kind != "closed":
+            raise ConfigError(source, "workload.ycsb_target_per_s", "paces closed-loop clients: it needs kind = 'closed'")
+        w = dataclasses.replace(w, **changes)
+    if w.kind != "trace":
+        if w.trace is not None:
+            raise ConfigError(source, "workload.trace", "a trace is replayed by kind = 'trace'")
+        return w
+    if w.trace is None:
+        raise ConfigError(source, "workload.trace", "kind = 'trace' needs workload.trace (the operations table to replay)")
+    if w.preload:
+        raise ConfigError(source, "workload.preload", "a trace holds its own load phase; preload is for open and closed")
+    if w.write_pattern != "blind":
+        raise ConfigError(source, "workload.write_pattern", "a trace says which writes read first (op = rmw)")
+    from .traces import scan_trace
+
+    info = scan_trace(w.trace, base_dir, source)
+    if not info.int_keys and w.trace_keys != "dense":
+        raise ConfigError(source, "workload.trace_keys", f"{info.path} has text keys: replay them with trace_keys = 'dense'")
+    if info.rows > MAX_OPS:
+        raise ConfigError(source, "workload.trace", f"{info.path} has {info.rows:,} operations; at most {MAX_OPS:.0e} per run")
+    return dataclasses.replace(w, trace_info=info)
+
+
 def _check_clocks(sc: Scenario) -> None:
     src, k = sc.source, sc.clocks
     if k.offsets_ms and len(k.offsets_ms) != sc.cluster.nodes:
@@ -740,6 +828,8 @@ def run_horizon_ms(sc: Scenario) -> float:
     w = sc.workload
     if w.kind == "pbs-probe":
         return w.trials * w.probe_interval_ms + max((*w.probe_offsets_ms, 0.0))
+    if w.kind == "trace" and w.trace_info is not None:  # issue 18: the trace's own span
+        return float(w.trace_info.last_ms * w.trace_time_scale)
     h = w.warmup_ms + w.duration_ms
     if w.preload:
         rate = w.preload_rate_per_s if w.preload_rate_per_s is not None else w.rate_per_s
@@ -793,6 +883,8 @@ def _check_work(sc: Scenario) -> None:
                 f"{w.clients} clients cycling every ~{cycle_ms:.3g} ms for {span_ms:g} ms is ~{ops:.3g} operations; "
                 f"at most {MAX_OPS:.0e} per run",
             )
+    elif w.kind == "trace":
+        ops = w.trace_info.rows if w.trace_info is not None else 0  # bounded by _resolve_workload_files
     else:
         offsets = 1 if w.probe_offset is not None else len(w.probe_offsets_ms)
         ops = w.trials * (1 + offsets)
@@ -820,7 +912,9 @@ def _check_work(sc: Scenario) -> None:
             )
     horizon_ms = run_horizon_ms(sc)
     if horizon_ms > MAX_DELAY_MS:
-        if w.kind == "pbs-probe":
+        if w.kind == "trace":
+            key = "workload.trace_time_scale"
+        elif w.kind == "pbs-probe":
             key = "workload.probe_interval_ms"
         elif horizon_ms - span_ms > span_ms:  # the preload is the longer part
             key = "workload.preload_rate_per_s" if w.preload_rate_per_s is not None else "workload.rate_per_s"

@@ -375,5 +375,10 @@ class ProbeWorkload(Workload):
 
 
 def make_workload(env: simpy.Environment, cfg: WorkloadConfig, coordinator_for: CoordinatorFor, rng_for: RngFor) -> Workload:
+    if cfg.ycsb_spec is not None or cfg.kind == "trace":  # issue 18: YCSB's workloads, trace replay
+        from . import trace, ycsb
+
+        return ycsb.make(env, cfg, coordinator_for, rng_for) if cfg.kind != "trace" else trace.make(
+            env, cfg, coordinator_for, rng_for)
     cls = {"open": OpenWorkload, "closed": ClosedWorkload, "pbs-probe": ProbeWorkload}[cfg.kind]
     return cls(env, cfg, coordinator_for, rng_for)
