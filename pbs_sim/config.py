@@ -743,8 +743,10 @@ def _resolve_workload_files(
 
         if w.kind not in ("open", "closed"):
             raise ConfigError(source, "workload.ycsb", f"YCSB's workloads run on open or closed clients, not kind = {w.kind!r}")
+        defaults = WorkloadConfig()
         for name in ("read_fraction", "key_distribution", "write_pattern"):
-            if name in table:
+            # a value other than the default (to_dict writes every key, so presence says nothing)
+            if getattr(w, name) != getattr(defaults, name):
                 raise ConfigError(source, f"workload.{name}",
                                   "workload.ycsb sets the operation mix, the key choice and which writes read first; "
                                   "remove this key")

@@ -61,6 +61,7 @@ class TraceInfo:
     max_key: int  # integer keys: the largest (-1 without rows or with text keys)
     max_client: int
     digest: str
+    rmw_rows: int = 0
 
 
 @dataclass
@@ -283,8 +284,9 @@ def scan_trace(value: str, base_dir: str | Path | None, source: str | None) -> T
         return hit
     form, _cols = _columns(_header(p, fmt), p)
     rows, first, last_ms = 0, math.nan, 0.0
-    int_keys, max_key, max_client = True, -1, -1
+    int_keys, max_key, max_client, rmw_rows = True, -1, -1, 0
     for b in batches(p, fmt, form):
+        rmw_rows += int(np.count_nonzero(b.op == RMW))
         if rows == 0:
             first = float(b.at_ms[0])
         rows += len(b.at_ms)
@@ -295,6 +297,7 @@ def scan_trace(value: str, base_dir: str | Path | None, source: str | None) -> T
         else:
             int_keys = False
     digest = inputs.note_file(p)
-    info = TraceInfo(str(p), fmt, form, rows, first, last_ms, int_keys, max_key if int_keys else -1, max_client, digest)
+    info = TraceInfo(str(p), fmt, form, rows, first, last_ms, int_keys, max_key if int_keys else -1, max_client, digest,
+                     rmw_rows)
     _CACHE[ck] = info
     return info

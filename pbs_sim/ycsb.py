@@ -39,7 +39,7 @@ Facts carried over from YCSB's ``CoreWorkload`` (site.ycsb.workloads), kept exac
 ``zipfianconstant`` is not a CoreWorkload property (YCSB fixes 0.99); pbs_sim accepts it as an
 extension for ``zipfian`` and ``latest`` (default 0.99, exactly YCSB). With a constant other than
 0.99 the scrambled zipfian's zeta over 10^10 + 1 items is computed by Euler-Maclaurin summation (YCSB
-sums all 10^10 terms; the two agree to ~1e-13 relative, tests/test_ycsb.py checks it against
+sums all 10^10 terms; the two agree to ~1e-12 relative, tests/test_ycsb.py checks it against
 YCSB's own constant).
 """
 
@@ -299,7 +299,7 @@ def key_name(keynum: int, spec: YcsbSpec) -> str:
 
 def zeta(n: int, theta: float) -> float:
     """sum_{i=1}^{n} i^-theta (YCSB's ``zetastatic(n, theta)``): summed directly up to 10^7 terms,
-    by Euler-Maclaurin beyond (YCSB sums every term; the difference is ~1e-13 relative)."""
+    by Euler-Maclaurin beyond (YCSB sums every term; the two differ by ~1e-12 relative)."""
     if n <= 10_000_000:
         return zeta_range(0, n, theta)
     m = 100_000

@@ -34,7 +34,9 @@ def tracks_causality(scenario: Scenario) -> bool:
     if mode != "auto":
         return mode == "on"
     w = scenario.workload
-    return (CLOCKS.enabled(scenario) or w.write_pattern != "blind" or bool(w.hot_key_writers_per_s)
+    # issue 18: YCSB's read-modify-writes (workload F) and a trace's rmw rows are rmw clients too
+    rmw = (w.ycsb_spec is not None and w.ycsb_spec.rmw > 0) or (w.trace_info is not None and w.trace_info.rmw_rows > 0)
+    return (CLOCKS.enabled(scenario) or w.write_pattern != "blind" or bool(w.hot_key_writers_per_s) or rmw
             or scenario.cluster.versioning != "lww")  # sibling policies: the checker needs the contexts
 
 
