@@ -3,7 +3,8 @@
 Owns: the trace formats (CSV, Parquet, JSONL, by suffix), their two column sets, the up-front scan
 (:func:`scan_trace`: header, types and every row checked, counted and hashed in one streaming pass,
 before a run is built) and the streaming reader the replay uses (:func:`batches`). Nothing here
-holds more than one batch (``BATCH_ROWS`` rows) of a trace in memory. Must not touch: SimPy (the
+holds more than one batch of a trace in memory (Parquet: ``BATCH_ROWS`` rows; CSV and JSONL: the
+rows of ``BLOCK_BYTES`` bytes). Must not touch: SimPy (the
 replay is ``pbs_sim.sim.trace``), the config dataclasses.
 
 Column sets (extra columns are ignored):
@@ -33,7 +34,8 @@ import numpy as np
 from . import inputs
 from .errors import ConfigError
 
-BATCH_ROWS = 65_536
+BATCH_ROWS = 65_536  # Parquet: rows per batch
+BLOCK_BYTES = 1 << 22  # CSV and JSONL: bytes per streamed block (a batch is one block's rows)
 OPS = ("read", "write", "rmw")  # codes 0, 1, 2
 READ, WRITE, RMW = 0, 1, 2
 MAX_CLIENT = 2**31 - 1  # the history's client column is int32
@@ -145,7 +147,7 @@ def _raw_batches(path: Path, fmt: str, cols: tuple[str, ...]) -> Iterator[Any]:
 
         types = {cols[0]: pa.float64(), "client": pa.int64(), cols[2]: pa.string(), "key": pa.string()}
         reader = pcsv.open_csv(
-            path, read_options=pcsv.ReadOptions(block_size=1 << 22),
+            path, read_options=pcsv.ReadOptions(block_size=BLOCK_BYTES),
             convert_options=pcsv.ConvertOptions(include_columns=list(cols), column_types=types),
         )
         yield from reader
@@ -156,7 +158,7 @@ def _raw_batches(path: Path, fmt: str, cols: tuple[str, ...]) -> Iterator[Any]:
 
     with open(path, "rb") as fh:  # JSONL: whole lines, ~4 MB at a time
         while True:
-            chunk = fh.read(1 << 22)
+            chunk = fh.read(BLOCK_BYTES)
             if not chunk:
                 return
             chunk += fh.readline()

@@ -1,0 +1,184 @@
+"""Trace replay (workload.kind = "trace"; pbs_sim.traces, pbs_sim.sim.trace).
+
+A run's own ``ops`` table (``pbs-sim run --ops``, CSV and Parquet) replays to the same operation
+stream: every operation at the same instant, by the same client, of the same kind, on the same key.
+User traces (CSV, JSONL, Parquet) replay their rows, with time scaling and key remapping; bad traces
+are one line naming the file, the row and the reason, exit 2, before any work; a trace that turns bad
+after it was checked (changed on disk) still ends the run with that line. Streaming: the replay never
+holds more than one batch.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pbs_sim import traces
+from pbs_sim.config import scenario_from_dict
+from pbs_sim.errors import ConfigError
+from pbs_sim.simulation import simulate
+from tests.cli_in_process import run_cli
+
+CLUSTER = '[cluster]\nnodes = 5\nreplication = 3\nread_quorum = 1\nwrite_quorum = 2\n'
+SOURCE = CLUSTER + """[workload]
+kind = "open"
+rate_per_s = 2000
+keys = 50
+key_distribution = "zipf(s=0.9)"
+read_fraction = 0.6
+write_pattern = "rmw"
+rmw_gap = "exponential(mean=2)"
+hot_key_writers_per_s = [300.0]
+preload = true
+preload_rate_per_s = 5000
+warmup_ms = 100
+duration_ms = 500
+"""
+STREAM = ["issued_at", "client", "kind", "key"]
+
+
+def _replay_toml(trace: str, extra: str = "") -> str:
+    return CLUSTER + f'[workload]\nkind = "trace"\ntrace = "{trace}"\nwarmup_ms = 100\n{extra}'
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_replaying_a_runs_own_ops_reproduces_its_operation_stream(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str,
+) -> None:
+    src = tmp_path / "src.toml"
+    src.write_text(SOURCE)
+    code, _, err = run_cli(["run", str(src), "--ops", "--out", str(tmp_path / "a"), "--format", fmt, "--seed", "4"], capsys)
+    assert code == 0, err
+    (tmp_path / "b.toml").write_text(_replay_toml(f"a/ops.{fmt}"))
+    code, _, err = run_cli(["run", str(tmp_path / "b.toml"), "--ops", "--out", str(tmp_path / "b"), "--format", fmt,
+                            "--seed", "9"], capsys)
+    assert code == 0, err
+    read = pd.read_csv if fmt == "csv" else pd.read_parquet
+    a, b = read(tmp_path / "a" / f"ops.{fmt}"), read(tmp_path / "b" / f"ops.{fmt}")
+    assert len(a) > 1000 and (a.kind == "write").sum() > 300  # preload, rmw writes and hot-key writes
+    pd.testing.assert_frame_equal(a[STREAM].reset_index(drop=True), b[STREAM].reset_index(drop=True))
+
+
+def _user_trace(tmp_path: Path, rows: list[dict[str, object]], fmt: str) -> Path:
+    path = tmp_path / f"t.{fmt}"
+    frame = pd.DataFrame(rows)
+    if fmt == "csv":
+        frame.to_csv(path, index=False)
+    elif fmt == "jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    else:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    return path
+
+
+ROWS: list[dict[str, object]] = [
+    {"at_ms": 0.0, "client": 0, "op": "write", "key": "cart", "value": "milk"},
+    {"at_ms": 0.0, "client": 1, "op": "write", "key": "cart", "value": "eggs"},
+    {"at_ms": 5.0, "client": 0, "op": "read", "key": "cart"},
+    {"at_ms": 7.5, "client": 1, "op": "rmw", "key": "list"},
+    {"at_ms": 20.0, "client": 2, "op": "read", "key": "list"},
+]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_a_user_trace_replays_with_scaled_times_and_dense_keys(tmp_path: Path, fmt: str) -> None:
+    path = _user_trace(tmp_path, ROWS, fmt)
+    sc = scenario_from_dict({
+        "cluster": {"nodes": 3, "replication": 3, "read_quorum": 1, "write_quorum": 1},
+        "latency": {"w": "1", "a": "1", "r": "1", "s": "1"},
+        "workload": {"kind": "trace", "trace": path.name, "trace_time_scale": 2.0, "trace_keys": "dense", "warmup_ms": 0},
+    }, base_dir=tmp_path)
+    assert sc.workload.trace_info.rows == 5 and sc.workload.trace_info.rmw_rows == 1
+    ops = simulate(sc, seed=1, record_ops=True).frames()["ops"]
+    # the rmw's read at 15 ms returns at 17 ms (R + S); its write follows at once (rmw_gap = 0)
+    assert ops[STREAM].values.tolist() == [
+        [0.0, 0, "write", 0], [0.0, 1, "write", 0], [10.0, 0, "read", 0], [15.0, 1, "read", 1],
+        [17.0, 1, "write", 1], [40.0, 2, "read", 1]]
+
+
+def test_modulo_keys_fold_the_key_space(tmp_path: Path) -> None:
+    rows = [{"at_ms": float(i), "client": 0, "op": "write", "key": 1000 + i} for i in range(6)]
+    path = _user_trace(tmp_path, rows, "csv")
+    sc = scenario_from_dict({"workload": {"kind": "trace", "trace": str(path), "trace_keys": "modulo", "keys": 4}})
+    ops = simulate(sc, seed=1, record_ops=True).frames()["ops"]
+    assert ops.key.tolist() == [0, 1, 2, 3, 0, 1]
+
+
+BAD = [
+    ([{"at_ms": 0, "client": 0, "op": "read", "key": 1}, {"at_ms": 1, "client": 0, "op": "scan", "key": 1}],
+     "row 2 (line 3): unknown op 'scan'"),
+    ([{"at_ms": 5, "client": 0, "op": "read", "key": 1}, {"at_ms": 6, "client": 0, "op": "read", "key": 1},
+      {"at_ms": 4, "client": 0, "op": "read", "key": 1}], "row 3 (line 4): times are not sorted"),
+    ([{"at_ms": 0, "client": 0, "key": 1}], "missing column op"),
+    ([{"at_ms": 0, "client": -1, "op": "read", "key": 1}], "row 1 (line 2): client must be an integer"),
+    ([{"at_ms": 0, "client": 0, "op": "read", "key": "k"}], "text keys"),
+]
+
+
+@pytest.mark.parametrize(("rows", "reason"), BAD)
+def test_bad_traces_are_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rows: list[dict[str, object]], reason: str,
+) -> None:
+    _user_trace(tmp_path, rows, "csv")
+    (tmp_path / "s.toml").write_text(_replay_toml("t.csv"))
+    code, out, err = run_cli(["run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "o")], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "" and len(lines) == 1, err
+    assert reason in lines[0]
+    assert "t.csv" in lines[0] or "s.toml" in lines[0]
+    assert not (tmp_path / "o").exists()  # refused before any work
+
+
+def test_missing_trace_and_unknown_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "s.toml").write_text(_replay_toml("nope.csv"))
+    code, _, err = run_cli(["validate", str(tmp_path / "s.toml")], capsys)
+    assert code == 2 and "nope.csv does not exist" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "t.txt").write_text("at_ms,client,op,key\n")
+    (tmp_path / "s.toml").write_text(_replay_toml("t.txt"))
+    code, _, err = run_cli(["validate", str(tmp_path / "s.toml")], capsys)
+    assert code == 2 and "unknown trace format '.txt'" in err
+
+
+def test_a_trace_changed_after_its_check_still_ends_with_one_line(tmp_path: Path) -> None:
+    rows = [{"at_ms": float(i), "client": 0, "op": "read", "key": 1} for i in range(10)]
+    path = _user_trace(tmp_path, rows, "csv")
+    sc = scenario_from_dict({"workload": {"kind": "trace", "trace": str(path), "warmup_ms": 0}})
+    rows[7]["at_ms"] = 1.5  # now unsorted at row 8, after the config checked it
+    _user_trace(tmp_path, rows, "csv")
+    with pytest.raises(traces.TraceError, match=r"row 8 \(line 9\): times are not sorted"):
+        simulate(sc, seed=1)
+
+
+def test_the_replay_streams_one_batch_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [{"at_ms": float(i // 3), "client": i % 5, "op": "read" if i % 4 else "write", "key": i % 17}
+            for i in range(3000)]
+    path = _user_trace(tmp_path, rows, "parquet")
+    monkeypatch.setattr(traces, "BATCH_ROWS", 128)
+    sc = scenario_from_dict({"workload": {"kind": "trace", "trace": str(path), "warmup_ms": 0}})
+    from pbs_sim.sim import build
+
+    model = build.build(sc)
+    held: list[int] = []
+    fill = model.workload._fill  # type: ignore[attr-defined]
+
+    def spy() -> bool:
+        ok = fill()
+        held.append(len(model.workload._at))  # type: ignore[attr-defined]
+        return ok  # type: ignore[no-any-return]
+
+    model.workload._fill = spy  # type: ignore[attr-defined]
+    history = model.run()
+    assert history.n_ops == 3000
+    assert max(held) <= 128 and len(held) >= 3000 // 128
+
+
+def test_trace_keys_need_kind_trace() -> None:
+    with pytest.raises(ConfigError, match="replayed by kind = 'trace'"):
+        scenario_from_dict({"workload": {"trace": "x.csv"}})
+    with pytest.raises(ConfigError, match="needs workload.trace"):
+        scenario_from_dict({"workload": {"kind": "trace"}})
