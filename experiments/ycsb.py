@@ -68,7 +68,7 @@ def _plot(t: pd.DataFrame, path: Path) -> None:
                 h = g[g["policy"] == pol].sort_values("clients")
                 if h.empty or m not in h or (m.startswith("lww_") and pol != "lww"):
                     continue  # (LWW's discarded writes mean nothing where siblings are kept)
-                ax.plot(h["clients"], h[m], marker="os^"[i % 3], color=f"C{i}", ls=ls, label=f"YCSB {wl.upper()}, {pol}")
+                ax.plot(h["clients"], h[m], marker="os^"[i % 3], color=f"C{i}", ls=ls, label=f"YCSB {str(wl).upper()}, {pol}")
         ax.set_xscale("log")
         ticks = sorted(t["clients"].unique())
         ax.set_xticks(ticks, [str(c) for c in ticks])

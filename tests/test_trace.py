@@ -102,7 +102,7 @@ def test_a_user_trace_replays_with_scaled_times_and_dense_keys(tmp_path: Path, f
 
 
 def test_modulo_keys_fold_the_key_space(tmp_path: Path) -> None:
-    rows = [{"at_ms": float(i), "client": 0, "op": "write", "key": 1000 + i} for i in range(6)]
+    rows: list[dict[str, object]] = [{"at_ms": float(i), "client": 0, "op": "write", "key": 1000 + i} for i in range(6)]
     path = _user_trace(tmp_path, rows, "csv")
     sc = scenario_from_dict({"workload": {"kind": "trace", "trace": str(path), "trace_keys": "modulo", "keys": 4}})
     ops = simulate(sc, seed=1, record_ops=True).frames()["ops"]
@@ -145,7 +145,7 @@ def test_missing_trace_and_unknown_format(tmp_path: Path, capsys: pytest.Capture
 
 
 def test_a_trace_changed_after_its_check_still_ends_with_one_line(tmp_path: Path) -> None:
-    rows = [{"at_ms": float(i), "client": 0, "op": "read", "key": 1} for i in range(10)]
+    rows: list[dict[str, object]] = [{"at_ms": float(i), "client": 0, "op": "read", "key": 1} for i in range(10)]
     path = _user_trace(tmp_path, rows, "csv")
     sc = scenario_from_dict({"workload": {"kind": "trace", "trace": str(path), "warmup_ms": 0}})
     rows[7]["at_ms"] = 1.5  # now unsorted at row 8, after the config checked it
@@ -155,8 +155,8 @@ def test_a_trace_changed_after_its_check_still_ends_with_one_line(tmp_path: Path
 
 
 def test_the_replay_streams_one_batch_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    rows = [{"at_ms": float(i // 3), "client": i % 5, "op": "read" if i % 4 else "write", "key": i % 17}
-            for i in range(3000)]
+    rows: list[dict[str, object]] = [
+        {"at_ms": float(i // 3), "client": i % 5, "op": "read" if i % 4 else "write", "key": i % 17} for i in range(3000)]
     path = _user_trace(tmp_path, rows, "parquet")
     monkeypatch.setattr(traces, "BATCH_ROWS", 128)
     sc = scenario_from_dict({"workload": {"kind": "trace", "trace": str(path), "warmup_ms": 0}})

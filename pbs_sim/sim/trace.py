@@ -68,19 +68,21 @@ class TraceWorkload(_MixedOps):
     def _fill(self) -> bool:
         assert self._batches is not None
         for b in self._batches:
-            keys = b.key
+            keys: list[Any]
             if self.mode == "modulo":
-                keys = keys % self.cfg.keys
+                keys = (b.key % self.cfg.keys).tolist()
             elif self.mode == "dense":
                 d = self.dense
-                ks = keys.tolist() if self.info.int_keys else [str(k) for k in keys.tolist()]
+                ks = b.key.tolist() if self.info.int_keys else [str(k) for k in b.key.tolist()]
                 keys = [d.setdefault(k, len(d)) for k in ks]
             elif not self.info.int_keys:  # pragma: no cover - the config refuses text keys as-is
                 raise traces.TraceError(self.info.path, None, "text keys need workload.trace_keys = 'dense'")
+            else:
+                keys = b.key.tolist()
             self._at = (b.at_ms * self.scale).tolist() if self.scale != 1.0 else b.at_ms.tolist()
             self._client = b.client.tolist()
             self._op = b.op.tolist()
-            self._key = keys.tolist() if hasattr(keys, "tolist") else list(keys)
+            self._key = keys
             self._i = 0
             if self._at:
                 return True

@@ -101,10 +101,9 @@ class YcsbClosed(_Ycsb, ClosedWorkload):
         n = cfg.clients
         target = cfg.ycsb_target_per_s
         self.tick_ms = 1000.0 * n / target if target else None  # per-thread spacing of operations
-        if self.limit is not None:  # Client.java: opcount / threadcount, +1 for the first remainder threads
-            self.todo = [self.limit // n + (1 if c < self.limit % n else 0) for c in range(n)]
-        else:
-            self.todo = None
+        # Client.java: opcount / threadcount, +1 for the first remainder threads
+        self.todo: list[int] | None = (
+            None if self.limit is None else [self.limit // n + (1 if c < self.limit % n else 0) for c in range(n)])
         self.done_ops = [0] * n
         self.t0 = [0.0] * n
         self.u_start = rng_for("ycsb-start")
