@@ -182,3 +182,26 @@ def test_trace_keys_need_kind_trace() -> None:
         scenario_from_dict({"workload": {"trace": "x.csv"}})
     with pytest.raises(ConfigError, match="needs workload.trace"):
         scenario_from_dict({"workload": {"kind": "trace"}})
+
+
+def test_unsorted_rows_found_while_streaming_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the up-front scan is made lenient (as if the file changed after it), so only the replay's own
+    # per-batch check can catch the unsorted row: the run must still end with one line, exit 2
+    rows: list[dict[str, object]] = [{"at_ms": float(i), "client": 0, "op": "read", "key": 1} for i in range(10)]
+    rows[6]["at_ms"] = 0.5
+    _user_trace(tmp_path, rows, "csv")
+    scan = traces.scan_trace
+
+    def lenient(*args: object, **kwargs: object) -> traces.TraceInfo:
+        with monkeypatch.context() as m:
+            m.setattr(traces, "_check", lambda *a, **k: None)
+            return scan(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(traces, "scan_trace", lenient)
+    (tmp_path / "s.toml").write_text(_replay_toml("t.csv"))
+    code, _, err = run_cli(["run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "o")], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert "t.csv: row 7 (line 8): times are not sorted" in lines[0]

@@ -31,12 +31,19 @@ def scenario_facts(sc: Any) -> list[str]:
         offsets = (f"one offset per trial from {wl.probe_offset.spec()}" if wl.probe_offset is not None
                    else "reads at " + ", ".join(f"{t:g}" for t in wl.probe_offsets_ms) + " ms after commit")
         lines.append(f"workload  pbs-probe: {wl.trials:,} trials every {wl.probe_interval_ms:g} ms; {offsets}")
+    elif wl.trace_info is not None:  # issue 18: trace replay
+        t = wl.trace_info
+        lines.append(f"workload  trace: {t.rows:,} operations ({t.rmw_rows:,} read-modify-writes) from {t.path} "
+                     f"({t.fmt}, {t.form} columns) over {t.last_ms * wl.trace_time_scale:g} ms; keys {wl.trace_keys}")
     else:
         rate = (f"Poisson {wl.rate_per_s:g} ops/s (~{wl.rate_per_s * wl.duration_ms / 1000:,.0f} measured ops)"
                 if wl.kind == "open" else f"{wl.clients} clients, think time {wl.think_time.spec()}")
+        y = wl.ycsb_spec
+        mix = (f"{100 * wl.read_fraction:g} % reads" if y is None else  # issue 18: YCSB's mix and key choice
+               f"YCSB {y.name}: read {y.read:g}, update {y.update:g}, insert {y.insert:g}, read-modify-write {y.rmw:g}")
+        keys = wl.key_distribution.spec() if y is None else y.distribution
         lines.append(
-            f"workload  {wl.kind}: {rate}; {wl.keys:,} keys {wl.key_distribution.spec()}; "
-            f"{100 * wl.read_fraction:g} % reads; {wl.duration_ms:g} ms after {wl.warmup_ms:g} ms warm-up"
+            f"workload  {wl.kind}: {rate}; {wl.keys:,} keys {keys}; {mix}; {wl.duration_ms:g} ms after {wl.warmup_ms:g} ms warm-up"
         )
     extras = []
     if sc.faults.crash_mttf_ms or sc.faults.disk_loss_mttf_ms or sc.faults.message_loss or sc.faults.schedule:
