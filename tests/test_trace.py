@@ -154,11 +154,15 @@ def test_a_trace_changed_after_its_check_still_ends_with_one_line(tmp_path: Path
         simulate(sc, seed=1)
 
 
-def test_the_replay_streams_one_batch_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "jsonl"])
+def test_the_replay_streams_one_batch_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
     rows: list[dict[str, object]] = [
         {"at_ms": float(i // 3), "client": i % 5, "op": "read" if i % 4 else "write", "key": i % 17} for i in range(3000)]
-    path = _user_trace(tmp_path, rows, "parquet")
+    path = _user_trace(tmp_path, rows, fmt)
     monkeypatch.setattr(traces, "BATCH_ROWS", 128)
+    monkeypatch.setattr(traces, "BLOCK_BYTES", 4096)
+    # Parquet: 128 rows a batch; CSV and JSONL: the whole lines of one 4 kB block (lines >= 13 bytes)
+    bound = 128 if fmt == "parquet" else 4096 // 13 + 1
     sc = scenario_from_dict({"workload": {"kind": "trace", "trace": str(path), "warmup_ms": 0}})
     from pbs_sim.sim import build
 
@@ -174,7 +178,7 @@ def test_the_replay_streams_one_batch_at_a_time(tmp_path: Path, monkeypatch: pyt
     model.workload._fill = spy  # type: ignore[attr-defined]
     history = model.run()
     assert history.n_ops == 3000
-    assert max(held) <= 128 and len(held) >= 3000 // 128
+    assert max(held) <= bound and len(held) >= 3000 // bound
 
 
 def test_trace_keys_need_kind_trace() -> None:
@@ -205,3 +209,19 @@ def test_unsorted_rows_found_while_streaming_exit_2_with_one_line(
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1, err
     assert "t.csv: row 7 (line 8): times are not sorted" in lines[0]
+
+
+def test_csv_reading_holds_one_block_not_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pyarrow's streaming csv.open_csv reads blocks ahead without bound on a fast disk (its
+    # allocations reached the file's size); the trace reader must stay near one block
+    n = 100_000
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"at_ms": [i * 0.1 for i in range(n)], "client": [i % 7 for i in range(n)],
+                  "op": ["read"] * n, "key": [i % 97 for i in range(n)]}).to_csv(path, index=False)
+    monkeypatch.setattr(traces, "BLOCK_BYTES", 16_384)
+    peak = rows = 0
+    for b in traces.batches(path, "csv", "user"):
+        rows += len(b.at_ms)
+        peak = max(peak, pa.total_allocated_bytes())
+    assert rows == n and path.stat().st_size > 1_500_000
+    assert peak < 400_000, peak  # a few blocks' worth, not the 1.7 MB file
