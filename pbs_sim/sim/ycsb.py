@@ -87,7 +87,7 @@ class YcsbOpen(_Ycsb, OpenWorkload):
     """YCSB's mix as Poisson arrivals (``kind = "open"``); ``operationcount`` caps the arrivals."""
 
     def _arrive(self, _ev: Any) -> None:
-        if self.limit is not None and self.issued >= self.limit:
+        if self.limit is not None and sum(self.by_kind) >= self.limit:  # YCSB's operations, not hot-key writes
             self._stop()
             return
         super()._arrive(_ev)
