@@ -307,8 +307,13 @@ def _kind_is_write(kind: Any) -> np.ndarray:
 
 def write_values(ops: pd.DataFrame, values: pd.DataFrame | None = None) -> list[str | None]:
     """Per operation (row of ``ops``, in op_id order): the value a write wrote -- the explicit one
-    from the ``values`` table, else ``"client:seq"`` -- and None for a read."""
+    from the ``values`` table, else ``"client:seq"`` -- and None for a read. An ops table that
+    already has a ``value`` column (``pbs-sim run --ops`` writes one) gives the writes' values."""
     is_w = _kind_is_write(ops["kind"])
+    if "value" in ops:
+        col = ops["value"].tolist()
+        return [None if not w or v is None or (isinstance(v, float) and v != v) else str(v)
+                for w, v in zip(is_w.tolist(), col, strict=True)]
     client = ops["client"].to_numpy(np.int64)
     seq = client_write_seq(client, is_w)
     out: list[str | None] = [None] * len(ops)
