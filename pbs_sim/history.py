@@ -371,7 +371,7 @@ class History:
         t.cols["key_name"].append(name)
 
     def _label_table(self, table: str, **columns: str) -> Table:
-        t = self.table(table, **columns)
+        t = self.table(table, None, **columns)
         del t.columns["event"], t.cols["event"]  # labels, not events: no event numbers spent
         return t
 
@@ -403,9 +403,10 @@ class History:
                 from .keys import interned_names, names_of, op_values
 
                 frames = self._label_frames(frame)
-                frame.insert(int(frame.columns.get_loc("key")) + 1, "key_name",
+                cols = list(frame.columns)
+                frame.insert(cols.index("key") + 1, "key_name",
                              names_of(frame["key"].to_numpy(np.int64), interned_names(frames)))
-                frame.insert(int(frame.columns.get_loc("version")) + 1, "value", op_values(frames))
+                frame.insert(cols.index("version") + 2, "value", op_values(frames))
         return frame
 
     def _label_frames(self, ops: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:

@@ -48,17 +48,19 @@ the write of ``k`` whose ``seq`` (the ops table's ``version``) is ``s``.
 from __future__ import annotations
 
 import hashlib
+import numbers
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import mmh3
-import numpy as np
 
 from ._lazy import LazyModule
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
-else:
+else:  # imported on first use: the config imports this module, and a bad file must fail light
+    np = LazyModule("numpy")
     pd = LazyModule("pandas")
 
 KEY_HASHES = ("murmur3", "md5")
@@ -204,7 +206,7 @@ class KeySpace:
             if not key:
                 raise ValueError("a key name is a non-empty string")
             return key
-        if isinstance(key, bool) or not isinstance(key, int | np.integer):
+        if isinstance(key, bool) or not isinstance(key, numbers.Integral):
             raise ValueError(f"a key is a string or an integer, not {type(key).__name__} {key!r}")
         if key < 0:
             raise ValueError(f"an integer key is >= 0, got {key}")

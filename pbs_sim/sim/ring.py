@@ -12,7 +12,7 @@ same cluster gives the same ring in every run. Must not touch: SimPy, messages, 
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left
 
 from ..keys import KeySpace
 
@@ -50,7 +50,9 @@ class Ring:
     def walk(self, key: int, count: int | None = None) -> tuple[int, ...]:
         """The first ``count`` distinct nodes (default: all) met walking clockwise from the key."""
         want = self.nodes if count is None else min(count, self.nodes)
-        start = bisect_right(self._tokens, self.key_position(key))
+        # the first token >= the key's: token ranges are (previous token, token], as in Cassandra
+        # (and ranges() below); bisect_right gave a key sitting on a token to the next node
+        start = bisect_left(self._tokens, self.key_position(key))
         seen: list[int] = []
         owners, n_tok = self._owners, len(self._owners)
         for j in range(n_tok):
@@ -90,7 +92,7 @@ class Ring:
         can put several replicas of a key on one physical node."""
         out = self._token_cache.get(key)
         if out is None:
-            start = bisect_right(self._tokens, self.key_position(key))
+            start = bisect_left(self._tokens, self.key_position(key))
             owners, n_tok = self._owners, len(self._owners)
             out = tuple(owners[(start + j) % n_tok] for j in range(n_tok))
             if len(self._token_cache) < self._cache_limit:
