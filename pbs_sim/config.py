@@ -136,8 +136,9 @@ class ClusterConfig:
     vnodes: int = opt(8, ge=1, le=4096, doc="virtual nodes per physical node on the ring")
     key_hash: str = opt(
         "murmur3", choices=KEY_HASHES,
-        doc="where a key sits on the ring: murmur3 (Cassandra's Murmur3Partitioner token of the key name) or md5 "
-            "(Dynamo: the MD5 of the key name as a 128-bit number); node tokens use the same hash",
+        doc="where a key sits on the ring: murmur3 (Cassandra's Murmur3Partitioner token of the key name), md5 "
+            "(Dynamo: the MD5 of the key name as a 128-bit number), or blake2b (pbs_sim's placement before keys "
+            "had names: reproduces earlier results); node tokens lie in the same token space",
     )
     coordinator: str = opt(
         "client", choices=("client", "random", "first-replica"),

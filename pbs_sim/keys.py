@@ -28,6 +28,8 @@ Ring positions. A key is placed on the ring by the hash of its name's UTF-8 byte
   to generate a 128-bit identifier"): the MD5 digest as an unsigned 128-bit big-endian integer.
   (Riak hashes with SHA-1 of the Erlang term ``{Bucket, Key}``; Cassandra's old RandomPartitioner
   takes the absolute value of the MD5 digest read as a signed integer. Neither is this option.)
+* ``blake2b`` -- the placement pbs_sim used before keys had names (:func:`blake2b_position`), to
+  reproduce earlier results exactly; no store hashes this way.
 
 Node tokens lie in the same token space: virtual node ``v`` of node ``i`` sits at a deterministic
 pseudo-random token derived from the label ``"node-{i}-vnode-{v}"`` (:func:`node_token`: its BLAKE2b
@@ -63,7 +65,7 @@ else:  # imported on first use: the config imports this module, and a bad file m
     np = LazyModule("numpy")
     pd = LazyModule("pandas")
 
-KEY_HASHES = ("murmur3", "md5")
+KEY_HASHES = ("murmur3", "md5", "blake2b")
 
 _M64 = (1 << 64) - 1
 _C1 = 0x87C37B91114253D5
@@ -148,14 +150,24 @@ def md5_position(data: bytes) -> int:
     return int.from_bytes(hashlib.md5(data).digest(), "big")  # noqa: S324 - placement, not security
 
 
-HASHES: dict[str, Callable[[bytes], int]] = {"murmur3": murmur3_token, "md5": md5_position}
+def blake2b_position(data: bytes) -> int:
+    """pbs_sim's placement before keys had names: the 64-bit BLAKE2b digest of ``b"key-" + name``,
+    shifted into the signed 64-bit token space (``- 2**63``) where :func:`node_token` puts the nodes.
+    Monotone in the old unshifted value, so every preference list, fallback and token walk is the
+    one the earlier code gave: kept to reproduce results computed before (``cluster.key_hash =
+    "blake2b"``), not a store's hash."""
+    return int.from_bytes(hashlib.blake2b(b"key-" + data, digest_size=8).digest(), "big") + LONG_MIN
+
+
+HASHES: dict[str, Callable[[bytes], int]] = {"murmur3": murmur3_token, "md5": md5_position,
+                                             "blake2b": blake2b_position}
 
 
 def node_token(label: str, key_hash: str = "murmur3") -> int:
     """A deterministic node token for ``label`` in the token space of ``key_hash``: the 64-bit
     BLAKE2b digest ``u`` of the label, uniform on [0, 2**64), mapped monotonically onto the space --
-    ``u - 2**63`` for murmur3 (Cassandra's signed 64-bit tokens), ``u * 2**64`` for md5 (Dynamo's
-    128-bit positions). Monotone, so the ring's cyclic order of node tokens (which node follows which)
+    ``u - 2**63`` for murmur3 and blake2b (signed 64-bit tokens, Cassandra's), ``u * 2**64`` for
+    md5 (Dynamo's 128-bit positions). Monotone, so the ring's cyclic order of node tokens (which node follows which)
     is the same under every key hash: the hash decides where keys fall, not how nodes interleave."""
     u = int.from_bytes(hashlib.blake2b(label.encode(), digest_size=8).digest(), "big")
     if key_hash == "md5":

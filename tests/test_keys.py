@@ -160,6 +160,25 @@ def test_node_tokens_keep_their_order_in_either_space() -> None:
     assert all(0 <= node_token(x, "md5") < 2**128 for x in labels)
 
 
+def test_blake2b_is_the_placement_before_key_names() -> None:
+    """key_hash = "blake2b" gives the rings the code before key names built (re-implemented here:
+    unsigned BLAKE2b-64 of "key-{k}" and of the vnode labels, the first token above the key's), so
+    results computed before reproduce (tests/test_versioning.py runs its recorded cases with it)."""
+    import hashlib
+    from bisect import bisect_right
+
+    def h(text: str) -> int:
+        return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+    for nodes, vnodes in ((4, 8), (9, 3)):
+        ring = Ring(nodes, 3, vnodes, keys=KeySpace(500, "blake2b"))
+        points = sorted((h(f"node-{i}-vnode-{v}"), i) for i in range(nodes) for v in range(vnodes))
+        for k in range(500):
+            start = bisect_right([t for t, _ in points], h(f"key-{k}"))
+            walk = tuple(points[(start + j) % len(points)][1] for j in range(len(points)))
+            assert ring.token_walk(k) == walk
+
+
 def _placement_run(key_hash: str) -> tuple[Any, Any]:
     raw = {"cluster": {"nodes": 6, "replication": 3, "write_quorum": 2, "key_hash": key_hash},
            "latency": {"profile": "lnkd-ssd"},
@@ -190,7 +209,7 @@ def test_md5_and_murmur3_place_keys_differently_and_both_validly() -> None:
 
 def test_key_hash_is_a_validated_setting() -> None:
     assert scenario_from_dict({}).cluster.key_hash == "murmur3"
-    with pytest.raises(ConfigError, match=r"cluster\.key_hash.*'sha1' is not one of murmur3, md5"):
+    with pytest.raises(ConfigError, match=r"cluster\.key_hash.*'sha1' is not one of murmur3, md5, blake2b"):
         scenario_from_dict({"cluster": {"key_hash": "sha1"}})
 
 
