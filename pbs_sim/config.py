@@ -261,13 +261,13 @@ class WorkloadConfig:
     )
     trace: str | None = opt(
         None, doc="kind = trace: the operations table to replay (CSV, Parquet or JSONL: at_ms, client, op, key[, "
-                  "value]; or a run's own ops table) (README, Traces)",
+                  "value]; or a run's own ops table), relative to the scenario's folder (README, Traces)",
     )
     trace_time_scale: float = opt(1.0, gt=0, doc="trace: an operation recorded at t is issued at t * trace_time_scale")
     trace_keys: str = opt(
         "as-is", choices=("as-is", "dense", "modulo"),
-        doc="trace: as-is (integer keys as recorded) | dense (distinct keys numbered 0, 1, ... by first use) | "
-            "modulo (integer key mod workload.keys)",
+        doc="trace: as-is (each key by its name; an integer k is the key named k) | dense (distinct keys "
+            "renamed 0, 1, ... by first use) | modulo (integer key mod workload.keys)",
     )
     ycsb_spec: Any = field(default=None, compare=False, metadata={"internal": True})  # resolved workload.ycsb
     trace_info: Any = field(default=None, compare=False, metadata={"internal": True})  # workload.trace's scan
@@ -815,8 +815,9 @@ def _resolve_workload_files(
     from .traces import scan_trace
 
     info = scan_trace(w.trace, base_dir, source)
-    if not info.int_keys and w.trace_keys != "dense":
-        raise ConfigError(source, "workload.trace_keys", f"{info.path} has text keys: replay them with trace_keys = 'dense'")
+    if not info.int_keys and w.trace_keys == "modulo":
+        raise ConfigError(source, "workload.trace_keys", f"{info.path} has key names that are not integers: "
+                                                         "modulo folds integer keys (use as-is or dense)")
     if info.rows > MAX_OPS:
         raise ConfigError(source, "workload.trace", f"{info.path} has {info.rows:,} operations; at most {MAX_OPS:.0e} per run")
     return dataclasses.replace(w, trace_info=info)

@@ -10,11 +10,12 @@ replay is ``pbs_sim.sim.trace``), the config dataclasses.
 Column sets (extra columns are ignored):
 
 - a user's trace: ``at_ms`` (issue time, ms, >= 0, non-decreasing), ``client`` (integer >= 0, the
-  session), ``op`` (``read`` | ``write`` | ``rmw``), ``key`` (an integer >= 0, or any text with
-  ``trace_keys = "dense"``), ``value`` optional (read and kept for the value-carrying writes of issue
-  18; not replayed yet);
+  session), ``op`` (``read`` | ``write`` | ``rmw``), ``key`` (a name: any text, or an integer >= 0
+  meaning the key named by its digits, ``pbs_sim.keys``), ``value`` optional (a write's value; empty
+  = the default ``client:seq``);
 - this tool's own ``ops`` table (``pbs-sim run --ops``): ``issued_at``, ``client``, ``kind``
-  (``read`` | ``write``), ``key``; every row is replayed, whatever its recorded status.
+  (``read`` | ``write``), ``key_name`` (or, from before keys had names, ``key``); every row is
+  replayed, whatever its recorded status.
 
 Errors: :class:`TraceError`, a ConfigError whose one line names the file, the row (the n-th
 operation, 1-based; CSV also gives its line) and the reason.
@@ -64,6 +65,7 @@ class TraceInfo:
     max_client: int
     digest: str
     rmw_rows: int = 0
+    columns: tuple[str, ...] = USER_COLUMNS  # (time, client, op, key[, value]) as the file names them
 
 
 @dataclass
@@ -75,6 +77,7 @@ class Batch:
     client: np.ndarray
     op: np.ndarray
     key: np.ndarray
+    value: list[str | None] | None = None  # the value column, if the trace has one
 
 
 def trace_format(path: Path) -> str:
@@ -91,19 +94,24 @@ def resolve(value: str, base_dir: str | Path | None) -> Path:
 
 
 def _columns(names: list[str], path: Path) -> tuple[str, tuple[str, ...]]:
+    """The column set and the columns to read: (time, client, op, key[, value])."""
     have = set(names)
     if "at_ms" in have or "op" in have:
         missing = [c for c in USER_COLUMNS if c not in have]
         if missing:
             raise TraceError(str(path), None, f"missing column {', '.join(missing)} (a trace has columns "
                                               f"{', '.join(USER_COLUMNS)}[, value])")
-        return "user", USER_COLUMNS
+        return "user", USER_COLUMNS + (("value",) if "value" in have else ())
     if "issued_at" in have and "kind" in have:
+        if "key" not in have and "key_name" in have:
+            have.add("key")
         missing = [c for c in OPS_COLUMNS if c not in have]
         if missing:
             raise TraceError(str(path), None, f"missing column {', '.join(missing)} (an ops table has "
                                               f"{', '.join(OPS_COLUMNS)})")
-        return "ops", OPS_COLUMNS
+        # a run's own ops table names its keys in key_name (pbs_sim.keys); its values are derived
+        # (client:seq, the same for the same stream) or explicit, and replay the same either way
+        return "ops", ("issued_at", "client", "kind", "key_name" if "key_name" in names else "key")
     raise TraceError(str(path), None, f"missing columns: expected {', '.join(USER_COLUMNS)}[, value] (a trace) or "
                                       f"{', '.join(OPS_COLUMNS)} (a run's ops table); found {', '.join(names) or 'none'}")
 
@@ -150,11 +158,12 @@ def _raw_batches(path: Path, fmt: str, cols: tuple[str, ...]) -> Iterator[Any]:
         # file: 338 MB for a 248 MB trace), this holds one block
         import pyarrow.csv as pcsv
 
-        types = {cols[0]: pa.float64(), "client": pa.int64(), cols[2]: pa.string(), "key": pa.string()}
+        types = {cols[0]: pa.float64(), "client": pa.int64(), cols[2]: pa.string(), cols[3]: pa.string(),
+                 **({cols[4]: pa.string()} if len(cols) > 4 else {})}
         convert = pcsv.ConvertOptions(include_columns=list(cols), column_types=types)
         with open(path, "rb") as fh:
             header = fh.readline()
-            names = next(iter(pcsv.read_csv(io.BytesIO(header), read_options=pcsv.ReadOptions(
+            names: dict[str, Any] = next(iter(pcsv.read_csv(io.BytesIO(header), read_options=pcsv.ReadOptions(
                 autogenerate_column_names=True)).to_pylist()), {})
             options = pcsv.ReadOptions(column_names=[str(v) for v in names.values()], use_threads=False)
             while True:
@@ -200,7 +209,7 @@ def _as_batch(rb: Any, cols: tuple[str, ...], start: int) -> Batch:
     if len(bad_op):
         i = int(bad_op[0])
         raise ValueError(f"@{i}:unknown op {ops[i].as_py()!r} (expected read, write or rmw)")
-    key_col = rb.column("key")
+    key_col = rb.column(cols[3])
     if key_col.null_count:
         bad = int(np.nonzero(np.asarray(key_col.is_null().to_numpy(zero_copy_only=False)))[0][0])
         raise ValueError(f"@{bad}:key is empty")
@@ -212,14 +221,17 @@ def _as_batch(rb: Any, cols: tuple[str, ...], start: int) -> Batch:
             key = np.asarray(pc.cast(text, pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             key = np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
-    return Batch(start, at, client, code, key)
+    value = None
+    if len(cols) > 4:
+        value = pc.cast(rb.column(cols[4]), pa.string()).to_pylist()
+    return Batch(start, at, client, code, key, value)
 
 
-def batches(path: str | Path, fmt: str, form: str) -> Iterator[Batch]:
-    """The trace's operations in batches, each checked (types, ops, clients, order within and
-    across batches): a bad row raises :class:`TraceError` naming it, wherever in the file it is."""
+def batches(path: str | Path, fmt: str, cols: tuple[str, ...]) -> Iterator[Batch]:
+    """The trace's operations in batches (``cols``: the columns read, :attr:`TraceInfo.columns`),
+    each checked (types, ops, clients, order within and across batches): a bad row raises
+    :class:`TraceError` naming it, wherever in the file it is."""
     p = Path(path)
-    cols = USER_COLUMNS if form == "user" else OPS_COLUMNS
     row = 0
     last = -math.inf
     it = _raw_batches(p, fmt, cols)
@@ -293,10 +305,10 @@ def scan_trace(value: str, base_dir: str | Path | None, source: str | None) -> T
     if hit is not None:
         inputs.note_digest(p, hit.digest)
         return hit
-    form, _cols = _columns(_header(p, fmt), p)
+    form, cols = _columns(_header(p, fmt), p)
     rows, first, last_ms = 0, math.nan, 0.0
     int_keys, max_key, max_client, rmw_rows = True, -1, -1, 0
-    for b in batches(p, fmt, form):
+    for b in batches(p, fmt, cols):
         rmw_rows += int(np.count_nonzero(b.op == RMW))
         if rows == 0:
             first = float(b.at_ms[0])
@@ -309,6 +321,6 @@ def scan_trace(value: str, base_dir: str | Path | None, source: str | None) -> T
             int_keys = False
     digest = inputs.note_file(p)
     info = TraceInfo(str(p), fmt, form, rows, first, last_ms, int_keys, max_key if int_keys else -1, max_client, digest,
-                     rmw_rows)
+                     rmw_rows, cols)
     _CACHE[ck] = info
     return info

@@ -34,7 +34,8 @@ Facts carried over from YCSB's ``CoreWorkload`` (site.ycsb.workloads), kept exac
   key counts as inserted once its insert *and every earlier one* returned, whatever their status
   (``acknowledge`` in a ``finally``).
 - Key names: ``"user" + fnvhash64(keynum)`` (``insertorder = hashed``, the default) or
-  ``"user" + keynum`` (``ordered``), left-padded with zeros to ``zeropadding`` digits.
+  ``"user" + keynum`` (``ordered``), left-padded with zeros to ``zeropadding`` digits. The run's key
+  space (:class:`YcsbKeySpace`) names record ``k``'s key index this way: the ring places YCSB's names.
 
 ``zipfianconstant`` is not a CoreWorkload property (YCSB fixes 0.99); pbs_sim accepts it as an
 extension for ``zipfian`` and ``latest`` (default 0.99, exactly YCSB). With a constant other than
@@ -46,6 +47,7 @@ YCSB's own constant).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +55,7 @@ import numpy as np
 
 from . import inputs
 from .errors import ConfigError
+from .keys import KeySpace
 
 ITEM_COUNT = 10_000_000_000  # ScrambledZipfianGenerator.ITEM_COUNT
 ZETAN = 26.46902820178302  # ScrambledZipfianGenerator.ZETAN: zeta(10^10, 0.99) as YCSB computed it
@@ -291,6 +294,37 @@ def key_name(keynum: int, spec: YcsbSpec) -> str:
     n = keynum if spec.ordered_inserts else int(fnvhash64(np.array([keynum]))[0])
     digits = str(n)
     return "user" + "0" * max(spec.zeropadding - len(digits), 0) + digits
+
+
+class YcsbKeySpace(KeySpace):
+    """The run's key space under YCSB: key index ``k`` is YCSB's record ``k`` (inserts included),
+    named as YCSB names it (:func:`key_name`), so the ring places ``"user6284781860667377211"`` where
+    Cassandra would. Indices stay the record numbers (the generators' keynums: no per-operation name
+    lookups); other names (a named hot key) are interned after room for every insert a run can make
+    (``MAX_INSERTS``). Each record's name is written to the history's ``keys`` table when the ring
+    first places it, so every consumer (export, checker) names it YCSB's way."""
+
+    __slots__ = ("spec", "_named")
+
+    MAX_INSERTS = 10**7  # the config's MAX_OPS: a run issues no more inserts than operations
+
+    def __init__(self, spec: YcsbSpec, records: int, key_hash: str = "murmur3",
+                 on_new: Callable[[int, str], None] | None = None) -> None:
+        super().__init__(records + self.MAX_INSERTS, key_hash, on_new)
+        self.spec = spec
+        self._named: set[int] = set()
+
+    def name(self, index: int) -> str:
+        if index >= self.numeric:
+            return super().name(index)
+        return key_name(index, self.spec)
+
+    def position(self, index: int) -> int:
+        if index < self.numeric and index not in self._named:
+            self._named.add(index)
+            if self.on_new is not None:
+                self.on_new(index, key_name(index, self.spec))
+        return super().position(index)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Trace replay (workload.kind = "trace"; pbs_sim.traces, pbs_sim.sim.trace).
 
 A run's own ``ops`` table (``pbs-sim run --ops``, CSV and Parquet) replays to the same operation
-stream: every operation at the same instant, by the same client, of the same kind, on the same key.
+stream: every operation at the same instant, by the same client, of the same kind, on the same key
+(index and name), writing the same value.
 User traces (CSV, JSONL, Parquet) replay their rows, with time scaling and key remapping; bad traces
 are one line naming the file, the row and the reason, exit 2, before any work; a trace that turns bad
 after it was checked (changed on disk) still ends the run with that line. Streaming: the replay never
@@ -33,6 +34,7 @@ key_distribution = "zipf(s=0.9)"
 read_fraction = 0.6
 write_pattern = "rmw"
 rmw_gap = "exponential(mean=2)"
+hot_key = "hot"
 hot_key_writers_per_s = [300.0]
 preload = true
 preload_rate_per_s = 5000
@@ -54,14 +56,20 @@ def test_replaying_a_runs_own_ops_reproduces_its_operation_stream(
     src.write_text(SOURCE)
     code, _, err = run_cli(["run", str(src), "--ops", "--out", str(tmp_path / "a"), "--format", fmt, "--seed", "4"], capsys)
     assert code == 0, err
-    (tmp_path / "b.toml").write_text(_replay_toml(f"a/ops.{fmt}"))
+    # the same numeric key count, so a named key gets the same index (names match whatever it is)
+    (tmp_path / "b.toml").write_text(_replay_toml(f"a/ops.{fmt}", "keys = 50\n"))
     code, _, err = run_cli(["run", str(tmp_path / "b.toml"), "--ops", "--out", str(tmp_path / "b"), "--format", fmt,
                             "--seed", "9"], capsys)
     assert code == 0, err
     read = pd.read_csv if fmt == "csv" else pd.read_parquet
     a, b = read(tmp_path / "a" / f"ops.{fmt}"), read(tmp_path / "b" / f"ops.{fmt}")
     assert len(a) > 1000 and (a.kind == "write").sum() > 300  # preload, rmw writes and hot-key writes
-    pd.testing.assert_frame_equal(a[STREAM].reset_index(drop=True), b[STREAM].reset_index(drop=True))
+    assert "hot" in set(a.key_name)  # a named key (interned after the 50 numeric ones) replays by its name
+    same = [*STREAM, "key_name"]
+    pd.testing.assert_frame_equal(a[same].reset_index(drop=True), b[same].reset_index(drop=True))
+    # and the same stream writes the same (client:seq) values (what reads return is the run's own)
+    wa, wb = a[a.kind == "write"], b[b.kind == "write"]
+    assert wa.value.tolist() == wb.value.tolist()
 
 
 def _user_trace(tmp_path: Path, rows: list[dict[str, object]], fmt: str) -> Path:
@@ -101,6 +109,21 @@ def test_a_user_trace_replays_with_scaled_times_and_dense_keys(tmp_path: Path, f
         [17.0, 1, "write", 1], [40.0, 2, "read", 1]]
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_trace_keys_are_names_and_writes_carry_the_traces_values(tmp_path: Path, fmt: str) -> None:
+    rows = [*ROWS, {"at_ms": 30.0, "client": 2, "op": "write", "key": "7", "value": ""}]
+    path = _user_trace(tmp_path, rows, fmt)
+    sc = scenario_from_dict({"workload": {"kind": "trace", "trace": str(path), "warmup_ms": 0, "keys": 10}})
+    ops = simulate(sc, seed=1, record_ops=True).frames()["ops"]
+    # "cart" and "list" are interned after the 10 numeric keys; "7" is numeric key 7
+    assert ops.key_name.tolist() == ["cart", "cart", "cart", "list", "list", "list", "7"]
+    assert ops.key.tolist() == [10, 10, 10, 11, 11, 11, 7]
+    writes = ops[ops.kind == "write"]
+    # the trace's values are written; an empty or missing value is the default client:seq (client 1's
+    # rmw write is its second write, "eggs" the first)
+    assert writes.value.tolist() == ["milk", "eggs", "1:2", "2:1"]
+
+
 def test_modulo_keys_fold_the_key_space(tmp_path: Path) -> None:
     rows: list[dict[str, object]] = [{"at_ms": float(i), "client": 0, "op": "write", "key": 1000 + i} for i in range(6)]
     path = _user_trace(tmp_path, rows, "csv")
@@ -116,7 +139,6 @@ BAD = [
       {"at_ms": 4, "client": 0, "op": "read", "key": 1}], "row 3 (line 4): times are not sorted"),
     ([{"at_ms": 0, "client": 0, "key": 1}], "missing column op"),
     ([{"at_ms": 0, "client": -1, "op": "read", "key": 1}], "row 1 (line 2): client must be an integer"),
-    ([{"at_ms": 0, "client": 0, "op": "read", "key": "k"}], "text keys"),
 ]
 
 
@@ -181,6 +203,12 @@ def test_the_replay_streams_one_batch_at_a_time(tmp_path: Path, monkeypatch: pyt
     assert max(held) <= bound and len(held) >= 3000 // bound
 
 
+def test_modulo_needs_integer_keys(tmp_path: Path) -> None:
+    path = _user_trace(tmp_path, ROWS, "csv")
+    with pytest.raises(ConfigError, match="modulo folds integer keys"):
+        scenario_from_dict({"workload": {"kind": "trace", "trace": str(path), "trace_keys": "modulo"}})
+
+
 def test_trace_keys_need_kind_trace() -> None:
     with pytest.raises(ConfigError, match="replayed by kind = 'trace'"):
         scenario_from_dict({"workload": {"trace": "x.csv"}})
@@ -220,7 +248,7 @@ def test_csv_reading_holds_one_block_not_the_file(tmp_path: Path, monkeypatch: p
                   "op": ["read"] * n, "key": [i % 97 for i in range(n)]}).to_csv(path, index=False)
     monkeypatch.setattr(traces, "BLOCK_BYTES", 16_384)
     peak = rows = 0
-    for b in traces.batches(path, "csv", "user"):
+    for b in traces.batches(path, "csv", traces.USER_COLUMNS):
         rows += len(b.at_ms)
         peak = max(peak, pa.total_allocated_bytes())
     assert rows == n and path.stat().st_size > 1_500_000

@@ -299,3 +299,19 @@ def test_workload_f_read_modify_writes() -> None:
     n_ycsb = len(ops) - len(writes)
     lo, hi = stats.binom.interval(1 - ALPHA, n_ycsb, 0.5)
     assert lo <= len(writes) <= hi
+
+
+def test_records_are_named_and_placed_as_ycsb_names_them() -> None:
+    from pbs_sim.keys import murmur3_token
+    from pbs_sim.sim.build import build
+
+    sc = scenario_from_dict({**BASE, "workload": {"kind": "closed", "ycsb": "d", "clients": 3, "keys": 20,
+                                                  "think_time": "0", "warmup_ms": 0, "duration_ms": 200}})
+    model = build(sc)
+    # the ring places record 0 where Cassandra's Murmur3Partitioner puts YCSB's "user6284781860667377211"
+    assert model.ring.key_position(0) == murmur3_token(b"user6284781860667377211")
+    model.run()
+    ops = model.history.to_frame("ops", names=True)
+    spec = sc.workload.ycsb_spec
+    assert (ops.key_name == [y.key_name(k, spec) for k in ops.key]).all()
+    assert ops.key.max() >= 20  # inserts: new records, named the same way

@@ -2,9 +2,10 @@
 
 Owns: issuing each operation of ``workload.trace`` (streamed batch by batch from
 :func:`pbs_sim.traces.batches`, one batch in memory) at ``at_ms * trace_time_scale``, by its
-recorded client, on its key as ``trace_keys`` maps it: ``read`` a read; ``write`` a blind write (no
-context); ``rmw`` a read-modify-write (the read, ``rmw_gap``, then the write carrying what the read
-returned). Operations with equal times are issued in the order of the file. Each issue is one heap
+recorded client, on its key as ``trace_keys`` maps it (``as-is``: the key's name in the run's key
+space, ``pbs_sim.keys``): ``read`` a read; ``write`` a blind write (no context) of the trace's value
+if it gives one (else the default ``client:seq``); ``rmw`` a read-modify-write (the read,
+``rmw_gap``, then the write carrying what the read returned). Operations with equal times are issued in the order of the file. Each issue is one heap
 entry at its exact instant (``schedule_at``), so a run's own ``ops`` table replays at the very
 times it recorded. Must not touch: the protocol, metrics, trace parsing.
 
@@ -16,13 +17,15 @@ one-line :class:`~pbs_sim.traces.TraceError` (file, row, reason), never a traceb
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
+import numpy as np
 import simpy
 
 from .. import traces
 from ..config import WorkloadConfig
-from .events import Call, schedule_at
+from .events import Call, call_at, schedule_at
 from .workload import CoordinatorFor, RngFor, _MixedOps
 
 
@@ -44,6 +47,7 @@ class TraceWorkload(_MixedOps):
         self._client: list[int] = []
         self._op: list[int] = []
         self._key: list[Any] = []
+        self._value: list[str | None] | None = None
         self._i = 0
         self.by_op = [0, 0, 0]
         gap = cfg.rmw_gap
@@ -59,7 +63,7 @@ class TraceWorkload(_MixedOps):
     def _begin(self) -> None:
         self.end_at = self.expected_end_ms
         self._start_writers()
-        self._batches = traces.batches(self.info.path, self.info.fmt, self.info.form)
+        self._batches = traces.batches(self.info.path, self.info.fmt, self.info.columns)
         self._next()
 
     def _load(self, _key: int) -> None:  # pragma: no cover - preload is refused with traces (config)
@@ -67,22 +71,25 @@ class TraceWorkload(_MixedOps):
 
     def _fill(self) -> bool:
         assert self._batches is not None
+        index = self.key_index  # the run's key space: names -> indices (pbs_sim.keys)
+        numeric = self.cfg.keys  # integer keys below this are their own index (numeric names)
         for b in self._batches:
-            keys: list[Any]
+            keys: list[int]
             if self.mode == "modulo":
                 keys = (b.key % self.cfg.keys).tolist()
             elif self.mode == "dense":
                 d = self.dense
                 ks = b.key.tolist() if self.info.int_keys else [str(k) for k in b.key.tolist()]
-                keys = [d.setdefault(k, len(d)) for k in ks]
-            elif not self.info.int_keys:  # pragma: no cover - the config refuses text keys as-is
-                raise traces.TraceError(self.info.path, None, "text keys need workload.trace_keys = 'dense'")
+                keys = [n if (n := d.setdefault(k, len(d))) < numeric else index(n) for k in ks]
+            elif b.key.dtype == np.int64:
+                keys = [k if k < numeric else index(k) for k in b.key.tolist()]
             else:
-                keys = b.key.tolist()
+                keys = [index(k) for k in b.key.tolist()]
             self._at = (b.at_ms * self.scale).tolist() if self.scale != 1.0 else b.at_ms.tolist()
             self._client = b.client.tolist()
             self._op = b.op.tolist()
             self._key = keys
+            self._value = b.value if self.info.form == "user" else None
             self._i = 0
             if self._at:
                 return True
@@ -100,23 +107,41 @@ class TraceWorkload(_MixedOps):
         while True:
             i = self._i
             client, key, op = self._client[i], self._key[i], self._op[i]
+            value = (self._value[i] or None) if self._value is not None else None  # empty: client:seq
             self._i = i + 1
             self.issued += 1
             self.by_op[op] += 1
             if op == traces.READ:
                 self.coordinator_for(key).read(client, key)
             elif op == traces.WRITE:
-                self.coordinator_for(key).write(client, key)
+                self.coordinator_for(key).write(client, key, value=value)
             else:
                 self._holds += 1
                 self.updates += 1
-                self.coordinator_for(key).read(client, key, lambda o: self._read_back(o, None))
+                self.coordinator_for(key).read(client, key, partial(self._updated, value=value))
             if self._i >= len(self._at) and not self._fill():
                 self._stop()
                 return
             if self._at[self._i] != now:
                 break
         schedule_at(self.env, Call(self._fire, None), self._at[self._i])
+
+
+    def _updated(self, read: Any, *, value: str | None) -> None:
+        """A trace's read-modify-write: its read returned; write (after ``rmw_gap``) what it read."""
+        if read.status != 1:  # history.OK: the update is abandoned, as the rmw pattern does
+            self._release()
+            return
+        arg = (read.client, read.key, read.op_id, read.best, value)
+        if self.rmw_gap is None:
+            self._rmw_value_write(arg)
+        else:
+            call_at(self.env, self.rmw_gap(), self._rmw_value_write, arg)
+
+    def _rmw_value_write(self, arg: tuple[int, int, int, Any, str | None]) -> None:
+        client, key, read_op, context, value = arg
+        self.coordinator_for(key).write(client, key, None, context=context, update_of=read_op, value=value)
+        self._release()
 
 
 def make(env: simpy.Environment, cfg: WorkloadConfig, coordinator_for: CoordinatorFor, rng_for: RngFor) -> TraceWorkload:
