@@ -102,6 +102,7 @@ def test_a_user_trace_replays_with_scaled_times_and_dense_keys(tmp_path: Path, f
         "workload": {"kind": "trace", "trace": path.name, "trace_time_scale": 2.0, "trace_keys": "dense", "warmup_ms": 0},
     }, base_dir=tmp_path)
     assert sc.workload.trace_info.rows == 5 and sc.workload.trace_info.rmw_rows == 1
+    assert str(path.resolve()) in sc.inputs  # its digest is part of the scenario's (and a sweep's) identity
     ops = simulate(sc, seed=1, record_ops=True).frames()["ops"]
     # the rmw's read at 15 ms returns at 17 ms (R + S); its write follows at once (rmw_gap = 0)
     assert ops[STREAM].values.tolist() == [
