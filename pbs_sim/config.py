@@ -906,12 +906,17 @@ def _check_work(sc: Scenario) -> None:
             )
     elif w.kind == "closed":
         cycle_ms = w.think_time.mean + _round_trip_ms(sc)
-        if cycle_ms <= 0:
+        paced = w.ycsb_target_per_s is not None  # issue 18: YCSB's -target spaces each client's operations
+        if cycle_ms <= 0 and not paced:
             raise ConfigError(
                 src, "workload.think_time",
                 "a zero think time with zero latencies loops forever at one instant; give either a positive mean",
             )
-        ops = w.clients * span_ms / cycle_ms
+        ops = w.clients * span_ms / cycle_ms if cycle_ms > 0 else math.inf
+        if w.ycsb_target_per_s is not None:
+            ops = min(ops, w.ycsb_target_per_s * span_ms / 1000 + w.clients)
+        if w.ycsb_spec is not None and w.ycsb_spec.operationcount is not None:
+            ops = min(ops, w.ycsb_spec.operationcount)
         if ops > MAX_OPS:
             raise ConfigError(
                 src, "workload.duration_ms",
