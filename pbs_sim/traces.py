@@ -181,6 +181,8 @@ def _raw_batches(path: Path, fmt: str, cols: tuple[str, ...]) -> Iterator[Any]:
                 return
             chunk += fh.readline()
             table = pjson.read_json(io.BytesIO(chunk))
+            if len(cols) > 4 and cols[4] not in table.column_names:  # no value in this block: defaults
+                table = table.append_column(cols[4], pa.nulls(table.num_rows, pa.string()))
             missing = [c for c in cols if c not in table.column_names]
             if missing:
                 raise ValueError(f"missing field {', '.join(missing)}")

@@ -254,3 +254,13 @@ def test_csv_reading_holds_one_block_not_the_file(tmp_path: Path, monkeypatch: p
         peak = max(peak, pa.total_allocated_bytes())
     assert rows == n and path.stat().st_size > 1_500_000
     assert peak < 400_000, peak  # a few blocks' worth, not the 1.7 MB file
+
+
+def test_jsonl_values_may_be_absent_from_whole_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows: list[dict[str, object]] = [{"at_ms": 0.0, "client": 0, "op": "write", "key": 1, "value": "v"}]
+    rows += [{"at_ms": float(i), "client": 0, "op": "write", "key": 1} for i in range(1, 400)]
+    path = _user_trace(tmp_path, rows, "jsonl")
+    monkeypatch.setattr(traces, "BLOCK_BYTES", 1024)  # later blocks carry no value field at all
+    sc = scenario_from_dict({"workload": {"kind": "trace", "trace": str(path), "warmup_ms": 0}})
+    ops = simulate(sc, seed=1, record_ops=True).frames()["ops"]
+    assert ops.value.tolist() == ["v", *[f"0:{i}" for i in range(2, 401)]]
