@@ -207,5 +207,14 @@ def test_explorer_in_headless_chromium(driver: Any, server: str, tmp_path: Path)
     # and a URL with a bad value shows the message, not a traceback
     d.get(server + "?n=2&r=3")
     _wait(d, MESSAGE_JS, "", lambda m: m["shown"] and "R = 3 exceeds N = 2" in m["text"])
+    _state_of(d, n=(2, 3), r=(1, 1))  # drawn with the default R, which the control shows
     d.get(server + "?n=abc")
-    _wait(d, MESSAGE_JS, "", lambda m: m["shown"] and "N: must be a whole number, got 'abc'" in m["text"])
+    _wait(d, MESSAGE_JS, "", lambda m: m["shown"] and "n=abc: must be a whole number, got 'abc'" in m["text"])
+    _state_of(d, n=(3, 3))
+    _check_against_predict(d, "lnkd-disk", 3, 1, 1)
+    d.get(server + "?profile=nosuch&r=2")
+    _wait(d, MESSAGE_JS, "", lambda m: m["shown"] and "profile=nosuch: unknown profile 'nosuch'" in m["text"])
+    _state_of(d, profile=("lnkd-disk", "lnkd-disk"), r=(2, 1))
+    _check_against_predict(d, "lnkd-disk", 3, 2, 1)
+    shown = d.execute_script(FIND_JS + "return find(document, '.pbs-profile').shadowRoot.querySelector('select').value;")
+    assert shown == "lnkd-disk"  # the control shows the profile drawn
