@@ -68,19 +68,21 @@ def _cause_inputs(apply_event: int, wipe_event: int, next_write_event: int, with
     return outcomes, ops, applies, faults, dropped
 
 
-def _causes(*args: int, with_events: bool = True, **at: float) -> pd.DataFrame:
-    outcomes, ops, applies, faults, dropped = _cause_inputs(*args, with_events=with_events, **at)
+def _causes(apply_event: int, wipe_event: int, next_write_event: int, with_events: bool = True,
+            wipe_at: float = 6.0, next_write_at: float = 6.0) -> pd.DataFrame:
+    outcomes, ops, applies, faults, dropped = _cause_inputs(apply_event, wipe_event, next_write_event, with_events,
+                                                            wipe_at, next_write_at)
     return stale_read_causes(outcomes, ops, applies, faults, 3, 1, 1, dropped_writes=dropped)
 
 
 def test_an_apply_at_the_reads_instant_but_after_it_was_still_in_flight() -> None:
     # node 2 applied v1 after the read was issued (event 11 > 10): the write was on its way, the
     # read quorum missed it -- partial-quorum, not "a replica missed the write"
-    away = {"wipe_at": 50.0, "next_write_at": 50.0}
-    assert _causes(11, 99, 99, **away)["cause"].tolist() == ["partial-quorum"]
+    away = 50.0  # the wipe and the next write, far from the read
+    assert _causes(11, 99, 99, True, away, away)["cause"].tolist() == ["partial-quorum"]
     # applied before the read was issued (event 9): held before it, so the dropped W explains it
-    assert _causes(9, 99, 99, **away)["cause"].tolist() == ["replica-missed-write"]
-    assert _causes(11, 99, 99, with_events=False, **away)["cause"].tolist() == ["replica-missed-write"]  # tie: before
+    assert _causes(9, 99, 99, True, away, away)["cause"].tolist() == ["replica-missed-write"]
+    assert _causes(11, 99, 99, False, away, away)["cause"].tolist() == ["replica-missed-write"]  # tie: before
 
 
 def test_a_wipe_at_the_reads_end_but_after_it_did_not_shrink_its_copies() -> None:
