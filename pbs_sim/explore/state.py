@@ -1,9 +1,12 @@
 """The explorer's state and everything it computes, without any web framework.
 
 Owns: ``ExplorerState`` (every control's value, as plain data that round-trips through a URL
-query), ``Explorer`` (validates a state, keeps the WARS grid samples it needs in a small cache and
-returns a ``View`` of numbers and plot data) and the one-line messages bad input gets. Must not
-touch: Panel/Bokeh (``app.py`` draws a ``View``), printing.
+query), ``parse_query`` (what a URL asks for: each parameter that cannot be used falls back to its
+default with a one-line message, so the controls always show what is drawn), ``validate_state``
+(N, trials and seeds bounded by ``pbs_sim.analytic.limits.check_prediction``, as ``predict`` and
+``recommend`` are), ``Explorer`` (keeps the WARS grid samples it needs in a small cache and returns
+a ``View`` of numbers and plot data) and the one-line messages bad input gets. Must not touch:
+Panel/Bokeh (``app.py`` draws a ``View``), printing.
 
 What an update costs: the grid sample of one N (``pbs_sim.analytic.grid``) is drawn once per
 (profile, N, fan-out, trials, seed) and kept; moving R, W, t or the target only re-reads it (a sort
