@@ -42,6 +42,7 @@ from . import inputs
 from .distributions import Constant, Distribution, Exponential, Normal, parse
 from .errors import ConfigError, DistributionError
 from .keys import KEY_HASHES, is_numeric_name
+from .numbers import num
 from .profiles import Profile, get_profile
 
 if sys.version_info >= (3, 11):
@@ -627,7 +628,7 @@ def _convert(tp: Any, value: Any, meta: Mapping[str, Any], source: str, key: str
         if not math.isfinite(value):
             raise ConfigError(source, key, f"must be a finite number, got {value!r}")
         if _is_time(key) and abs(value) > MAX_DELAY_MS:
-            raise ConfigError(source, key, f"{value:g} ms is beyond {MAX_DELAY_MS:.0e} ms (~30,000 years): times "
+            raise ConfigError(source, key, f"{num(value)} ms is beyond {num(MAX_DELAY_MS)} ms (~30,000 years): times "
                                            "that large break the simulator's float time arithmetic")
     elif tp is str:
         if not isinstance(value, str):
@@ -640,14 +641,14 @@ def _convert(tp: Any, value: Any, meta: Mapping[str, Any], source: str, key: str
         raise TypeError(f"config field {key} has unsupported type {tp!r}")
     ge, gt, le = meta.get("ge"), meta.get("gt"), meta.get("le")
     if ge is not None and value < ge:
-        raise ConfigError(source, key, f"must be >= {ge:g}, got {value:g}")
+        raise ConfigError(source, key, f"must be >= {num(ge)}, got {num(value)}")
     if gt is not None and value <= gt:
-        raise ConfigError(source, key, f"must be > {gt:g}, got {value:g}")
+        raise ConfigError(source, key, f"must be > {num(gt)}, got {num(value)}")
     if le is not None and value > le:
-        raise ConfigError(source, key, f"must be <= {le:g}, got {value:g}")
+        raise ConfigError(source, key, f"must be <= {num(le)}, got {num(value)}")
     lt = meta.get("lt")
     if lt is not None and value >= lt:
-        raise ConfigError(source, key, f"must be < {lt:g}, got {value:g}")
+        raise ConfigError(source, key, f"must be < {num(lt)}, got {num(value)}")
     return value
 
 
@@ -666,8 +667,8 @@ def check_delay(dist: Distribution, source: str | None, key: str) -> None:
     if not tail <= MAX_DELAY_MS:
         raise ConfigError(
             source, key,
-            f"{dist.spec()} draws values up to {tail:.3g} ms (its 1 - 1e-12 quantile); delays and intervals "
-            f"must stay below {MAX_DELAY_MS:.0e} ms",
+            f"{dist.spec()} draws values up to {num(tail, 3)} ms (its 1 - 1e-12 quantile); delays and intervals "
+            f"must stay below {num(MAX_DELAY_MS)} ms",
         )
 
 
@@ -687,10 +688,10 @@ def _check_scenario(sc: Scenario) -> None:
         raise ConfigError(src, "workload.preload", "pbs-probe writes a fresh key per trial; preload is for open and closed")
     for i, t in enumerate(w.probe_offsets_ms):
         if t < 0:
-            raise ConfigError(src, f"workload.probe_offsets_ms[{i}]", f"offsets must be >= 0, got {t:g}")
+            raise ConfigError(src, f"workload.probe_offsets_ms[{i}]", f"offsets must be >= 0, got {num(t)}")
     for i, t in enumerate(sc.predict.t_ms):
         if t < 0:
-            raise ConfigError(src, f"predict.t_ms[{i}]", f"must be >= 0, got {t:g}")
+            raise ConfigError(src, f"predict.t_ms[{i}]", f"must be >= 0, got {num(t)}")
     for i, ev in enumerate(sc.faults.schedule):
         key = f"faults.schedule[{i}]"
         for n in (*ev.nodes, *(x for g in ev.groups for x in g)):
@@ -808,8 +809,8 @@ def _check_work(sc: Scenario) -> None:
         if ops > MAX_OPS:
             raise ConfigError(
                 src, "workload.rate_per_s",
-                f"{w.rate_per_s:g} ops/s over warmup_ms + duration_ms = {span_ms:g} ms is ~{ops:.3g} operations; "
-                f"at most {MAX_OPS:.0e} per run (lower the rate or the duration)",
+                f"{num(w.rate_per_s)} ops/s over warmup_ms + duration_ms = {num(span_ms)} ms is ~{num(ops, 3)} operations; "
+                f"at most {num(MAX_OPS)} per run (lower the rate or the duration)",
             )
     elif w.kind == "closed":
         cycle_ms = w.think_time.mean + _round_trip_ms(sc)
@@ -822,8 +823,8 @@ def _check_work(sc: Scenario) -> None:
         if ops > MAX_OPS:
             raise ConfigError(
                 src, "workload.duration_ms",
-                f"{w.clients} clients cycling every ~{cycle_ms:.3g} ms for {span_ms:g} ms is ~{ops:.3g} operations; "
-                f"at most {MAX_OPS:.0e} per run",
+                f"{w.clients} clients cycling every ~{num(cycle_ms, 3)} ms for {num(span_ms)} ms is ~{num(ops, 3)} operations; "
+                f"at most {num(MAX_OPS)} per run",
             )
     else:
         offsets = 1 if w.probe_offset is not None else len(w.probe_offsets_ms)
@@ -831,11 +832,11 @@ def _check_work(sc: Scenario) -> None:
         if ops > MAX_OPS:
             raise ConfigError(
                 src, "workload.trials",
-                f"{w.trials} trials x (1 write + {offsets} reads) is {ops:.3g} operations; at most {MAX_OPS:.0e} per run",
+                f"{w.trials:,} trials x (1 write + {offsets} reads) is {num(ops, 3)} operations; at most {num(MAX_OPS)} per run",
             )
     if w.preload:
         if w.kind == "open" and ops + w.keys > MAX_OPS:
-            raise ConfigError(src, "workload.keys", f"preloading {w.keys} keys brings the run over {MAX_OPS:.0e} operations")
+            raise ConfigError(src, "workload.keys", f"preloading {w.keys:,} keys brings the run over {num(MAX_OPS)} operations")
         ops += w.keys
     # hot-key writers write from the end of the warm-up to the end of the run, on top of the rest
     if len(w.hot_key_writers_per_s) + w.clients > MAX_CLIENTS:
@@ -847,8 +848,8 @@ def _check_work(sc: Scenario) -> None:
         if ops > MAX_OPS:
             raise ConfigError(
                 src, f"workload.hot_key_writers_per_s[{i}]",
-                f"{rate:g} writes/s over duration_ms = {w.duration_ms:g} ms is ~{writes:.3g} writes, bringing the run "
-                f"to ~{ops:.3g} operations; at most {MAX_OPS:.0e} per run (lower the rate or the duration)",
+                f"{num(rate)} writes/s over duration_ms = {num(w.duration_ms)} ms is ~{num(writes, 3)} writes, bringing the run "
+                f"to ~{num(ops, 3)} operations; at most {num(MAX_OPS)} per run (lower the rate or the duration)",
             )
     horizon_ms = run_horizon_ms(sc)
     if horizon_ms > MAX_DELAY_MS:
@@ -858,8 +859,8 @@ def _check_work(sc: Scenario) -> None:
             key = "workload.preload_rate_per_s" if w.preload_rate_per_s is not None else "workload.rate_per_s"
         else:
             key = "workload.duration_ms"
-        raise ConfigError(src, key, f"the run would issue operations for ~{horizon_ms:.3g} ms; at most "
-                                    f"{MAX_DELAY_MS:.0e} ms (float time arithmetic breaks beyond)")
+        raise ConfigError(src, key, f"the run would issue operations for ~{num(horizon_ms, 3)} ms; at most "
+                                    f"{num(MAX_DELAY_MS)} ms (float time arithmetic breaks beyond)")
     horizon_ms = background_span_ms(sc)
     ae = sc.anti_entropy
     if ae.mode != "off":
@@ -874,16 +875,16 @@ def _check_work(sc: Scenario) -> None:
         if exchanges > MAX_EVENTS:
             raise ConfigError(
                 src, "anti_entropy.interval",
-                f"a mean interval of {period:.3g} ms on {c.nodes} nodes over {horizon_ms:.3g} ms is ~{exchanges:.3g} "
-                f"exchanges; at most {MAX_EVENTS:.0e} per run",
+                f"a mean interval of {num(period, 3)} ms on {c.nodes} nodes over {num(horizon_ms, 3)} ms is ~{num(exchanges, 3)} "
+                f"exchanges; at most {num(MAX_EVENTS)} per run",
             )
     f = sc.faults
     for name, mttf in (("crash_mttf_ms", f.crash_mttf_ms), ("disk_loss_mttf_ms", f.disk_loss_mttf_ms)):
         if mttf is not None and c.nodes * horizon_ms / mttf > MAX_EVENTS:
             raise ConfigError(
                 src, f"faults.{name}",
-                f"{mttf:g} ms on {c.nodes} nodes over {horizon_ms:.3g} ms is ~{c.nodes * horizon_ms / mttf:.3g} "
-                f"fault events; at most {MAX_EVENTS:.0e} per run",
+                f"{num(mttf)} ms on {c.nodes} nodes over {num(horizon_ms, 3)} ms is ~{num(c.nodes * horizon_ms / mttf, 3)} "
+                f"fault events; at most {num(MAX_EVENTS)} per run",
             )
 
 
@@ -910,19 +911,19 @@ def _check_sloppy(sc: Scenario) -> None:
                           "(or store = \"coordinator\" for hints with strict quorums)")
     if hh.store != "off" and 1000.0 * hh.hint_bytes / hh.rate_bytes_per_s > MAX_DELAY_MS:
         raise ConfigError(src, "hinted_handoff.rate_bytes_per_s",
-                          f"{hh.hint_bytes:,} bytes per hint at {hh.rate_bytes_per_s:g} bytes/s is "
-                          f"{1000.0 * hh.hint_bytes / hh.rate_bytes_per_s:.3g} ms per hint; at most {MAX_DELAY_MS:.0e} ms")
+                          f"{hh.hint_bytes:,} bytes per hint at {num(hh.rate_bytes_per_s)} bytes/s is "
+                          f"{num(1000.0 * hh.hint_bytes / hh.rate_bytes_per_s, 3)} ms per hint; at most {num(MAX_DELAY_MS)} ms")
     horizon_ms = background_span_ms(sc)  # the span _check_work bounds (preload and timeouts included)
     if hh.store != "off" and (c.nodes + 1) * horizon_ms / hh.interval_ms > MAX_EVENTS:
         raise ConfigError(src, "hinted_handoff.interval_ms",
-                          f"{hh.interval_ms:g} ms sweeps on {c.nodes + 1} holders over {horizon_ms:.3g} ms exceed "
-                          f"{MAX_EVENTS:.0e} events per run")
+                          f"{num(hh.interval_ms)} ms sweeps on {c.nodes + 1} holders over {num(horizon_ms, 3)} ms exceed "
+                          f"{num(MAX_EVENTS)} events per run")
     fd = sc.failure_detector
     pairs = c.nodes * c.nodes
     if fd.false_suspicion_rate_per_s * pairs * horizon_ms / 1000 > MAX_EVENTS:
         raise ConfigError(src, "failure_detector.false_suspicion_rate_per_s",
-                          f"{fd.false_suspicion_rate_per_s:g}/s on {pairs} observer-node pairs over {horizon_ms:.3g} ms "
-                          f"exceeds {MAX_EVENTS:.0e} events per run")
+                          f"{num(fd.false_suspicion_rate_per_s)}/s on {pairs} observer-node pairs over {num(horizon_ms, 3)} ms "
+                          f"exceeds {num(MAX_EVENTS)} events per run")
 
 
 def describe_fields(cls: type = Scenario) -> list[tuple[str, str, str]]:

@@ -149,8 +149,10 @@ def _parametric_exponential(spec: str, source: str | None, key: str | None) -> P
             rate = float(v)
         except ValueError:
             raise ConfigError(source, key, f"exponential profile: {k}: {v.strip()!r} is not a number") from None
-        if not (math.isfinite(rate) and rate > 0):
-            raise ConfigError(source, key, f"exponential profile: {k}: rate must be > 0")
+        if not math.isfinite(rate):  # inf would be a zero delay, nan no delay at all: neither is a rate
+            raise ConfigError(source, key, f"exponential profile: {k}: the rate must be a finite number, got {v.strip()}")
+        if rate <= 0:
+            raise ConfigError(source, key, f"exponential profile: {k}: the rate must be > 0, got {v.strip()}")
         targets = {"ars": "ars", "all": "wars", "wars": "wars"}.get(k, k)
         if not set(targets) <= set(rates):
             raise ConfigError(source, key, f"exponential profile: unknown delay {k!r} (use w, a, r, s, ars, all)")

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ..errors import DistributionError
+from ..numbers import number
 from .families import ALIASES, FAMILIES, Constant, Distribution, Mixture, _fmt
 
 _TOKEN = re.compile(
@@ -247,7 +248,7 @@ class _Parser:
             comps.append(dist)
         total = sum(weights)
         if abs(total - 1.0) > 1e-6:
-            self.fail(tok.pos, f"mixture weights sum to {total:g}, not 1")
+            self.fail(tok.pos, f"mixture weights sum to {number(total)}, not 1")
         if abs(total - 1.0) > 1e-12:  # renormalizing a sum off by rounding breaks parse(str(d)) == d
             weights = [w / total for w in weights]
         return Mixture(tuple(weights), tuple(comps))
