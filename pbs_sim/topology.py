@@ -202,7 +202,8 @@ def fill_cluster_defaults(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     rfs = [d.get("replication", defaults.replication) for d in dcs]
     if "nodes" not in cl and all(isinstance(x, int) and not isinstance(x, bool) for x in nodes):
         add["nodes"] = sum(nodes)
-    if "replication" not in cl and all(isinstance(x, int) and not isinstance(x, bool) for x in rfs):
+    # (a sum of 0 is left to check_topology, which names the datacenters rather than cluster.replication)
+    if "replication" not in cl and all(isinstance(x, int) and not isinstance(x, bool) for x in rfs) and sum(rfs) > 0:
         add["replication"] = sum(rfs)
     return {**raw, "cluster": {**cl, **add}} if add else raw
 
