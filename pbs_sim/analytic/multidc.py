@@ -128,11 +128,17 @@ class _Links:
         self.local_racks = np.arange(layout.rf[local]) % k
         self.rack_aware = k > 1 and topo.intra_rack != topo.intra_dc and layout.rf[local] > 0
         self.zero = all(_is_zero(law) for law in self.laws) and (not self.rack_aware or _is_zero(topo.intra_rack))
+        # constant laws without rack structure: one row, added by broadcasting (no per-trial arrays)
+        self.row: np.ndarray | None = None
+        if not self.rack_aware and all(isinstance(law, Constant) for law in self.laws):
+            self.row = np.concatenate([np.full(rf, law.value) for law, rf in zip(self.laws, layout.rf, strict=True)])
 
     def draw(self, rng: np.random.Generator, m: int) -> tuple[np.ndarray | float, np.ndarray | float]:
         """(outbound, return) delays of one operation's messages to and from every replica."""
         if self.zero:
             return 0.0, 0.0
+        if self.row is not None:
+            return self.row, self.row
         n = self.layout.n
         out = np.empty((m, n))
         back = np.empty((m, n))
