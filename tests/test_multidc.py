@@ -98,6 +98,7 @@ def test_dc_thresholds_equal_wars_thresholds_on_one_datacenter() -> None:
 CONST = Profile("const", Constant(1.0), Constant(1.0), Constant(1.0), Constant(1.0))
 
 
+@pytest.mark.validation
 @pytest.mark.parametrize("read", ["LOCAL_ONE", "LOCAL_QUORUM"])
 def test_a_local_read_in_dc2_is_stale_until_the_wan_delay_and_apply(read: str) -> None:
     """Every delay 1 ms, dc1-dc2 adds 50 ms: a LOCAL_QUORUM write in dc1 commits at 2 ms (W + A
@@ -153,6 +154,7 @@ def _order_cdf(f: np.ndarray, k: int, n: int) -> np.ndarray:
     return sum(math.comb(n, j) * f**j * (1 - f) ** (n - j) for j in range(k, n + 1))
 
 
+@pytest.mark.validation
 def test_each_quorum_write_latency_against_numerical_integration() -> None:
     from scipy import integrate, optimize
 
@@ -187,6 +189,7 @@ def test_each_quorum_write_latency_against_numerical_integration() -> None:
 # -- the PBS paper's WAN model is a topology ------------------------------------------------------
 
 
+@pytest.mark.validation
 def test_wan_profile_equals_three_datacenters_with_75_ms_links() -> None:
     """The ``wan`` profile (lnkd-disk, +75 ms to every replica but one local one, chosen at random
     per operation) is three datacenters of one replica each, 75 ms apart, with the write's and the
@@ -270,6 +273,7 @@ def test_refusals() -> None:
 # -- availability through a DC partition ----------------------------------------------------------
 
 
+@pytest.mark.validation
 def test_availability_through_a_dc_partition() -> None:
     rf2 = {"dc1": 3, "dc2": 3}
     for dc in rf2:  # the WAN is cut: each side reaches only its own three replicas
@@ -286,6 +290,7 @@ def test_availability_through_a_dc_partition() -> None:
     assert not level_available(resolve("EACH_QUORUM", "read", rf2, "dc2"), {"dc1": 0, "dc2": 3}, "dc2")
 
 
+@pytest.mark.validation
 @pytest.mark.parametrize("level", ["LOCAL_QUORUM", "QUORUM", "EACH_QUORUM", "ONE", "ALL"])
 def test_availability_with_down_replicas_against_enumeration(level: str) -> None:
     """Each replica down with probability 0.2, dc3 cut off: the closed form (binomial live counts)
