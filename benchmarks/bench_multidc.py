@@ -15,6 +15,7 @@ EACH_QUORUM / QUORUM. Prints a markdown table and writes ``benchmarks/results/mu
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -78,10 +79,10 @@ def main() -> None:
         write = resolve(wl, "write", rf, REGIONS[0])
         n = sum(rf.values())
         predict_dc_pair(PROFILE, topo, read, write, REGIONS[0], REGIONS[1], trials=trials // 10, seed=0)  # warm up
-        multi = cpu(lambda: predict_dc_pair(PROFILE, topo, read, write, REGIONS[0], REGIONS[1], trials=trials,
-                                            seed=1), args.repeats)
-        single = cpu(lambda: predict(PROFILE, n, min(read.block_for, n), min(write.block_for, n), trials=trials,
-                                     seed=1), args.repeats)
+        multi = cpu(functools.partial(predict_dc_pair, PROFILE, topo, read, write, REGIONS[0], REGIONS[1],
+                                      trials=trials, seed=1), args.repeats)
+        single = cpu(functools.partial(predict, PROFILE, n, min(read.block_for, n), min(write.block_for, n),
+                                       trials=trials, seed=1), args.repeats)
         rows.append({"case": label, "n": n, "trials": trials, "multi_cpu_s": multi, "single_cpu_s": single,
                      "ratio": multi / single, "multi_us_per_trial": 1e6 * multi / trials,
                      "single_us_per_trial": 1e6 * single / trials})

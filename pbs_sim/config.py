@@ -955,7 +955,14 @@ def describe_fields(cls: type = Scenario) -> list[tuple[str, str, str]]:
     """(dotted key, default, doc) for every setting: documentation and ``pbs-sim validate --keys``."""
     out: list[tuple[str, str, str]] = []
     for sec_name, sec in SECTIONS.items():
+        hints = typing.get_type_hints(sec)
         for f in _public_fields(sec):
             default = f.default if f.default is not dataclasses.MISSING else None
             out.append((f"{sec_name}.{f.name}", repr(_dump(default)), f.metadata.get("doc", "")))
+            # a list of tables ([[topology.datacenters]], [[faults.schedule]]): each entry's keys too
+            args = typing.get_args(hints[f.name])
+            if typing.get_origin(hints[f.name]) is tuple and args and dataclasses.is_dataclass(args[0]):
+                elem = args[0]
+                for g in _public_fields(elem):  # type: ignore[arg-type]
+                    out.append((f"{sec_name}.{f.name}[].{g.name}", repr(_dump(g.default)), g.metadata.get("doc", "")))
     return out

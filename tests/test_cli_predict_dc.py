@@ -93,3 +93,12 @@ def test_predict_scenario_bad_topology_is_one_line(run_cli: Run, tmp_path: Path)
     out = run_cli("predict", "--scenario", str(f))
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
     assert "topology.links: no delay law between us-east-1 and eu-west-1" in out.stderr
+
+
+def test_the_dc_pairs_experiment_predicts(run_cli: Run) -> None:
+    out = run_cli("predict", "--scenario", "experiments/dc_pairs.toml", "--trials", "2000", "--json")
+    assert out.returncode == 0, out.stderr
+    pairs = json.loads(out.stdout)["pairs"]
+    assert len(pairs) == 9
+    for p in pairs:  # LOCAL_QUORUM both ways: consistent at once in the write's region, not across
+        assert (p["p_consistent_at_t0"] == 1.0) == (p["write_dc"] == p["read_dc"])

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pbs_sim.analytic.multidc import (
     LINKS_STREAM,
@@ -64,6 +66,27 @@ def test_one_datacenter_is_todays_prediction(profile: str, n: int, read: str, wr
     got = predict_dc_pair(profile, topo, rreq, wreq, "dc1", "dc1", trials=20_000, seed=seed, fanout=fanout, t_ms=(0, 5))
     want = predict(profile, n, rreq.block_for, wreq.block_for, trials=20_000, seed=seed, fanout=fanout, t_ms=(0, 5))
     assert got.result.to_dict() == want.to_dict()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 7), data=st.data(), seed=st.integers(0, 2**63 - 1),
+    profile=st.sampled_from(["lnkd-ssd", "lnkd-disk", "ymmr", "exponential(w=0.5, ars=2)"]),
+    fanout=st.sampled_from(["all", "quorum"]), racks=st.integers(1, 3),
+)
+def test_property_one_datacenter_is_todays_prediction(
+    n: int, data: st.DataObject, seed: int, profile: str, fanout: str, racks: int,
+) -> None:
+    """Hypothesis: any one-DC topology without rack or intra-DC delays (any racks, RF, levels by
+    name or by count, fan-out, seed) predicts exactly what today's predictor does."""
+    topo = TopologyConfig(datacenters=(Datacenter("x", nodes=max(n, racks), racks=racks, replication=n),))
+    rf = topo.replication()
+    names = ["ONE", "QUORUM", "ALL", "LOCAL_ONE", "LOCAL_QUORUM", "EACH_QUORUM"] + (["TWO"] if n >= 2 else [])
+    read = resolve(data.draw(st.sampled_from(names)), "read", rf, "x")
+    write = resolve(data.draw(st.sampled_from([*names, "ANY"])), "write", rf, "x")
+    got = predict_dc_pair(profile, topo, read, write, "x", "x", trials=3_000, seed=seed, fanout=fanout).result
+    want = predict(profile, n, read.block_for, write.block_for, trials=3_000, seed=seed, fanout=fanout)
+    assert got.to_dict() == want.to_dict()
 
 
 @pytest.mark.parametrize(("n", "r", "w", "fanout"), [(3, 1, 1, "all"), (3, 2, 2, "all"), (5, 2, 3, "quorum"),

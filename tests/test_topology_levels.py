@@ -246,6 +246,7 @@ def test_validate_lists_the_topology(tmp_path: Path) -> None:
     assert "topology  dc1 (3 nodes, 1 racks, RF 3" in out.stdout
     assert "levels    read LOCAL_QUORUM: 2 in the coordinator's datacenter" in out.stdout
     keys = subprocess.run([sys.executable, "-m", "pbs_sim", "validate", "--keys"], capture_output=True, text=True)
-    for key in ("topology.datacenters", "topology.intra_rack", "topology.wan", "topology.links", "consistency.read",
+    for key in ("topology.datacenters", "topology.datacenters[].replication", "topology.links[].delay",
+                "topology.intra_rack", "topology.wan", "topology.links", "consistency.read",
                 "consistency.pw"):
         assert key in keys.stdout

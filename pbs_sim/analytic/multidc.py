@@ -130,8 +130,9 @@ class _Links:
         self.zero = all(_is_zero(law) for law in self.laws) and (not self.rack_aware or _is_zero(topo.intra_rack))
         # constant laws without rack structure: one row, added by broadcasting (no per-trial arrays)
         self.row: np.ndarray | None = None
-        if not self.rack_aware and all(isinstance(law, Constant) for law in self.laws):
-            self.row = np.concatenate([np.full(rf, law.value) for law, rf in zip(self.laws, layout.rf, strict=True)])
+        consts = [law for law in self.laws if isinstance(law, Constant)]
+        if not self.rack_aware and len(consts) == len(self.laws):
+            self.row = np.concatenate([np.full(rf, law.value) for law, rf in zip(consts, layout.rf, strict=True)])
 
     def draw(self, rng: np.random.Generator, m: int) -> tuple[np.ndarray | float, np.ndarray | float]:
         """(outbound, return) delays of one operation's messages to and from every replica."""

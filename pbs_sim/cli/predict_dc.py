@@ -15,7 +15,16 @@ import click
 
 from ..errors import ConfigError, check_seed
 from ..numbers import number
-from .predict import DEFAULT_POINTS_MS, _default_points, _ms, _option_error, _pct, check_inputs, parse_t_ms, render_table
+from .predict import (
+    DEFAULT_POINTS_MS,
+    _default_points,
+    _ms,
+    _option_error,
+    _pct,
+    check_inputs,
+    parse_t_ms,
+    render_table,
+)
 
 
 def predict_scenario_file(
