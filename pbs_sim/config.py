@@ -927,6 +927,9 @@ def _apply_levels(
             req = resolve(name, kind, {"": c.replication})
         except LevelError as exc:
             raise ConfigError(source, f"consistency.{kind}", str(exc)) from None
+        if kind == "write" and c.write_any and not req.hint_ok:
+            raise ConfigError(source, "cluster.write_quorum", f"\"any\" disagrees with consistency.write = {name!r}; "
+                                                             "give one of them")
         if attr in given and getattr(c, attr) != req.total and not (kind == "write" and c.write_any and req.hint_ok):
             raise ConfigError(source, f"cluster.{attr}", f"{getattr(c, attr)} disagrees with consistency.{kind} = "
                                                         f"{name!r} ({req.total} of N = {c.replication}); give one of them")

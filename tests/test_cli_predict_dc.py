@@ -45,6 +45,8 @@ def test_predict_scenario_prints_every_client_pair(run_cli: Run, scenario: Path)
         for r in ("us-east-1", "eu-west-1"):
             assert f"write in {w} at LOCAL_QUORUM, read in {r} at LOCAL_QUORUM" in out.stdout
     assert "ap-northeast-1 at" not in out.stdout  # no clients there
+    assert ("if the WAN is cut (each datacenter alone, its replicas up): us-east-1 reads available, writes "
+            "available; eu-west-1 reads available, writes available") in out.stdout
 
 
 def test_predict_scenario_json_and_csv(run_cli: Run, scenario: Path, tmp_path: Path) -> None:
@@ -55,6 +57,8 @@ def test_predict_scenario_json_and_csv(run_cli: Run, scenario: Path, tmp_path: P
     doc = json.loads(out.stdout)
     pairs = {(p["write_dc"], p["read_dc"]): p for p in doc["pairs"]}
     assert len(pairs) == 4 and all(p["trials"] == 3000 for p in pairs.values())  # --trials overrides [predict]
+    assert doc["wan_cut"] == [{"dc": "us-east-1", "read_available": True, "write_available": True},
+                              {"dc": "eu-west-1", "read_available": True, "write_available": True}]
     assert pairs[("us-east-1", "us-east-1")]["p_consistent_at_t0"] == 1.0
     assert pairs[("us-east-1", "eu-west-1")]["p_consistent_at_t0"] < 0.01
     with csv_path.open() as fh:
@@ -102,3 +106,12 @@ def test_the_dc_pairs_experiment_predicts(run_cli: Run) -> None:
     assert len(pairs) == 9
     for p in pairs:  # LOCAL_QUORUM both ways: consistent at once in the write's region, not across
         assert (p["p_consistent_at_t0"] == 1.0) == (p["write_dc"] == p["read_dc"])
+
+
+def test_a_wan_cut_stops_quorum_writes(run_cli: Run, tmp_path: Path) -> None:
+    f = tmp_path / "q.toml"
+    f.write_text(SCENARIO.replace('write = "LOCAL_QUORUM"', 'write = "QUORUM"'))
+    out = run_cli("predict", "--scenario", str(f), "--json", "--trials", "500")
+    assert out.returncode == 0, out.stderr
+    # QUORUM is 5 of 9: one region's 3 replicas cannot make it; LOCAL_QUORUM reads still can
+    assert all(c["read_available"] and not c["write_available"] for c in json.loads(out.stdout)["wan_cut"])

@@ -114,6 +114,10 @@ def test_a_count_given_with_a_level_must_agree() -> None:
 def test_any_by_name_is_the_existing_write_any() -> None:
     sc = scenario_from_dict({"consistency": {"write": "ANY"}, "hinted_handoff": {"store": "coordinator"}})
     assert sc.cluster.write_any and sc.cluster.write_quorum == 1
+    assert scenario_from_dict(sc.to_dict()) == sc
+    with pytest.raises(ConfigError, match="cluster.write_quorum: \"any\" disagrees with consistency.write = 'ONE'"):
+        scenario_from_dict({"cluster": {"write_quorum": "any"}, "consistency": {"write": "ONE"},
+                            "hinted_handoff": {"store": "coordinator"}})
     with pytest.raises(ConfigError, match="hinted_handoff.store"):
         scenario_from_dict({"consistency": {"write": "ANY"}})
 
@@ -234,8 +238,10 @@ def test_sweeps_refuse_a_topology(tmp_path: Path) -> None:
 
     (tmp_path / "t.toml").write_text(TOPO_TOML)
     (tmp_path / "s.toml").write_text('[sweep]\nengine = "simulate"\nscenario = "t.toml"\n[grid]\n"predict.k" = [1, 2]\n')
-    with pytest.raises(ConfigError, match=r"sweep.engine: cell 0: \[topology\] is not supported"):
-        load_sweep(tmp_path / "s.toml")
+    for engine in ("simulate", "predict"):
+        (tmp_path / "s.toml").write_text(f'[sweep]\nengine = "{engine}"\nscenario = "t.toml"\n[grid]\n"predict.k" = [1, 2]\n')
+        with pytest.raises(ConfigError, match=rf"sweep.engine: cell 0: \[topology\] is not supported by sweeps on engine '{engine}'"):
+            load_sweep(tmp_path / "s.toml")
 
 
 def test_validate_lists_the_topology(tmp_path: Path) -> None:

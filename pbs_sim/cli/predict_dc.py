@@ -84,16 +84,37 @@ def predict_scenario_file(
             f.insert(0, "write_dc", pr.write_dc)
             frames.append(f)
         write_table(pd.concat(frames, ignore_index=True), out)
+    cut = wan_cut_availability(sc)
     if as_json:
         click.echo(dumps({
             "scenario": path,
+            "wan_cut": cut,
             "pairs": [{"write_dc": pr.write_dc, "read_dc": pr.read_dc, "read_level": pr.read_level,
                        "write_level": pr.write_level, **pr.result.to_dict()} for pr in results],
         }))
         return
     click.echo(render_pairs(sc, results, requested))
+    click.echo("")
+    click.echo("  if the WAN is cut (each datacenter alone, its replicas up): "
+               + "; ".join(f"{c['dc']} reads {'available' if c['read_available'] else 'unavailable'}, writes "
+                           f"{'available' if c['write_available'] else 'unavailable'}" for c in cut))
     if out is not None:
         click.echo(f"curves ({len(results)} DC pairs) written to {out}")
+
+
+def wan_cut_availability(sc: Any) -> list[dict[str, Any]]:
+    """Per client datacenter: can its reads and writes complete when it is cut off from every other
+    datacenter (``pbs_sim.analytic.multidc.availability`` with only its own replicas reachable)?"""
+    from ..analytic.multidc import availability
+    from ..topology import requirements
+
+    rf = sc.topology.replication()
+    out = []
+    for dc in sc.topology.client_weights():
+        read, write = requirements(sc, dc)
+        out.append({"dc": dc, "read_available": availability(read, rf, dc, {dc}) == 1.0,
+                    "write_available": availability(write, rf, dc, {dc}) == 1.0})
+    return out
 
 
 def render_pairs(sc: Any, results: list[Any], requested: tuple[float, ...]) -> str:
