@@ -236,6 +236,11 @@ def check_topology(sc: Scenario) -> None:
             raise ConfigError(src, f"{key}.replication", f"RF {d.replication} exceeds the {d.nodes} nodes of {d.name}")
         if not math.isfinite(d.clients):
             raise ConfigError(src, f"{key}.clients", "must be finite")
+    prof = sc.latency.wars
+    if prof.is_wan:
+        raise ConfigError(src, "latency.profile", f"{prof.name} adds its own {prof.remote_extra_ms:g} ms to remote "
+                                                  "replicas; with [topology] give the local profile (e.g. lnkd-disk) "
+                                                  "and let the links carry the WAN")
     n_total = sum(d.nodes for d in topo.datacenters)
     rf_total = sum(d.replication for d in topo.datacenters)
     if rf_total == 0:

@@ -288,6 +288,10 @@ def test_refusals() -> None:
         predict_dc_pair("wan", topo, r, r, "dc1", "dc2", trials=10)
     with pytest.raises(ConfigError, match="'dc3' is not a datacenter"):
         predict_dc_pair("lnkd-ssd", topo, r, r, "dc3", "dc2", trials=10)
+    with pytest.raises(ConfigError, match="write: X needs 4 replies in dc1, which holds 3 replicas"):
+        predict_dc_pair("lnkd-ssd", topo, r, Requirement("X", per_dc=(("dc1", 4),)), "dc1", "dc2", trials=10)
+    with pytest.raises(ConfigError, match="read: Y needs 7 replies but there are 6"):
+        predict_dc_pair("lnkd-ssd", topo, Requirement("Y", total=7), r, "dc1", "dc2", trials=10)
     sc = scenario_from_dict({"topology": {"datacenters": [{"name": "a"}, {"name": "b"}], "inter_dc": "constant(5)"}})
     with pytest.raises(ConfigError, match="one curve per"):
         predict_scenario(sc)

@@ -192,6 +192,7 @@ def test_requirements_per_coordinator_dc() -> None:
         ({**topo(dc("a", replication=1), dc("b", replication=1), inter_dc="constant(1)"),
           "consistency": {"write": "THREE"}}, "consistency.write", "needs 3 replies but there are 2"),
         ({"topology": {"inter_dc": "constant(1)"}}, "topology.inter_dc", "needs [[topology.datacenters]]"),
+        ({**topo(dc("a")), "latency": {"profile": "wan"}}, "latency.profile", "adds its own 75 ms"),
         ({"topology": {"datacenters": [{"name": "a", "color": 1}]}}, "topology.datacenters[0].color", "unknown key"),
     ],
 )

@@ -21,6 +21,10 @@ returns when its requirement is met; its responding set is every asked replica w
 arrived by then. It is consistent iff one of them held the write when the request reached it —
 the single-DC rule ``tau = max(0, min over responders of (W_i - R_i) - w_t)``.
 
+ANY is ONE here: with every replica up, Cassandra's ANY write waits for one ack (a hint counts only
+when no replica can take the write, which the fault-free WARS model never sees); Riak's pr / pw
+change nothing either (every replica is a primary without sloppy quorums).
+
 One datacenter without rack or intra-DC delays is the single-DC model: such a prediction *is* a
 call of ``pbs_sim.analytic.wars.predict`` (bit-identical). Every pair of a topology uses the same
 seed, so the profile's draws are common to all pairs (common random numbers): two pairs differ
@@ -293,6 +297,9 @@ def predict_dc_pair(
             raise ConfigError(None, key, f"{dc!r} is not a datacenter ({', '.join(topology.names)})")
     if fanout not in FANOUTS:
         raise ConfigError(None, "fanout", f"{fanout!r} is not one of {', '.join(FANOUTS)}")
+    rf = topology.replication()
+    for key, req, coord in (("read", read, read_dc), ("write", write, write_dc)):
+        _check_met(key, req, rf, coord)
     layout = Layout.of(topology)
     n = layout.n
     common: dict[str, Any] = dict(trials=trials, seed=seed, target=target, t_ms=t_ms, fanout=fanout, k=k,
@@ -307,6 +314,20 @@ def predict_dc_pair(
         res = _run(prof.sample_wars, prof.name, n, min(read.block_for, n), min(write.block_for, n),
                    kernel=_kernel(prof, topology, read, write, write_dc, read_dc, fanout), **common)
     return DCPairResult(write_dc, read_dc, read.level, write.level, res)
+
+
+def _check_met(key: str, req: Requirement, rf: Mapping[str, int], coord: str) -> None:
+    """A requirement the replicas can meet, or one line naming ``read`` / ``write``."""
+    n = sum(rf.values())
+    if req.total > n:
+        raise ConfigError(None, key, f"{req.level} needs {req.total} replies but there are {n} replicas")
+    if req.local > rf[coord]:
+        raise ConfigError(None, key, f"{req.level} needs {req.local} replies in {coord}, which holds {rf[coord]} replicas")
+    for dc, q in req.per_dc:
+        if dc not in rf or q > rf[dc]:
+            raise ConfigError(None, key, f"{req.level} needs {q} replies in {dc}, which holds {rf.get(dc, 0)} replicas")
+    if req.block_for < 1:
+        raise ConfigError(None, key, f"{req.level} waits for no reply")
 
 
 def client_pairs(topo: TopologyConfig) -> list[tuple[str, str]]:
