@@ -334,3 +334,23 @@ def test_availability_with_down_replicas_against_enumeration(level: str) -> None
     assert lo[0] <= p <= hi[0], (level, p, ok / m)
     if level == "LOCAL_QUORUM":
         assert p == pytest.approx(0.8**3 + 3 * 0.8**2 * 0.2)  # P(Bin(3, 0.8) >= 2)
+
+
+@pytest.mark.parametrize(
+    ("level", "fanout", "latency"),
+    [
+        ("QUORUM", "quorum", 102.0),  # 4 of 6: the 3 nearest (dc2's own) and one of dc1's
+        ("QUORUM", "all", 102.0),
+        ("LOCAL_QUORUM", "quorum", 2.0),
+        ("EACH_QUORUM", "all", 102.0),  # 2 in each datacenter: dc1's take 1 + 50 + 1 + 50 ms
+        ("EACH_QUORUM", "quorum", 102.0),
+        ("ONE", "quorum", 2.0),  # the nearest datacenter first
+        ("ALL", "quorum", 102.0),
+    ],
+)
+def test_read_levels_wait_for_the_replies_they_need(level: str, fanout: str, latency: float) -> None:
+    topo = two_dc()
+    rf = topo.replication()
+    res = predict_dc_pair(CONST, topo, resolve(level, "read", rf, "dc2"), resolve("ONE", "write", rf, "dc1"),
+                          "dc1", "dc2", trials=500, seed=4, fanout=fanout).result
+    assert res.read_latency_ms["p50"] == latency and res.read_latency_ms["p99.9"] == latency
