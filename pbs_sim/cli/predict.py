@@ -1,7 +1,8 @@
 """``pbs-sim predict``: the WARS t-visibility curve for one (N, R, W) and latency profile.
 
 Owns: the command's options, their one-line errors (``ConfigError`` naming the option) and the
-readable / JSON / CSV renderings of a ``PredictResult``. Must not touch: computation (that is
+readable / JSON / CSV renderings of a ``PredictResult``; ``--scenario FILE`` hands over to
+``pbs_sim.cli.predict_dc`` (a scenario's prediction, per (write DC, read DC) pair with [topology]). Must not touch: computation (that is
 ``pbs_sim.analytic.wars.predict``). Imports stay light (no pandas unless ``--out``) so a 10^6-trial
 prediction returns in well under a second.
 """
