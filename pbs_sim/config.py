@@ -940,10 +940,15 @@ def _apply_levels(
 
 
 def _levels_to_dict(sc: Scenario, out: dict[str, Any]) -> None:
-    """Round trip: a count a level set is left out (it follows N when a sweep changes N); the
+    """Round trip: a count a level set is left out (it follows N when a sweep changes N), and so are
+    ``cluster.nodes`` and ``replication`` with datacenters (their sums); the
     topology and consistency sections are left out when unused, so a scenario without them has
     the same settings (and sweep identity) as before they existed."""
-    if not sc.topology.enabled:
+    if sc.topology.enabled:
+        # N and the node count follow the datacenters (a changed topology re-derives them)
+        out["cluster"].pop("nodes", None)
+        out["cluster"].pop("replication", None)
+    else:
         out.pop("topology", None)
         for kind, attr in _LEVEL_KEYS:
             if getattr(sc.consistency, kind) is not None:

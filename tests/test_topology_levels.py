@@ -139,6 +139,9 @@ def test_topology_sums_and_link_laws() -> None:
     assert t.link("eu-west-1", "us-east-1") == Constant(80.535 / 2)
     assert t.link("us-east-1", "us-east-1") == Constant(0.3)
     assert scenario_from_dict(sc.to_dict()) == sc  # round trip
+    bigger = sc.with_overrides({"topology.datacenters": [{"name": "us-east-1", "nodes": 5, "replication": 5},
+                                                         {"name": "eu-west-1", "nodes": 5, "replication": 2}]})
+    assert (bigger.cluster.nodes, bigger.cluster.replication) == (10, 7)  # the sums follow the datacenters
 
 
 def test_a_link_entry_overrides_the_table() -> None:
