@@ -254,6 +254,7 @@ def test_validate_lists_the_topology(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "pbs_sim", "validate", str(f)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "topology  dc1 (3 nodes, 1 racks, RF 3" in out.stdout
+    assert "quorum    DC-aware" in out.stdout and "partial" not in out.stdout
     assert "levels    read LOCAL_QUORUM: 2 in the coordinator's datacenter" in out.stdout
     keys = subprocess.run([sys.executable, "-m", "pbs_sim", "validate", "--keys"], capture_output=True, text=True)
     for key in ("topology.datacenters", "topology.datacenters[].replication", "topology.links[].delay",

@@ -27,6 +27,9 @@ def scenario_facts(sc: Any) -> list[str]:
            else "partial (reads can be stale)"),
         f"latency   {prof.name}: " + "; ".join(f"{k} {v}" for k, v in prof.rows()),
     ]
+    if sc.topology.enabled:  # R + W against N says nothing about DC-aware levels
+        lines[1] = ("quorum    DC-aware: whether a read meets the write depends on the (write DC, read DC) pair "
+                    "(`pbs-sim predict --scenario`)")
     lines.extend(_topology_facts(sc))
     if wl.kind == "pbs-probe":
         offsets = (f"one offset per trial from {wl.probe_offset.spec()}" if wl.probe_offset is not None
