@@ -44,6 +44,7 @@ from .errors import ConfigError, DistributionError
 from .keys import KEY_HASHES, is_numeric_name
 from .numbers import num
 from .profiles import Profile, get_profile
+from .topology import ConsistencyConfig, TopologyConfig, check_topology, fill_cluster_defaults
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -403,6 +404,9 @@ class Scenario:
     clocks: ClocksConfig = field(default_factory=ClocksConfig)
     failure_detector: FailureDetectorConfig = field(default_factory=FailureDetectorConfig)
     hinted_handoff: HintedHandoffConfig = field(default_factory=HintedHandoffConfig)
+    # -- issue 19: datacenters and named consistency levels (pbs_sim.topology, pbs_sim.levels)
+    topology: TopologyConfig = field(default_factory=TopologyConfig)
+    consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)
     source: str = field(default="<inline>", compare=False, metadata={"internal": True})
     base_dir: str | None = field(default=None, compare=False, metadata={"internal": True})
     # data files this scenario read (empirical() traces, profile TOMLs): absolute path -> sha256
@@ -413,6 +417,7 @@ class Scenario:
         out = {f.name: _dump(getattr(self, f.name)) for f in _public_fields(Scenario)}
         if self.cluster.write_any:  # issue 12: ANY round-trips as written
             out["cluster"]["write_quorum"] = "any"
+        _levels_to_dict(self, out)
         return out
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
@@ -512,6 +517,7 @@ def _scenario_from_dict(raw: Mapping[str, Any], source: str, base_dir: str | Pat
         if name not in SECTIONS:
             raise ConfigError(source, name, f"unknown section; expected one of {', '.join(SECTIONS)}")
     raw = _write_any(raw, source)
+    raw = fill_cluster_defaults(raw)
     built: dict[str, Any] = {}
     for name, cls in SECTIONS.items():
         table = raw.get(name, {})
@@ -526,6 +532,7 @@ def _scenario_from_dict(raw: Mapping[str, Any], source: str, base_dir: str | Pat
     built["latency"] = dataclasses.replace(lat, resolved=resolved)
     if raw.get("_write_any"):
         built["cluster"] = dataclasses.replace(built["cluster"], write_any=True)
+    built["cluster"] = _apply_levels(built["cluster"], built["consistency"], built["topology"], raw, source)
     scenario = Scenario(**built, source=source, base_dir=str(bd) if bd else None)
     _check_scenario(scenario)
     return scenario
@@ -675,6 +682,7 @@ def check_delay(dist: Distribution, source: str | None, key: str) -> None:
 def _check_scenario(sc: Scenario) -> None:
     """Rules that span fields; each names the key to fix."""
     src, c = sc.source, sc.cluster
+    check_topology(sc)  # issue 19: datacenters and named levels first (pbs_sim.topology)
     if c.replication > c.nodes:
         raise ConfigError(src, "cluster.replication", f"N = {c.replication} exceeds cluster.nodes = {c.nodes}")
     if c.read_quorum > c.replication:
@@ -926,11 +934,76 @@ def _check_sloppy(sc: Scenario) -> None:
                           f"exceeds {num(MAX_EVENTS)} events per run")
 
 
+# -- issue 19: named consistency levels on a flat cluster become today's counts ------------------
+
+_LEVEL_KEYS = (("read", "read_quorum"), ("write", "write_quorum"), ("pr", "pr"), ("pw", "pw"))
+
+
+def _apply_levels(
+    c: ClusterConfig, cons: ConsistencyConfig, topo: TopologyConfig, raw: Mapping[str, Any], source: str
+) -> ClusterConfig:
+    """Without datacenters every level is a count over the N replicas (``pbs_sim.levels``): it
+    becomes ``cluster.read_quorum`` (``write_quorum``, ``pr``, ``pw``), so both engines run it as
+    they run R and W; ANY becomes W = 1 with ``write_any``. A count given as well must agree. With
+    datacenters the levels stay DC-aware (``pbs_sim.topology.requirements``)."""
+    from .levels import LevelError, resolve
+
+    if topo.enabled:
+        return c
+    given = raw.get("cluster", {})
+    changes: dict[str, Any] = {}
+    for kind, attr in _LEVEL_KEYS:
+        name = getattr(cons, kind)
+        if name is None:
+            continue
+        try:
+            req = resolve(name, kind, {"": c.replication})
+        except LevelError as exc:
+            raise ConfigError(source, f"consistency.{kind}", str(exc)) from None
+        if kind == "write" and c.write_any and not req.hint_ok:
+            raise ConfigError(source, "cluster.write_quorum", f"\"any\" disagrees with consistency.write = {name!r}; "
+                                                             "give one of them")
+        if attr in given and getattr(c, attr) != req.total and not (kind == "write" and c.write_any and req.hint_ok):
+            raise ConfigError(source, f"cluster.{attr}", f"{getattr(c, attr)} disagrees with consistency.{kind} = "
+                                                        f"{name!r} ({req.total} of N = {c.replication}); give one of them")
+        changes[attr] = req.total
+        if kind == "write" and req.hint_ok:
+            changes["write_any"] = True
+    return dataclasses.replace(c, **changes) if changes else c
+
+
+def _levels_to_dict(sc: Scenario, out: dict[str, Any]) -> None:
+    """Round trip: a count a level set is left out (it follows N when a sweep changes N), and so are
+    ``cluster.nodes`` and ``replication`` with datacenters (their sums); the
+    topology and consistency sections are left out when unused, so a scenario without them has
+    the same settings (and sweep identity) as before they existed."""
+    if sc.topology.enabled:
+        # N and the node count follow the datacenters (a changed topology re-derives them)
+        out["cluster"].pop("nodes", None)
+        out["cluster"].pop("replication", None)
+    else:
+        out.pop("topology", None)
+        for kind, attr in _LEVEL_KEYS:
+            if getattr(sc.consistency, kind) is not None:
+                out["cluster"].pop(attr, None)
+                if kind == "write":
+                    out["cluster"].pop("write_quorum", None)
+    if not out.get("consistency"):
+        out.pop("consistency", None)
+
+
 def describe_fields(cls: type = Scenario) -> list[tuple[str, str, str]]:
     """(dotted key, default, doc) for every setting: documentation and ``pbs-sim validate --keys``."""
     out: list[tuple[str, str, str]] = []
     for sec_name, sec in SECTIONS.items():
+        hints = typing.get_type_hints(sec)
         for f in _public_fields(sec):
             default = f.default if f.default is not dataclasses.MISSING else None
             out.append((f"{sec_name}.{f.name}", repr(_dump(default)), f.metadata.get("doc", "")))
+            # a list of tables ([[topology.datacenters]], [[faults.schedule]]): each entry's keys too
+            args = typing.get_args(hints[f.name])
+            if typing.get_origin(hints[f.name]) is tuple and args and dataclasses.is_dataclass(args[0]):
+                elem = args[0]
+                for g in _public_fields(elem):  # type: ignore[arg-type]
+                    out.append((f"{sec_name}.{f.name}[].{g.name}", repr(_dump(g.default)), g.metadata.get("doc", "")))
     return out

@@ -146,6 +146,9 @@ def simulate(
     elsewhere a line per tenth of the simulated time for a long-ish run (``SIM_PROGRESS_MIN_OPS``).
     """
     scenario = as_scenario(scenario)
+    from .topology import refuse_simulator
+
+    refuse_simulator(scenario)  # issue 19: datacenters are analytic-only until the request path learns them
     root = scenario.run.seed if seed is None else seed
     streams = Streams(root)
     model = build(scenario, streams, sim_mechanisms())

@@ -29,6 +29,10 @@ def scenario_facts(sc: Any) -> list[str]:
            else "partial (reads can be stale)"),
         f"latency   {prof.name}: " + "; ".join(f"{k} {v}" for k, v in prof.rows()),
     ]
+    if sc.topology.enabled:  # R + W against N says nothing about DC-aware levels
+        lines[1] = ("quorum    DC-aware: whether a read meets the write depends on the (write DC, read DC) pair "
+                    "(`pbs-sim predict --scenario`)")
+    lines.extend(_topology_facts(sc))
     if wl.kind == "pbs-probe":
         offsets = (f"one offset per trial from {wl.probe_offset.spec()}" if wl.probe_offset is not None
                    else "reads at " + ", ".join(f"{num(t)}" for t in wl.probe_offsets_ms) + " ms after commit")
@@ -66,6 +70,28 @@ def scenario_facts(sc: Any) -> list[str]:
         extras.append(f"failure detector {sc.failure_detector.mode}")
     lines.append(f"run       seed {sc.run.seed}" + (f"; {', '.join(extras)}" if extras else ""))
     return lines
+
+
+def _topology_facts(sc: Any) -> list[str]:
+    """Issue 19: the datacenters, their links and the named levels (nothing for a flat cluster)."""
+    from ..topology import requirements
+
+    topo, cons = sc.topology, sc.consistency
+    out = []
+    if topo.enabled:
+        dcs = ", ".join(f"{d.name} ({d.nodes} nodes, {d.racks} racks, RF {d.replication}, clients {d.clients:g})"
+                        for d in topo.datacenters)
+        out.append(f"topology  {dcs}; intra-rack +{topo.intra_rack.spec()}, intra-DC +{topo.intra_dc.spec()}")
+        names = topo.names
+        pairs = [f"{a}-{b} +{topo.link(a, b).spec()}" for i, a in enumerate(names) for b in names[i + 1:]]
+        if pairs:
+            out.append("links     " + "; ".join(pairs) + " (simulator: not supported yet; analytic only)")
+    if any(getattr(cons, k) is not None for k in ("read", "write", "pr", "pw")):
+        local = next(iter(topo.client_weights())) if topo.enabled else None
+        read, write = requirements(sc, local)
+        where = f" (coordinator in {local})" if local else ""
+        out.append(f"levels    read {read.describe()}; write {write.describe()}{where}")
+    return out
 
 
 @click.command("validate")

@@ -196,6 +196,7 @@ def sweep_from_dict(
             f"{n_cells:,} cells x {replications:,} replications = {n_cells * replications:,} runs; at most {MAX_RUNS:,} per sweep",
         )
     cells = _expand(base, grid, zips, source, scenario_dir)
+    _check_topology_engine(engine, cells, source)
     _check_engine(engine, source)
     return SweepSpec(
         engine=engine, base=base, grid=grid, zips=zips, replications=replications, seed=seed,
@@ -218,6 +219,19 @@ def _engine(head: Mapping[str, Any], source: str) -> str:
     if not isinstance(engine, str) or not engine.strip():
         raise ConfigError(source, "sweep.engine", f"expected a string, got {engine!r}")
     return engine
+
+
+def _check_topology_engine(engine: str, cells: list[Cell], source: str) -> None:
+    """Issue 19: a cell with datacenters runs on neither built-in sweep engine yet (the simulator
+    does not model them; the predict engine's one-row summary has no per-DC-pair form), so the
+    sweep is refused before any run rather than run as a flat cluster."""
+    if engine not in ("simulate", "predict"):
+        return
+    for cell in cells:
+        if cell.scenario.topology.enabled:
+            raise ConfigError(source, "sweep.engine",
+                              f"cell {cell.index}: [topology] is not supported by sweeps on engine {engine!r} yet "
+                              "(analytic per-DC-pair curves only): use `pbs-sim predict --scenario FILE`")
 
 
 def _check_engine(engine: str, source: str) -> None:

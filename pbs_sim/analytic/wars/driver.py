@@ -30,6 +30,9 @@ from .tallies import _ExactTally, _HistTally, _snap_to_edge, _Tally
 if TYPE_CHECKING:
     from ...config import Scenario
 
+#: ``kernel(streams)`` -> ``step(rng, pick_rng, m)`` -> ``(tau, read_latency, write_latency)`` of m trials
+ChunkKernel = Callable[[Streams], Callable[[np.random.Generator, np.random.Generator, int], tuple[np.ndarray, np.ndarray, np.ndarray]]]
+
 CHUNK_VALUES = 1 << 20  # delay values per delay array per chunk (trials per chunk = this // N)
 EXACT_MAX_TRIALS = 10_000_000
 LATENCY_QUANTILES = (("p50", 0.5), ("p99", 0.99), ("p99.9", 0.999))
@@ -88,6 +91,7 @@ def _run(
     exact_max_trials: int,
     curve_points: int,
     progress: Callable[[int], object] | None = None,
+    kernel: ChunkKernel | None = None,
 ) -> PredictResult:
     n, r, w, trials, target, ts, k, chunk_trials = _validate(n, r, w, trials, target, t_ms, fanout, k, chunk)
     check_prediction(seed=seed)
@@ -97,14 +101,20 @@ def _run(
     # the replicas a quorum read asks come from their own stream, so the delay draws are the same
     # for every (R, W) and fan-out (the grid engine relies on it)
     pick_rng = streams.get(READ_REPLICAS_STREAM)
+    # a multi-datacenter kernel (pbs_sim.analytic.multidc) draws and judges a chunk itself, from
+    # the same "wars" and read-replica streams plus its own; None: today's kernel, unchanged
+    step = kernel(streams) if kernel is not None else None
     exact = trials <= exact_max_trials
     tally: _ExactTally | _HistTally = _ExactTally(trials) if exact else _HistTally(trials, ts)
     done = 0
     while done < trials:
         m = min(chunk_trials, trials - done)
-        dw, da, dr, ds = sampler(rng, m, n)
-        tau, read, write = wars_thresholds(dw, da, dr, ds, r, w, fanout, pick_rng)
-        del dw, da, dr, ds
+        if step is None:
+            dw, da, dr, ds = sampler(rng, m, n)
+            tau, read, write = wars_thresholds(dw, da, dr, ds, r, w, fanout, pick_rng)
+            del dw, da, dr, ds
+        else:
+            tau, read, write = step(rng, pick_rng, m)
         tally.add(tau, read, write)
         done += m
         if progress is not None:
@@ -202,6 +212,10 @@ def predict_scenario(scenario: Scenario, seed: Seed = None) -> PredictResult:
     means the same store on both engines (WARS writes always go to all N: ``cluster.write_fanout =
     "quorum"`` has no analytic counterpart here); ``seed`` None uses ``run.seed``."""
     c, p = scenario.cluster, scenario.predict
+    if scenario.topology.enabled:  # one flat curve would hide the datacenters (issue 19)
+        raise ConfigError(scenario.source, "topology",
+                          "a scenario with datacenters has one curve per (write DC, read DC) pair: "
+                          "use pbs_sim.analytic.multidc.predict_topology (pbs-sim predict --scenario FILE)")
     return predict(
         scenario.latency.wars, c.replication, c.read_quorum, c.write_quorum,
         trials=p.trials, seed=scenario.run.seed if seed is None else seed, target=p.target,
