@@ -268,6 +268,7 @@ def run_python(block: Block, namespace: dict[str, Any]) -> None:
         runner = doctest.DocTestRunner(checker=NumberChecker(rel), optionflags=doctest.ELLIPSIS)
         out: list[str] = []
         runner.run(test, out=out.append, clear_globs=False)
+        namespace.update(test.globs)  # DocTest copies its globals; the next block sees these names
         assert runner.failures == 0, f"{block.where}: doctest failed\n" + "".join(out)
     else:
         exec(compile(block.text, block.where, "exec"), namespace)  # noqa: S102 - the page's own example
