@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from docs_examples import (
     REPO,
     SHELL_LANGS,
