@@ -242,3 +242,20 @@ def test_readme_examples(block: Block, tmp_path: Path, monkeypatch: pytest.Monke
     skipped = run_shell_block(block, subsequence=True, not_run=README_NOT_RUN)
     if skipped:
         pytest.skip("not run: " + "; ".join(skipped))
+
+
+def test_a_command_that_fails_where_the_page_shows_success_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("```console\n$ pbs-sim predict --profile lnkd-ssd --n 3 --r 4 --w 1\n...\n```\n", encoding="utf-8")
+    with pytest.raises(AssertionError, match="exited 2, expected 0"):
+        run_page(page, tmp_path / "run", monkeypatch)
+
+
+def test_a_command_other_than_pbs_sim_needs_a_skip_marker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("```console\n$ rm -rf results\n```\n", encoding="utf-8")
+    with pytest.raises(AssertionError, match="only `pbs-sim` commands run"):
+        run_page(page, tmp_path / "run", monkeypatch)
+    page.write_text("<!-- check: skip: shows a shell command, not pbs-sim -->\n```console\n$ rm -rf results\n```\n",
+                    encoding="utf-8")
+    run_page(page, tmp_path / "run2", monkeypatch)
