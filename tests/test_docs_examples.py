@@ -259,3 +259,20 @@ def test_a_command_other_than_pbs_sim_needs_a_skip_marker(tmp_path: Path, monkey
     page.write_text("<!-- check: skip: shows a shell command, not pbs-sim -->\n```console\n$ rm -rf results\n```\n",
                     encoding="utf-8")
     run_page(page, tmp_path / "run2", monkeypatch)
+
+
+def test_every_toml_block_on_the_site_parses() -> None:
+    """A TOML block shown without a title (a fragment to copy) is not run, but it must be TOML."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    bad = []
+    for page in PAGES:
+        for b in blocks(page):
+            if b.lang == "toml" and not b.skip:
+                try:
+                    tomllib.loads(b.text)
+                except tomllib.TOMLDecodeError as exc:
+                    bad.append(f"{b.where}: {exc}")
+    assert not bad, bad
