@@ -477,7 +477,34 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
-    """Load and validate a scenario TOML file (with optional dotted-key overrides)."""
+    """Load and validate a scenario TOML file, with optional dotted-key overrides.
+
+    Every key is checked before anything runs: unknown keys and sections, types, bounds, choices,
+    R and W against N, the work a run would mean; relative paths in the file (``empirical()``
+    traces, a profile ``.toml``) resolve against the file's folder. The keys and their defaults are
+    listed by ``pbs-sim validate --keys`` and on the site's scenario-keys page.
+
+    Args:
+        path: the scenario TOML file.
+        overrides: settings to replace, by dotted key, as ``pbs-sim run --set`` gives them, e.g.
+            ``{"cluster.read_quorum": 2}``; values are checked like the file's.
+
+    Returns:
+        The validated, immutable ``Scenario`` (one frozen dataclass per section:
+        ``scenario.cluster.replication``, ``scenario.workload.rate_per_s``, ...).
+
+    Raises:
+        ConfigError: the file is missing, not TOML, or any setting is wrong; the message is one line
+            naming the file, the key and the reason.
+
+    Example:
+        >>> sc = load_scenario("experiments/quickstart.toml", {"cluster.read_quorum": 2})
+        >>> sc.cluster.replication, sc.cluster.read_quorum, sc.latency.profile
+        (3, 2, 'lnkd-disk')
+        >>> load_scenario("experiments/quickstart.toml", {"cluster.read_quorum": 5})
+        Traceback (most recent call last):
+        pbs_sim.errors.ConfigError: experiments/quickstart.toml: cluster.read_quorum: R = 5 exceeds N = 3
+    """
     p = Path(path)
     raw = read_toml(p)
     for key, value in (overrides or {}).items():
@@ -502,8 +529,26 @@ def set_dotted(raw: dict[str, Any], key: str, value: Any, source: str | None = N
 def scenario_from_dict(
     raw: Mapping[str, Any], source: str = "<inline>", base_dir: str | Path | None = None
 ) -> Scenario:
-    """Build and validate a Scenario from a plain dict (as TOML gives it). The data files it reads
-    (with their SHA-256) are in ``Scenario.inputs``."""
+    """Build and validate a Scenario from a plain dict, shaped as the TOML file would be.
+
+    Args:
+        raw: sections to settings, e.g. ``{"cluster": {"replication": 3}, "workload": {...}}``;
+            missing sections and keys take their defaults.
+        source: the name to give the scenario in error messages.
+        base_dir: the folder relative paths resolve against (the current directory when None).
+
+    Returns:
+        The validated ``Scenario``; the data files it read (``empirical()`` traces, profile TOMLs),
+        with their SHA-256, are in ``Scenario.inputs``.
+
+    Raises:
+        ConfigError: an unknown key or a bad value, in one line naming ``source``, the key and why.
+
+    Example:
+        >>> sc = scenario_from_dict({"cluster": {"replication": 5, "nodes": 5, "write_quorum": 3}})
+        >>> sc.cluster.replication, sc.cluster.write_quorum, sc.cluster.read_quorum
+        (5, 3, 1)
+    """
     with inputs.recording() as seen:
         scenario = _scenario_from_dict(raw, source, base_dir)
     return dataclasses.replace(scenario, inputs=dict(sorted(seen.items())))

@@ -147,7 +147,28 @@ def _short(v: Any) -> str:
 
 
 def load_sweep(path: str | Path) -> SweepSpec:
-    """Load and validate a sweep file; every cell's scenario is built and checked here."""
+    """Load and validate a sweep file; every cell's scenario is built and checked here.
+
+    A sweep file has ``[sweep]`` (engine, replications, seed, optional base ``scenario``),
+    ``[base.SECTION]`` tables on top of it, a ``[grid]`` (Cartesian product over dotted scenario
+    keys) and ``[[zip]]`` tables (factors that vary together).
+
+    Args:
+        path: the sweep TOML file.
+
+    Returns:
+        A ``SweepSpec``: ``cells`` (each with its overrides and validated scenario), ``replications``,
+        ``seed``, ``engine``, ``swept_keys`` and ``n_runs``.
+
+    Raises:
+        ConfigError: an unknown key, an empty list, a zip row of the wrong length, a key varied twice,
+            or a cell whose scenario does not validate (the message names the cell's settings).
+
+    Example:
+        >>> spec = load_sweep("experiments/sweep_example.toml")
+        >>> len(spec.cells), spec.replications, spec.n_runs
+        (8, 3, 24)
+    """
     p = Path(path)
     raw = read_toml(p)
     return sweep_from_dict(raw, source=str(p), base_dir=p.resolve().parent, name=p.stem)
