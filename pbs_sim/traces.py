@@ -34,6 +34,7 @@ import numpy as np
 
 from . import inputs
 from .errors import ConfigError
+from .numbers import num
 
 BATCH_ROWS = 65_536  # Parquet: rows per batch
 BLOCK_BYTES = 1 << 22  # CSV and JSONL: bytes per streamed block (a batch is one block's rows)
@@ -275,8 +276,8 @@ def _check(b: Batch, last: float, path: Path, fmt: str, at_name: str) -> None:
     down = np.nonzero(at < prev)[0]
     if len(down):
         i = int(down[0])
-        raise _row_error(path, fmt, b.start_row + i, f"times are not sorted: {at_name} {at[i]:g} comes after "
-                                                     f"{prev[i]:g} (sort the trace by {at_name})")
+        raise _row_error(path, fmt, b.start_row + i, f"times are not sorted: {at_name} {num(at[i])} comes after "
+                                                     f"{num(prev[i])} (sort the trace by {at_name})")
     bad = np.nonzero((b.client < 0) | (b.client > MAX_CLIENT))[0]
     if len(bad):
         i = int(bad[0])

@@ -56,6 +56,7 @@ import numpy as np
 from . import inputs
 from .errors import ConfigError
 from .keys import KeySpace
+from .numbers import num
 
 ITEM_COUNT = 10_000_000_000  # ScrambledZipfianGenerator.ITEM_COUNT
 ZETAN = 26.46902820178302  # ScrambledZipfianGenerator.ZETAN: zeta(10^10, 0.99) as YCSB computed it
@@ -178,7 +179,7 @@ def _spec(name: str, props: dict[str, tuple[int, str]], source: str | None, key:
         at = f"line {line}: {prop}" if line else prop
         return ConfigError(source, f"{key}: {at}" if key else at, reason)
 
-    def num(prop: str, default: float, lo: float = 0.0, hi: float = 1.0) -> float:
+    def real(prop: str, default: float, lo: float = 0.0, hi: float = 1.0) -> float:
         if prop not in props:
             return default
         try:
@@ -186,7 +187,7 @@ def _spec(name: str, props: dict[str, tuple[int, str]], source: str | None, key:
         except ValueError:
             raise err(prop, f"expected a number, got {props[prop][1]!r}") from None
         if not (math.isfinite(x) and lo <= x <= hi):
-            raise err(prop, f"must be in [{lo:g}, {hi:g}], got {x!r}")
+            raise err(prop, f"must be in [{num(lo)}, {num(hi)}], got {num(x) if math.isfinite(x) else x!r}")
         return x
 
     def integer(prop: str, lo: int, hi: int) -> int | None:
@@ -197,7 +198,7 @@ def _spec(name: str, props: dict[str, tuple[int, str]], source: str | None, key:
         except ValueError:
             raise err(prop, f"expected an integer, got {props[prop][1]!r}") from None
         if not lo <= x <= hi:
-            raise err(prop, f"must be in [{lo}, {hi:,}], got {x}")
+            raise err(prop, f"must be in [{num(lo)}, {num(hi)}], got {num(x)}")
         return x
 
     for prop, (_line, val) in props.items():
@@ -216,25 +217,25 @@ def _spec(name: str, props: dict[str, tuple[int, str]], source: str | None, key:
         raise err("requestdistribution", f"{dist!r} is not supported" + (
             " (YCSB defines it; pbs_sim implements zipfian, uniform, latest, hotspot)" if known_elsewhere
             else f"; expected one of {', '.join(DISTRIBUTIONS)}"))
-    scan = num("scanproportion", 0.0)
+    scan = real("scanproportion", 0.0)
     if scan > 0:
         raise err("scanproportion", NO_SCANS)
-    read, update = num("readproportion", 0.95), num("updateproportion", 0.05)
-    insert, rmw = num("insertproportion", 0.0), num("readmodifywriteproportion", 0.0)
+    read, update = real("readproportion", 0.95), real("updateproportion", 0.05)
+    insert, rmw = real("insertproportion", 0.0), real("readmodifywriteproportion", 0.0)
     total = read + update + insert + rmw
     if abs(total - 1.0) > 1e-9:
         defaults = [p for p, d in (("readproportion", 0.95), ("updateproportion", 0.05)) if p not in props]
         note = f" (YCSB's defaults apply to what {where} leaves out: {', '.join(f'{d}' for d in defaults)})" if defaults else ""
-        raise ConfigError(source, key, f"the operation proportions read {read:g} + update {update:g} + insert "
-                                       f"{insert:g} + readmodifywrite {rmw:g} sum to {total:g}, not 1{note}")
+        raise ConfigError(source, key, f"the operation proportions read {num(read)} + update {num(update)} + insert "
+                                       f"{num(insert)} + readmodifywrite {num(rmw)} sum to {num(total)}, not 1{note}")
     order = props.get("insertorder", (0, "hashed"))[1].strip()
     if order not in ("hashed", "ordered"):
         raise err("insertorder", f"{order!r} is not 'hashed' or 'ordered'")
-    theta = num("zipfianconstant", USED_ZIPFIAN_CONSTANT, 0.0, 1e9)
+    theta = real("zipfianconstant", USED_ZIPFIAN_CONSTANT, 0.0, 1e9)
     if not 0.0 < theta < 1.0 and "zipfianconstant" in props:
         # Gray's algorithm has alpha = 1 / (1 - theta): it needs 0 < theta < 1
-        raise err("zipfianconstant", f"must be in (0, 1) (Gray's algorithm divides by 1 - theta), got {theta:g}")
-    hot_data, hot_opn = num("hotspotdatafraction", 0.2), num("hotspotopnfraction", 0.8)
+        raise err("zipfianconstant", f"must be in (0, 1) (Gray's algorithm divides by 1 - theta), got {num(theta)}")
+    hot_data, hot_opn = real("hotspotdatafraction", 0.2), real("hotspotopnfraction", 0.8)
     record = integer("recordcount", 1, 10**8)
     operations = integer("operationcount", 1, 10**7)
     threads = integer("threadcount", 1, 10**6)
@@ -245,7 +246,7 @@ def _spec(name: str, props: dict[str, tuple[int, str]], source: str | None, key:
     count = integer("insertcount", 0, 2**62)
     if count is not None and record is not None and count != record:
         raise err("insertcount", "insertcount other than recordcount splits YCSB's load among clients; not supported")
-    target = num("target", 0.0, 0.0, 1e12) if "target" in props else None
+    target = real("target", 0.0, 0.0, 1e12) if "target" in props else None
     pad = integer("zeropadding", 0, 64)
     if dist == "hotspot" and record is not None:
         check_hotspot(record, hot_data, hot_opn, source, key)
@@ -261,10 +262,10 @@ def check_hotspot(records: int, data_fraction: float, opn_fraction: float, sourc
     """YCSB divides by the hot and cold set sizes: an empty set that is drawn from is an error."""
     hot = int(records * data_fraction)
     if hot == 0 and opn_fraction > 0:
-        raise ConfigError(source, key, f"hotspot: hotspotdatafraction {data_fraction:g} of {records} records is an "
+        raise ConfigError(source, key, f"hotspot: hotspotdatafraction {num(data_fraction)} of {records:,} records is an "
                                        "empty hot set, but hotspotopnfraction > 0 draws from it")
     if hot == records and opn_fraction < 1:
-        raise ConfigError(source, key, f"hotspot: hotspotdatafraction {data_fraction:g} leaves no cold records, but "
+        raise ConfigError(source, key, f"hotspot: hotspotdatafraction {num(data_fraction)} leaves no cold records, but "
                                        "hotspotopnfraction < 1 draws from them")
 
 
