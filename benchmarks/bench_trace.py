@@ -45,7 +45,7 @@ import json, resource, sys, time
 from pbs_sim import traces
 t = time.process_time()
 info = traces.scan_trace(sys.argv[1], None, None)
-rows = sum(len(b.at_ms) for b in traces.batches(info.path, info.fmt, info.form))
+rows = sum(len(b.at_ms) for b in traces.batches(info.path, info.fmt, info.columns))
 print(json.dumps({"rows": rows, "cpu_s": time.process_time() - t,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
