@@ -358,3 +358,20 @@ def test_ops_output_has_key_names_and_values_and_history_stays_int() -> None:
     ok = res.frames()["ops"]
     assert (ok.loc[(ok["kind"] == "read") & (ok["version"] == 0), "value"].isna()).all()
     assert res.history.facts and OK == 1
+
+
+def test_the_checker_shows_the_values_of_its_examples() -> None:
+    """A lost write's example carries the value it wrote, a session example (a read) the values it
+    returned; the rendered report prints them beside the op ids."""
+    from pbs_sim.checker import check
+
+    res = simulate({"cluster": {"coordinator": "random"},
+                    "workload": {"keys": 3, "duration_ms": 300, "warmup_ms": 0, "rate_per_s": 3000, "read_fraction": 0.5}})
+    rep = check(res)
+    lost, ryw = rep.findings["lost_writes"], rep.findings["read_your_writes"]
+    assert lost.examples and ryw.examples
+    assert lost.values == [[res.history.write_value(o)] for o in lost.examples]
+    assert ryw.values == [res.history.read_values(o) for o in ryw.examples]
+    text = rep.render()
+    assert f"{lost.examples[0]} [{lost.values[0][0]}]" in text
+    assert rep.to_dict()["checks"]["lost_writes"]["values"] == lost.values
