@@ -310,6 +310,11 @@ def _matches(col: Any, name: str, code: int) -> np.ndarray:
     """``col == name`` for an ops column held as names (categorical or strings, as frames and files
     hold them) or as the history's small-int codes."""
     ser = col if isinstance(col, pd.Series) else pd.Series(col)
+    if isinstance(ser.dtype, pd.CategoricalDtype):  # compare codes, not strings (a history's frames)
+        cats = list(ser.cat.categories)
+        if name not in cats:
+            return np.zeros(len(ser), bool)
+        return np.asarray(ser.cat.codes.to_numpy() == cats.index(name), bool)
     if pd.api.types.is_numeric_dtype(ser.dtype) and not pd.api.types.is_bool_dtype(ser.dtype):
         return np.asarray(ser.to_numpy() == code, bool)
     return (ser.astype(str) == name).to_numpy(bool)
