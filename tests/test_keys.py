@@ -3,8 +3,8 @@
 References: Cassandra's Murmur3Partitioner tokens as the DataStax drivers pin them ("inputs and
 result values from Cassandra": datastax/ruby-driver ``spec/cassandra/murmur3_spec.rb``,
 datastax/csharp-driver ``src/Cassandra.Tests/TokenTests.cs``), which include keys whose tail bytes are
->= 0x80 (where Cassandra's sign extension departs from the reference MurmurHash3); the MD5 test
-suite of RFC 1321 (appendix A.5).
+>= 0x80 (where Cassandra's sign extension departs from the reference MurmurHash3), and the replicas
+the latter's token-map test expects of SimpleStrategy; the MD5 test suite of RFC 1321 (appendix A.5).
 """
 
 from __future__ import annotations
@@ -150,6 +150,26 @@ def test_a_key_on_a_token_belongs_to_that_tokens_node() -> None:
     OnTokens.tokens = [end for _, end, _ in ring.ranges()]
     for j, (_, _, owner) in enumerate(ring.ranges()):
         assert ring.walk(j, 1) == (owner,)
+
+
+def test_replicas_follow_cassandras_simple_strategy() -> None:
+    """datastax/csharp-driver TokenTests.TokenMap_SimpleStrategy_With_Keyspace_Test: hosts holding
+    tokens 0, 10 and 20, replication 2: a key at token 0 or -100 or 500000 (past the last: wraps)
+    has replicas (0, 1); at 20 or 19, (2, 0); with replication above the ring size a key at 5 has
+    every host, (1, 2, 0)."""
+
+    class GivenTokens(KeySpace):
+        key_tokens = [0, -100, 500000, 20, 19, 5]
+
+        def node_token(self, label: str) -> int:
+            return {"node-0-vnode-0": 0, "node-1-vnode-0": 10, "node-2-vnode-0": 20}[label]
+
+        def position(self, index: int) -> int:
+            return self.key_tokens[index]
+
+    ring = Ring(3, 2, 1, keys=GivenTokens())
+    assert [ring.preference_list(k) for k in range(5)] == [(0, 1), (0, 1), (0, 1), (2, 0), (2, 0)]
+    assert ring.full_walk(5) == (1, 2, 0)
 
 
 def test_node_tokens_keep_their_order_in_either_space() -> None:
