@@ -345,19 +345,23 @@ def test_read_values_are_the_values_of_the_returned_versions() -> None:
 
 def test_the_export_carries_the_real_values() -> None:
     """Jepsen / Elle histories: a write's :value is [key "client:seq"], a read's completion the
-    vector of the values it returned (Elle: the newest one)."""
+    vector of the values it returned (Elle: the newest one); a numeric key name is a bare integer,
+    another name ("cart") an EDN string."""
     res = simulate({"cluster": {"versioning": "dvv", "coordinator": "random"},
                     "workload": {"keys": 2, "duration_ms": 150, "warmup_ms": 0, "rate_per_s": 2000, "clients": 3,
-                                 "read_fraction": 0.5, "hot_key_writers_per_s": [300.0]}}, record_ops=True)
+                                 "read_fraction": 0.5, "hot_key": "cart", "hot_key_writers_per_s": [300.0]}},
+                   record_ops=True)
     fr = res.frames()
     ops = fr["ops"]
     values = res.history.read_values_frame().groupby("op_id")["value"].apply(list).to_dict()
+    named = 0
     plain, elle = list(jepsen_lines(fr)), list(elle_lines(fr))
     seen_write = seen_read = 0
     for p, e in zip(plain, elle, strict=True):
         op = int(p.split(":op-id ")[1].rstrip("}"))
         row = ops.iloc[op]
-        k = row["key_name"]
+        k = row["key_name"] if row["key_name"].isdigit() else f'"{row["key_name"]}"'  # names are EDN strings
+        named += k == '"cart"'
         if row["kind"] == "write":
             assert f':value [{k} "{row["value"]}"]' in p and f'[[:w {k} "{row["value"]}"]]' in e
             seen_write += 1
@@ -367,7 +371,7 @@ def test_the_export_carries_the_real_values() -> None:
             newest = f'"{vals[-1]}"' if vals else "nil"
             assert f"[[:r {k} {newest}]]" in e
             seen_read += bool(vals)
-    assert seen_write > 50 and seen_read > 50
+    assert seen_write > 50 and seen_read > 50 and named > 20
 
 
 def test_ops_output_has_key_names_and_values_and_history_stays_int() -> None:
