@@ -167,15 +167,16 @@ def node_token(label: str, key_hash: str = "murmur3") -> int:
     """A deterministic node token for ``label`` in the token space of ``key_hash``: the 64-bit
     BLAKE2b digest ``u`` of the label, uniform on [0, 2**64), mapped monotonically onto the space --
     ``u - 2**63`` for murmur3 and blake2b (signed 64-bit tokens, Cassandra's), ``u * 2**64`` for
-    md5 (Dynamo's 128-bit positions). Monotone, so the ring's cyclic order of node tokens (which node follows which)
-    is the same under every key hash: the hash decides where keys fall, not how nodes interleave."""
+    md5 (Dynamo's 128-bit positions). Monotone, so the ring's cyclic order of node tokens (which
+    node follows which) is the same under every key hash: the hash decides where keys fall, not how
+    nodes interleave."""
     u = int.from_bytes(hashlib.blake2b(label.encode(), digest_size=8).digest(), "big")
     if key_hash == "md5":
         return u << 64
     return u + LONG_MIN
 
 
-def key_hash(name: str) -> Callable[[bytes], int]:
+def hash_of(name: str) -> Callable[[bytes], int]:
     """The hash function ``cluster.key_hash = name`` places keys with (bytes -> ring position)."""
     try:
         return HASHES[name]
@@ -184,8 +185,10 @@ def key_hash(name: str) -> Callable[[bytes], int]:
 
 
 def is_numeric_name(name: str) -> bool:
-    """True when ``name`` is the decimal form of a non-negative integer (``str(int(name)) == name``)."""
-    return name.isascii() and name.isdigit() and (name == "0" or name[0] != "0")
+    """True when ``name`` is the decimal form of a non-negative 64-bit integer (``str(int(name)) ==
+    name``, below 2**63; longer digit strings are names like any other)."""
+    return (len(name) <= 19 and name.isascii() and name.isdigit() and (name == "0" or name[0] != "0")
+            and int(name) <= LONG_MAX)
 
 
 class KeySpace:
@@ -202,7 +205,7 @@ class KeySpace:
             raise ValueError(f"numeric keys must be >= 0, got {numeric}")
         self.numeric = numeric
         self.key_hash = key_hash
-        self._hash = globals()["key_hash"](key_hash)
+        self._hash = hash_of(key_hash)
         self._names: list[str] = []  # interned names; index numeric + j
         self._index: dict[str, int] = {}
         self.on_new = on_new
@@ -481,6 +484,6 @@ def values_of(frames: Mapping[str, pd.DataFrame], op_ids: Iterable[int]) -> dict
 
 __all__ = [
     "HASHES", "KEY_HASHES", "KeySpace", "blake2b_position", "cassandra_murmur3_h1", "client_write_seq", "interned_names", "is_numeric_name",
-    "key_hash", "md5_position", "murmur3_token", "names_of", "node_token", "op_values", "read_values", "values_of",
+    "hash_of", "md5_position", "murmur3_token", "names_of", "node_token", "op_values", "read_values", "values_of",
     "write_values",
 ]
