@@ -109,6 +109,7 @@ def test_key_space_names_and_indices() -> None:
     assert ks.lookup("nope") is None and ks.lookup(10) == 12 and ks.lookup(12) is None and len(ks) == 13
     assert added == [(10, "cart"), (11, "07"), (12, "10")]
     assert ks.names(np.array([3, 10, 3, 12])) == ["3", "cart", "3", "10"]
+    assert ks.name(ks.index("9" * 5000)) == "9" * 5000  # digits beyond 64 bits: a name, not a number
     for bad in ("", -1, 1.5, True, None):
         with pytest.raises(ValueError):
             ks.index(bad)  # type: ignore[arg-type]
