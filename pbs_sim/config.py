@@ -237,7 +237,7 @@ class WorkloadConfig:
     hot_key: KeyName = opt(
         KeyName("0"),
         doc="the key the hot_key_writers_per_s writers write: a name, or an integer k for the workload's key k "
-            "(named str(k), 0..keys-1); another name is a key of its own outside the workload's keys",
+            "(named str(k), 0..keys-1); another name is a key of its own outside the workload's keys (not preloaded)",
     )
     hot_key_writers_per_s: tuple[float, ...] = opt(
         (), doc="extra writers of hot_key, one per entry, each a Poisson process at its own rate (writes/s); "
