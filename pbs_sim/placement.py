@@ -250,13 +250,14 @@ class Placement:
         return int(self.sets.nbytes + self.weights.nbytes)
 
     def scatter_width(self) -> float:
-        """Mean number of distinct other nodes sharing a replica set with a node."""
+        """Mean number of distinct other nodes sharing a replica set with a node (2 x the distinct
+        unordered node pairs inside sets, over n; one int64 code per pair, rows being sorted)."""
         n, r = self.n, self.r
         if r < 2:
             return 0.0
-        pairs = np.concatenate([self.sets[:, [i, j]] for i in range(r) for j in range(r) if i != j])
-        code = np.unique(pairs[:, 0].astype(np.int64) * n + pairs[:, 1])
-        return float(len(code) / n)
+        sets = self.sets.astype(np.int64)
+        codes = np.concatenate([sets[:, i] * n + sets[:, j] for i in range(r) for j in range(i + 1, r)])
+        return float(2 * len(np.unique(codes)) / n)
 
 
 def _codes(rows: np.ndarray, n: int) -> np.ndarray:
