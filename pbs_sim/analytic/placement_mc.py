@@ -89,12 +89,12 @@ def _uniform_subsets(rng: np.random.Generator, batch: int, n: int, sizes: np.nda
     out[full] = True
     part = (sizes > 0) & ~full
     if part.any():
-        k, sz = keys[part], sizes[part]
+        sub, sz = keys[part], sizes[part]
         if (sz == sz[0]).all():  # one size: a partial sort suffices
-            kth = np.partition(k, int(sz[0]) - 1, axis=1)[:, int(sz[0]) - 1:int(sz[0])]
+            kth = np.partition(sub, int(sz[0]) - 1, axis=1)[:, int(sz[0]) - 1:int(sz[0])]
         else:
-            kth = np.take_along_axis(np.sort(k, axis=1), (sz - 1)[:, None], axis=1)
-        out[part] = k <= kth
+            kth = np.take_along_axis(np.sort(sub, axis=1), (sz - 1)[:, None], axis=1)
+        out[part] = sub <= kth
     return out
 
 
