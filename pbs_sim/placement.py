@@ -35,11 +35,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from ._lazy import LazyModule
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = LazyModule("numpy")  # checking a config (check_placement) does not import numpy
 
 KINDS = ("token_ring", "fixed_ring", "copyset", "min_copysets", "random", "window")
 # Bound on the replica sets one placement may hold in memory: R int32 per set plus a float64
