@@ -415,6 +415,7 @@ class FailureModelConfig:
     )
     failed_nodes: int | None = opt(None, ge=0, doc="fixed: F nodes fail at once")
     failed_fraction: float = opt(0.01, ge=0, le=1, doc="fixed: F = round(fraction x nodes) when failed_nodes is unset")
+    outage_nodes: int | None = opt(None, ge=0, doc="outage: nodes that lose power and reboot (default: outage_fraction)")
     outage_fraction: float = opt(1.0, ge=0, le=1, doc="outage: fraction of nodes that lose power and reboot")
     no_reboot_probability: float = opt(0.01, ge=0, le=1, doc="outage: probability a rebooted node does not come back")
     p: float = opt(0.001, ge=0, le=1, doc="independent: probability a node is lost in one period (Kleppmann)")
@@ -438,6 +439,8 @@ def _check_loss_model(sc: Scenario) -> None:
     fm, n = sc.failure_model, spec.nodes
     if fm.kind == "fixed" and fm.failed_nodes is not None and fm.failed_nodes > n:
         raise ConfigError(src, "failure_model.failed_nodes", f"F = {fm.failed_nodes} exceeds the {n} nodes of the cluster")
+    if fm.kind == "outage" and fm.outage_nodes is not None and fm.outage_nodes > n:
+        raise ConfigError(src, "failure_model.outage_nodes", f"{fm.outage_nodes} rebooting nodes exceed the {n} nodes of the cluster")
     if (fm.kind == "rack" or (fm.kind == "burst" and fm.burst_unit == "rack")) and spec.racks == 0:
         raise ConfigError(src, "placement.racks", f"failure_model.kind = {fm.kind!r} needs racks (placement.racks > 0)")
     if fm.kind == "rack" and fm.racks_failed > spec.racks:

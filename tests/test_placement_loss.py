@@ -18,7 +18,7 @@ from pbs_sim.placement import Placement, PlacementSpec, build
 
 
 def fm(**kw: object) -> SimpleNamespace:
-    d: dict[str, object] = dict(kind="fixed", failed_nodes=None, failed_fraction=0.01, outage_fraction=1.0,
+    d: dict[str, object] = dict(kind="fixed", failed_nodes=None, failed_fraction=0.01, outage_nodes=None, outage_fraction=1.0,
                                 no_reboot_probability=0.01, p=0.001, racks_failed=1, burst_sizes=(), burst_weights=(),
                                 burst_unit="node")
     d.update(kw)
@@ -158,6 +158,7 @@ POINTS = [
     (PlacementSpec(kind="window", nodes=100, scatter_width=6, chunks=20_000, seed=1),
      fm(kind="outage", no_reboot_probability=0.05)),
     (PlacementSpec(kind="fixed_ring", nodes=20, ring_size=64, seed=1), fm(failed_nodes=4)),
+    (PlacementSpec(kind="token_ring", nodes=50, vnodes=8, seed=1), fm(kind="outage", outage_nodes=25, no_reboot_probability=0.3)),
     (PlacementSpec(kind="copyset", nodes=60, scatter_width=4, datacenters=3, seed=1), fm(kind="dc")),
     # >= 5,000 nodes: copyset replication and minimum copysets at the Copysets paper's point
     (PlacementSpec(kind="copyset", nodes=5000, scatter_width=10, seed=1), fm(failed_nodes=50)),

@@ -30,8 +30,8 @@ overlapping sets is infeasible, so:
   paper and Kleppmann model it): 1 - (1 - h(R))^K exactly given F (:func:`random_chunks_loss`);
   the union bound K h(R) only as a stated approximation.
 
-Failure models (one event each): ``fixed`` F nodes; ``outage`` — a fraction f of the nodes reboots
-and each fails to come back with probability s, so the lost count is Binomial(round(f n), s) and,
+Failure models (one event each): ``fixed`` F nodes; ``outage`` — F nodes or a fraction f of them
+reboot and each fails to come back with probability s, so the lost count is Binomial(F or round(f n), s) and,
 given the count, the lost set is uniform; ``independent`` — each node lost with probability p in a
 period, Binomial(n, p); ``rack`` — k racks lost, uniformly chosen (exact enumeration over rack
 subsets); ``dc`` — one datacenter lost, uniformly chosen (exact: every set inside it is lost; with
@@ -236,15 +236,18 @@ def loss_independent(pl: Placement, p: float) -> Loss:
     return Loss(est, lower, upper, pr, False, "Binomial(n, p): per-F bounds with Harris and Janson")
 
 
-def loss_outage(pl: Placement, fraction: float, no_reboot: float) -> Loss:
-    """A power outage: round(fraction x n) nodes (uniformly chosen) reboot and each fails to come
-    back with probability ``no_reboot``; given their number, the lost nodes are a uniform subset."""
+def loss_outage(pl: Placement, fraction: float, no_reboot: float, nodes: int | None = None) -> Loss:
+    """A power outage: ``nodes`` (default round(fraction x n)) nodes, uniformly chosen, reboot and
+    each fails to come back with probability ``no_reboot``; given their number, the lost nodes are a
+    uniform subset."""
     from scipy import stats
 
     for key, v in (("outage_fraction", fraction), ("no_reboot_probability", no_reboot)):
         if not 0 <= v <= 1:
             raise ConfigError(None, f"failure_model.{key}", f"must be a probability in [0, 1], got {v!r}")
-    hit = round(fraction * pl.n)
+    hit = round(fraction * pl.n) if nodes is None else int(nodes)
+    if not 0 <= hit <= pl.n:
+        raise ConfigError(None, "failure_model.outage_nodes", f"{hit} rebooting nodes is not in 0..{pl.n}")
     f = np.arange(hit + 1)
     pmf = stats.binom.pmf(f, hit, no_reboot)
     return _mixture(pl, pmf, f, f"outage: Binomial({hit}, {no_reboot:g}) lost")
@@ -331,7 +334,7 @@ def loss_event(pl: Placement, fm: Any) -> Loss:
         f = fm.failed_nodes if fm.failed_nodes is not None else round(fm.failed_fraction * n)
         return loss_given_failures(pl, int(f))
     if fm.kind == "outage":
-        return loss_outage(pl, fm.outage_fraction, fm.no_reboot_probability)
+        return loss_outage(pl, fm.outage_fraction, fm.no_reboot_probability, getattr(fm, "outage_nodes", None))
     if fm.kind == "independent":
         return loss_independent(pl, fm.p)
     if fm.kind == "rack":

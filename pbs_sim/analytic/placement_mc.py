@@ -108,7 +108,7 @@ def sample_failures(rng: np.random.Generator, pl: Placement, fm: Any, batch: int
             raise ConfigError(None, "failure_model.failed_nodes", f"F = {f} is not in 0..{n}")
         return _uniform_subsets(rng, batch, n, np.full(batch, int(f)))
     if kind == "outage":
-        hit = round(fm.outage_fraction * n)
+        hit = round(fm.outage_fraction * n) if getattr(fm, "outage_nodes", None) is None else int(fm.outage_nodes)
         return _uniform_subsets(rng, batch, n, rng.binomial(hit, fm.no_reboot_probability, size=batch))
     if kind == "independent":
         return rng.random((batch, n)) < fm.p
