@@ -207,6 +207,8 @@ def test_copysets_paper_headline_probabilities() -> None:
     assert ap.copysets_paper_estimate(n, 3, 55 * n, f) == pytest.approx(0.228, abs=0.001)
     # ... while the window placement with S = 10 has 45 per node, and its exact loss is lower still
     assert ap.copysets_paper_estimate(n, 3, 45 * n, f) == pytest.approx(0.191, abs=0.001)
+    # HDFS-1094's rack window x machine window (2 x C(5, 2) = 20 per node) is further still
+    assert ap.copysets_paper_estimate(n, 3, 20 * n, f) == pytest.approx(0.090, abs=0.001)
 
 
 @pytest.mark.validation
