@@ -55,6 +55,8 @@ SMALL = [
     PlacementSpec(kind="copyset", nodes=10, replication=3, scatter_width=4, seed=1),
     PlacementSpec(kind="token_ring", nodes=10, replication=3, vnodes=3, seed=1),
     PlacementSpec(kind="window", nodes=11, replication=2, scatter_width=3, chunks=500, seed=1),
+    PlacementSpec(kind="window", nodes=14, replication=3, scatter_width=3, chunks=5000, seed=1),  # complete: exact
+    PlacementSpec(kind="window", nodes=13, replication=3, scatter_width=4, chunks=60, seed=1),  # incomplete: bounds
     PlacementSpec(kind="random", nodes=10, replication=3, chunks=30, seed=1),
 ]
 
@@ -73,7 +75,13 @@ def test_fixed_failures_exact_or_bounded_against_enumeration(spec: PlacementSpec
             assert a.lower <= a.p <= a.upper
 
 
-@pytest.mark.parametrize("spec", SMALL[:4], ids=lambda s: f"{s.kind}-{s.nodes}")
+def test_the_window_family_is_recognised_only_when_complete() -> None:
+    assert ap.complete_window(build(SMALL[5])) == 3
+    assert ap.complete_window(build(SMALL[6])) is None
+    assert ap.loss_given_failures(build(SMALL[5]), 6).exact
+
+
+@pytest.mark.parametrize("spec", [*SMALL[:4], SMALL[5]], ids=lambda s: f"{s.kind}-{s.nodes}")
 def test_independent_failures_exact_or_bounded_against_enumeration(spec: PlacementSpec) -> None:
     pl = build(spec)
     for p in (0.05, 0.3, 0.7):

@@ -16,6 +16,9 @@ overlapping sets is infeasible, so:
 
 * exact when the sets are pairwise disjoint (minimum copysets): inclusion-exclusion over j sets,
   sum_j (-1)^(j+1) C(m, j) C(n - jR, F - jR) / C(n, F), evaluated in exact integer arithmetic;
+  for the complete window family (every R-set within S + 1 consecutive nodes, R = 2 or 3 — the
+  ``window`` placement once every set is drawn), by a transfer matrix over the gaps between failed
+  nodes (:func:`window_no_loss`);
   when F = R (a set either is or is not the failed set: m / C(n, R)); when F < R (0); and for
   independent node failures on disjoint sets, 1 - (1 - p^R)^m;
 * for any other family, rigorous bounds from the first two binomial moments, computed exactly from
@@ -157,11 +160,82 @@ def loss_given_failures(pl: Placement, f: int, overlaps: np.ndarray | None = Non
         return _exact(m / math.comb(n, r), frac, "F = R: m / C(n, R)")
     if pl.is_disjoint():
         return _exact(_disjoint_exact(n, r, m, f), frac, "disjoint sets: inclusion-exclusion")
+    sw = complete_window(pl)
+    if sw is not None:
+        return _exact(1.0 - window_no_loss(n, sw, f, r), frac, "complete window family: transfer matrix over gaps")
     nk = overlap_counts(pl) if overlaps is None else overlaps
     s1 = m * h(n, f, r)
     s2 = float(sum(nk[k] * h(n, f, 2 * r - k) for k in range(r)))
     est, lo, hi = _moment_bounds(s1, s2)
     return Loss(est, lo, hi, frac, False, "two-moment bounds over the replica sets")
+
+
+def complete_window(pl: Placement) -> int | None:
+    """S when the placement is the complete window family — every {i, i + a_1, .., i + a_(R-1)} with
+    1 <= a_1 < .. < a_(R-1) <= S (mod n), n >= 2 S + 2, R = 2 or 3 — else None. A generated
+    ``window`` placement with enough chunks is one (its sets are all of that form; the count says
+    whether every one was drawn)."""
+    sp = pl.spec
+    if sp.kind != "window" or pl.r not in (2, 3):
+        return None
+    sw = sp.scatter_width
+    if pl.n < 2 * sw + 2 or pl.m != pl.n * math.comb(sw, pl.r - 1):
+        return None
+    return sw
+
+
+def window_no_loss(n: int, sw: int, f: int, r: int) -> float:
+    """Exact P(no replica set inside F = f uniform failures) for the complete window family.
+
+    A window set is lost iff R failed nodes lie within S + 1 consecutive nodes (cyclically). Going
+    round the cycle, let d_1 .. d_F be the distances between consecutive failed nodes (sum n): no loss
+    iff every d_t > S (R = 2), or every d_t + d_(t+1) > S (R = 3). F-subsets with a marked member
+    correspond to (start, d) pairs, so #subsets = (n / F) #sequences; the R = 3 sequences are counted
+    by a transfer matrix over the gap classes 1 .. S - 1 and ">= S", vectorised over the running sum,
+    in floats rescaled each step (the answer is a ratio; logs carry the scale)."""
+    if f == 0:
+        return 1.0
+    log_total = math.lgamma(n + 1) - math.lgamma(f + 1) - math.lgamma(n - f + 1)
+    if r == 2:
+        if n - f * sw - 1 < f - 1:
+            return 0.0
+        ok = math.comb(n - f * sw - 1, f - 1)
+        return float(math.exp(math.log(n / f) + math.log(ok) - log_total)) if ok else 0.0
+    if f == 1:
+        return 1.0
+    size = n + 1
+    logs: list[float] = []
+    for first in range(1, sw + 1):
+        a = np.zeros((sw + 1, size))  # a[c, s]: sequences so far with last gap class c and sum s
+        if first < sw:
+            a[first, first] = 1.0
+        else:
+            a[sw, sw:] = 1.0
+        scale = 0.0
+        for _ in range(f - 1):
+            new = np.zeros_like(a)
+            total = a.sum(axis=0)
+            cum = np.concatenate([[0.0], np.cumsum(total)])
+            # a gap >= S follows anything: new[S, s'] = sum_{v >= S} total[s' - v]
+            new[sw, sw:] = cum[1:size - sw + 1]
+            for v in range(1, sw):  # a gap v < S follows a gap of class c only if c + v > S (or c is >= S)
+                allowed = a[max(sw - v + 1, 1):, :].sum(axis=0)
+                new[v, v:] = allowed[:size - v]
+            peak = new.max()
+            if peak <= 0:  # no sequence of this many gaps fits: nothing to close
+                a = new
+                break
+            a = new / peak
+            scale += math.log(peak)
+        # closing the cycle: d_F + d_1 > S
+        close = a[sw, n] + (a[max(sw - first + 1, 1):sw, n].sum() if first < sw else a[1:sw, n].sum())
+        if close > 0:
+            logs.append(math.log(close) + scale)
+    if not logs:
+        return 0.0
+    top = max(logs)
+    log_ok = top + math.log(sum(math.exp(x - top) for x in logs))
+    return float(min(1.0, math.exp(math.log(n / f) + log_ok - log_total)))
 
 
 def random_chunks_loss(n: int, r: int, chunks: int, f: int) -> Loss:
@@ -187,6 +261,16 @@ def _mixture(pl: Placement, pmf_f: np.ndarray, f_values: np.ndarray, method: str
         ps = np.array([_disjoint_exact(n, r, pl.m, int(f)) if f >= r else 0.0 for f in f_values])
         p = float((pmf_f * ps).sum())
         return _exact(p, frac, f"{method}, disjoint sets exact")
+    sw = complete_window(pl)
+    if sw is not None:
+        # exact per F; F values of negligible weight (< 1e-18 each, < 1e-15 in all) are left out and
+        # their mass goes to the upper bound only
+        big = pmf_f >= 1e-18
+        dropped = float(pmf_f[~big].sum())
+        ps = np.array([1.0 - window_no_loss(n, sw, int(f), r) if f >= r else 0.0 for f in f_values[big]])
+        p = float((pmf_f[big] * ps).sum())
+        if dropped < 1e-15:
+            return Loss(p, p, min(1.0, p + dropped), frac, True, f"{method}, complete window family exact")
     nk = overlap_counts(pl)
     s1 = pl.m * h_vec(n, f_values, r)
     s2 = sum(nk[k] * h_vec(n, f_values, 2 * r - k) for k in range(r))
@@ -224,6 +308,8 @@ def loss_independent(pl: Placement, p: float) -> Loss:
         return _exact(-math.expm1(m * math.log1p(-pr)) if pr < 1 else 1.0, pr, "independent nodes, disjoint sets: 1 - (1 - p^R)^m")
     f, pmf = _binomial_pmf(n, p)
     mix = _mixture(pl, pmf, f, "Binomial(n, p) over F")
+    if mix.exact:
+        return mix
     nk = overlap_counts(pl)
     harris = -math.expm1(m * math.log1p(-pr)) if pr < 1 else 1.0
     mu = m * pr
