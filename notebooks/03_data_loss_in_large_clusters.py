@@ -108,7 +108,8 @@ fig
 #
 # With one outage a year, P(loss per year) and MTTDL follow from P(loss per event); NOMDL_t (Greenan,
 # Plank, Wylie 2010) is the expected fraction of the data lost in t years. Copysets make losses rarer
-# (longer MTTDL) but lose the same expected fraction — each loss is larger.
+# (longer MTTDL) but lose the same expected fraction — so each loss, when it comes, is larger
+# (E[fraction lost | a loss] = E[fraction lost] / P(loss)).
 
 # %%
 table["mttdl_years"] = table["mttdl_years"].astype(float)
@@ -120,7 +121,7 @@ for _, r in table.iterrows():
 ax.set_xscale("log")
 ax.set_yscale("log")
 ax.set_xlabel("MTTDL (years, one outage a year)")
-ax.set_ylabel("keys lost per losing outage")
+ax.set_ylabel("fraction of keys lost, given a loss")
 plt.show()
 
 # %% [markdown]
