@@ -220,11 +220,14 @@ def test_copysets_paper_headline_probabilities() -> None:
 
 
 @pytest.mark.validation
-def test_facebook_window_placement_monte_carlo_sits_inside_its_bounds() -> None:
+def test_facebook_window_placement_exact_and_monte_carlo() -> None:
     pl = build(PlacementSpec(kind="window", nodes=5000, scatter_width=10, chunks=2_000_000, seed=0))
     a = ap.loss_given_failures(pl, 50)
+    assert a.exact and ap.complete_window(pl) == 10  # every one of the 45 pairs of every window was drawn
     mc = monte_carlo(pl, fm(failed_nodes=50), 3000, seed=5)
     _agree(a, mc)
+    # below the approximation 1 - (1 - q)^m for the same 225,000 sets: overlapping windows cluster
+    assert a.p < ap.copysets_paper_estimate(5000, 3, pl.m, 50) - 0.01
     assert mc.ci_high < 0.228  # below the paper's figure: the paper over-counts the copysets
 
 
