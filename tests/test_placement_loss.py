@@ -221,7 +221,8 @@ def test_copysets_paper_headline_probabilities() -> None:
 
 @pytest.mark.validation
 def test_facebook_window_placement_exact_and_monte_carlo() -> None:
-    pl = build(PlacementSpec(kind="window", nodes=5000, scatter_width=10, chunks=2_000_000, seed=0))
+    # 1,000 chunks per node: each (primary, pair) set expects ~22 chunks, so every set is drawn
+    pl = build(PlacementSpec(kind="window", nodes=5000, scatter_width=10, chunks=5_000_000, seed=0))
     a = ap.loss_given_failures(pl, 50)
     assert a.exact and ap.complete_window(pl) == 10  # every one of the 45 pairs of every window was drawn
     mc = monte_carlo(pl, fm(failed_nodes=50), 3000, seed=5)
