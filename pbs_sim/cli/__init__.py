@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "explore": "pbs_sim.cli.explore:explore",
     "check": "pbs_sim.cli.check:check",
     "export": "pbs_sim.cli.export:export",
+    "loss": "pbs_sim.cli.loss:loss",
 }
 
 
