@@ -1,6 +1,8 @@
 """Export a recorded history in Jepsen's EDN history format, to cross-check with Elle or Porcupine.
 
-Owns: :func:`jepsen_lines` / :func:`elle_lines` / :func:`write_jepsen`. The shape follows the operation structure
+Owns: :func:`jepsen_lines` / :func:`elle_lines` / :func:`jsonl_lines` / :func:`write_jepsen`, and
+:func:`history_events` (the one event stream all three write, which ``pbs_sim.histories`` also reads
+a run by, so an exported and re-imported history can be compared with the run's own). The shape follows the operation structure
 documented by jepsen.history (github.com/jepsen-io/history, README, "Operation Structure"): one
 map per operation event, in history order, with ``:type`` one of ``:invoke`` (start), ``:ok``,
 ``:fail`` (definitely no effect) or ``:info`` (indeterminate); ``:f`` (``:read`` / ``:write``);
@@ -23,9 +25,10 @@ Must not touch: SimPy, the metrics.
 from __future__ import annotations
 
 import heapq
+import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -78,6 +81,45 @@ def _events(frames: Mapping[str, pd.DataFrame]) -> Iterator[tuple[str, bool, int
         yield typ, is_read, key[row], ver[row], p, t, vs, row
 
 
+class HistoryEvent(NamedTuple):
+    """One invocation or completion as every export writes it (and ``pbs_sim.histories`` reads it)."""
+
+    type: str  # ":invoke", ":ok", ":fail", ":info"
+    done: bool  # a completion
+    is_read: bool
+    key: Any
+    value: Any  # a write's value
+    values: list[Any]  # what a read returned (on its ``:ok``)
+    process: int
+    time_ns: int
+    op_id: int
+    client: int
+    row: int
+
+
+def history_events(frames: Mapping[str, pd.DataFrame]) -> Iterator[HistoryEvent]:
+    """The history's events in order, with what each export writes of them (:func:`jepsen_lines`,
+    :func:`elle_lines`, :func:`jsonl_lines`)."""
+    ops = frames["ops"]
+    client = ops["client"].to_numpy(np.int64).tolist()
+    op_id = ops["op_id"].to_numpy(np.int64).tolist()
+    for typ, is_read, k, v, p, t, vs, row in _events(frames):
+        yield HistoryEvent(typ, typ != ":invoke", is_read, k, v, vs, p, int(round(t * 1e6)), op_id[row],
+                           client[row], row)
+
+
+def jsonl_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
+    """The history in the JSONL history format (docs/design.md, "History files"): one JSON object
+    per invocation or completion, in event order, with ``process``, ``client`` (the simulator's
+    client: the session), ``type``, ``f``, ``key``, ``value`` (a write's value; a read's list of
+    values on ``ok``, else null), ``time`` (ns) and ``op_id``: what ``pbs-sim check FILE.jsonl`` reads."""
+    for e in history_events(frames):
+        value: Any = (e.values if e.type == ":ok" else None) if e.is_read else e.value
+        yield json.dumps({"process": e.process, "client": e.client, "type": e.type[1:],
+                          "f": "read" if e.is_read else "write", "key": e.key, "value": value,
+                          "time": e.time_ns, "op_id": e.op_id}, separators=(", ", ": "))
+
+
 def jepsen_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
     """The history as EDN maps, one line per invocation or completion, in event order."""
     ops = frames["ops"]
@@ -115,13 +157,16 @@ def elle_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
                f":index {index}, :client {client[row]}, :op-id {op_id[row]}}}")
 
 
-def write_jepsen(frames: Mapping[str, pd.DataFrame], path: str | Path, *, elle: bool = False) -> int:
-    """Write the EDN history to ``path`` (Elle's rw-register shape with ``elle``, :func:`elle_lines`)
-    atomically -- an interrupted export leaves no partial file; returns the number of lines."""
+def write_jepsen(frames: Mapping[str, pd.DataFrame], path: str | Path, *, elle: bool = False,
+                 jsonl: bool = False) -> int:
+    """Write the EDN history to ``path`` (Elle's rw-register shape with ``elle``, :func:`elle_lines`;
+    the JSONL history format with ``jsonl``, :func:`jsonl_lines`) atomically -- an interrupted export
+    leaves no partial file; returns the number of lines."""
     count = [0]
+    lines = jsonl_lines if jsonl else elle_lines if elle else jepsen_lines
 
     def write(fh: IO[str]) -> None:
-        for line in (elle_lines if elle else jepsen_lines)(frames):
+        for line in lines(frames):
             fh.write(line)
             fh.write("\n")
             count[0] += 1
@@ -130,4 +175,4 @@ def write_jepsen(frames: Mapping[str, pd.DataFrame], path: str | Path, *, elle: 
     return count[0]
 
 
-__all__ = ["elle_lines", "jepsen_lines", "write_jepsen"]
+__all__ = ["HistoryEvent", "elle_lines", "history_events", "jepsen_lines", "jsonl_lines", "write_jepsen"]

@@ -1,38 +1,71 @@
-"""``pbs-sim check RESULTS_DIR``: the history checker on a run written with ``pbs-sim run --ops``.
+"""``pbs-sim check PATH``: the history checker, on a run or on a history file from a real store.
 
-Owns: argument parsing and printing; the work is ``pbs_sim.checker`` (its input is read and
-verified by ``pbs_sim.checker_input``). Exits 0 when everything the run's versioning policy
-promises holds, 1 otherwise; a directory that is not a sound run (no manifest, a table missing,
-truncated, edited or malformed) is one line on stderr naming the file and the reason, exit 2
-(``pbs_sim.cli.main``), before any checking.
+Owns: argument parsing and printing. A directory is a run written with ``pbs-sim run --ops``: the
+version-level checks of ``pbs_sim.checker`` (its input read and verified by
+``pbs_sim.checker_input``), or with ``--values`` the value-level ones an import of its export gets.
+A file (``.edn``: a Jepsen history; ``.jsonl`` / ``.csv``: the history format of docs/design.md) is
+judged by its values alone (``pbs_sim.histories``), and the report names the checks skipped because
+they need versions. Exits 0 when everything promised (the run's policy's promises, and every
+``--require``) holds, 1 otherwise; bad input (a run directory that is not sound, a history line that
+is not EDN / JSON / CSV or breaks the history's rules) is one line on stderr naming the file, the
+line and the reason, exit 2 (``pbs_sim.cli.main``), before any report.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
+from ..histories.records import FORMATS, SUFFIXES
+
 
 @click.command("check")
-@click.argument("results", metavar="RESULTS_DIR", type=click.Path(file_okay=False))
+@click.argument("results", metavar="PATH", type=click.Path())
 @click.option("--require", "require", multiple=True, metavar="CHECK",
               help="Also treat this check as a promise (e.g. monotonic_reads); repeatable.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="A history file's format (default: by its suffix, .edn / .jsonl / .csv).")
+@click.option("--values", "values", is_flag=True,
+              help="On a run directory: judge its history by values alone, as a history file is judged.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-def check(results: str, require: tuple[str, ...], as_json: bool) -> None:
-    """Check a run's history (written with `pbs-sim run --ops`): acknowledged writes lost, siblings
-    that are not concurrent, session guarantees, causal violations; counts and example op ids.
+def check(results: str, require: tuple[str, ...], fmt: str | None, values: bool, as_json: bool) -> None:
+    """Check a history. PATH is a run directory (written with `pbs-sim run --ops`): acknowledged
+    writes lost, siblings that are not concurrent, session guarantees, causal violations, judged in
+    the store's order. Or PATH is a history file recorded on a real cluster -- a Jepsen history
+    (.edn, jepsen.independent or Elle rw-register) or the JSONL / CSV history format -- judged by
+    values alone: stale reads, read-your-writes, monotonic reads, lost writes, aborted and garbage
+    reads; the checks that need versions are listed as skipped.
 
-    Example: pbs-sim check results/siblings-run
+    Examples: pbs-sim check results/siblings-run; pbs-sim check history.edn --require lost_writes
     """
-    from ..checker import check as run_check
-    from ..checker import load_frames
     from .progress import detail
 
-    report = run_check(load_frames(results, note=detail), require=require)
-    if as_json:
-        click.echo(json.dumps(report.to_dict()))
+    path = Path(results)
+    is_file = path.is_file() or (not path.exists() and (fmt is not None or path.suffix.lower() in SUFFIXES))
+    report: object
+    if is_file:
+        from ..histories import check_file
+
+        if values:
+            raise click.UsageError("--values is for a run directory (a history file is always judged by values)")
+        report = check_file(path, fmt, require)
+    elif values:
+        from ..checker_input import EXPORT_TABLES, load_run
+        from ..histories import check_run_values
+
+        report = check_run_values(load_run(results, EXPORT_TABLES, note=detail), require, source=str(path))
     else:
-        click.echo(report.render())
-    sys.exit(0 if report.ok else 1)
+        from ..checker import check as run_check
+        from ..checker import load_frames
+
+        if fmt is not None:
+            raise click.UsageError("--format is for a history file; PATH is a run directory")
+        report = run_check(load_frames(results, note=detail), require=require)
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))  # type: ignore[attr-defined]
+    else:
+        click.echo(report.render())  # type: ignore[attr-defined]
+    sys.exit(0 if report.ok else 1)  # type: ignore[attr-defined]
