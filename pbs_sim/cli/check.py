@@ -16,10 +16,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..histories.records import FORMATS, SUFFIXES
+
+if TYPE_CHECKING:
+    from ..checker import CheckReport
+    from ..histories import ValueReport
 
 
 @click.command("check")
@@ -45,7 +50,7 @@ def check(results: str, require: tuple[str, ...], fmt: str | None, values: bool,
 
     path = Path(results)
     is_file = path.is_file() or (not path.exists() and (fmt is not None or path.suffix.lower() in SUFFIXES))
-    report: object
+    report: CheckReport | ValueReport
     if is_file:
         from ..histories import check_file
 
@@ -65,7 +70,7 @@ def check(results: str, require: tuple[str, ...], fmt: str | None, values: bool,
             raise click.UsageError("--format is for a history file; PATH is a run directory")
         report = run_check(load_frames(results, note=detail), require=require)
     if as_json:
-        click.echo(json.dumps(report.to_dict()))  # type: ignore[attr-defined]
+        click.echo(json.dumps(report.to_dict()))
     else:
-        click.echo(report.render())  # type: ignore[attr-defined]
-    sys.exit(0 if report.ok else 1)  # type: ignore[attr-defined]
+        click.echo(report.render())
+    sys.exit(0 if report.ok else 1)

@@ -226,39 +226,36 @@ def edn_records(path: str | Path) -> Iterator[tuple[int, dict[Any, Any]]]:
     p = Path(path)
     in_vector = None  # unknown until the first form: a bare sequence of maps, or one vector of them
     closed = False
-    with p.open("r", encoding="utf-8", errors="strict", newline="") as fh:
-        line_no = 0
+    from .records import text_lines
+
+    line_no = 0
+    for line_no, text in text_lines(p):
+        stripped = text.strip()
+        if not stripped or stripped.startswith(";"):
+            continue
+        if closed:
+            raise ConfigError(str(p), None, f"line {line_no}: text after the history's closing ]")
+        if in_vector is None:
+            in_vector = stripped.startswith("[") and stripped[1:].lstrip()[:1] in ("{", "#", "")
+            if in_vector:
+                stripped = stripped[1:]
+        if in_vector and stripped.endswith("]") and _closes(stripped):
+            stripped, closed = stripped[:-1], True
         try:
-            for line_no, text in enumerate(fh, 1):  # noqa: B007 (line_no names the line of a decode error)
-                stripped = text.strip()
-                if not stripped or stripped.startswith(";"):
-                    continue
-                if closed:
-                    raise ConfigError(str(p), None, f"line {line_no}: text after the history's closing ]")
-                if in_vector is None:
-                    in_vector = stripped.startswith("[") and stripped[1:].lstrip()[:1] in ("{", "#", "")
-                    if in_vector:
-                        stripped = stripped[1:]
-                if in_vector and stripped.endswith("]") and _closes(stripped):
-                    stripped, closed = stripped[:-1], True
-                try:
-                    forms = _line_forms(stripped)
-                except ValueError as exc:
-                    raise ConfigError(str(p), None, f"line {line_no}: {exc}") from None
-                if not forms and closed:
-                    continue
-                if len(forms) != 1:
-                    what = "nothing" if not forms else f"{len(forms)} forms"
-                    raise ConfigError(str(p), None, f"line {line_no}: {what}; expected one operation map a line "
-                                                    "(as Jepsen writes history.edn)")
-                rec = forms[0]
-                if not isinstance(rec, dict):
-                    raise ConfigError(str(p), None, f"line {line_no}: {_kind(rec)}; expected an operation map "
-                                                    "{:type ..., :f ..., :value ..., :process ...}")
-                yield line_no, rec
-        except UnicodeDecodeError as exc:
-            raise ConfigError(str(p), None, f"line {line_no + 1}: not UTF-8 text (byte "
-                                            f"{exc.object[exc.start]:#04x})") from None
+            forms = _line_forms(stripped)
+        except ValueError as exc:
+            raise ConfigError(str(p), None, f"line {line_no}: {exc}") from None
+        if not forms and closed:
+            continue
+        if len(forms) != 1:
+            what = "nothing" if not forms else f"{len(forms)} forms"
+            raise ConfigError(str(p), None, f"line {line_no}: {what}; expected one operation map a line "
+                                            "(as Jepsen writes history.edn)")
+        rec = forms[0]
+        if not isinstance(rec, dict):
+            raise ConfigError(str(p), None, f"line {line_no}: {_kind(rec)}; expected an operation map "
+                                            "{:type ..., :f ..., :value ..., :process ...}")
+        yield line_no, rec
     if in_vector and not closed:
         raise ConfigError(str(p), None, f"line {line_no}: the history's vector is not closed (a truncated file?)")
 

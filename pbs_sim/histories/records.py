@@ -113,6 +113,18 @@ def _values(v: Any) -> tuple[str, ...]:
     return (text(v),)
 
 
+def text_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each line, read as bytes and decoded one line at a time, so that a byte
+    that is not UTF-8 is reported on its own line (a text file object decodes in 8 kB chunks)."""
+    with Path(path).open("rb") as fh:
+        for line_no, raw in enumerate(fh, 1):
+            try:
+                yield line_no, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ConfigError(str(path), None, f"line {line_no}: not UTF-8 text (byte "
+                                                   f"{exc.object[exc.start]:#04x} at column {exc.start + 1})") from None
+
+
 # -- EDN -----------------------------------------------------------------------------------------------
 def edn_events(path: str | Path) -> Iterator[Event]:
     p = str(path)
@@ -191,23 +203,16 @@ def jsonl_events(path: str | Path) -> Iterator[Event]:
     p = str(path)
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
-        with Path(path).open("r", encoding="utf-8", errors="strict", newline="") as fh:
-            line = 0
+        for line, raw in text_lines(path):
+            if not raw.strip():
+                continue
             try:
-                for line, raw in enumerate(fh, 1):  # noqa: B007
-                    if not raw.strip():
-                        continue
-                    try:
-                        rec = json.loads(raw)
-                    except ValueError as exc:
-                        raise ConfigError(p, None, f"line {line}: not JSON: {exc.msg} (column {exc.colno})") from None
-                    if not isinstance(rec, dict):
-                        raise ConfigError(p, None, f"line {line}: expected a JSON object "
-                                                   f"{{\"process\": ..., \"type\": ..., ...}}")
-                    yield line, rec
-            except UnicodeDecodeError as exc:
-                raise ConfigError(p, None, f"line {line + 1}: not UTF-8 text (byte "
-                                           f"{exc.object[exc.start]:#04x})") from None
+                rec = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(p, None, f"line {line}: not JSON: {exc.msg} (column {exc.colno})") from None
+            if not isinstance(rec, dict):
+                raise ConfigError(p, None, f"line {line}: expected a JSON object {{\"process\": ..., \"type\": ..., ...}}")
+            yield line, rec
 
     return _tabular(p, rows(), split=None)
 
@@ -216,30 +221,27 @@ def csv_events(path: str | Path) -> Iterator[Event]:
     p = str(path)
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
-        with Path(path).open("r", encoding="utf-8", errors="strict", newline="") as fh:
-            try:
-                reader = csv.DictReader(fh)
-                header = reader.fieldnames
-                if header is None:
-                    raise ConfigError(p, None, "empty (expected a header line: "
-                                               f"{','.join(TABULAR_REQUIRED)}[,client][,op_id])")
-                if "op_id" in header and "issued_event" in header:
-                    raise ConfigError(p, None, "a run's ops table, not a history: check the run's directory "
-                                               "(pbs-sim check RESULTS_DIR)")
-                missing = [c for c in TABULAR_REQUIRED if c not in header]
-                if missing:
-                    raise ConfigError(p, missing[0], f"missing column (the header has {', '.join(header)}; "
-                                                     f"expected {', '.join(TABULAR_REQUIRED)})")
-                for rec in reader:
-                    line = reader.line_num
-                    if None in rec or any(v is None for v in rec.values()):
-                        raise ConfigError(p, None, f"line {line}: {len(header)} fields expected (a truncated or "
-                                                   "shifted row?)")
-                    yield line, rec
-            except UnicodeDecodeError as exc:
-                raise ConfigError(p, None, f"not UTF-8 text (byte {exc.object[exc.start]:#04x})") from None
-            except csv.Error as exc:
-                raise ConfigError(p, None, f"not a well-formed CSV table: {exc}") from None
+        try:
+            reader = csv.DictReader(raw for _, raw in text_lines(path))
+            header = reader.fieldnames
+            if header is None:
+                raise ConfigError(p, None, "empty (expected a header line: "
+                                           f"{','.join(TABULAR_REQUIRED)}[,client][,op_id])")
+            if "op_id" in header and "issued_event" in header:
+                raise ConfigError(p, None, "a run's ops table, not a history: check the run's directory "
+                                           "(pbs-sim check RESULTS_DIR)")
+            missing = [c for c in TABULAR_REQUIRED if c not in header]
+            if missing:
+                raise ConfigError(p, missing[0], f"missing column (the header has {', '.join(header)}; "
+                                                 f"expected {', '.join(TABULAR_REQUIRED)})")
+            for rec in reader:
+                line = reader.line_num
+                if None in rec or any(v is None for v in rec.values()):
+                    raise ConfigError(p, None, f"line {line}: {len(header)} fields expected (a truncated or "
+                                               "shifted row?)")
+                yield line, rec
+        except csv.Error as exc:
+            raise ConfigError(p, None, f"not a well-formed CSV table: {exc}") from None
 
     return _tabular(p, rows(), split=CSV_SIBLINGS)
 
@@ -249,7 +251,7 @@ def _tabular(p: str, rows: Iterable[tuple[int, dict[str, Any]]], split: str | No
     last_time = -math.inf
     for line, rec in rows:
         def bad(reason: str, col: str | None = None, line: int = line) -> ConfigError:
-            return ConfigError(p, col, f"line {line}: {reason}")
+            return ConfigError(p, None, f"line {line}: {reason}")  # col: the reason names it
 
         for c in TABULAR_REQUIRED:
             if c not in rec and not (c == "value" and split is None):
@@ -277,7 +279,7 @@ def _tabular(p: str, rows: Iterable[tuple[int, dict[str, Any]]], split: str | No
         last_time = t
         raw = rec.get("value")
         if split is not None:  # CSV: one text field
-            value: Any = None if raw == "" else (raw.split(split) if f == "read" else raw)
+            value: Any = None if raw == "" else (str(raw).split(split) if f == "read" else raw)
         else:
             value = raw
         if f == "write":
