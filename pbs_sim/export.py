@@ -81,6 +81,114 @@ def _events(frames: Mapping[str, pd.DataFrame]) -> Iterator[tuple[str, bool, int
         yield typ, is_read, key[row], ver[row], p, t, vs, row
 
 
+#: The run tables an export with versions carries (``pbs_sim.checker_input.CHECK_TABLES``) and the
+#: header / trailer comment lines that carry what is not per operation.
+META_HEADER = ";pbs-sim "
+META_FINAL = ";pbs-sim-final "
+META_TABLES = ("ops", "sibling_settings", "causal_parents", "read_versions", "final_versions", "write_stamps",
+               "rmw_reads")
+
+
+class _Meta:
+    """What a history with versions adds to each line (docs/design.md, "History files"): per
+    invocation ``:at`` (issued_at, ms, exact) and ``:event`` (issued_event), and for a write its
+    causal ``:parents`` (seqs), LWW ``:stamp`` (ms) and ``:rmw-read`` (the read it was computed
+    from); per completion ``:at``, ``:event``, ``:version`` (the ops table's), ``:versions`` (every
+    version a read returned, when several) and ``:status`` when the type does not say it (pending).
+    The policy and the final replica state go on ``;pbs-sim`` comment lines, which EDN readers
+    (Jepsen's, Elle's) skip. ``pbs_sim.histories.versions`` reads them back into the run's tables."""
+
+    def __init__(self, frames: Mapping[str, pd.DataFrame]) -> None:
+        ops = frames["ops"]
+        self.tables = [t for t in META_TABLES if t in frames]
+        self.iss_at = ops["issued_at"].to_numpy(float).tolist()
+        self.comp_at = ops["completed_at"].to_numpy(float).tolist()
+        self.iss_ev = ops["issued_event"].to_numpy(np.int64).tolist()
+        self.comp_ev = ops["completed_event"].to_numpy(np.int64).tolist()
+        self.ver = ops["version"].to_numpy(np.int64).tolist()
+        self.status = ops["status"].astype(str).tolist()
+        self.parents = _group(frames.get("causal_parents"), "parent")
+        self.versions = _group(frames.get("read_versions"), "version")
+        ws = frames.get("write_stamps")
+        self.stamps = dict(zip(ws["op_id"].to_numpy(np.int64).tolist(), ws["timestamp_ms"].to_numpy(float).tolist(),
+                               strict=True)) if ws is not None else {}
+        rr = frames.get("rmw_reads")
+        self.rmw = dict(zip(rr["op_id"].to_numpy(np.int64).tolist(), rr["read_op"].to_numpy(np.int64).tolist(),
+                            strict=True)) if rr is not None and "read_op" in rr else {}
+        st = frames.get("sibling_settings")
+        self.settings = {c: st[c].iloc[0] for c in ("policy", "merge", "max_siblings", "siblings_warning")} \
+            if st is not None and len(st) else None
+        fv = frames.get("final_versions")
+        self.final = [] if fv is None else list(zip(
+            (fv["node"] if "node" in fv else pd.Series(np.zeros(len(fv), np.int64))).to_numpy(np.int64).tolist(),
+            fv["key"].to_numpy(np.int64).tolist(), fv["version"].to_numpy(np.int64).tolist(), strict=True))
+
+    def fields(self, row: int, done: bool, is_read: bool, typ: str) -> dict[str, Any]:
+        if not done:
+            out: dict[str, Any] = {"at": self.iss_at[row], "event": self.iss_ev[row]}
+            if not is_read:
+                if row in self.parents:
+                    out["parents"] = self.parents[row]
+                if row in self.stamps:
+                    out["stamp"] = self.stamps[row]
+                if row in self.rmw:
+                    out["rmw-read"] = self.rmw[row]
+            return out
+        out = {"at": self.comp_at[row], "event": self.comp_ev[row], "version": self.ver[row]}
+        if row in self.versions:
+            out["versions"] = self.versions[row]
+        if self.status[row] not in _TYPES:  # pending: :info does not say it
+            out["status"] = self.status[row]
+        return out
+
+    def edn(self, row: int, done: bool, is_read: bool, typ: str) -> str:
+        return "".join(f", :{k} {_edn(v)}" for k, v in self.fields(row, done, is_read, typ).items())
+
+    def edn_header(self) -> str:
+        body = {"tables": self.tables, **({k.replace("_", "-"): v for k, v in self.settings.items()}
+                                          if self.settings else {})}
+        return META_HEADER + "{" + ", ".join(f":{k} {_edn(v)}" for k, v in body.items()) + "}"
+
+    def edn_trailer(self) -> Iterator[str]:
+        for n, k, v in self.final:
+            yield f"{META_FINAL}[{n} {k} {v}]"
+
+    def json_header(self) -> str:
+        return json.dumps({"pbs_sim": {"tables": self.tables, **(_plain(self.settings) if self.settings else {})}})
+
+    def json_trailer(self) -> Iterator[str]:
+        for n, k, v in self.final:
+            yield json.dumps({"pbs_sim_final": [n, k, v]})
+
+
+def _group(frame: pd.DataFrame | None, col: str) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    if frame is None:
+        return out
+    for o, v in zip(frame["op_id"].to_numpy(np.int64).tolist(), frame[col].to_numpy(np.int64).tolist(), strict=True):
+        out.setdefault(o, []).append(v)
+    return out
+
+
+def _plain(d: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in d.items()}
+
+
+def _edn(v: Any) -> str:
+    """A metadata value in EDN: numbers exact (floats as Python's shortest repr), nan as nil."""
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return "nil" if v != v else repr(v) if v not in (float("inf"), float("-inf")) else "nil"
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + " ".join(_edn(x) for x in v) + "]"
+    return str(v)
+
+
 class HistoryEvent(NamedTuple):
     """One invocation or completion as every export writes it (and ``pbs_sim.histories`` reads it)."""
 
@@ -108,20 +216,34 @@ def history_events(frames: Mapping[str, pd.DataFrame]) -> Iterator[HistoryEvent]
                            client[row], row)
 
 
-def jsonl_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
+def jsonl_lines(frames: Mapping[str, pd.DataFrame], *, versions: bool = False) -> Iterator[str]:
     """The history in the JSONL history format (docs/design.md, "History files"): one JSON object
     per invocation or completion, in event order, with ``process``, ``client`` (the simulator's
     client: the session), ``type``, ``f``, ``key``, ``value`` (a write's value; a read's list of
-    values on ``ok``, else null), ``time`` (ns) and ``op_id``: what ``pbs-sim check FILE.jsonl`` reads."""
+    values on ``ok``, else null), ``time`` (ns) and ``op_id``: what ``pbs-sim check FILE.jsonl`` reads.
+    With ``versions``, the version metadata of :class:`_Meta` too (``rmw_read`` for ``rmw-read``), a
+    ``{"pbs_sim": ...}`` first line and ``{"pbs_sim_final": [node, key, version]}`` last lines."""
+    meta = _Meta(frames) if versions else None
+    if meta is not None:
+        yield meta.json_header()
     for e in history_events(frames):
         value: Any = (e.values if e.type == ":ok" else None) if e.is_read else e.value
-        yield json.dumps({"process": e.process, "client": e.client, "type": e.type[1:],
-                          "f": "read" if e.is_read else "write", "key": e.key, "value": value,
-                          "time": e.time_ns, "op_id": e.op_id}, separators=(", ", ": "))
+        rec = {"process": e.process, "client": e.client, "type": e.type[1:], "f": "read" if e.is_read else "write",
+               "key": e.key, "value": value, "time": e.time_ns, "op_id": e.op_id}
+        if meta is not None:
+            for k, v in meta.fields(e.row, e.done, e.is_read, e.type).items():
+                rec[k.replace("-", "_")] = None if isinstance(v, float) and v != v else v
+        yield json.dumps(rec, separators=(", ", ": "))
+    if meta is not None:
+        yield from meta.json_trailer()
 
 
-def jepsen_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
-    """The history as EDN maps, one line per invocation or completion, in event order."""
+def jepsen_lines(frames: Mapping[str, pd.DataFrame], *, versions: bool = False) -> Iterator[str]:
+    """The history as EDN maps, one line per invocation or completion, in event order; with
+    ``versions``, the version metadata of :class:`_Meta` (extra keys and ``;pbs-sim`` comments)."""
+    meta = _Meta(frames) if versions else None
+    if meta is not None:
+        yield meta.edn_header()
     ops = frames["ops"]
     client = ops["client"].to_numpy(np.int64).tolist()
     op_id = ops["op_id"].to_numpy(np.int64).tolist()
@@ -133,18 +255,25 @@ def jepsen_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
             value = f"[{k} [{' '.join(map(str, vs))}]]"
         else:
             value = f"[{k} nil]"
+        extra = meta.edn(row, typ != ":invoke", is_read, typ) if meta is not None else ""
         yield (f"{{:type {typ}, :f {f}, :value {value}, :process {p}, :time {int(round(t * 1e6))}, "
-               f":index {index}, :client {client[row]}, :op-id {op_id[row]}}}")
+               f":index {index}, :client {client[row]}, :op-id {op_id[row]}{extra}}}")
+    if meta is not None:
+        yield from meta.edn_trailer()
 
 
-def elle_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
+def elle_lines(frames: Mapping[str, pd.DataFrame], *, versions: bool = False) -> Iterator[str]:
     """The history as Elle's rw-register transactions (elle.rw_register's docstring): every operation
     is a one-micro-op ``:f :txn``, ``:value [[:w k v]]`` for a write (its version, unique per key) or
     ``[[:r k v]]`` for a read -- ``nil`` on the invocation, and on an ``:ok`` the version returned,
     ``nil`` when it returned none. A read that returned siblings becomes a read of the newest of them
     (highest seq): a register read observes one value, and a transaction of several reads of one key
     would tell Elle their versions are ordered (a non-repeatable read), which siblings are not.
-    :type / :process / :time / :index / :client / :op-id as in :func:`jepsen_lines`."""
+    :type / :process / :time / :index / :client / :op-id and the version metadata as in
+    :func:`jepsen_lines`."""
+    meta = _Meta(frames) if versions else None
+    if meta is not None:
+        yield meta.edn_header()
     ops = frames["ops"]
     client = ops["client"].to_numpy(np.int64).tolist()
     op_id = ops["op_id"].to_numpy(np.int64).tolist()
@@ -153,20 +282,24 @@ def elle_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
             value = f"[[:w {k} {v}]]"
         else:
             value = f"[[:r {k} {vs[-1] if vs else 'nil'}]]"
+        extra = meta.edn(row, typ != ":invoke", is_read, typ) if meta is not None else ""
         yield (f"{{:type {typ}, :f :txn, :value {value}, :process {p}, :time {int(round(t * 1e6))}, "
-               f":index {index}, :client {client[row]}, :op-id {op_id[row]}}}")
+               f":index {index}, :client {client[row]}, :op-id {op_id[row]}{extra}}}")
+    if meta is not None:
+        yield from meta.edn_trailer()
 
 
 def write_jepsen(frames: Mapping[str, pd.DataFrame], path: str | Path, *, elle: bool = False,
-                 jsonl: bool = False) -> int:
+                 jsonl: bool = False, versions: bool = False) -> int:
     """Write the EDN history to ``path`` (Elle's rw-register shape with ``elle``, :func:`elle_lines`;
-    the JSONL history format with ``jsonl``, :func:`jsonl_lines`) atomically -- an interrupted export
-    leaves no partial file; returns the number of lines."""
+    the JSONL history format with ``jsonl``, :func:`jsonl_lines`; without ``versions``, values only,
+    as a real store's history) atomically -- an interrupted export leaves no partial file; returns the
+    number of lines."""
     count = [0]
     lines = jsonl_lines if jsonl else elle_lines if elle else jepsen_lines
 
     def write(fh: IO[str]) -> None:
-        for line in lines(frames):
+        for line in lines(frames, versions=versions):
             fh.write(line)
             fh.write("\n")
             count[0] += 1

@@ -27,7 +27,8 @@ import pbs_sim.checker as checker_mod
 from pbs_sim import check
 from pbs_sim.config import scenario_from_dict
 from pbs_sim.export import history_events, write_jepsen
-from pbs_sim.histories import VALUE_CHECKS, check_file, check_run_values
+from pbs_sim.checker import CheckReport
+from pbs_sim.histories import VALUE_CHECKS, check_file, check_history, check_run_values
 from pbs_sim.histories.edn import _fallback, _line_forms
 from pbs_sim.simulation import simulate
 
@@ -100,6 +101,52 @@ def test_cli_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         got = json.loads(text)
         assert got["checks"] == want and got["judged_by"] == "values"
         assert "non_concurrent_siblings" in got["skipped"] and "causal_violations" in got["skipped"]
+
+
+@pytest.mark.parametrize("policy,offset", [("lww", "normal(0, 50)"), ("dvv", None), ("vv-client", None),
+                                           ("vv-node-naive", None), ("vv-node", None)])
+def test_export_with_versions_then_import_gives_the_runs_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  policy: str, offset: str | None) -> None:
+    """A history exported with its version metadata (--versions) is checked as its run is: the same
+    policy, promises and every flagged op id of every version-level check, in each export shape.
+    The flawed vector policies break their promises in the file as in the run."""
+    monkeypatch.setattr(checker_mod, "EXAMPLES", 10**9)
+    fr = _frames(policy, offset=offset)
+    want = check(fr)
+    flagged = {k: f.examples for k, f in want.findings.items()}
+    assert sum(map(len, flagged.values())) > 0
+    for suffix, how in (("edn", {}), ("elle.edn", {"elle": True}), ("jsonl", {"jsonl": True})):
+        path = tmp_path / f"h.{suffix}"
+        write_jepsen(fr, path, versions=True, **how)
+        got = check_history(path)
+        assert isinstance(got, CheckReport), suffix
+        assert (got.policy, got.ops, got.promised, got.ok) == (want.policy, want.ops, want.promised, want.ok), suffix
+        assert {k: f.examples for k, f in got.findings.items()} == flagged, suffix
+        # the same file judged by values alone: what a history without the metadata gets (Elle's
+        # shape keeps one value a read, so only where reads return one)
+        if not how.get("elle") or policy == "lww":
+            assert check_history(path, values=True).findings == check_run_values(fr).findings, suffix
+    assert want.ok == (policy not in ("vv-node-naive", "vv-node"))
+
+
+def test_cli_export_versions_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`pbs-sim export --versions` then `pbs-sim check FILE` prints the report `pbs-sim check RUN`
+    prints (every line but the timing), with its exit status: vnode vectors' ordered siblings fail."""
+    toml = tmp_path / "s.toml"
+    toml.write_text('[cluster]\nnodes = 3\nversioning = "vv"\nvv_actor = "node"\ncoordinator = "random"\n'
+                    '[workload]\nkeys = 3\nduration_ms = 200\nrate_per_s = 2000\nread_fraction = 0.5\n'
+                    'write_pattern = "rmw"\nclients = 10\nwarmup_ms = 0\n')
+    out = tmp_path / "res"
+    assert run_cli(["run", str(toml), "--ops", "--out", str(out), "--no-progress"], capsys)[0] == 0
+    rc, want, _ = run_cli(["check", str(out)], capsys)
+    assert rc == 1
+    for flag, name in (("--jepsen", "history.edn"), ("--elle", "history-elle.edn"), ("--jsonl", "history.jsonl")):
+        assert run_cli(["export", str(out), flag, "--versions"], capsys)[0] == 0
+        rc, got, err = run_cli(["check", str(out / name)], capsys)
+        assert rc == 1, err
+        assert got.splitlines()[1:] == want.splitlines()[1:], name
+    # a run directory holding its exports is still the run's: a new run may replace it
+    assert run_cli(["run", str(toml), "--ops", "--out", str(out), "--no-progress"], capsys)[0] == 0
 
 
 # -- the version-level checker as a cross-check --------------------------------------------------------

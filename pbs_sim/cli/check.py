@@ -5,7 +5,8 @@ version-level checks of ``pbs_sim.checker`` (its input read and verified by
 ``pbs_sim.checker_input``), or with ``--values`` the value-level ones an import of its export gets.
 A file (``.edn``: a Jepsen history; ``.jsonl`` / ``.csv``: the history format of docs/design.md) is
 judged by its values alone (``pbs_sim.histories``), and the report names the checks skipped because
-they need versions. Exits 0 when everything promised (the run's policy's promises, and every
+they need versions -- unless it carries pbs-sim's version metadata (``pbs-sim export --versions``):
+then it gets the version-level checks, the findings of the run it came from. Exits 0 when everything promised (the run's policy's promises, and every
 ``--require``) holds, 1 otherwise; bad input (a run directory that is not sound, a history line that
 is not EDN / JSON / CSV or breaks the history's rules) is one line on stderr naming the file, the
 line and the reason, exit 2 (``pbs_sim.cli.main``), before any report.
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="A history file's format (default: by its suffix, .edn / .jsonl / .csv).")
 @click.option("--values", "values", is_flag=True,
-              help="On a run directory: judge its history by values alone, as a history file is judged.")
+              help="Judge by values alone: a run directory as its exported history is judged, a history "
+                   "exported with --versions as if it had none.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def check(results: str, require: tuple[str, ...], fmt: str | None, values: bool, as_json: bool) -> None:
     """Check a history. PATH is a run directory (written with `pbs-sim run --ops`): acknowledged
@@ -42,7 +44,8 @@ def check(results: str, require: tuple[str, ...], fmt: str | None, values: bool,
     the store's order. Or PATH is a history file recorded on a real cluster -- a Jepsen history
     (.edn, jepsen.independent or Elle rw-register) or the JSONL / CSV history format -- judged by
     values alone: stale reads, read-your-writes, monotonic reads, lost writes, aborted and garbage
-    reads; the checks that need versions are listed as skipped.
+    reads; the checks that need versions are listed as skipped (a history exported with
+    `pbs-sim export --versions` carries them: it is checked as its run is).
 
     Examples: pbs-sim check results/siblings-run; pbs-sim check history.edn --require lost_writes
     """
@@ -52,11 +55,9 @@ def check(results: str, require: tuple[str, ...], fmt: str | None, values: bool,
     is_file = path.is_file() or (not path.exists() and (fmt is not None or path.suffix.lower() in SUFFIXES))
     report: CheckReport | ValueReport
     if is_file:
-        from ..histories import check_file
+        from ..histories import check_history
 
-        if values:
-            raise click.UsageError("--values is for a run directory (a history file is always judged by values)")
-        report = check_file(path, fmt, require)
+        report = check_history(path, fmt, require, values=values)
     elif values:
         from ..checker_input import EXPORT_TABLES, load_run
         from ..histories import check_run_values

@@ -20,6 +20,8 @@ from .values import NEEDS_VERSIONS, VALUE_CHECKS, ValueReport, check_values
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..checker import CheckReport
+
 
 def load_operations(path: str | Path, fmt: str | None = None) -> Iterator[tuple[Op, bool]]:
     """The operations of a history file, streamed: ``(op, done)`` at each invocation and completion."""
@@ -68,11 +70,26 @@ def check_file(path: str | Path, fmt: str | None = None, require: Iterable[str] 
     return report
 
 
+def check_history(path: str | Path, fmt: str | None = None, require: Iterable[str] = (), *,
+                  values: bool = False) -> CheckReport | ValueReport:
+    """Check a history file: by versions when it carries pbs-sim's version metadata (``pbs-sim export
+    --versions``: the run's own findings, ``pbs_sim.histories.versions``), else -- or with ``values``
+    -- by values alone (:func:`check_file`)."""
+    from .versions import has_versions, run_frames
+
+    if not values and has_versions(path, fmt):
+        from ..checker import check
+
+        return check(run_frames(path, fmt), require=require)
+    return check_file(path, fmt, require)
+
+
 def check_run_values(frames: Mapping[str, pd.DataFrame], require: Iterable[str] = (),
                      source: str = "run") -> ValueReport:
     """Judge a run's own history by its values, as an import of its export would be."""
     return check_values(run_operations(frames), require=require, source=source, refs="ops")
 
 
-__all__ = ["FORMATS", "NEEDS_VERSIONS", "VALUE_CHECKS", "Op", "ValueReport", "check_file", "check_run_values",
+__all__ = ["FORMATS", "NEEDS_VERSIONS", "VALUE_CHECKS", "Op", "ValueReport", "check_file", "check_history",
+           "check_run_values",
            "check_values", "load_operations", "run_operations"]

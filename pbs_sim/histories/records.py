@@ -212,6 +212,8 @@ def jsonl_events(path: str | Path) -> Iterator[Event]:
                 raise ConfigError(p, None, f"line {line}: not JSON: {exc.msg} (column {exc.colno})") from None
             if not isinstance(rec, dict):
                 raise ConfigError(p, None, f"line {line}: expected a JSON object {{\"process\": ..., \"type\": ..., ...}}")
+            if "pbs_sim" in rec or "pbs_sim_final" in rec:
+                continue  # pbs-sim's version metadata (pbs_sim.histories.versions): not an operation
             yield line, rec
 
     return _tabular(p, rows(), split=None)
