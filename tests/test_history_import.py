@@ -25,9 +25,9 @@ from cli_in_process import run_cli
 
 import pbs_sim.checker as checker_mod
 from pbs_sim import check
+from pbs_sim.checker import CheckReport
 from pbs_sim.config import scenario_from_dict
 from pbs_sim.export import history_events, write_jepsen
-from pbs_sim.checker import CheckReport
 from pbs_sim.histories import VALUE_CHECKS, check_file, check_history, check_run_values
 from pbs_sim.histories.edn import _fallback, _line_forms
 from pbs_sim.simulation import simulate
