@@ -299,7 +299,7 @@ def write_jepsen(frames: Mapping[str, pd.DataFrame], path: str | Path, *, elle: 
     lines = jsonl_lines if jsonl else elle_lines if elle else jepsen_lines
 
     def write(fh: IO[str]) -> None:
-        for line in lines(frames, versions=versions):
+        for line in (lines(frames, versions=True) if versions else lines(frames)):
             fh.write(line)
             fh.write("\n")
             count[0] += 1
