@@ -387,3 +387,36 @@ def test_history_events_are_what_the_exports_write() -> None:
     evs = list(history_events(fr))
     assert len(evs) == 2 * len(fr["ops"])
     assert sorted(e.op_id for e in evs if not e.done) == list(range(len(fr["ops"])))
+
+
+@pytest.mark.parametrize("damage,needle", [
+    ("truncate_lines", "never completes (a truncated file?)"),
+    ("truncate_mid_line", "not EDN"),
+    ("invoke_twice", "invoked twice"),
+    ("bad_version", "version metadata missing or not a number"),
+])
+def test_damaged_history_with_versions(tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str,
+                                       needle: str) -> None:
+    """A history exported with --versions and then cut or edited: one line naming the line (where
+    there is one) and the reason, exit 2, before any report."""
+    fr = _frames("dvv", seed=11)
+    path = tmp_path / "h.edn"
+    write_jepsen(fr, path, versions=True)
+    lines = path.read_text().splitlines()
+    ops_lines = [i for i, x in enumerate(lines) if x.startswith("{")]
+    if damage == "truncate_lines":
+        lines = lines[:ops_lines[len(ops_lines) // 2]]
+        while lines and ":type :invoke" not in lines[-1]:
+            lines.pop()
+    elif damage == "truncate_mid_line":
+        lines = [*lines[:ops_lines[10]], lines[ops_lines[10]][:40]]
+    elif damage == "invoke_twice":
+        lines.insert(ops_lines[3], lines[ops_lines[0]])
+    else:
+        i = next(i for i in ops_lines if ":type :ok" in lines[i])
+        lines[i] = lines[i].replace(":version ", ":version x")
+    path.write_text("\n".join(lines) + "\n")
+    code, out, err = run_cli(["check", str(path)], capsys)
+    one = err.strip().splitlines()
+    assert code == 2 and len(one) == 1 and not out and "Traceback" not in err, (code, out, err)
+    assert one[0].startswith(f"pbs-sim: error: {path}: ") and needle in one[0], one[0]

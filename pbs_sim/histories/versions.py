@@ -159,6 +159,8 @@ def run_frames(path: str | Path, fmt: str | None = None) -> dict[str, pd.DataFra
                          completed_event=int(get(rec, "event")), version=int(get(rec, "version")),
                          status=str(status) if status is not None else _STATUS.get(typ, "timeout"))
                 versions.extend((oid, int(x)) for x in get(rec, "versions") or ())
+        except ConfigError:
+            raise
         except (TypeError, ValueError):
             raise bad("version metadata missing or not a number (:at, :event, :version, :client, a whole-number "
                       "key)") from None
