@@ -7,7 +7,7 @@ reason a line is not EDN. What the maps mean is ``pbs_sim.histories.records``.
 
 Why a reader of our own in front of ``edn_format``: ``edn_format`` (a maintained EDN reader, ply
 lexer) takes about 0.4 ms a line, 7 minutes for a 10^6-operation history, and its errors carry no
-line numbers. :func:`parse_form` reads the subset Jepsen writes -- maps, vectors, lists, sets,
+line numbers. :func:`_parse_line` reads the subset Jepsen writes -- maps, vectors, lists, sets,
 keywords, strings, numbers, ``nil``/``true``/``false``, symbols, characters, ``#_`` discards, and
 tagged values (``#jepsen.history.Op{...}``, ``#object[...]``: the tag is dropped, the value kept) --
 about 30x faster. A line it cannot read goes to ``edn_format``: if that reads it, its value is
@@ -40,40 +40,88 @@ class _Unreadable(Exception):
     """Our subset reader gave up on a line (the fallback decides whether it is EDN)."""
 
 
-# One token: a delimiter, a string literal, a character literal, or an atom (anything up to the next
-# whitespace, comma or delimiter). ``;`` starts a comment to the end of the line.
-_TOKEN = re.compile(r"""[\s,]*(?:(;[^\n]*)|(\#\{|\#_|[{}\[\]()])|("(?:[^"\\]|\\.)*")|(\\(?:[a-z]+|.))|([^\s,{}\[\]()";]+)|(\S))""")
+# One token: a comment (``;`` to the end of the line), a delimiter, a string literal, a character
+# literal, an atom (anything up to the next whitespace, comma or delimiter), or a stray character.
+# ``findall`` skips whitespace and commas between them.
+_TOKEN = re.compile(r"""(;[^\n]*)|(\#\{|\#_|[{}\[\]()])|("(?:[^"\\]|\\.)*")|(\\(?:[a-z]+|.))|([^\s,{}\[\]()";]+)|([^\s,])""")
 _INT = re.compile(r"[+-]?\d+N?\Z")
 _FLOAT = re.compile(r"[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?M?\Z")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "b": "\b", "f": "\f"}
 _CHARS = {"newline": "\n", "space": " ", "tab": "\t", "return": "\r", "backspace": "\b", "formfeed": "\f"}
 _CLOSE = {"{": "}", "[": "]", "(": ")", "#{": "}"}
+_OPEN = frozenset(_CLOSE)
+_KEYWORDS: dict[str, Any] = {"nil": None, "true": True, "false": False}  # atoms seen, by text (keywords)
 
 
-def _tokens(text: str) -> list[tuple[int, str]]:
-    """(kind, text) per token: 0 delimiter, 1 string, 2 character, 3 atom."""
-    out: list[tuple[int, str]] = []
-    pos, n = 0, len(text)
-    while pos < n:
-        m = _TOKEN.match(text, pos)
-        if m is None:  # only whitespace left
-            break
-        pos = m.end()
-        if m.group(1) is not None:
+def _parse_line(text: str) -> list[Any]:
+    """Every EDN form of one line (module docstring: the subset Jepsen writes), iteratively: a stack
+    of open collections, ``#_`` counted per level, a tag dropped before the value it tags."""
+    out: list[Any] = []
+    stack: list[tuple[str, list[Any], int]] = []
+    items, discards = out, 0
+    kw = _KEYWORDS
+    for com, delim, string, char, atom, other in _TOKEN.findall(text):
+        v: Any
+        if atom:
+            if atom in kw:
+                v = kw[atom]
+            elif atom.isdigit():
+                v = int(atom)
+            elif atom[0] == "#":
+                if len(atom) == 1:
+                    raise _Unreadable(atom)
+                continue  # a tag (#inst, #uuid, #object, #jepsen.history.Op): the value follows
+            else:
+                v = _atom(atom)
+                if isinstance(v, Keyword) and len(kw) < 4096:  # a history uses a few dozen keywords
+                    kw[atom] = v
+        elif delim:
+            if delim in _OPEN:
+                stack.append((delim, items, discards))
+                items, discards = [], 0
+                continue
+            if delim == "#_":
+                discards += 1
+                continue
+            if not stack or discards:
+                raise _Unreadable(delim)
+            opener, parent, pdisc = stack.pop()
+            if _CLOSE[opener] != delim:
+                raise _Unreadable(delim)
+            v = _collection(opener, items)
+            items, discards = parent, pdisc
+        elif string:
+            v = _string(string)
+        elif com:
             continue
-        if m.group(2) is not None:
-            out.append((0, m.group(2)))
-        elif m.group(3) is not None:
-            out.append((1, m.group(3)))
-        elif m.group(4) is not None:
-            out.append((2, m.group(4)))
-        elif m.group(5) is not None:
-            out.append((3, m.group(5)))
-        elif m.group(6) is not None:
-            raise _Unreadable(m.group(6))
+        elif char:
+            name = char[1:]
+            v = _CHARS[name] if name in _CHARS else name if len(name) == 1 else _bad(char)
         else:
-            break
+            raise _Unreadable(other)
+        if discards:
+            discards -= 1
+            continue
+        items.append(v)
+    if stack or discards:
+        raise _Unreadable("end of line inside a form")
     return out
+
+
+def _collection(opener: str, items: list[Any]) -> Any:
+    if opener == "{":
+        if len(items) % 2:
+            raise _Unreadable("odd map")
+        try:
+            return dict(zip(items[::2], items[1::2], strict=True))
+        except TypeError:  # an unhashable key (a vector as a map key): edn_format's business
+            raise _Unreadable("key") from None
+    if opener == "#{":
+        try:
+            return frozenset(items)
+        except TypeError:
+            raise _Unreadable("set") from None
+    return items
 
 
 def _string(tok: str) -> str:
@@ -121,57 +169,6 @@ def _atom(tok: str) -> Any:
     return tok  # a symbol, kept as its name
 
 
-def parse_form(toks: list[tuple[int, str]], i: int) -> tuple[Any, int]:
-    """One EDN value from ``toks`` at ``i``; returns it and the next index."""
-    if i >= len(toks):
-        raise _Unreadable("end of line inside a form")
-    kind, tok = toks[i]
-    if kind == 1:
-        return _string(tok), i + 1
-    if kind == 2:
-        name = tok[1:]
-        return (_CHARS[name] if name in _CHARS else name if len(name) == 1 else _bad(tok)), i + 1
-    if kind == 3:
-        if tok[0] == "#" and len(tok) > 1:  # #inst "...", #uuid "...", #object[...], #jepsen.history.Op{...}
-            return parse_form(toks, i + 1)
-        return _atom(tok), i + 1
-    if tok == "#_":
-        _, j = parse_form(toks, i + 1)
-        return parse_form(toks, j)
-    if tok not in _CLOSE:
-        raise _Unreadable(tok)
-    close = _CLOSE[tok]
-    items: list[Any] = []
-    j = i + 1
-    while True:
-        if j >= len(toks):
-            raise _Unreadable("end of line inside a form")
-        k2, t2 = toks[j]
-        if k2 == 0 and t2 in ("}", "]", ")"):
-            if t2 != close:
-                raise _Unreadable(t2)
-            j += 1
-            break
-        if k2 == 0 and t2 == "#_":
-            _, j = parse_form(toks, j + 1)
-            continue
-        v, j = parse_form(toks, j)
-        items.append(v)
-    if tok == "{":
-        if len(items) % 2:
-            raise _Unreadable("odd map")
-        try:
-            return dict(zip(items[::2], items[1::2], strict=True)), j
-        except TypeError:  # an unhashable key (a vector as a map key): edn_format's business
-            raise _Unreadable("key") from None
-    if tok == "#{":
-        try:
-            return frozenset(items), j
-        except TypeError:
-            raise _Unreadable("set") from None
-    return items, j
-
-
 def _bad(tok: str) -> Any:
     raise _Unreadable(tok)
 
@@ -208,14 +205,8 @@ def _convert(x: Any) -> Any:
 
 def _line_forms(text: str) -> list[Any]:
     try:
-        toks = _tokens(text)
-        forms: list[Any] = []
-        i = 0
-        while i < len(toks):
-            v, i = parse_form(toks, i)
-            forms.append(v)
-        return forms
-    except (_Unreadable, IndexError, ValueError):
+        return _parse_line(text)
+    except (_Unreadable, IndexError, ValueError, KeyError):
         return _fallback(text)
 
 
@@ -263,15 +254,12 @@ def edn_records(path: str | Path) -> Iterator[tuple[int, dict[Any, Any]]]:
 def _closes(text: str) -> bool:
     """Whether the final ``]`` of ``text`` closes the enclosing vector rather than a vector of the map
     (the map's own brackets balance without it)."""
-    try:
-        toks = _tokens(text)
-    except _Unreadable:
-        return True
     depth = 0
-    for kind, tok in toks:
-        if kind == 0 and tok in ("{", "[", "(", "#{"):
+    for tok in _TOKEN.findall(text):
+        delim = tok[1]
+        if delim in _OPEN:
             depth += 1
-        elif kind == 0 and tok in ("}", "]", ")"):
+        elif delim in ("}", "]", ")"):
             depth -= 1
     return depth < 0
 
@@ -286,4 +274,4 @@ def _kind(x: Any) -> str:
     return f"{type(x).__name__} {x!r}"
 
 
-__all__ = ["Keyword", "edn_records", "parse_form"]
+__all__ = ["Keyword", "edn_records"]
