@@ -364,10 +364,12 @@ class Coordinator:
     # -- writes -------------------------------------------------------------------------------
     def write(
         self, client: int, key: int, on_done: Callable[[Any], None] | None = None, context: Any = None,
-        update_of: int | None = None,
+        update_of: int | None = None, value: str | None = None,
     ) -> WriteOp:
         """Issue a write of ``key`` now; the op commits at the W-th ack. ``update_of``: the op id of
-        the read this write updates (read-modify-write clients)."""
+        the read this write updates (read-modify-write clients). ``value``: the value it writes
+        (scripted workloads); None = the default ``client:seq`` (``pbs_sim.keys``), which costs nothing
+        to record."""
         env = self.env
         now = env._now  # noqa: SLF001
         seq = self.versions.next(key)
@@ -379,6 +381,8 @@ class Coordinator:
             targets, local = placement.write_targets(self, key, prefs)
         op_id = self.history.add_op(client, key, WRITE, self.endpoint, now, len(targets))
         self.history.set_version(op_id, seq)
+        if value is not None:
+            self.history.set_value(op_id, value)
         ts = now + self.clock_offset_ms if self.timestamp is None else self.timestamp(op_id, client, now)
         contexts = self.contexts
         if contexts is not None and contexts.policy is not None:
