@@ -55,6 +55,15 @@ def _events(frames: Mapping[str, pd.DataFrame]) -> Iterator[tuple[str, bool, str
     """The history's events in order: (type, is_read, key as EDN, the write's value as EDN, process,
     time ms, values returned as EDN, row) per invocation or completion; ``values`` is filled on a
     read's ``:ok`` only (ascending version)."""
+    for typ, is_read, name, value, p, t, vs, row in _raw_events(frames):
+        yield (typ, is_read, _edn_key(name), _edn_str(value) if value is not None else "nil", p, t,
+               [_edn_str(v) for v in vs], row)
+
+
+def _raw_events(frames: Mapping[str, pd.DataFrame]) -> Iterator[tuple[str, bool, str, str | None, int, float,
+                                                                       list[str], int]]:
+    """:func:`_events` with the key's name, the write's value and the values returned as text (what
+    the JSONL export writes and ``pbs_sim.histories`` compares)."""
     ops = frames["ops"]
     n = len(ops)
     iss = ops["issued_event"].to_numpy(np.int64)
@@ -65,13 +74,13 @@ def _events(frames: Mapping[str, pd.DataFrame]) -> Iterator[tuple[str, bool, str
     status = ops["status"].astype(str).tolist()
     names = (ops["key_name"].astype(str).tolist() if "key_name" in ops else
              names_of(ops["key"].to_numpy(np.int64), interned_names(frames)))
-    key = [_edn_key(k) for k in names]
-    wval = [_edn_str(v) if v is not None else "nil" for v in write_values(ops, frames.get("values"))]
+    key = names
+    wval = write_values(ops, frames.get("values"))
     returned: dict[int, list[str]] = {}
     rv = read_values(frames)
     for o, v in zip(rv["op_id"].tolist(), rv["value"].tolist(), strict=True):
         if v is not None:
-            returned.setdefault(o, []).append(_edn_str(v))
+            returned.setdefault(o, []).append(str(v))
     op_id = ops["op_id"].to_numpy(np.int64).tolist()
     t_iss = ops["issued_at"].to_numpy(float)
     t_comp = ops["completed_at"].to_numpy(float)
@@ -110,7 +119,8 @@ META_TABLES = ("ops", "sibling_settings", "causal_parents", "read_versions", "fi
 
 class _Meta:
     """What a history with versions adds to each line (docs/design.md, "History files"): per
-    invocation ``:at`` (issued_at, ms, exact) and ``:event`` (issued_event), and for a write its
+    invocation ``:at`` (issued_at, ms, exact), ``:event`` (issued_event) and ``:key-index`` (the
+    key's index in the tables, where its name is not that index), and for a write its
     causal ``:parents`` (seqs), LWW ``:stamp`` (ms) and ``:rmw-read`` (the read it was computed
     from); per completion ``:at``, ``:event``, ``:version`` (the ops table's), ``:versions`` (every
     version a read returned, when several) and ``:status`` when the type does not say it (pending).
@@ -126,6 +136,11 @@ class _Meta:
         self.comp_ev = ops["completed_event"].to_numpy(np.int64).tolist()
         self.ver = ops["version"].to_numpy(np.int64).tolist()
         self.status = ops["status"].astype(str).tolist()
+        key = ops["key"].to_numpy(np.int64)
+        names = (ops["key_name"].astype(str).tolist() if "key_name" in ops else
+                 names_of(key, interned_names(frames)))
+        # a key named other than its index (a script's "cart") also carries the index the tables use
+        self.key_index = {r: k for r, (k, nm) in enumerate(zip(key.tolist(), names, strict=True)) if nm != str(k)}
         self.parents = _group(frames.get("causal_parents"), "parent")
         self.versions = _group(frames.get("read_versions"), "version")
         ws = frames.get("write_stamps")
@@ -145,6 +160,8 @@ class _Meta:
     def fields(self, row: int, done: bool, is_read: bool, typ: str) -> dict[str, Any]:
         if not done:
             out: dict[str, Any] = {"at": self.iss_at[row], "event": self.iss_ev[row]}
+            if row in self.key_index:
+                out["key-index"] = self.key_index[row]
             if not is_read:
                 if row in self.parents:
                     out["parents"] = self.parents[row]
@@ -230,7 +247,7 @@ def history_events(frames: Mapping[str, pd.DataFrame]) -> Iterator[HistoryEvent]
     ops = frames["ops"]
     client = ops["client"].to_numpy(np.int64).tolist()
     op_id = ops["op_id"].to_numpy(np.int64).tolist()
-    for typ, is_read, k, v, p, t, vs, row in _events(frames):
+    for typ, is_read, k, v, p, t, vs, row in _raw_events(frames):
         yield HistoryEvent(typ, typ != ":invoke", is_read, k, v, vs, p, int(round(t * 1e6)), op_id[row],
                            client[row], row)
 

@@ -142,7 +142,9 @@ def run_frames(path: str | Path, fmt: str | None = None) -> dict[str, pd.DataFra
             if typ == "invoke":
                 if "issued_event" in r:
                     raise bad(f"op id {oid} invoked twice")
-                r.update(client=int(get(rec, "client")), key=int(key), kind="read" if is_read else "write",
+                ki = get(rec, "key-index")
+                r.update(client=int(get(rec, "client")), key=int(key if ki is None else ki),
+                         kind="read" if is_read else "write",
                          issued_at=float(get(rec, "at")), issued_event=int(get(rec, "event")), line=line)
                 if not is_read:
                     parents.extend((oid, int(x)) for x in get(rec, "parents") or ())
