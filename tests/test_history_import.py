@@ -33,9 +33,10 @@ from pbs_sim.histories.edn import _fallback, _parse_line
 from pbs_sim.simulation import simulate
 
 
-def _frames(policy: str, *, offset: str | None = None, seed: int = 3) -> dict[str, pd.DataFrame]:
+def _frames(policy: str, *, offset: str | None = None, seed: int = 3, hot: str | None = None) -> dict[str, pd.DataFrame]:
     """R = W = 1 of N = 3 through random coordinators, message loss and tight timeouts: stale reads,
-    read-your-writes and monotonic-read violations, timeouts (:info) and failures all occur."""
+    read-your-writes and monotonic-read violations, timeouts (:info) and failures all occur. With
+    ``hot``, two more writers write a key of that name (a string key beside the numbered ones)."""
     d: dict[str, Any] = {
         "cluster": {"versioning": policy, "coordinator": "random", "read_timeout_ms": 3, "write_timeout_ms": 3,
                     "replication": 3, "read_quorum": 1, "write_quorum": 1},
@@ -43,6 +44,8 @@ def _frames(policy: str, *, offset: str | None = None, seed: int = 3) -> dict[st
         "faults": {"message_loss": 0.05}}
     if offset is not None:
         d["clocks"] = {"offset": offset}
+    if hot is not None:
+        d["workload"].update(hot_key=hot, hot_key_writers_per_s=[200.0, 200.0])
     return simulate(scenario_from_dict(d), record_ops=True, seed=seed).frames()
 
 
@@ -59,9 +62,13 @@ def _csv_from_jsonl(src: Path, dst: Path) -> None:
 
 
 # -- round trip ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("policy,offset", [("lww", "normal(0, 50)"), ("dvv", None), ("vv-client", None)])
-def test_export_then_import_gives_the_same_findings(tmp_path: Path, policy: str, offset: str | None) -> None:
-    fr = _frames(policy, offset=offset)
+@pytest.mark.parametrize("policy,offset,hot", [("lww", "normal(0, 50)", None), ("dvv", None, None),
+                                               ("vv-client", None, None), ("dvv", None, 'cart "x"')])
+def test_export_then_import_gives_the_same_findings(tmp_path: Path, policy: str, offset: str | None,
+                                                    hot: str | None) -> None:
+    fr = _frames(policy, offset=offset, hot=hot)
+    if hot is not None:
+        assert any(e.key == hot for e in history_events(fr))  # the string key is in the history
     direct = check_run_values(fr)
     counts = direct.counts()
     # the history exercises the checks: a round trip of empty findings would prove nothing
@@ -103,15 +110,18 @@ def test_cli_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         assert "non_concurrent_siblings" in got["skipped"] and "causal_violations" in got["skipped"]
 
 
-@pytest.mark.parametrize("policy,offset", [("lww", "normal(0, 50)"), ("dvv", None), ("vv-client", None),
-                                           ("vv-node-naive", None), ("vv-node", None)])
+@pytest.mark.parametrize("policy,offset,hot", [("lww", "normal(0, 50)", None), ("dvv", None, None),
+                                               ("vv-client", None, None), ("vv-node-naive", None, None),
+                                               ("vv-node", None, None), ("dvv", None, "cart"),
+                                               ("lww", "normal(0, 50)", "cart")])
 def test_export_with_versions_then_import_gives_the_runs_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                  policy: str, offset: str | None) -> None:
+                                                                  policy: str, offset: str | None,
+                                                                  hot: str | None) -> None:
     """A history exported with its version metadata (--versions) is checked as its run is: the same
     policy, promises and every flagged op id of every version-level check, in each export shape.
     The flawed vector policies break their promises in the file as in the run."""
     monkeypatch.setattr(checker_mod, "EXAMPLES", 10**9)
-    fr = _frames(policy, offset=offset)
+    fr = _frames(policy, offset=offset, hot=hot)
     want = check(fr)
     flagged = {k: f.examples for k, f in want.findings.items()}
     assert sum(map(len, flagged.values())) > 0
@@ -131,17 +141,20 @@ def test_export_with_versions_then_import_gives_the_runs_findings(tmp_path: Path
 
 def test_cli_export_versions_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`pbs-sim export --versions` then `pbs-sim check FILE` prints the report `pbs-sim check RUN`
-    prints (every line but the timing), with its exit status: vnode vectors' ordered siblings fail."""
+    prints (every line but the timing), with its exit status: vnode vectors' ordered siblings fail.
+    A hot key named "cart" writes a string key into the run's tables and the files."""
     toml = tmp_path / "s.toml"
     toml.write_text('[cluster]\nnodes = 3\nversioning = "vv"\nvv_actor = "node"\ncoordinator = "random"\n'
                     '[workload]\nkeys = 3\nduration_ms = 200\nrate_per_s = 2000\nread_fraction = 0.5\n'
-                    'write_pattern = "rmw"\nclients = 10\nwarmup_ms = 0\n')
+                    'write_pattern = "rmw"\nclients = 10\nwarmup_ms = 0\nhot_key = "cart"\n'
+                    'hot_key_writers_per_s = [300.0]\n')
     out = tmp_path / "res"
     assert run_cli(["run", str(toml), "--ops", "--out", str(out), "--no-progress"], capsys)[0] == 0
     rc, want, _ = run_cli(["check", str(out)], capsys)
     assert rc == 1
     for flag, name in (("--jepsen", "history.edn"), ("--elle", "history-elle.edn"), ("--jsonl", "history.jsonl")):
         assert run_cli(["export", str(out), flag, "--versions"], capsys)[0] == 0
+        assert '"cart"' in (out / name).read_text()
         rc, got, err = run_cli(["check", str(out / name)], capsys)
         assert rc == 1, err
         assert got.splitlines()[1:] == want.splitlines()[1:], name
