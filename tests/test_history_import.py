@@ -172,7 +172,10 @@ def test_value_violations_are_violations_in_the_store_order(monkeypatch: pytest.
     any clocks. Under LWW with perfect clocks x was stamped before x completed and w after w was
     invoked, so x ranks below w: a violation in the store's order. The same argument holds for
     monotonic reads (x older than a value y an earlier read returned). So each value-level finding
-    must be a version-level one; the converse need not hold (concurrent writes)."""
+    must be a version-level one; the converse need not hold (concurrent writes). Likewise a
+    value-level stale read misses a write committed before it started that no returned version
+    has below it: it is inconsistent by the simulator's own t-visibility definition (the ``reads``
+    table, measured reads)."""
     monkeypatch.setattr(checker_mod, "EXAMPLES", 10**9)  # every flagged op, not ten examples
     fr = _frames(policy, offset=offset)
     by_value = check_run_values(fr)
@@ -181,6 +184,9 @@ def test_value_violations_are_violations_in_the_store_order(monkeypatch: pytest.
         v = set(by_value.findings[name])
         assert v, name
         assert v <= set(by_version.findings[name].examples), (name, sorted(v - set(by_version.findings[name].examples)))
+    reads = fr["reads"]
+    stale = set(by_value.findings["stale_reads"]) & set(reads["op_id"])
+    assert stale and stale <= set(reads.loc[~reads["consistent"], "op_id"])
 
 
 # -- planted histories ----------------------------------------------------------------------------------
