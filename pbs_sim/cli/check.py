@@ -56,7 +56,10 @@ def check(results: str, require: tuple[str, ...], fmt: str | None, values: bool,
     report: CheckReport | ValueReport
     if is_file:
         from ..histories import check_history
+        from ..histories.versions import has_versions
 
+        detail(f"{path}: " + ("pbs-sim's version metadata: checked as its run" if not values and
+                              has_versions(path, fmt) else "no version metadata used: judged by values alone"))
         report = check_history(path, fmt, require, values=values)
     elif values:
         from ..checker_input import EXPORT_TABLES, load_run

@@ -23,7 +23,9 @@ Checks (each a count and example operations):
   ``ok`` read invoked after every write of the key was invoked and every acknowledged one completed:
   nothing written later can explain the loss. Determinable only on keys with a final read (the
   report says on how many). A write replaced by a concurrent one (LWW keeping one of two
-  overlapping writes, or a merge) is not counted: by values alone it is not known to be lost.
+  overlapping writes, or a merge) is not counted: by values alone it is not known to be lost. A
+  final read answered by a replica the write has not reached yet (R = 1 just after the write) makes
+  it look lost: record final reads after the cluster has settled, as Jepsen's final-read phase does.
 * ``aborted_reads`` -- a read returned a value only a ``:fail`` write wrote (it had no effect).
 * ``garbage_reads`` -- a read returned a value no write invoked before the read completed wrote.
 
