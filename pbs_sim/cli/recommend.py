@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from ..errors import ConfigError
-from ..numbers import number
+from ..numbers import num, number
 from .predict import check_inputs, load_profile
 
 
@@ -140,9 +140,9 @@ def recommend(
     ns = parse_n_range(n_text, source="--n")
     check_inputs(ns, trials, seed, target, grid=True)  # the same limits as predict (and the explorer)
     if not 0 < node_availability <= 1:
-        raise ConfigError("--node-availability", None, f"must be a probability in (0, 1], got {node_availability:g}")
+        raise ConfigError("--node-availability", None, f"must be a probability in (0, 1], got {num(node_availability)}")
     if min_availability is not None and not 0 < min_availability < 1:
-        raise ConfigError("--min-availability", None, f"must be a probability in (0, 1), got {min_availability:g}")
+        raise ConfigError("--min-availability", None, f"must be a probability in (0, 1), got {num(min_availability)}")
     model = None
     if sloppy_nodes is not None:
         from ..recommender import SloppyQuorum

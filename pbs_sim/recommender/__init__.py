@@ -211,17 +211,43 @@ def recommend(
     fanout: str = "all",
     progress: Callable[[int], object] | None = None,
 ) -> Recommendation:
-    """Score every (N, R, W) for N in ``n`` (``"3..7"``, an int or ints) against the targets.
+    """Score every (N, R, W) for N in ``n`` against the targets and rank the ones that meet them.
 
-    ``profile``: a built-in name, ``exponential(...)``, a profile TOML or a CSV latency trace.
-    Availability is the strict-quorum binomial model with each node up with probability
-    ``node_availability`` unless another ``availability`` model is given (e.g.
-    ``SloppyQuorum(node_availability, nodes=M)`` for sloppy quorums over a ring of M nodes).
-    ``progress(m)``: called after each chunk of ``m`` trials drawn (``trials`` per N in all).
+    Feasible configurations are ranked cheapest first: fewest replicas, then read + write p99.9
+    latency; the Pareto front of read p99.9, write p99.9 and t-visibility is marked. Availability
+    is the strict-quorum binomial model (each node up with probability ``node_availability``
+    independently) unless another ``availability`` model is given.
 
-    >>> rec = recommend("lnkd-ssd", "3", max_t_visibility_ms=5, trials=20_000, seed=1)
-    >>> (rec.best["n"], rec.best["r"] + rec.best["w"] > 3)
-    (3, False)
+    Args:
+        profile: a built-in name, ``exponential(...)``, a profile TOML, or a CSV latency trace
+            (columns ``w, a, r, s`` of one-way delays in ms, or one column for all four).
+        n: ``"3..7"``, ``"3,5,7"``, an int or ints.
+        max_read_ms: the read p99.9 target (ms), or None for no target.
+        max_write_ms: the write p99.9 target (ms).
+        max_t_visibility_ms: the t-visibility target at ``target`` (ms).
+        target: the probability the t-visibility is measured at, in (0, 1).
+        node_availability: the probability a node is up, for the availability model.
+        min_availability: the least read and write availability accepted.
+        availability: an ``AvailabilityModel`` instead of the strict binomial one, e.g.
+            ``SloppyQuorum(node_availability, nodes=M)`` for sloppy quorums over a ring of M nodes.
+        trials: trials per N.
+        seed: the grid's seed; None draws one (reported).
+        fanout: ``"all"`` or ``"quorum"`` read fan-out.
+        progress: called after each chunk of ``m`` trials drawn (``trials`` per N in all).
+
+    Returns:
+        A ``Recommendation``: ``best`` (the top row, or None), ``feasible``, ``excluded`` (with what
+        each misses), ``closest`` (when nothing is feasible), ``table`` (every configuration with its
+        numbers, ``feasible``, ``pareto``, ``misses`` and ``rank``) and ``to_dict()``.
+
+    Raises:
+        ConfigError: an empty or bad N range, a bad profile or trace, a target that is not a
+            probability in (0, 1), or too much work.
+
+    Example:
+        >>> rec = recommend("lnkd-ssd", "3", max_t_visibility_ms=5, trials=20_000, seed=1)
+        >>> (rec.best["n"], rec.best["r"] + rec.best["w"] > 3)
+        (3, False)
     """
     from ..analytic.grid import predict_grid
 
