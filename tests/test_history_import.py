@@ -447,3 +447,24 @@ def test_damaged_history_with_versions(tmp_path: Path, capsys: pytest.CaptureFix
     one = err.strip().splitlines()
     assert code == 2 and len(one) == 1 and not out and "Traceback" not in err, (code, out, err)
     assert one[0].startswith(f"pbs-sim: error: {path}: ") and needle in one[0], one[0]
+
+
+def test_the_documented_example_history(tmp_path: Path) -> None:
+    """docs/design.md's JSONL example reads as documented: two overlapping writes and a final read
+    returning both as siblings -- nothing stale, nothing lost; with a later read of milk alone by
+    process 0, eggs (line 2) is not lost either (the writes overlapped), but a read of nothing is
+    stale and loses both."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "design.md").read_text()
+    section = text[text.index("## History files"):]
+    block = section.split("```")[1].strip()
+    path = tmp_path / "cart.jsonl"
+    path.write_text(block + "\n")
+    rep = check_file(path)
+    assert (rep.ops, rep.reads, rep.writes) == (3, 1, 2)
+    assert not any(rep.findings.values()) and rep.refs == "lines"
+    more = [json.dumps({"process": 0, "type": t, "f": "read", "key": "cart", "value": v, "time": 3000000 + i})
+            for i, (t, v) in enumerate([("invoke", None), ("ok", ["milk"])])]
+    path.write_text(block + "\n" + "\n".join(more) + "\n")
+    assert not any(check_file(path).findings.values())
+    path.write_text(block.replace('["milk", "eggs"]', "[]") + "\n")
+    assert {k: v for k, v in check_file(path).findings.items() if v} == {"stale_reads": [5], "lost_writes": [1, 2]}
