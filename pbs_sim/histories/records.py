@@ -6,6 +6,12 @@ completions with invocations per process (:func:`operations`), and every one-lin
 refused (``ConfigError`` naming the file, the line and the reason). Streams: one line at a time;
 what is kept is one pending operation per process.
 
+The rules follow jepsen.history's README ("Operation Structure": ``:type``, ``:f``, ``:value``,
+``:process`` running one operation at a time, ``:time`` in ns, ascending ``:index``) and
+``jepsen.independent`` (a register test lifted to a map of keys: ``:value [key v]``); an ``:info``
+operation may take effect at any later time (Jepsen's tutorial, "Refining a test": a crashed
+operation is concurrent with the rest of the history).
+
 Shapes read (one event a line, history order = line order):
 
 * EDN, ``jepsen.independent``: ``{:type :invoke|:ok|:fail|:info, :f :read|:write, :value [k v],
