@@ -332,7 +332,7 @@ def test_our_edn_reader_agrees_on_exported_lines(versions: bool) -> None:
             if line.startswith(";"):
                 line = line.split(" ", 1)[1]
             got = _parse_line(line)
-            if i % 7 == 0:
+            if i % 29 == 0:  # edn_format: 0.4 ms a line
                 assert got == _fallback(line), line
 
 
