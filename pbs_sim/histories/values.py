@@ -33,7 +33,8 @@ Needs versions (:data:`NEEDS_VERSIONS`, printed as skipped with the reason): the
 store's own order of versions or the causal contexts -- ``non_concurrent_siblings`` and the
 version-level ``lost_writes`` (a version vector's dominance), ``causal_violations`` (each write's
 causal past), ``monotonic_writes`` and ``writes_follow_reads`` (the store's ranking of one write
-above another). ``pbs-sim check RESULTS_DIR`` runs those on a run's own tables.
+above another), and the read-modify-write ``lost_updates`` (which read a write was computed from,
+what a version merged). ``pbs-sim check RESULTS_DIR`` runs the first four on a run's own tables.
 One pass; memory is one entry per write (its value and positions) plus what each session and key
 last saw. Must not touch: file formats (``pbs_sim.histories.records``), the version-level checker.
 """
@@ -60,6 +61,8 @@ NEEDS_VERSIONS: dict[str, str] = {
     "writes_follow_reads": "needs the store's order of versions and each write's context",
     "lost_writes (version-level)": "needs the final replica state and the versions' order (dominance); the "
                                    "value-level lost_writes above judges final reads instead",
+    "lost_updates": "needs which read each write was computed from and what each version merged (contexts); "
+                    "values show only the acknowledged writes that vanished (lost_writes)",
 }
 EXAMPLES = 10
 NEVER = 1 << 62  # the completion of a write that may take effect at any time (pending, :info)
