@@ -22,6 +22,8 @@ from typing import Any
 import pandas as pd
 import pytest
 from cli_in_process import run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pbs_sim.checker as checker_mod
 from pbs_sim import check
@@ -29,7 +31,7 @@ from pbs_sim.checker import CheckReport
 from pbs_sim.config import scenario_from_dict
 from pbs_sim.export import history_events, write_jepsen
 from pbs_sim.histories import VALUE_CHECKS, check_file, check_history, check_run_values
-from pbs_sim.histories.edn import _fallback, _parse_line
+from pbs_sim.histories.edn import Keyword, _fallback, _parse_line
 from pbs_sim.simulation import simulate
 
 
@@ -468,3 +470,38 @@ def test_the_documented_example_history(tmp_path: Path) -> None:
     assert not any(check_file(path).findings.values())
     path.write_text(block.replace('["milk", "eggs"]', "[]") + "\n")
     assert {k: v for k, v in check_file(path).findings.items() if v} == {"stale_reads": [5], "lost_writes": [1, 2]}
+
+
+# -- our EDN reader against edn_format on generated forms ----------------------------------------------
+def _edn_text(x: Any) -> str:
+    if x is None:
+        return "nil"
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, Keyword):
+        return f":{x}"
+    if isinstance(x, str):
+        return json.dumps(x, ensure_ascii=False)
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, tuple):  # a map, as (key, value) pairs
+        return "{" + ", ".join(f"{_edn_text(k)} {_edn_text(v)}" for k, v in x) + "}"
+    return "[" + " ".join(_edn_text(v) for v in x) + "]"
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),
+                     st.text(st.characters(blacklist_categories=("Cs",)), max_size=8),
+                     st.from_regex(r"[a-z][a-z0-9-]{0,6}", fullmatch=True).map(Keyword))
+_forms = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4),
+    st.lists(st.tuples(st.from_regex(r"[a-z][a-z-]{0,5}", fullmatch=True).map(Keyword), inner), max_size=4,
+             unique_by=lambda kv: str(kv[0])).map(tuple)), max_leaves=12)
+
+
+@given(_forms)
+@settings(max_examples=150, deadline=None)
+def test_our_edn_reader_agrees_with_edn_format_on_generated_forms(form: Any) -> None:
+    """Nested maps, vectors, keywords, strings (any non-surrogate character, escapes included),
+    integers, nil and booleans, printed as EDN: our reader reads them itself, as edn_format does."""
+    line = _edn_text(form)
+    assert _parse_line(line) == _fallback(line), line
