@@ -490,7 +490,7 @@ def _edn_text(x: Any) -> str:
 
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),
-                     st.text(st.characters(blacklist_categories=("Cs",)), max_size=8),
+                     st.text(st.characters(exclude_categories=["Cs"]), max_size=8),
                      st.from_regex(r"[a-z][a-z0-9-]{0,6}", fullmatch=True).map(Keyword))
 _forms = st.recursive(_scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=4),
