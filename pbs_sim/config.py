@@ -237,7 +237,7 @@ class WorkloadConfig:
     hot_key: KeyName = opt(
         KeyName("0"),
         doc="the key the hot_key_writers_per_s writers write: a name, or an integer k for the workload's key k "
-            "(named str(k), 0..keys-1); another name is a key of its own outside the workload's keys",
+            "(named str(k), 0..keys-1); another name is a key of its own outside the workload's keys (not preloaded)",
     )
     hot_key_writers_per_s: tuple[float, ...] = opt(
         (), doc="extra writers of hot_key, one per entry, each a Poisson process at its own rate (writes/s); "
@@ -391,6 +391,99 @@ class HintedHandoffConfig:
     ttl_ms: float = opt(864_000_000.0, gt=0, doc="a hint not delivered by then expires (Cassandra: gc_grace)")
 
 
+# -- issue 20: placement and correlated failures (pbs_sim.placement, pbs_sim.analytic.placement) --------
+# Self-contained block: the two sections below, their cross-field rules (_check_loss_model) and nothing
+# else. The durability engines read them; the simulator's ring (cluster.nodes, cluster.vnodes) does not
+# yet (the simulator integration is a later step), so [placement] may describe a larger cluster.
+MAX_PLACEMENT_NODES = 100_000
+PLACEMENT_KINDS = ("token_ring", "fixed_ring", "copyset", "min_copysets", "random", "window")
+FAILURE_KINDS = ("fixed", "outage", "independent", "rack", "dc", "burst")
+
+
+@dataclass(frozen=True)
+class PlacementConfig:
+    """Which R nodes hold each key (``[placement]``; pbs_sim.placement builds the replica sets)."""
+
+    kind: str = opt(
+        "token_ring", choices=PLACEMENT_KINDS,
+        doc="token_ring (Cassandra num_tokens) | fixed_ring (Riak ring_size) | copyset (scatter width S) | "
+            "min_copysets | random (chunks on uniform R-sets) | window (R-1 replicas among the S nodes after the primary)",
+    )
+    nodes: int | None = opt(None, ge=1, le=MAX_PLACEMENT_NODES, doc="cluster size (default: cluster.nodes)")
+    replication: int | None = opt(None, ge=1, le=16, doc="R replicas per key (default: cluster.replication)")
+    vnodes: int = opt(256, ge=1, le=4096, doc="token_ring: random tokens per node (Cassandra: 256 before 4.0, 16 since)")
+    ring_size: int = opt(64, ge=1, le=2**25, doc="fixed_ring: partitions Q of Riak's ring (ring_size)")
+    scatter_width: int = opt(4, ge=0, doc="copyset, window: S, the nodes a node's data is scattered over")
+    chunks: int = opt(0, ge=0, le=2**25, doc="random, window: chunks placed (0 = 1000 per node)")
+    racks: int = opt(0, ge=0, doc="racks (0 = none); token_ring walks the ring skipping used racks when > 0")
+    rack_assignment: str = opt(
+        "round_robin", choices=("round_robin", "blocks"),
+        doc="node i is in rack i mod racks (round_robin) or i // (nodes / racks) (blocks)",
+    )
+    rack_aware: bool = opt(True, doc="token_ring with racks > 0: one replica per rack (NetworkTopologyStrategy)")
+    datacenters: int = opt(1, ge=1, doc="DCs: rack r (node i without racks) is in DC r mod datacenters")
+    seed: int = opt(0, ge=0, doc="seed of the placement's random choices (tokens, permutations, chunks)")
+
+
+@dataclass(frozen=True)
+class FailureModelConfig:
+    """What fails in one event (``[failure_model]``; pbs_sim.analytic.placement answers it)."""
+
+    kind: str = opt(
+        "fixed", choices=FAILURE_KINDS,
+        doc="fixed (exactly F nodes) | outage (a fraction reboots, each lost w.p. no_reboot_probability) | "
+            "independent (each node lost w.p. p per period) | rack | dc | burst (sizes from a pmf)",
+    )
+    failed_nodes: int | None = opt(None, ge=0, doc="fixed: F nodes fail at once")
+    failed_fraction: float = opt(0.01, ge=0, le=1, doc="fixed: F = round(fraction x nodes) when failed_nodes is unset")
+    outage_nodes: int | None = opt(None, ge=0, doc="outage: nodes that lose power and reboot (default: outage_fraction)")
+    outage_fraction: float = opt(1.0, ge=0, le=1, doc="outage: fraction of nodes that lose power and reboot")
+    no_reboot_probability: float = opt(0.01, ge=0, le=1, doc="outage: probability a rebooted node does not come back")
+    p: float = opt(0.001, ge=0, le=1, doc="independent: probability a node is lost in one period (Kleppmann)")
+    racks_failed: int = opt(1, ge=1, doc="rack: racks lost at once (uniformly chosen)")
+    burst_sizes: tuple[int, ...] = opt((), doc="burst: sizes (nodes, or racks with burst_unit = rack) of a burst")
+    burst_weights: tuple[float, ...] = opt((), doc="burst: relative frequency of each size (Ford et al. OSDI 2010)")
+    burst_unit: str = opt("node", choices=("node", "rack"), doc="burst: a burst's members are nodes or whole racks")
+    events_per_year: float = opt(1.0, ge=0, le=1e9, doc="events (periods, for independent) per year")
+    mission_years: float = opt(1.0, gt=0, le=1e6, doc="mission time t of NOMDL_t")
+    trials: int = opt(10_000, ge=1, le=10**9, doc="Monte Carlo trials (pbs_sim.analytic.placement_mc)")
+    seed: int = opt(0, ge=0, doc="Monte Carlo seed")
+
+
+def _check_loss_model(sc: Scenario) -> None:
+    """Placement and failure-model rules that span keys (issue 20); each names the key to fix."""
+    from .placement import check_placement, spec_from_config
+
+    src = sc.source
+    spec = spec_from_config(sc.placement, sc.cluster, src)
+    check_placement(spec, src)
+    fm, n = sc.failure_model, spec.nodes
+    if fm.kind == "fixed" and fm.failed_nodes is not None and fm.failed_nodes > n:
+        raise ConfigError(src, "failure_model.failed_nodes", f"F = {fm.failed_nodes} exceeds the {n} nodes of the cluster")
+    if fm.kind == "outage" and fm.outage_nodes is not None and fm.outage_nodes > n:
+        raise ConfigError(src, "failure_model.outage_nodes", f"{fm.outage_nodes} rebooting nodes exceed the {n} nodes of the cluster")
+    if (fm.kind == "rack" or (fm.kind == "burst" and fm.burst_unit == "rack")) and spec.racks == 0:
+        raise ConfigError(src, "placement.racks", f"failure_model.kind = {fm.kind!r} needs racks (placement.racks > 0)")
+    if fm.kind == "rack" and fm.racks_failed > spec.racks:
+        raise ConfigError(src, "failure_model.racks_failed", f"{fm.racks_failed} racks exceed the {spec.racks} racks")
+    if fm.kind == "burst":
+        if not fm.burst_sizes:
+            raise ConfigError(src, "failure_model.burst_sizes", "burst needs at least one size")
+        if len(fm.burst_weights) != len(fm.burst_sizes):
+            raise ConfigError(src, "failure_model.burst_weights",
+                              f"{len(fm.burst_weights)} weights for {len(fm.burst_sizes)} sizes; give one weight per size")
+        limit = spec.racks if fm.burst_unit == "rack" else n
+        for i, size in enumerate(fm.burst_sizes):
+            if not 0 <= size <= limit:
+                raise ConfigError(src, f"failure_model.burst_sizes[{i}]",
+                                  f"{size} is not in 0..{limit} ({'racks' if fm.burst_unit == 'rack' else 'nodes'})")
+        for i, w in enumerate(fm.burst_weights):
+            if not (w >= 0 and math.isfinite(w)):
+                raise ConfigError(src, f"failure_model.burst_weights[{i}]", f"must be a finite number >= 0, got {w!r}")
+        if not sum(fm.burst_weights) > 0:
+            raise ConfigError(src, "failure_model.burst_weights", "the weights sum to 0")
+
+
 @dataclass(frozen=True)
 class Scenario:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
@@ -407,6 +500,8 @@ class Scenario:
     # -- issue 19: datacenters and named consistency levels (pbs_sim.topology, pbs_sim.levels)
     topology: TopologyConfig = field(default_factory=TopologyConfig)
     consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)
+    placement: PlacementConfig = field(default_factory=PlacementConfig)  # issue 20
+    failure_model: FailureModelConfig = field(default_factory=FailureModelConfig)  # issue 20
     source: str = field(default="<inline>", compare=False, metadata={"internal": True})
     base_dir: str | None = field(default=None, compare=False, metadata={"internal": True})
     # data files this scenario read (empirical() traces, profile TOMLs): absolute path -> sha256
@@ -767,6 +862,7 @@ def _check_scenario(sc: Scenario) -> None:
     _check_work(sc)
     _check_sloppy(sc)
     _check_siblings(sc)
+    _check_loss_model(sc)
 
 
 def _check_siblings(sc: Scenario) -> None:
