@@ -13,6 +13,7 @@ Must not touch: what the checks mean; the value-level reader (``pbs_sim.historie
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,18 +97,25 @@ def run_frames(path: str | Path, fmt: str | None = None) -> dict[str, pd.DataFra
         return rec.get(k if edn else k.replace("-", "_"))
 
     header: dict[Any, Any] | None = None
-    rows: dict[int, dict[str, Any]] = {}
+    # The ops table as columns (array: 8 bytes a cell), one row per invocation in file order;
+    # completions fill their row in place. row_of: op id -> row.
+    row_of: dict[int, int] = {}
+    c_oid, c_client, c_key, c_iss_ev, c_comp_ev, c_ver, c_line = (array("q") for _ in range(7))
+    c_iss_at, c_comp_at = array("d"), array("d")
+    c_write = array("b")
+    status_of: dict[int, str] = {}  # row -> status (every completed row)
     parents: list[tuple[int, int]] = []
     versions: list[tuple[int, int]] = []
     stamps: list[tuple[int, float]] = []
     rmw: list[tuple[int, int]] = []
     final: list[tuple[int, int, int]] = []
+    nan = float("nan")
     for line, kind, rec in _records(p, f):
         def bad(reason: str, line: int = line) -> ConfigError:
             return ConfigError(str(p), None, f"line {line}: {reason}")
 
         if kind == "header":
-            if header is not None or rows or not isinstance(rec, dict):
+            if header is not None or row_of or not isinstance(rec, dict):
                 raise bad("a second or misplaced pbs-sim header (it is the first line)")
             header = rec
             continue
@@ -137,15 +145,24 @@ def run_frames(path: str | Path, fmt: str | None = None) -> dict[str, pd.DataFra
             is_read, key = fv == "read", (rec.get("value") or [None])[0]
         else:
             is_read, key = fv == "read", rec.get("key")
-        r = rows.setdefault(oid, {})
         try:
             if typ == "invoke":
-                if "issued_event" in r:
+                if oid in row_of:
                     raise bad(f"op id {oid} invoked twice")
                 ki = get(rec, "key-index")
-                r.update(client=int(get(rec, "client")), key=int(key if ki is None else ki),
-                         kind="read" if is_read else "write",
-                         issued_at=float(get(rec, "at")), issued_event=int(get(rec, "event")), line=line)
+                client, k = int(get(rec, "client")), int(key if ki is None else ki)
+                at, ev = float(get(rec, "at")), int(get(rec, "event"))
+                row_of[oid] = len(c_oid)
+                c_oid.append(oid)
+                c_client.append(client)
+                c_key.append(k)
+                c_write.append(0 if is_read else 1)
+                c_iss_at.append(at)
+                c_iss_ev.append(ev)
+                c_line.append(line)
+                c_comp_at.append(nan)
+                c_comp_ev.append(-1)  # not completed yet
+                c_ver.append(0)
                 if not is_read:
                     parents.extend((oid, int(x)) for x in get(rec, "parents") or ())
                     if get(rec, "stamp") is not None:
@@ -153,37 +170,48 @@ def run_frames(path: str | Path, fmt: str | None = None) -> dict[str, pd.DataFra
                     if get(rec, "rmw-read") is not None:
                         rmw.append((oid, int(get(rec, "rmw-read"))))
             else:
-                if "issued_event" not in r or "completed_event" in r:
+                r = row_of.get(oid)
+                if r is None or c_comp_ev[r] != -1:
                     raise bad(f"op id {oid} completes without one invocation before it")
                 at = get(rec, "at")
                 status = get(rec, "status")
-                r.update(completed_at=float("nan") if at is None else float(at),
-                         completed_event=int(get(rec, "event")), version=int(get(rec, "version")),
-                         status=str(status) if status is not None else _STATUS.get(typ, "timeout"))
+                ev, ver = int(get(rec, "event")), int(get(rec, "version"))
+                c_comp_at[r] = nan if at is None else float(at)
+                c_comp_ev[r] = ev
+                c_ver[r] = ver
+                status_of[r] = str(status) if status is not None else _STATUS.get(typ, "timeout")
                 versions.extend((oid, int(x)) for x in get(rec, "versions") or ())
         except ConfigError:
             raise
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise bad("version metadata missing or not a number (:at, :event, :version, :client, a whole-number "
                       "key)") from None
     if header is None:
         raise ConfigError(str(p), None, "no pbs-sim header: a history without versions is judged by values")
-    n = len(rows)
-    missing = [o for o in range(n) if o not in rows]
-    if missing:
-        raise ConfigError(str(p), None, f"op id {missing[0]} missing: op ids are 0, 1, 2, ... (a truncated file?)")
-    open_ = [o for o in range(n) if "completed_event" not in rows[o]]
-    if open_:
-        raise ConfigError(str(p), None, f"line {rows[open_[0]]['line']}: op id {open_[0]} never completes "
-                                        "(a truncated file?)")
-    cols = ("client", "key", "kind", "issued_at", "completed_at", "status", "version", "issued_event",
-            "completed_event")
-    ops = pd.DataFrame({"op_id": np.arange(n, dtype=np.int64),
-                        **{c: [rows[o][c] for o in range(n)] for c in cols}})
-    for c in ("client", "key", "version", "issued_event", "completed_event"):
-        ops[c] = ops[c].astype(np.int64)
-    for c in ("issued_at", "completed_at"):
-        ops[c] = ops[c].astype(np.float64)
+    n = len(c_oid)
+    oids = np.frombuffer(c_oid, np.int64) if n else np.zeros(0, np.int64)
+    order = np.argsort(oids, kind="stable")
+    wrong = np.flatnonzero(oids[order] != np.arange(n))
+    if len(wrong):
+        raise ConfigError(str(p), None, f"op id {int(wrong[0])} missing: op ids are 0, 1, 2, ... (a truncated "
+                                        "file?)")
+    comp_ev = np.frombuffer(c_comp_ev, np.int64) if n else np.zeros(0, np.int64)
+    open_ = np.flatnonzero(comp_ev == -1)
+    if len(open_):
+        r0 = int(open_[0])
+        raise ConfigError(str(p), None, f"line {c_line[r0]}: op id {c_oid[r0]} never completes (a truncated file?)")
+
+    def col(a: array[Any], dtype: Any) -> Any:
+        return (np.frombuffer(a, dtype) if n else np.zeros(0, dtype))[order]
+
+    is_w = col(c_write, np.int8).astype(bool)
+    ops = pd.DataFrame({
+        "op_id": np.arange(n, dtype=np.int64), "client": col(c_client, np.int64), "key": col(c_key, np.int64),
+        "kind": np.where(is_w, "write", "read").astype(object),
+        "issued_at": col(c_iss_at, np.float64), "completed_at": col(c_comp_at, np.float64),
+        "status": np.asarray([status_of[r] for r in order.tolist()], dtype=object),
+        "version": col(c_ver, np.int64), "issued_event": col(c_iss_ev, np.int64),
+        "completed_event": col(c_comp_ev, np.int64)})
     tables = [str(t) for t in header.get("tables") or ()]
     out: dict[str, pd.DataFrame] = {"ops": ops}
 
