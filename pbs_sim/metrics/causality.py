@@ -294,9 +294,9 @@ class _Key:
         return False
 
     def merged_above(self, u: int, pos: np.ndarray) -> bool:
-        """Does some write above row ``u`` in the store's order (``pos``: each row's place in it) have u
-        in its causal past? A search over u's descendants (the contexts, forwards) that stops at the
-        first one placed above u -- with perfect clocks, u's first child."""
+        """Does some stored write (applied somewhere) above row ``u`` in the store's order (``pos``: each
+        row's place in it) have u in its causal past? A search over u's descendants (the contexts,
+        forwards) that stops at the first such one -- with perfect clocks, u's first applied child."""
         ch = self._children
         if ch is None:
             ch = self._children = [[] for _ in self.cparents]
@@ -309,7 +309,7 @@ class _Key:
             x = stack.pop()
             if x in seen:
                 continue
-            if pos[x] > mine:
+            if pos[x] > mine and self.applied[x]:
                 return True
             seen.add(x)
             stack.extend(ch[x])

@@ -402,7 +402,7 @@ class Coordinator:
         stamp = self.policy.new_version(key, seq, ts, self.endpoint, context, client=client)
         contexts = self.contexts
         if contexts is not None:
-            contexts.record(client, key, op_id, seq, context)
+            contexts.record(client, key, op_id, seq, context, getattr(self.policy, "implied", ()))
             if update_of is not None:
                 contexts.update(op_id, update_of)
         op = WriteOp(op_id, key, seq, stamp, client, self, now, self.w, targets)

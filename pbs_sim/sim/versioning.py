@@ -138,7 +138,10 @@ class SiblingPolicy:
     "the context covers the dot" means "the client saw it" (Preguiça et al. 2010, section 5).
     The write's context is the read state it carries (``write(..., context=state)``: the
     read-modify-write's read, or a write's returned state) turned into one version vector by the
-    clock's ``context``; a blind write carries the empty vector.
+    clock's ``context``; a blind write carries the empty vector. Under ``vv-client`` the client is the
+    actor and its counter passes every one of its own earlier versions: the put discards those whose
+    other entries the context covers, and they count as the write's causal parents too
+    (:attr:`implied`), so the recorded causal order is the one this exact clock implements.
 
     Variants (``pbs_sim.vclock``'s names): ``vv`` + ``vv_actor="node"`` -> ``vv-node`` (Riak vnode
     vclocks, one clock per sibling set: sibling explosion, false concurrency); ``"node-naive"`` ->
@@ -157,6 +160,9 @@ class SiblingPolicy:
         self.clock = clock
         self.actor_is_client = clock.name == "vv-client"
         self._actors: dict[tuple[int, int], Any] = {}
+        #: the versions the last ``new_version`` superseded beyond its context (vv-client: the client's
+        #: own earlier writes), recorded as causal parents with the context's
+        self.implied: tuple[int, ...] = ()
         self._sync = clock.sync
         self._values = clock.values
 
@@ -171,6 +177,13 @@ class SiblingPolicy:
         held = self._actors.get(ak)
         state = clock.put(clock.empty() if held is None else held, ctx, seq, node=actor, client=client)
         self._actors[ak] = state
+        if self.actor_is_client and held:
+            # a client-actor vector covers the client's own earlier writes its counter passes: those the
+            # put discarded are in the new version's causal context as the store compares it
+            kept = set(self._values(state))
+            self.implied = tuple(sorted(v for v in self._values(held) if v not in kept))
+        else:
+            self.implied = ()
         return state
 
     # -- order -------------------------------------------------------------------------------------
@@ -609,13 +622,17 @@ class SessionContexts:
         else:
             e.update(seqs)
 
-    def record(self, client: int, key: int, op_id: int, seq: int, context: Any) -> tuple[int, ...]:
+    def record(self, client: int, key: int, op_id: int, seq: int, context: Any,
+               implied: tuple[int, ...] = ()) -> tuple[int, ...]:
         """A write ``seq`` of ``key`` issued with the causal ``context`` state (None: blind): record its
-        causal parents (the context's versions) and its session's other knowledge; return the parents."""
+        causal parents (the context's versions, and ``implied``: what the policy's version supersedes
+        beyond them, :attr:`SiblingPolicy.implied`) and its session's other knowledge; return the parents."""
         ck = (client, key)
         s = self.sessions.get(ck)
         self.sessions[ck] = Session((seq,))
         out = () if context is None else self._versions(context)
+        if implied:
+            out = tuple(sorted({*out, *implied}))
         if out:
             self.extend(op_id, out)
         if s and self.session_extend is not None:
