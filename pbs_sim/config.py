@@ -41,6 +41,7 @@ from typing import Any, Union
 from . import inputs
 from .distributions import Constant, Distribution, Exponential, Normal, parse
 from .errors import ConfigError, DistributionError
+from .keys import KEY_HASHES, is_numeric_name
 from .profiles import Profile, get_profile
 
 if sys.version_info >= (3, 11):
@@ -76,6 +77,14 @@ def opt(
     if isinstance(default, list | dict | set):
         raise TypeError("use tuples for sequence defaults")
     return field(default=default, metadata=meta)
+
+
+class KeyName(str):
+    """A key's name in the config (``pbs_sim.keys``): a non-empty string; an integer ``k`` given
+    for it means the key named ``str(k)``. Dumped back as an integer when it is one's decimal form,
+    so scenarios that gave integers round-trip unchanged."""
+
+    __slots__ = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,6 +134,12 @@ class ClusterConfig:
         doc="which replicas a 'quorum' fan-out picks: uniformly at random (PBS) or the first in the preference list",
     )
     vnodes: int = opt(8, ge=1, le=4096, doc="virtual nodes per physical node on the ring")
+    key_hash: str = opt(
+        "murmur3", choices=KEY_HASHES,
+        doc="where a key sits on the ring: murmur3 (Cassandra's Murmur3Partitioner token of the key name), md5 "
+            "(Dynamo: the MD5 of the key name as a 128-bit number), or blake2b (pbs_sim's placement before keys "
+            "had names: reproduces earlier results); node tokens lie in the same token space",
+    )
     coordinator: str = opt(
         "client", choices=("client", "random", "first-replica"),
         doc="who coordinates: an external client-side coordinator (PBS model), a random node, or the key's first replica",
@@ -217,7 +232,11 @@ class WorkloadConfig:
             "write carrying what the read returned (read-modify-write)",
     )
     rmw_gap: Distribution = opt(Constant(0.0), doc="rmw: time from a read's return to its write")
-    hot_key: int = opt(0, ge=0, doc="the key the hot_key_writers_per_s writers write")
+    hot_key: KeyName = opt(
+        KeyName("0"),
+        doc="the key the hot_key_writers_per_s writers write: a name, or an integer k for the workload's key k "
+            "(named str(k), 0..keys-1); another name is a key of its own outside the workload's keys",
+    )
     hot_key_writers_per_s: tuple[float, ...] = opt(
         (), doc="extra writers of hot_key, one per entry, each a Poisson process at its own rate (writes/s); "
                 "writer i is client clients + 1 + i; they follow write_pattern and start after warm-up",
@@ -415,6 +434,8 @@ def _public_fields(cls: type) -> list[dataclasses.Field[Any]]:
 
 
 def _dump(v: Any) -> Any:
+    if isinstance(v, KeyName):
+        return int(v) if is_numeric_name(v) else str(v)
     if isinstance(v, Distribution):
         return v.spec()
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
@@ -565,6 +586,16 @@ def _convert(tp: Any, value: Any, meta: Mapping[str, Any], source: str, key: str
             raise ConfigError(source, key, f"{dist.spec()} can be negative; use absnormal(...) here")
         check_delay(dist, source, key)
         return dist
+    if tp is KeyName:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ConfigError(source, key, f"expected a key name (a string) or an integer key, got {value!r}")
+        if isinstance(value, int) and value < 0:
+            raise ConfigError(source, key, f"an integer key is >= 0, got {value}")
+        if isinstance(value, int) and value > MAX_INT:
+            raise ConfigError(source, key, f"must be < 2**63 (a 64-bit integer), got {value}")
+        if value == "":
+            raise ConfigError(source, key, "a key name is a non-empty string")
+        return KeyName(str(value))
     if tp is KeyDistribution:
         if not isinstance(value, str):
             raise ConfigError(source, key, "expected 'uniform' or 'zipf(s=EXPONENT)'")
@@ -717,8 +748,9 @@ def _check_clocks(sc: Scenario) -> None:
         raise ConfigError(src, "clocks.client_offset" if k.client_offset is not None else "clocks.client_offsets_ms",
                           "client clocks stamp nothing unless clocks.timestamp_source = 'client'")
     w = sc.workload
-    if w.hot_key_writers_per_s and w.hot_key >= w.keys:
-        raise ConfigError(src, "workload.hot_key", f"key {w.hot_key} is not in 0..{w.keys - 1}")
+    if w.hot_key_writers_per_s and is_numeric_name(w.hot_key) and int(w.hot_key) >= w.keys:
+        raise ConfigError(src, "workload.hot_key", f"key {w.hot_key} is not in 0..{w.keys - 1} (the workload's "
+                          "keys; a key outside them needs a name that is not a number, e.g. 'hot')")
     for i, r in enumerate(w.hot_key_writers_per_s):
         if not (math.isfinite(r) and r > 0):
             raise ConfigError(src, f"workload.hot_key_writers_per_s[{i}]", f"rates must be > 0, got {r!r}")

@@ -7,8 +7,11 @@ map per operation event, in history order, with ``:type`` one of ``:invoke`` (st
 ``:value``; ``:process`` (a logically single-threaded client: a process that got ``:info`` never
 invokes again); ``:time`` (a long, nanoseconds since the start of the test); and ``:index``
 (0, 1, 2, ... ascending). Keys are independent registers as in ``jepsen.independent``:
-``:value [key v]``, ``v`` being the write's version (``seq``) for a write, ``nil`` on a read's
-invocation and the vector of versions it returned (its siblings, ascending) on its completion.
+``:value [key v]``, ``v`` being the write's value (an EDN string: ``"client:seq"`` by default, or
+the value the write was given; ``pbs_sim.keys``) for a write, ``nil`` on a read's invocation and
+the vector of the values it returned (its siblings, in ascending version order) on its completion.
+``key`` is the key's name: a bare integer when the name is one's decimal form (the synthetic
+workloads' keys), else an EDN string.
 Our operations map as: status ok -> ``:ok``; failed at once (coordinator down, too few targets)
 -> ``:fail``; timeout -> ``:info`` (a timed-out write may have reached replicas). Simulator
 clients may have several operations in flight, so each operation runs on the lowest process
@@ -23,6 +26,7 @@ Must not touch: SimPy, the metrics.
 from __future__ import annotations
 
 import heapq
+import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO
@@ -31,16 +35,25 @@ import numpy as np
 import pandas as pd
 
 from .io import atomic_write
-from .metrics.siblings import read_sets
+from .keys import interned_names, is_numeric_name, names_of, read_values, write_values
 
 _TYPES = {"ok": ":ok", "failed": ":fail", "timeout": ":info"}
 
 
-def _events(frames: Mapping[str, pd.DataFrame]) -> Iterator[tuple[str, bool, int, int, int, float, list[int], int]]:
-    """The history's events in order: (type, is_read, key, version, process, time ms, versions
-    returned, row) per invocation or completion; ``versions`` is filled on a read's ``:ok`` only."""
+def _edn_str(text: str) -> str:
+    """An EDN string literal (JSON's escapes -- \\" \\\\ \\n \\t \\uXXXX ... -- are EDN's too)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _edn_key(name: str) -> str:
+    return name if is_numeric_name(name) else _edn_str(name)
+
+
+def _events(frames: Mapping[str, pd.DataFrame]) -> Iterator[tuple[str, bool, str, str, int, float, list[str], int]]:
+    """The history's events in order: (type, is_read, key as EDN, the write's value as EDN, process,
+    time ms, values returned as EDN, row) per invocation or completion; ``values`` is filled on a
+    read's ``:ok`` only (ascending version)."""
     ops = frames["ops"]
-    sets = read_sets(frames)
     n = len(ops)
     iss = ops["issued_event"].to_numpy(np.int64)
     comp = ops["completed_event"].to_numpy(np.int64)
@@ -48,8 +61,15 @@ def _events(frames: Mapping[str, pd.DataFrame]) -> Iterator[tuple[str, bool, int
     order = np.argsort(ev, kind="stable")
     kind = ops["kind"].astype(str).tolist()
     status = ops["status"].astype(str).tolist()
-    key = ops["key"].to_numpy(np.int64).tolist()
-    ver = ops["version"].to_numpy(np.int64).tolist()
+    names = (ops["key_name"].astype(str).tolist() if "key_name" in ops else
+             names_of(ops["key"].to_numpy(np.int64), interned_names(frames)))
+    key = [_edn_key(k) for k in names]
+    wval = [_edn_str(v) if v is not None else "nil" for v in write_values(ops, frames.get("values"))]
+    returned: dict[int, list[str]] = {}
+    rv = read_values(frames)
+    for o, v in zip(rv["op_id"].tolist(), rv["value"].tolist(), strict=True):
+        if v is not None:
+            returned.setdefault(o, []).append(_edn_str(v))
     op_id = ops["op_id"].to_numpy(np.int64).tolist()
     t_iss = ops["issued_at"].to_numpy(float)
     t_comp = ops["completed_at"].to_numpy(float)
@@ -59,7 +79,7 @@ def _events(frames: Mapping[str, pd.DataFrame]) -> Iterator[tuple[str, bool, int
     for j in order.tolist():
         row, done = (j, False) if j < n else (j - n, True)
         is_read = kind[row] == "read"
-        vs: list[int] = []
+        vs: list[str] = []
         if not done:
             if free:
                 p = heapq.heappop(free)
@@ -73,9 +93,9 @@ def _events(frames: Mapping[str, pd.DataFrame]) -> Iterator[tuple[str, bool, int
             if typ != ":info":
                 heapq.heappush(free, p)
             if is_read and typ == ":ok":
-                vs = sorted(sets.get(op_id[row]) or ([ver[row]] if ver[row] > 0 else []))
+                vs = returned.get(op_id[row], [])
             t = t_comp[row]
-        yield typ, is_read, key[row], ver[row], p, t, vs, row
+        yield typ, is_read, key[row], wval[row], p, t, vs, row
 
 
 def jepsen_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
@@ -88,7 +108,7 @@ def jepsen_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
         if not is_read:
             value = f"[{k} {v}]"
         elif typ == ":ok":
-            value = f"[{k} [{' '.join(map(str, vs))}]]"
+            value = f"[{k} [{' '.join(vs)}]]"
         else:
             value = f"[{k} nil]"
         yield (f"{{:type {typ}, :f {f}, :value {value}, :process {p}, :time {int(round(t * 1e6))}, "
@@ -97,10 +117,10 @@ def jepsen_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
 
 def elle_lines(frames: Mapping[str, pd.DataFrame]) -> Iterator[str]:
     """The history as Elle's rw-register transactions (elle.rw_register's docstring): every operation
-    is a one-micro-op ``:f :txn``, ``:value [[:w k v]]`` for a write (its version, unique per key) or
-    ``[[:r k v]]`` for a read -- ``nil`` on the invocation, and on an ``:ok`` the version returned,
+    is a one-micro-op ``:f :txn``, ``:value [[:w k v]]`` for a write (its value, unique per key) or
+    ``[[:r k v]]`` for a read -- ``nil`` on the invocation, and on an ``:ok`` the value returned,
     ``nil`` when it returned none. A read that returned siblings becomes a read of the newest of them
-    (highest seq): a register read observes one value, and a transaction of several reads of one key
+    (the value of the highest seq): a register read observes one value, and a transaction of several reads of one key
     would tell Elle their versions are ordered (a non-repeatable read), which siblings are not.
     :type / :process / :time / :index / :client / :op-id as in :func:`jepsen_lines`."""
     ops = frames["ops"]

@@ -33,6 +33,22 @@ replay in the order they happened — sort by ``(at, event)`` — never by a pri
 
     op_id (the write), parent (the ``seq`` of a version of the same key its session knew), event
 
+Keys and values (``pbs_sim.keys``). The ``key`` columns hold int indices; key ``i`` is named
+``str(i)`` unless the ``keys`` table names it (only when some key was given a name that is not its
+index, e.g. ``"cart"``)::
+
+    key, key_name
+
+Every write has a value: ``"{client}:{seq}"`` with ``seq`` the client's own write counter (1, 2, ...
+in issue order), derived on demand, or an explicit one given to the write, kept in ``values``
+(only when some write had one)::
+
+    op_id, value
+
+Neither table has an ``event`` column (they are labels, not events). :meth:`History.read_values`
+gives the values a read returned (every sibling); ``to_frame("ops", names=True)`` adds ``key_name``
+and ``value`` columns (the ``ops`` table ``pbs-sim run --ops`` writes).
+
 Other kinds (faults, repairs, anti-entropy exchanges, ...) are added with
 ``history.table("faults", at="d", node="i", action="U")`` -> :class:`Table`; ``table.append(...)``
 takes one value per column in the declared order. Typecodes are ``array`` typecodes (``d`` float,
@@ -254,6 +270,8 @@ class History:
         self.mechanisms: dict[str, bool] = {}
         self.tables: dict[str, Table] = {}
         self._add_read_versions: Callable[[int, Sequence[int]], None] | None = None
+        self._values: Table | None = None  # explicit write values (pbs_sim.keys), created on first use
+        self._key_names: Table | None = None  # names of keys that are not their index
         self._events = itertools.count(1)
         self._next_event = self._events.__next__
         ops = self.table(
@@ -336,6 +354,27 @@ class History:
             add = self._add_read_versions = self.table("read_versions", op_id="q", version="q").keyed_appender()
         add(op_id, versions)
 
+    def set_value(self, op_id: int, value: str) -> None:
+        """Write ``op_id`` wrote the explicit ``value`` (without this, its value is ``client:seq``)."""
+        t = self._values
+        if t is None:
+            t = self._values = self._label_table("values", op_id="q", value="U")
+        t.cols["op_id"].append(op_id)
+        t.cols["value"].append(value)
+
+    def add_key_name(self, key: int, name: str) -> None:
+        """Key index ``key`` is named ``name`` (``pbs_sim.keys.KeySpace`` calls this as it interns)."""
+        t = self._key_names
+        if t is None:
+            t = self._key_names = self._label_table("keys", key="q", key_name="U")
+        t.cols["key"].append(key)
+        t.cols["key_name"].append(name)
+
+    def _label_table(self, table: str, **columns: str) -> Table:
+        t = self.table(table, None, **columns)
+        del t.columns["event"], t.cols["event"]  # labels, not events: no event numbers spent
+        return t
+
     def add_apply(self, at: float, node: int, key: int, version: int, via: int = VIA_WRITE) -> None:
         self._a_at.append(at)
         self._a_node.append(node)
@@ -353,12 +392,75 @@ class History:
         """Bytes held by all record buffers."""
         return sum(t.nbytes() for t in self.tables.values())
 
-    def to_frame(self, name: str = "ops") -> pd.DataFrame:
-        """One record kind as a DataFrame (``ops`` gets an ``op_id`` column first)."""
+    def to_frame(self, name: str = "ops", *, names: bool = False) -> pd.DataFrame:
+        """One record kind as a DataFrame (``ops`` gets an ``op_id`` column first; with ``names``,
+        also ``key_name`` after ``key`` and ``value`` after ``version``: the written value, or the
+        value of the version a read returned (the newest of its siblings; empty when none))."""
         frame = self.tables[name].to_frame()
         if name == "ops":
             frame.insert(0, "op_id", np.arange(len(frame), dtype=np.int64))
+            if names:
+                from .keys import interned_names, names_of, op_values
+
+                frames = self._label_frames(frame)
+                cols = list(frame.columns)
+                frame.insert(cols.index("key") + 1, "key_name",
+                             names_of(frame["key"].to_numpy(np.int64), interned_names(frames)))
+                frame.insert(cols.index("version") + 2, "value", op_values(frames))
         return frame
+
+    def _label_frames(self, ops: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+        """The frames :mod:`pbs_sim.keys` derives names and values from."""
+        out = {"ops": ops if ops is not None else self.to_frame("ops")}
+        for name in ("read_versions", "values", "keys"):
+            if name in self.tables:
+                out[name] = self.tables[name].to_frame()
+        return out
+
+    def read_values_frame(self) -> pd.DataFrame:
+        """One row per (successful read, version it returned): ``op_id, version, write_op, value``
+        (``pbs_sim.keys.read_values``)."""
+        from .keys import read_values
+
+        return read_values(self._label_frames())
+
+    def write_value(self, op_id: int) -> str:
+        """The value write ``op_id`` wrote (explicit, else ``client:seq``)."""
+        if self._kind[op_id] != WRITE:
+            raise ValueError(f"op {op_id} is a read")
+        t = self._values
+        if t is not None:
+            oids = t.cols["op_id"]
+            for j in range(len(oids) - 1, -1, -1):
+                if oids[j] == op_id:
+                    return str(t.cols["value"][j])
+        client = self._client[op_id]
+        kind, cl = self._kind, self._client
+        seq = sum(1 for i in range(op_id + 1) if kind[i] == WRITE and cl[i] == client)
+        return f"{client}:{seq}"
+
+    def read_values(self, op_id: int) -> list[str]:
+        """The values read ``op_id`` returned, one per version (all siblings), ascending version;
+        empty if it returned nothing or did not succeed. A linear scan of the history (a version may
+        be a write issued after the read): for many reads use :meth:`read_values_frame`."""
+        if self._kind[op_id] != READ:
+            raise ValueError(f"op {op_id} is a write")
+        if self._status[op_id] != OK:
+            return []
+        rv = self.tables.get("read_versions")
+        versions: list[int] = []
+        if rv is not None:
+            versions = sorted(v for o, v in zip(rv.cols["op_id"], rv.cols["version"], strict=True) if o == op_id)
+        if not versions and self._version[op_id] > 0:
+            versions = [self._version[op_id]]
+        key = self._key[op_id]
+        out = []
+        for v in versions:
+            w = next((i for i in range(self.n_ops) if self._kind[i] == WRITE and self._key[i] == key
+                      and self._version[i] == v), None)
+            if w is not None:
+                out.append(self.write_value(w))
+        return out
 
     def frames(self) -> dict[str, pd.DataFrame]:
         return {name: self.to_frame(name) for name in self.tables}

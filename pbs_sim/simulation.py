@@ -80,13 +80,13 @@ class SimResult:
     def frames(self) -> dict[str, pd.DataFrame]:
         """Named DataFrames: ``curve, versions_behind, k_staleness, latency, per_key`` (not for
         pbs-probe), ``monitoring``, ``sessions``,
-        any extra history tables (faults, repairs, ...), and with ``record_ops`` the raw ``ops``,
-        ``applies`` and per-read ``reads`` (outcomes)."""
+        any extra history tables (faults, repairs, ...), and with ``record_ops`` the raw ``ops`` (with
+        ``key_name`` and ``value`` columns), ``applies`` and per-read ``reads`` (outcomes)."""
         out = {"curve": self.curve, **self._frames}
         for name, table in self.history.tables.items():
             if name in ("ops", "applies"):
-                if self.record_ops:
-                    out[name] = self.history.to_frame(name)
+                if self.record_ops:  # ops with key names and values (pbs_sim.keys)
+                    out[name] = self.history.to_frame(name, names=name == "ops")
             else:
                 out[name] = table.to_frame()
         if self.record_ops:

@@ -156,7 +156,7 @@ def test_jepsen_export_has_the_documented_shape(tmp_path: Path) -> None:
     :info, :f, :value, :process (single-threaded: one outstanding invocation at a time, and a
     process that got :info never invokes again), :time (long nanoseconds) and :index (0, 1, ...
     ascending). Every invocation is completed once, on its process, with the same :f; reads
-    complete with the vector of versions they returned."""
+    complete with the vector of the values they returned (strings "client:seq")."""
     sc = scenario_from_dict({"cluster": {"versioning": "dvv", "coordinator": "random", "read_timeout_ms": 2,
                                          "write_timeout_ms": 2},
                              "workload": {"keys": 3, "duration_ms": 200, "rate_per_s": 3000, "read_fraction": 0.5},
@@ -186,7 +186,7 @@ def test_jepsen_export_has_the_documented_shape(tmp_path: Path) -> None:
             if op[":type"] == ":info":
                 dead.add(p)
             if op[":f"] == ":read" and op[":type"] == ":ok":
-                assert re.fullmatch(r"\[\d+ \[(\d+( \d+)*)?\]\]", op[":value"])
+                assert re.fullmatch(r'\[\d+ \[("\d+:\d+"( "\d+:\d+")*)?\]\]', op[":value"])
     assert not outstanding and {":invoke", ":ok", ":info"} <= types
 
 
@@ -219,13 +219,13 @@ def test_interrupted_export_leaves_the_old_file_whole(tmp_path: Path, monkeypatc
     assert path.read_text() == "old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["history.edn"]
 
 # -- the Elle export -----------------------------------------------------------------------------
-ELLE_MOP = re.compile(r"\[\[:(r|w) (\d+) (\d+|nil)\]\]")
+ELLE_MOP = re.compile(r'\[\[:(r|w) (\d+) ("\d+:\d+"|nil)\]\]')
 
 
 def test_elle_export_has_the_rw_register_shape() -> None:
     """elle.rw-register's docstring (and Elle's README): a transaction's :value is a vector of
     micro-ops, [:r x 1] a read of x observing 1, [:w x 2] a write of 2 to x, written values unique
-    per key; :f :txn; a read's invocation does not know its value (nil). Each of our operations is
+    per key (ours: the writes' values, "client:seq"); :f :txn; a read's invocation does not know its value (nil). Each of our operations is
     a one-micro-op transaction; the events, types, processes, times and indices are those of the
     --jepsen export; a read observes a written value of its key or nil."""
     sc = scenario_from_dict({"cluster": {"versioning": "lww", "coordinator": "random", "read_timeout_ms": 2,
@@ -260,13 +260,14 @@ def test_elle_export_has_the_rw_register_shape() -> None:
 
 
 def test_elle_export_reads_the_newest_sibling() -> None:
-    """Register reads observe one value: a read that returned siblings 1 and 2 is a read of 2."""
+    """Register reads observe one value: a read that returned siblings 1 and 2 is a read of 2 (the
+    value of client 2's first write, "2:1")."""
     fr = frames_of([(1, "write", 0, 1, "ok", 1), (2, "write", 0.5, 3, "ok", 2), (3, "read", 4, 5, "ok", 2)],
                    policy="dvv", final=[1, 2], read_versions={2: [1, 2]})
     lines = [parse_edn_map(x) for x in elle_lines(fr)]
     assert [(x[":type"], x[":value"]) for x in lines] == [
-        (":invoke", "[[:w 0 1]]"), (":invoke", "[[:w 0 2]]"), (":ok", "[[:w 0 1]]"), (":ok", "[[:w 0 2]]"),
-        (":invoke", "[[:r 0 nil]]"), (":ok", "[[:r 0 2]]")]
+        (":invoke", '[[:w 0 "1:1"]]'), (":invoke", '[[:w 0 "2:1"]]'), (":ok", '[[:w 0 "1:1"]]'),
+        (":ok", '[[:w 0 "2:1"]]'), (":invoke", "[[:r 0 nil]]"), (":ok", '[[:r 0 "2:1"]]')]
 
 
 def test_cli_export_elle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,6 +15,10 @@ from pbs_sim.sim.build import Model, build
 from pbs_sim.sim.network import CLIENT
 from pbs_sim.simulation import simulate
 
+# the key the traces use: on the 4-node ring its preference list is (2, 1, 0) (index 5, named "5",
+# Murmur3-placed in the ring arc key 0 had before keys were placed by their names' hash)
+KEY = 5
+
 
 def model(cluster: dict[str, Any], **sections: Any) -> Model:
     raw: dict[str, Any] = {
@@ -25,7 +29,7 @@ def model(cluster: dict[str, Any], **sections: Any) -> Model:
         **sections,
     }
     m = build(scenario_from_dict(raw))
-    assert m.ring.preference_list(0) == (2, 1, 0)
+    assert m.ring.preference_list(KEY) == (2, 1, 0)
     m.started = True
     for fn in m.on_start:
         fn(m)
@@ -87,7 +91,7 @@ def test_strict_quorum_fanout_keeps_sending_to_an_undetected_node_then_avoids_it
                                    {"at_ms": 70, "action": "crash", "nodes": [1]}]})
     ops: list[Any] = []
     for t in (10, 40, 120):
-        at(m, t, lambda: ops.append(m.coordinators[CLIENT].write(0, 0)))
+        at(m, t, lambda: ops.append(m.coordinators[CLIENT].write(0, KEY)))
     m.env.run(until=200)
     a, b, c = ops
     assert list(a.targets) == [2, 1] and a.status == TIMEOUT and a.completed_at == 60.0 and a.acks == 1
@@ -104,8 +108,8 @@ def test_pw_and_pr_count_primaries_only() -> None:
         m = model({"sloppy_quorum": True, "pw": pw, "pr": min(pw, 2)},
                   faults={"schedule": [{"at_ms": 0, "action": "crash", "nodes": [2, 1]}]})
         ops: list[Any] = []
-        at(m, 5, lambda m=m, ops=ops: ops.append(m.coordinators[CLIENT].write(0, 0)))
-        at(m, 20, lambda m=m, ops=ops: ops.append(m.coordinators[CLIENT].read(0, 0)))
+        at(m, 5, lambda m=m, ops=ops: ops.append(m.coordinators[CLIENT].write(0, KEY)))
+        at(m, 20, lambda m=m, ops=ops: ops.append(m.coordinators[CLIENT].read(0, KEY)))
         m.env.run(until=100)
         w, r = ops
         assert w.status == status and r.status == status, (pw, w.status, r.status)
@@ -114,7 +118,7 @@ def test_pw_and_pr_count_primaries_only() -> None:
     m = model({"sloppy_quorum": True, "pw": 2, "write_quorum": 2},
               faults={"schedule": [{"at_ms": 0, "action": "crash", "nodes": [2]}]})
     late: list[Any] = []
-    at(m, 1, lambda: late.append(m.coordinators[CLIENT].write(0, 0)))
+    at(m, 1, lambda: late.append(m.coordinators[CLIENT].write(0, KEY)))
     m.env.run(until=100)
     w = late[0]
     assert list(w.targets) == [1, 0, 3] and w.status == OK and w.completed_at == 3.0

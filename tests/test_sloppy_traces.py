@@ -2,7 +2,9 @@
 
 Constant latencies (every message 1 ms, hand-off messages too), a perfect failure detector, operations
 issued by hand at chosen instants, and every expected row worked out by hand in the docstrings.
-Key 0 on a 4-node ring with N = 3 has preference list (2, 1, 0) and fallback 3 (asserted first).
+Key ``KEY`` (index 5, named "5": Murmur3-placed, it falls in the ring arc key 0 had before keys were
+placed by their names' hash) on a 4-node ring with N = 3 has preference list (2, 1, 0) and fallback 3
+(asserted first).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pbs_sim.sim.build import Model, build
 from pbs_sim.sim.network import CLIENT
 from pbs_sim.simulation import analyse
 
+KEY = 5  # the key every trace writes and reads (module docstring)
+
 
 def model(cluster: dict[str, Any], **sections: Any) -> Model:
     raw: dict[str, Any] = {
@@ -29,7 +33,7 @@ def model(cluster: dict[str, Any], **sections: Any) -> Model:
     }
     m = build(scenario_from_dict(raw))
     if m.ring.nodes == 4:
-        assert m.ring.preference_list(0) == (2, 1, 0) and m.ring.fallbacks(0) == (3,)
+        assert m.ring.preference_list(KEY) == (2, 1, 0) and m.ring.fallbacks(KEY) == (3,)
     m.started = True  # start the mechanisms only: the test issues every operation itself
     for fn in m.on_start:
         fn(m)
@@ -67,7 +71,7 @@ def test_partition_sloppy_write_stale_read_then_handoff_and_delete() -> None:
       {1, 0} shares no node with v2's acknowledgers {2, 3}: cause ``sloppy-quorum``.
     - t = 40: heal. Holder 3's sweep at 180 hands v2 to 1 (arrives 181, applied via hint: the
       hint is delivered 181 - 22 = 159 ms after commit); the ack is back at 182 and 3, not a replica
-      of key 0, deletes its copy (``dropped``).
+      of the key, deletes its copy (``dropped``).
     - t = 200: node 1 reads again from 1 and 0... 1 now holds v2: returns v2 at 202.
     """
     m = model({"sloppy_quorum": True, "coordinator": "random"},
@@ -76,10 +80,10 @@ def test_partition_sloppy_write_stale_read_then_handoff_and_delete() -> None:
                                    {"at_ms": 40, "action": "heal"}]})
     c = m.coordinators
     ops: dict[str, Any] = {}
-    at(m, 0, lambda: ops.setdefault("w1", c[2].write(0, 0)))
-    at(m, 20, lambda: ops.setdefault("w2", c[2].write(0, 0)))
-    at(m, 30, lambda: ops.setdefault("r1", c[1].read(0, 0)))
-    at(m, 200, lambda: ops.setdefault("r2", c[1].read(0, 0)))
+    at(m, 0, lambda: ops.setdefault("w1", c[2].write(0, KEY)))
+    at(m, 20, lambda: ops.setdefault("w2", c[2].write(0, KEY)))
+    at(m, 30, lambda: ops.setdefault("r1", c[1].read(0, KEY)))
+    at(m, 200, lambda: ops.setdefault("r2", c[1].read(0, KEY)))
     m.env.run(until=300)
     assert ops["w1"].completed_at == 2.0 and ops["w2"].completed_at == 22.0 and ops["w2"].status == OK
     assert list(ops["w2"].targets) == [2, 3] and ops["w2"].targets.owners == [2, 1]
@@ -112,8 +116,8 @@ def test_strict_quorum_fails_the_same_write() -> None:
     m = model({"coordinator": "random"},
               faults={"schedule": [{"at_ms": 10, "action": "partition", "groups": [[2, 3], [1, 0]]}]})
     ops: list[Any] = []
-    at(m, 20, lambda: ops.append(m.coordinators[2].write(0, 0)))
-    at(m, 30, lambda: ops.append(m.coordinators[1].read(0, 0)))
+    at(m, 20, lambda: ops.append(m.coordinators[2].write(0, KEY)))
+    at(m, 30, lambda: ops.append(m.coordinators[1].read(0, KEY)))
     m.env.run(until=100)
     w2, r1 = ops
     assert w2.status != OK and w2.completed_at == 70.0 and w2.acks == 1
@@ -121,7 +125,7 @@ def test_strict_quorum_fails_the_same_write() -> None:
 
 
 def test_riak_partition_walk_can_put_two_replicas_on_one_node() -> None:
-    """Key 0's token walk is (2, 1, 0, 3, 0, 1, ...): the partitions after the third primary are owned
+    """The key's token walk is (2, 1, 0, 3, 0, 1, ...): the partitions after the third primary are owned
     by 3, 0, 1, ... With 2 and 1 crashed, distinct fallbacks give targets (0, 3): two physical
     nodes. Riak's partition walk gives 0 (primary), then the partitions owned by 3 and 0: node 0 holds
     two of the three replicas (one as primary, one as fallback for 1)."""
@@ -129,7 +133,7 @@ def test_riak_partition_walk_can_put_two_replicas_on_one_node() -> None:
         m = model({"sloppy_quorum": True, "fallback_walk": walk, "write_quorum": 1},
                   faults={"schedule": [{"at_ms": 0, "action": "crash", "nodes": [2, 1]}]})
         ops: list[Any] = []
-        at(m, 1, lambda m=m, ops=ops: ops.append(m.coordinators[CLIENT].write(0, 0)))
+        at(m, 1, lambda m=m, ops=ops: ops.append(m.coordinators[CLIENT].write(0, KEY)))
         m.env.run(until=10)
         assert list(ops[0].targets) == targets and ops[0].targets.owners == owners
         assert ops[0].status == OK and ops[0].acks == len(targets)
@@ -145,12 +149,12 @@ def test_any_acknowledges_with_no_replica_reachable_and_replays_on_heal() -> Non
               faults={"schedule": [{"at_ms": 0, "action": "partition", "clients": True, "nodes": [0, 1, 2],
                                     "duration_ms": 50}]})
     ops: list[Any] = []
-    at(m, 5, lambda: ops.append(m.coordinators[CLIENT].write(0, 0)))
+    at(m, 5, lambda: ops.append(m.coordinators[CLIENT].write(0, KEY)))
     m.env.run(until=100)
     w = ops[0]
     assert w.status == OK and w.completed_at == 5.0 and w.acks == 1 and list(w.targets) == []
     h = hints(m)
-    owners = list(m.ring.preference_list(0))
+    owners = list(m.ring.preference_list(KEY))
     assert h[:3] == [(5.0, CLIENT, o, 1, "stored") for o in owners]
     sent = [r for r in h if r[4] == "sent"]
     delivered = [r for r in h if r[4] == "delivered"]
@@ -168,15 +172,15 @@ def test_hint_window_refuses_hints_for_a_node_down_too_long() -> None:
               hinted_handoff={"store": "coordinator", "max_window_ms": 100, "interval_ms": 10_000},
               faults={"schedule": [{"at_ms": 0, "action": "crash", "nodes": [0], "duration_ms": 300}]})
     ops: list[Any] = []
-    at(m, 10, lambda: ops.append(m.coordinators[CLIENT].write(0, 0)))
-    at(m, 150, lambda: ops.append(m.coordinators[CLIENT].write(0, 0)))
+    at(m, 10, lambda: ops.append(m.coordinators[CLIENT].write(0, KEY)))
+    at(m, 150, lambda: ops.append(m.coordinators[CLIENT].write(0, KEY)))
     m.env.run(until=400)
     assert [o.completed_at for o in ops] == [12.0, 152.0]
     assert hints(m) == [
         (12.0, CLIENT, 0, 1, "stored"), (152.0, CLIENT, 0, 2, "refused"),
         (300.0, CLIENT, 0, 1, "sent"), (301.0, CLIENT, 0, 1, "delivered"),
     ]
-    assert m.nodes[0].get(0) is not None and m.nodes[0].get(0)[1] == 1  # type: ignore[index]
+    assert m.nodes[0].get(KEY) is not None and m.nodes[0].get(KEY)[1] == 1  # type: ignore[index]
 
 
 def test_hints_die_with_the_holders_disk() -> None:
@@ -187,11 +191,11 @@ def test_hints_die_with_the_holders_disk() -> None:
               faults={"replace_ms": 0, "schedule": [{"at_ms": 0, "action": "crash", "nodes": [2], "duration_ms": 100},
                                                     {"at_ms": 50, "action": "wipe", "nodes": [3]}]})
     ops: list[Any] = []
-    at(m, 1, lambda: ops.append(m.coordinators[CLIENT].write(0, 0)))
+    at(m, 1, lambda: ops.append(m.coordinators[CLIENT].write(0, KEY)))
     m.env.run(until=400)
     assert ops[0].status == OK and list(ops[0].targets) == [1, 0, 3]
     assert hints(m) == [(2.0, 3, 2, 1, "stored"), (50.0, 3, 2, 1, "lost")]
-    assert m.nodes[2].get(0) is None
+    assert m.nodes[2].get(KEY) is None
 
 
 def test_inactivity_timeout_delays_handoff_until_the_fallback_is_idle() -> None:
@@ -203,8 +207,8 @@ def test_inactivity_timeout_delays_handoff_until_the_fallback_is_idle() -> None:
               hinted_handoff={"store": "fallback", "interval_ms": 100, "inactivity_timeout_ms": 300,
                               "rate_bytes_per_s": 1e9},
               faults={"schedule": [{"at_ms": 0, "action": "crash", "nodes": [2], "duration_ms": 50}]})
-    at(m, 1, lambda: m.coordinators[CLIENT].write(0, 0))
-    at(m, 11, lambda: m.coordinators[CLIENT].write(0, 0))
+    at(m, 1, lambda: m.coordinators[CLIENT].write(0, KEY))
+    at(m, 11, lambda: m.coordinators[CLIENT].write(0, KEY))
     m.env.run(until=500)
     assert hints(m) == [
         (2.0, 3, 2, 1, "stored"), (12.0, 3, 2, 2, "stored"), (312.0, 3, 2, 2, "sent"),
@@ -214,7 +218,7 @@ def test_inactivity_timeout_delays_handoff_until_the_fallback_is_idle() -> None:
 
 @pytest.mark.parametrize("wipe", [False, True])
 def test_durability_counts_a_hinted_copy_only_where_it_is_stored(wipe: bool) -> None:
-    """Two nodes, N = W = 1, key 0's owner is node p, the other node f its fallback. p is down 0..100,
+    """Two nodes, N = W = 1, the key's owner is node p, the other node f its fallback. p is down 0..100,
     so the write at 1 lands on f only (via hint), commits at 3. Without a wipe, f's sweep at
     100 * (1 + (f + 1)/3) hands it to p and f deletes its copy: one copy (on p), nothing lost. With f
     wiped at 50, the hint and the only copy die together: the write is lost (``lost_writes`` 1,
@@ -225,7 +229,7 @@ def test_durability_counts_a_hinted_copy_only_where_it_is_stored(wipe: bool) -> 
         "workload": {"kind": "open", "warmup_ms": 0}, "predict": {"trials": 100},
         "hinted_handoff": {"store": "fallback", "interval_ms": 100, "inactivity_timeout_ms": 0},
     }
-    p = build(scenario_from_dict(raw)).ring.preference_list(0)[0]
+    p = build(scenario_from_dict(raw)).ring.preference_list(KEY)[0]
     f = 1 - p
     sched = [{"at_ms": 0, "action": "crash", "nodes": [p], "duration_ms": 100}]
     if wipe:
@@ -235,24 +239,24 @@ def test_durability_counts_a_hinted_copy_only_where_it_is_stored(wipe: bool) -> 
     m.started = True
     for fn in m.on_start:
         fn(m)
-    at(m, 1, lambda: m.coordinators[CLIENT].write(0, 0))
+    at(m, 1, lambda: m.coordinators[CLIENT].write(0, KEY))
     m.env.run(until=500)
     m.history.facts.sim_time_ms = 500.0
     s = analyse(m, m.history, seed=1, wall_s=0.0, cpu_s=0.0, record_ops=False, streams=m.streams).summary()
     assert s["committed_writes"] == 1 and s["hints_stored"] == 1
     if wipe:
         assert (s["lost_writes"], s["hints_lost"], s["hints_delivered"]) == (1, 1, 0)
-        assert m.nodes[p].get(0) is None
+        assert m.nodes[p].get(KEY) is None
     else:
         sweep = 100 * (1 + (f + 1) / 3)
         assert (s["lost_writes"], s["hints_lost"], s["hints_delivered"]) == (0, 0, 1)
         assert s["handoff_delay_ms_mean"] == pytest.approx(sweep + 1 - 3)
-        assert m.nodes[p].get(0) is not None and m.nodes[f].get(0) is None
+        assert m.nodes[p].get(KEY) is not None and m.nodes[f].get(KEY) is None
 
 
 @pytest.mark.parametrize("wipe", [False, True])
 def test_a_coordinator_hint_keeps_an_any_write_until_its_holder_loses_its_disk(wipe: bool) -> None:
-    """ANY, coordinator hints: node 3 (not a replica of key 0) is cut off from 0, 1, 2 at 0 and
+    """ANY, coordinator hints: node 3 (not a replica of the key) is cut off from 0, 1, 2 at 0 and
     coordinates a write at 5: three hints on 3, committed with zero replicas. While 3 keeps them, the
     write is not lost (but no key is fully replicated: hints are not replicas); if 3 loses its disk at
     50, the hints and the write are lost."""
@@ -262,7 +266,7 @@ def test_a_coordinator_hint_keeps_an_any_write_until_its_holder_loses_its_disk(w
     m = model({"write_quorum": "any", "coordinator": "random"}, hinted_handoff={"store": "coordinator"},
               faults={"replace_ms": 0, "schedule": sched})
     ops: list[Any] = []
-    at(m, 5, lambda: ops.append(m.coordinators[3].write(0, 0)))
+    at(m, 5, lambda: ops.append(m.coordinators[3].write(0, KEY)))
     m.env.run(until=100)
     assert ops[0].status == OK and ops[0].completed_at == 5.0 and list(ops[0].targets) == []
     m.history.facts.sim_time_ms = 100.0

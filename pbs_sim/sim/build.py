@@ -28,6 +28,7 @@ from simpy.events import Event
 from ..config import Scenario
 from ..distributions import BufferedSampler, Uniform
 from ..history import History, RunFacts
+from ..keys import KeySpace
 from ..rng import Streams
 from .coordinator import Coordinator, Deadlines
 from .mechanism import Mechanism, install_all
@@ -52,6 +53,7 @@ class Model:
     versions: VersionCounter
     workload: Workload
     policy: VersioningPolicy = field(default_factory=make_policy)  # the one order of versions
+    keys: KeySpace = field(default_factory=KeySpace)  # key names <-> indices, ring hash (pbs_sim.keys)
     on_start: list[Callable[[Model], None]] = field(default_factory=list)
     on_end: list[Callable[[Model], None]] = field(default_factory=list)  # fn(model) once the run is over
     min_end_at: float = 0.0
@@ -153,7 +155,10 @@ def build(
         warmup_ms=0.0 if wl.kind == "pbs-probe" else wl.warmup_ms,
         read_fanout=c.read_fanout, write_fanout=c.write_fanout,
     ))
-    ring = Ring(c.nodes, c.replication, c.vnodes)
+    # synthetic keys 0..keys-1 (pbs-probe: one per trial) are named by their index; other names
+    # (scripts, a named hot key) are interned after them and recorded in the history's keys table
+    keys = KeySpace(wl.trials if wl.kind == "pbs-probe" else wl.keys, c.key_hash, on_new=history.add_key_name)
+    ring = Ring(c.nodes, c.replication, c.vnodes, keys=keys)
     network = Network(env, profile, lat.other_delay, streams.get)
     policy = policy if policy is not None else make_policy(c.versioning, c.vv_actor or "node")
     nodes = [Node(i, env, network, history, policy) for i in range(c.nodes)]
@@ -191,10 +196,11 @@ def build(
                 return coordinators[int(u_coord() * n_nodes)]
 
     workload = make_workload(env, wl, pick, streams.get)
+    workload.keyspace = keys
     model = Model(
         scenario=scenario, streams=streams, env=env, history=history, ring=ring, network=network,
         nodes=nodes, coordinators=coordinators, deadlines=deadlines, versions=versions,
-        workload=workload, policy=policy, _pick=pick,
+        workload=workload, policy=policy, keys=keys, _pick=pick,
     )
     install_all(model, tuple(mechanisms), streams)
     return model

@@ -380,11 +380,13 @@ class Coordinator:
     # -- writes -------------------------------------------------------------------------------
     def write(
         self, client: int, key: int, on_done: Callable[[Any], None] | None = None, context: Any = None,
-        update_of: int | None = None,
+        update_of: int | None = None, value: str | None = None,
     ) -> WriteOp:
         """Issue a write of ``key`` now; the op commits at the W-th ack. ``context``: the state this
         write is based on (a read's ``op.best``, an earlier write's ``op.returned``; None: blind).
-        ``update_of``: the op id of the read this write updates (read-modify-write clients)."""
+        ``update_of``: the op id of the read this write updates (read-modify-write clients).
+        ``value``: the value it writes (scripted workloads); None = the default ``client:seq``
+        (``pbs_sim.keys``), which costs nothing to record."""
         env = self.env
         now = env._now  # noqa: SLF001
         seq = self.versions.next(key)
@@ -396,6 +398,8 @@ class Coordinator:
             targets, local = placement.write_targets(self, key, prefs)
         op_id = self.history.add_op(client, key, WRITE, self.endpoint, now, len(targets))
         self.history.set_version(op_id, seq)
+        if value is not None:
+            self.history.set_value(op_id, value)
         ts = now + self.clock_offset_ms if self.timestamp is None else self.timestamp(op_id, client, now)
         # the context is this operation's own (its read, or a reply it names), never the session's
         # pooled knowledge: two overlapping operations of one client do not share what they read

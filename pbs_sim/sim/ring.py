@@ -1,20 +1,20 @@
 """Consistent-hashing ring: which nodes hold which key.
 
-Owns: token positions (``vnodes`` virtual nodes per physical node, at deterministic positions from a
-hash of ``"node-{i}-vnode-{v}"``), key positions (hash of the key), the per-key preference list (the
-first N distinct nodes clockwise from the key) and the fallbacks (the next distinct nodes after those
-N, in ring order: where a sloppy quorum would send hints). No randomness: the same cluster gives the
-same ring in every run. Must not touch: SimPy, messages, node state.
+Owns: token positions (``vnodes`` virtual nodes per physical node, at deterministic positions derived
+from ``"node-{i}-vnode-{v}"``, :func:`pbs_sim.keys.node_token`), key positions (the hash of the key's NAME,
+:meth:`pbs_sim.keys.KeySpace.position`: Cassandra's Murmur3 token by default, Dynamo's MD5 with
+``cluster.key_hash = "md5"``; node tokens are placed in that hash's token space), the
+per-key preference list (the first N distinct nodes clockwise from the key) and the fallbacks (the
+next distinct nodes after those N, in ring order: where a sloppy quorum would send hints). Keys are
+the simulator's int indices; the ring asks the run's key space for their names. No randomness: the
+same cluster gives the same ring in every run. Must not touch: SimPy, messages, node state.
 """
 
 from __future__ import annotations
 
-import hashlib
-from bisect import bisect_right
+from bisect import bisect_left
 
-
-def _hash64(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+from ..keys import KeySpace
 
 
 class Ring:
@@ -22,16 +22,20 @@ class Ring:
 
     __slots__ = (
         "nodes", "replication", "vnodes", "_tokens", "_owners", "_walk_cache", "_cache_limit", "_full_cache",
-        "_token_cache",
+        "_token_cache", "keys",
     )
 
-    def __init__(self, nodes: int, replication: int, vnodes: int = 8, cache_limit: int = 1_000_000) -> None:
+    def __init__(self, nodes: int, replication: int, vnodes: int = 8, cache_limit: int = 1_000_000,
+                 keys: KeySpace | None = None) -> None:
         if not 1 <= replication <= nodes:
             raise ValueError(f"replication {replication} must be in 1..{nodes}")
         self.nodes = nodes
         self.replication = replication
         self.vnodes = vnodes
-        points = sorted((_hash64(f"node-{i}-vnode-{v}"), i) for i in range(nodes) for v in range(vnodes))
+        # the run's key space (names and hash); without one, key i is named str(i), Murmur3-placed
+        self.keys = keys if keys is not None else KeySpace()
+        label = self.keys.node_token
+        points = sorted((label(f"node-{i}-vnode-{v}"), i) for i in range(nodes) for v in range(vnodes))
         self._tokens = [p for p, _ in points]
         self._owners = [i for _, i in points]
         self._walk_cache: dict[int, tuple[int, ...]] = {}
@@ -40,12 +44,15 @@ class Ring:
         self._token_cache: dict[int, tuple[int, ...]] = {}
 
     def key_position(self, key: int) -> int:
-        return _hash64(f"key-{key}")
+        """The ring position of key index ``key``: the hash of its name."""
+        return self.keys.position(key)
 
     def walk(self, key: int, count: int | None = None) -> tuple[int, ...]:
         """The first ``count`` distinct nodes (default: all) met walking clockwise from the key."""
         want = self.nodes if count is None else min(count, self.nodes)
-        start = bisect_right(self._tokens, self.key_position(key))
+        # the first token >= the key's: token ranges are (previous token, token], as in Cassandra
+        # (and ranges() below); bisect_right gave a key sitting on a token to the next node
+        start = bisect_left(self._tokens, self.key_position(key))
         seen: list[int] = []
         owners, n_tok = self._owners, len(self._owners)
         for j in range(n_tok):
@@ -85,7 +92,7 @@ class Ring:
         can put several replicas of a key on one physical node."""
         out = self._token_cache.get(key)
         if out is None:
-            start = bisect_right(self._tokens, self.key_position(key))
+            start = bisect_left(self._tokens, self.key_position(key))
             owners, n_tok = self._owners, len(self._owners)
             out = tuple(owners[(start + j) % n_tok] for j in range(n_tok))
             if len(self._token_cache) < self._cache_limit:

@@ -45,6 +45,7 @@ import simpy
 
 from ..config import KeyDistribution, WorkloadConfig
 from ..distributions import BufferedSampler, Constant, Exponential, Uniform
+from ..keys import KeySpace
 from .coordinator import Coordinator, WriteOp
 from .events import BareEvent, call_at, schedule
 
@@ -91,6 +92,7 @@ class Workload:
     """Base: the stop bookkeeping shared by every workload."""
 
     kind = ""
+    keyspace: KeySpace | None = None  # the run's key names (set by the model builder)
 
     def __init__(self, env: simpy.Environment, cfg: WorkloadConfig, coordinator_for: CoordinatorFor, rng_for: RngFor) -> None:
         self.env = env
@@ -175,6 +177,7 @@ class _MixedOps(Workload):
         self._holds = 1  # the main stream; + each hot-key writer and each update between read and write
         self._main_done = False
         self.updates = 0
+        self._hot_key = 0  # index of workload.hot_key (set when the writers start)
 
     def issue(self, client: int, on_done: Callable[[Any], None] | None = None) -> None:
         key = self.keys()
@@ -213,8 +216,17 @@ class _MixedOps(Workload):
         self._release()
 
     # -- hot-key writers
+    def key_index(self, key: int | str) -> int:
+        """The index of a key given by name (or integer) in the config: the run's key space interns
+        it; without one (a workload built by hand) a key must be an integer or a numeric name."""
+        if self.keyspace is not None:
+            return self.keyspace.index(key)
+        return int(key)
+
     def _start_writers(self) -> None:
         cfg = self.cfg
+        if cfg.hot_key_writers_per_s:
+            self._hot_key = self.key_index(cfg.hot_key)
         start = self.load_end_at + cfg.warmup_ms
         for i, rate in enumerate(cfg.hot_key_writers_per_s):
             gap = BufferedSampler(Exponential(rate / 1000.0), self.rng_for(f"hot-writer-{i}"))
@@ -226,7 +238,7 @@ class _MixedOps(Workload):
     def _hot_write(self, arg: tuple[int, BufferedSampler]) -> None:
         client, gap = arg
         self.issued += 1
-        self.write(client, self.cfg.hot_key)
+        self.write(client, self._hot_key)
         g = gap()
         if self.env._now + g >= self.end_at:  # noqa: SLF001
             self._release()
