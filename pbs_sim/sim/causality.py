@@ -17,7 +17,8 @@ Must not touch: replica state, the order of versions, metrics (``pbs_sim.metrics
 takes the transitive closures and decides the true order).
 
 On when ``clocks.causality = "on"``, or ``"auto"`` (the default) with imperfect clocks, a clock jump,
-read-modify-write clients or hot-key writers; off, the runs record exactly what they did before.
+read-modify-write clients, hot-key writers, a sibling policy or a scripted workload; off, the runs
+record exactly what they did before (and writes return no replies: ``op.returned`` is the version).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def tracks_causality(scenario: Scenario) -> bool:
         return mode == "on"
     w = scenario.workload
     return (CLOCKS.enabled(scenario) or w.write_pattern != "blind" or bool(w.hot_key_writers_per_s)
-            or scenario.cluster.versioning != "lww")  # sibling policies: the checker needs the contexts
+            or scenario.cluster.versioning != "lww"  # sibling policies: the checker needs the contexts
+            or w.kind == "script")  # a script's writes carry contexts and read replies
 
 
 class CausalityMechanism:

@@ -387,5 +387,9 @@ class ProbeWorkload(Workload):
 
 
 def make_workload(env: simpy.Environment, cfg: WorkloadConfig, coordinator_for: CoordinatorFor, rng_for: RngFor) -> Workload:
+    if cfg.kind == "script":  # pbs_sim.sim.script builds on this module
+        from .script import ScriptWorkload
+
+        return ScriptWorkload(env, cfg, coordinator_for, rng_for)
     cls = {"open": OpenWorkload, "closed": ClosedWorkload, "pbs-probe": ProbeWorkload}[cfg.kind]
     return cls(env, cfg, coordinator_for, rng_for)
