@@ -291,7 +291,7 @@ def _jsonl(text: str, source: str, path: str) -> Script:
             continue
         try:
             obj = json.loads(ln)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise _fail(source, n, f"not a JSON object: {exc.msg} (column {exc.colno})") from None
         rows.append((n, obj))
     return parse_rows(rows, source, path=path)

@@ -106,7 +106,7 @@ class ScriptWorkload(Workload):
             op = coord.write(o.client, key, self._write_done, context=context, update_of=update_of, value=o.value)
         else:  # rmw: the read now, the write once it returns
             self._holds += 1
-            op = coord.read(o.client, key, lambda r, i=i: self._rmw_read_done(i, r))
+            op = coord.read(o.client, key, self._rmw_callback(i))
         self.issued_ops.append(op)
         if o.id is not None and o.op != "rmw":
             self.by_id[o.id] = op
@@ -137,6 +137,12 @@ class ScriptWorkload(Workload):
     def _write_done(self, op: WriteOp) -> None:
         if op.status == OK:
             self.last_reply[(op.client, op.key)] = op.returned
+
+    def _rmw_callback(self, i: int) -> Callable[[Any], None]:
+        def done(op: Any) -> None:
+            self._rmw_read_done(i, op)
+
+        return done
 
     def _rmw_read_done(self, i: int, op: ReadOp) -> None:
         self._read_done(op)
