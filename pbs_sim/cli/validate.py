@@ -31,6 +31,13 @@ def scenario_facts(sc: Any) -> list[str]:
         offsets = (f"one offset per trial from {wl.probe_offset.spec()}" if wl.probe_offset is not None
                    else "reads at " + ", ".join(f"{t:g}" for t in wl.probe_offsets_ms) + " ms after commit")
         lines.append(f"workload  pbs-probe: {wl.trials:,} trials every {wl.probe_interval_ms:g} ms; {offsets}")
+    elif wl.kind == "script" and wl.script is not None:
+        sc_ = wl.script
+        kinds = {k: sum(o.op == k for o in sc_.ops) for k in ("read", "write", "rmw")}
+        lines.append(f"workload  script {sc_.path or sc_.source}: {len(sc_):,} lines ({kinds['read']} reads, "
+                     f"{kinds['write']} writes, {kinds['rmw']} read-modify-writes) by "
+                     f"{len({o.client for o in sc_.ops})} clients on {len({o.key for o in sc_.ops})} keys, "
+                     f"over {sc_.end_ms:g} ms")
     else:
         rate = (f"Poisson {wl.rate_per_s:g} ops/s (~{wl.rate_per_s * wl.duration_ms / 1000:,.0f} measured ops)"
                 if wl.kind == "open" else f"{wl.clients} clients, think time {wl.think_time.spec()}")
