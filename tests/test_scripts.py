@@ -167,3 +167,20 @@ def test_two_overlapping_rmws_of_one_client_do_not_pool_their_reads() -> None:
     assert u1 not in cp and cp[u2] == [int(w.loc["x", "version"])]
     assert _parents(fr, "session_parents")[u1] == [int(w.loc["x", "version"])]
     assert x not in cp
+
+
+@pytest.mark.parametrize("versioning,actor,lost", [("lww", None, 1), ("dvv", None, 0), ("vv", "client", 0),
+                                                   ("vv", "node-naive", 1)])
+def test_two_concurrent_updates_through_one_node_lose_one_under_lww_and_the_naive_vector(
+        versioning: str, actor: str | None, lost: int) -> None:
+    """Two clients' rmws both read nothing and write through node 0 at the same time, neither merging
+    the other: LWW keeps one, so one update is lost at value level; DVV and client vectors keep both as
+    siblings (nothing lost); the naive node vector gives the second the node's next counter, so it
+    discards the first although it never merged it (false dominance: one lost)."""
+    rows = [{"at_ms": 0, "client": 1, "op": "rmw", "key": "k", "value": "a", "coordinator": 0},
+            {"at_ms": 0, "client": 2, "op": "rmw", "key": "k", "value": "b", "coordinator": 0}]
+    cluster: dict[str, Any] = {"versioning": versioning}
+    if actor is not None:
+        cluster["vv_actor"] = actor
+    s = simulate(scenario(script(rows), **cluster)).summary()
+    assert s["lost_updates"] == lost and s["lost_update_fraction"] == lost / 2

@@ -345,8 +345,9 @@ def _parents(frames: Mapping[str, pd.DataFrame], tables: tuple[str, ...] = ("cau
 
 def _sibling_lost_updates(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], warmup_ms: float,
                           is_update: set[int]) -> tuple[list[tuple[Any, ...]], int]:
-    """Sibling policies: measured acknowledged updates the final state does not hold and no write has
-    in its causal context (the store's order is the contexts' causal order: a write above u merged u).
+    """Sibling policies: measured acknowledged updates the final state does not hold and no stored write
+    (one not failed at once) has in its causal context (the store's order is the contexts' causal
+    order: a write above u merged u).
     Rows as :func:`analyse`'s ``lost_updates`` (no overwriter: -1), and the number of updates."""
     from .siblings import final_state
 
@@ -355,7 +356,9 @@ def _sibling_lost_updates(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame],
     merged: set[tuple[int, int]] = set()
     if ctx is not None and len(ctx):
         key_of = ops["key"].to_numpy(np.int64)
-        merged = set(zip(key_of[ctx["op_id"].to_numpy(np.int64)].tolist(), ctx["parent"].to_numpy(np.int64).tolist(),
+        child = ctx["op_id"].to_numpy(np.int64)
+        stored = np.asarray(~_is(ops["status"], "failed"))[child]  # a write that failed at once is no version
+        merged = set(zip(key_of[child[stored]].tolist(), ctx["parent"].to_numpy(np.int64)[stored].tolist(),
                          strict=True))
     m = (_is(ops["kind"], "write") & _is(ops["status"], "ok") & (ops["issued_at"].to_numpy(float) >= warmup_ms)
          & ops["op_id"].isin(list(is_update)).to_numpy())
