@@ -16,9 +16,14 @@ History:
    bin or offsets as the measured figures (the exact ones are ``*_exact_*``); sweep results name
    ``root_seed`` and ``replication_seed`` apart; ``curves_summary`` averages step functions on a
    common grid; scenario configs have a ``[clocks]`` section.
+3. Issue 18: ``causal_parents`` holds the context each write carried (per operation; none for a blind
+   write), the sessions' other knowledge moves to ``session_parents``; ``lost_updates`` /
+   ``lost_update_fraction`` are value level (absent from every later version, none of which merged
+   them), the overwriter-missed count is ``overwritten_updates`` / ``overwritten_update_fraction``;
+   scenario configs may have ``workload.kind = "script"`` and ``workload.script``.
 """
 
 from __future__ import annotations
 
-RESULTS_SCHEMA = 2
+RESULTS_SCHEMA = 3
 RESULTS_SCHEMA_VERSION = RESULTS_SCHEMA  # the name issue 10 used
