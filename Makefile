@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
+STAMP_DOCS := $(VENV)/.installed-docs
 
-.PHONY: run quickstart-results test test-slow fuzz lint bench clean
+.PHONY: run quickstart-results test test-slow fuzz lint bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +18,10 @@ $(STAMP_RUN): pyproject.toml | $(BIN)/python
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(STAMP_RUN) $(STAMP_DOCS)
+
+$(STAMP_DOCS): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
 	touch $@ $(STAMP_RUN)
 
 # `make run` writes into runs/ (ignored by git), so a fresh clone stays clean after it;
@@ -35,7 +40,7 @@ quickstart-results:
 PYTEST_WORKERS ?= auto
 
 test: $(STAMP_DEV)
-	$(BIN)/python -m ruff check pbs_sim tests benchmarks experiments
+	$(BIN)/python -m ruff check pbs_sim tests benchmarks experiments docs/hooks
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
@@ -49,8 +54,14 @@ FUZZ_ARGS ?=
 fuzz: $(STAMP_DEV)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_fuzz_config.py -s $(FUZZ_ARGS)
 
+# The documentation site (mkdocs.yml, docs/) into site/ (ignored by git). --strict turns every warning
+# (a broken link, an unknown page, an API reference that does not resolve) into a failure. Offline:
+# no fonts or plugins fetch anything. NO_MKDOCS_2_WARNING silences mkdocs-material's banner.
+docs: $(STAMP_DOCS)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
+
 bench: $(STAMP_DEV)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build site *.egg-info

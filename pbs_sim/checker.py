@@ -5,6 +5,9 @@ a :class:`~pbs_sim.simulation.SimResult`, a mapping of frames, or a results dire
 ``pbs-sim run --ops`` (:func:`load_frames`) -- and :class:`CheckReport`. Each check gives a count
 and the op ids of up to ten examples:
 
+Examples are shown with their values (``pbs_sim.keys``: a write's value, ``client:seq`` unless
+given; the values a read returned).
+
 * ``lost_writes`` -- acknowledged writes lost. Sibling policies: the final replica state
   (``final_versions``) neither holds the write nor a version with it in its causal past
   (``pbs_sim.metrics.siblings.lost_writes``). LWW: the LWW losses of ``pbs_sim.metrics.causality``
@@ -71,6 +74,8 @@ WINDOW = sib_m.WINDOW
 class Finding:
     count: int = 0
     examples: list[int] = field(default_factory=list)
+    # per example: the write's value, or the values the read returned (pbs_sim.keys)
+    values: list[list[str]] = field(default_factory=list)
 
     def add(self, op_id: int) -> None:
         self.count += 1
@@ -94,14 +99,17 @@ class CheckReport:
     def to_dict(self) -> dict[str, Any]:
         return {"policy": self.policy, "ops": self.ops, "ok": self.ok, "promised": list(self.promised),
                 "seconds": self.seconds,
-                "checks": {k: {"count": f.count, "examples": f.examples} for k, f in self.findings.items()}}
+                "checks": {k: {"count": f.count, "examples": f.examples, "values": f.values}
+                           for k, f in self.findings.items()}}
 
     def render(self) -> str:
         lines = [f"policy {self.policy}: {self.ops:,} operations checked in {self.seconds:.2f} s"]
         for name in CHECKS:
             f = self.findings[name]
             tag = "promised" if name in self.promised else "reported"
-            ex = f" e.g. ops {', '.join(map(str, f.examples))}" if f.examples else ""
+            vals = f.values if len(f.values) == len(f.examples) else [[] for _ in f.examples]
+            ex = f" e.g. ops {', '.join(f'{o} [{chr(32).join(v)}]' for o, v in zip(f.examples, vals, strict=True))}" \
+                if f.examples else ""
             lines.append(f"  {name:<24} {f.count:>8,}  ({tag}){ex}")
         lines.append("OK: everything the policy promises holds" if self.ok else "FAIL: a promise is broken")
         return "\n".join(lines)
@@ -154,9 +162,38 @@ def _frames(history: Any) -> Mapping[str, pd.DataFrame]:
 def check(history: Any, require: Iterable[str] = ()) -> CheckReport:
     """Check a recorded history against what its versioning policy promises (module docstring).
 
+    Lost acknowledged writes, siblings that are not pairwise concurrent, read-your-writes,
+    monotonic reads, monotonic writes, writes-follow-reads and causal violations, each with a count
+    and up to ten op ids. Sibling policies promise no lost write, concurrent siblings and no causal
+    violation; last-write-wins promises none of these (they are reported).
+
     The cyclic garbage collector is paused while it runs: the passes build millions of small lists
     and dicts (parents, read sets, bitsets) and no cycles, and each full collection would walk them
-    all again (about 15 % of the time on a 1.5 x 10^6-operation history)."""
+    all again (about 15 % of the time on a 1.5 x 10^6-operation history).
+
+    Args:
+        history: a ``History``, a ``SimResult`` simulated with ``record_ops=True``, its frames, or a
+            results directory written by ``pbs-sim run --ops`` (verified against its manifest).
+        require: checks to treat as promised on top of the policy's (e.g. ``["read_your_writes"]``).
+
+    Returns:
+        A ``CheckReport``: ``policy``, ``ops``, ``findings`` (name -> count and examples),
+        ``promised``, ``ok`` (every promised check found nothing), ``render()`` (the text
+        ``pbs-sim check`` prints) and ``to_dict()``.
+
+    Raises:
+        TypeError: ``history`` is none of the accepted kinds.
+        ConfigError: a results directory that is incomplete, altered since its manifest, or not a
+            run written with ``--ops``; an unknown ``require`` name.
+
+    Example:
+        >>> res = pbs_sim.simulate({"cluster": {"versioning": "dvv"},
+        ...                         "workload": {"rate_per_s": 2000, "duration_ms": 300, "warmup_ms": 0}},
+        ...                        seed=1, record_ops=True)
+        >>> report = check(res)
+        >>> report.policy, report.ok
+        ('dvv', True)
+    """
     paused = gc.isenabled()
     gc.disable()
     try:
@@ -182,7 +219,17 @@ def _check(history: Any, require: Iterable[str]) -> CheckReport:
     else:
         _check_siblings(ops, frames, findings)
     promised = tuple(dict.fromkeys((*PROMISES.get(policy, ()), *extra)))
+    _example_values(frames, findings)
     return CheckReport(policy, len(ops), findings, promised, time.perf_counter() - t0)
+
+
+def _example_values(frames: Mapping[str, pd.DataFrame], findings: dict[str, Finding]) -> None:
+    """Each example's values: what a lost write wrote, what a read returned (``pbs_sim.keys``)."""
+    from .keys import values_of
+
+    vals = values_of(frames, [o for f in findings.values() for o in f.examples])
+    for f in findings.values():
+        f.values = [vals.get(o, []) for o in f.examples]
 
 
 def _check_lww(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], pk: sib_m.KeyParents,

@@ -42,9 +42,11 @@ from . import inputs
 from .distributions import Constant, Distribution, Exponential, Normal, parse
 from .errors import ConfigError, DistributionError
 from .keys import KEY_HASHES, is_numeric_name
+from .numbers import num
 from .profiles import Profile, get_profile
 from .scripts import Script, read_script
 from .scripts import script as script_from_rows
+from .topology import ConsistencyConfig, TopologyConfig, check_topology, fill_cluster_defaults
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -244,7 +246,7 @@ class WorkloadConfig:
     hot_key: KeyName = opt(
         KeyName("0"),
         doc="the key the hot_key_writers_per_s writers write: a name, or an integer k for the workload's key k "
-            "(named str(k), 0..keys-1); another name is a key of its own outside the workload's keys",
+            "(named str(k), 0..keys-1); another name is a key of its own outside the workload's keys (not preloaded)",
     )
     hot_key_writers_per_s: tuple[float, ...] = opt(
         (), doc="extra writers of hot_key, one per entry, each a Poisson process at its own rate (writes/s); "
@@ -398,6 +400,99 @@ class HintedHandoffConfig:
     ttl_ms: float = opt(864_000_000.0, gt=0, doc="a hint not delivered by then expires (Cassandra: gc_grace)")
 
 
+# -- issue 20: placement and correlated failures (pbs_sim.placement, pbs_sim.analytic.placement) --------
+# Self-contained block: the two sections below, their cross-field rules (_check_loss_model) and nothing
+# else. The durability engines read them; the simulator's ring (cluster.nodes, cluster.vnodes) does not
+# yet (the simulator integration is a later step), so [placement] may describe a larger cluster.
+MAX_PLACEMENT_NODES = 100_000
+PLACEMENT_KINDS = ("token_ring", "fixed_ring", "copyset", "min_copysets", "random", "window")
+FAILURE_KINDS = ("fixed", "outage", "independent", "rack", "dc", "burst")
+
+
+@dataclass(frozen=True)
+class PlacementConfig:
+    """Which R nodes hold each key (``[placement]``; pbs_sim.placement builds the replica sets)."""
+
+    kind: str = opt(
+        "token_ring", choices=PLACEMENT_KINDS,
+        doc="token_ring (Cassandra num_tokens) | fixed_ring (Riak ring_size) | copyset (scatter width S) | "
+            "min_copysets | random (chunks on uniform R-sets) | window (R-1 replicas among the S nodes after the primary)",
+    )
+    nodes: int | None = opt(None, ge=1, le=MAX_PLACEMENT_NODES, doc="cluster size (default: cluster.nodes)")
+    replication: int | None = opt(None, ge=1, le=16, doc="R replicas per key (default: cluster.replication)")
+    vnodes: int = opt(256, ge=1, le=4096, doc="token_ring: random tokens per node (Cassandra: 256 before 4.0, 16 since)")
+    ring_size: int = opt(64, ge=1, le=2**25, doc="fixed_ring: partitions Q of Riak's ring (ring_size)")
+    scatter_width: int = opt(4, ge=0, doc="copyset, window: S, the nodes a node's data is scattered over")
+    chunks: int = opt(0, ge=0, le=2**25, doc="random, window: chunks placed (0 = 1000 per node)")
+    racks: int = opt(0, ge=0, doc="racks (0 = none); token_ring walks the ring skipping used racks when > 0")
+    rack_assignment: str = opt(
+        "round_robin", choices=("round_robin", "blocks"),
+        doc="node i is in rack i mod racks (round_robin) or i // (nodes / racks) (blocks)",
+    )
+    rack_aware: bool = opt(True, doc="token_ring with racks > 0: one replica per rack (NetworkTopologyStrategy)")
+    datacenters: int = opt(1, ge=1, doc="DCs: rack r (node i without racks) is in DC r mod datacenters")
+    seed: int = opt(0, ge=0, doc="seed of the placement's random choices (tokens, permutations, chunks)")
+
+
+@dataclass(frozen=True)
+class FailureModelConfig:
+    """What fails in one event (``[failure_model]``; pbs_sim.analytic.placement answers it)."""
+
+    kind: str = opt(
+        "fixed", choices=FAILURE_KINDS,
+        doc="fixed (exactly F nodes) | outage (a fraction reboots, each lost w.p. no_reboot_probability) | "
+            "independent (each node lost w.p. p per period) | rack | dc | burst (sizes from a pmf)",
+    )
+    failed_nodes: int | None = opt(None, ge=0, doc="fixed: F nodes fail at once")
+    failed_fraction: float = opt(0.01, ge=0, le=1, doc="fixed: F = round(fraction x nodes) when failed_nodes is unset")
+    outage_nodes: int | None = opt(None, ge=0, doc="outage: nodes that lose power and reboot (default: outage_fraction)")
+    outage_fraction: float = opt(1.0, ge=0, le=1, doc="outage: fraction of nodes that lose power and reboot")
+    no_reboot_probability: float = opt(0.01, ge=0, le=1, doc="outage: probability a rebooted node does not come back")
+    p: float = opt(0.001, ge=0, le=1, doc="independent: probability a node is lost in one period (Kleppmann)")
+    racks_failed: int = opt(1, ge=1, doc="rack: racks lost at once (uniformly chosen)")
+    burst_sizes: tuple[int, ...] = opt((), doc="burst: sizes (nodes, or racks with burst_unit = rack) of a burst")
+    burst_weights: tuple[float, ...] = opt((), doc="burst: relative frequency of each size (Ford et al. OSDI 2010)")
+    burst_unit: str = opt("node", choices=("node", "rack"), doc="burst: a burst's members are nodes or whole racks")
+    events_per_year: float = opt(1.0, ge=0, le=1e9, doc="events (periods, for independent) per year")
+    mission_years: float = opt(1.0, gt=0, le=1e6, doc="mission time t of NOMDL_t")
+    trials: int = opt(10_000, ge=1, le=10**9, doc="Monte Carlo trials (pbs_sim.analytic.placement_mc)")
+    seed: int = opt(0, ge=0, doc="Monte Carlo seed")
+
+
+def _check_loss_model(sc: Scenario) -> None:
+    """Placement and failure-model rules that span keys (issue 20); each names the key to fix."""
+    from .placement import check_placement, spec_from_config
+
+    src = sc.source
+    spec = spec_from_config(sc.placement, sc.cluster, src)
+    check_placement(spec, src)
+    fm, n = sc.failure_model, spec.nodes
+    if fm.kind == "fixed" and fm.failed_nodes is not None and fm.failed_nodes > n:
+        raise ConfigError(src, "failure_model.failed_nodes", f"F = {fm.failed_nodes} exceeds the {n} nodes of the cluster")
+    if fm.kind == "outage" and fm.outage_nodes is not None and fm.outage_nodes > n:
+        raise ConfigError(src, "failure_model.outage_nodes", f"{fm.outage_nodes} rebooting nodes exceed the {n} nodes of the cluster")
+    if (fm.kind == "rack" or (fm.kind == "burst" and fm.burst_unit == "rack")) and spec.racks == 0:
+        raise ConfigError(src, "placement.racks", f"failure_model.kind = {fm.kind!r} needs racks (placement.racks > 0)")
+    if fm.kind == "rack" and fm.racks_failed > spec.racks:
+        raise ConfigError(src, "failure_model.racks_failed", f"{fm.racks_failed} racks exceed the {spec.racks} racks")
+    if fm.kind == "burst":
+        if not fm.burst_sizes:
+            raise ConfigError(src, "failure_model.burst_sizes", "burst needs at least one size")
+        if len(fm.burst_weights) != len(fm.burst_sizes):
+            raise ConfigError(src, "failure_model.burst_weights",
+                              f"{len(fm.burst_weights)} weights for {len(fm.burst_sizes)} sizes; give one weight per size")
+        limit = spec.racks if fm.burst_unit == "rack" else n
+        for i, size in enumerate(fm.burst_sizes):
+            if not 0 <= size <= limit:
+                raise ConfigError(src, f"failure_model.burst_sizes[{i}]",
+                                  f"{size} is not in 0..{limit} ({'racks' if fm.burst_unit == 'rack' else 'nodes'})")
+        for i, w in enumerate(fm.burst_weights):
+            if not (w >= 0 and math.isfinite(w)):
+                raise ConfigError(src, f"failure_model.burst_weights[{i}]", f"must be a finite number >= 0, got {w!r}")
+        if not sum(fm.burst_weights) > 0:
+            raise ConfigError(src, "failure_model.burst_weights", "the weights sum to 0")
+
+
 @dataclass(frozen=True)
 class Scenario:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
@@ -411,6 +506,11 @@ class Scenario:
     clocks: ClocksConfig = field(default_factory=ClocksConfig)
     failure_detector: FailureDetectorConfig = field(default_factory=FailureDetectorConfig)
     hinted_handoff: HintedHandoffConfig = field(default_factory=HintedHandoffConfig)
+    # -- issue 19: datacenters and named consistency levels (pbs_sim.topology, pbs_sim.levels)
+    topology: TopologyConfig = field(default_factory=TopologyConfig)
+    consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)
+    placement: PlacementConfig = field(default_factory=PlacementConfig)  # issue 20
+    failure_model: FailureModelConfig = field(default_factory=FailureModelConfig)  # issue 20
     source: str = field(default="<inline>", compare=False, metadata={"internal": True})
     base_dir: str | None = field(default=None, compare=False, metadata={"internal": True})
     # data files this scenario read (empirical() traces, profile TOMLs): absolute path -> sha256
@@ -421,6 +521,7 @@ class Scenario:
         out = {f.name: _dump(getattr(self, f.name)) for f in _public_fields(Scenario)}
         if self.cluster.write_any:  # issue 12: ANY round-trips as written
             out["cluster"]["write_quorum"] = "any"
+        _levels_to_dict(self, out)
         return out
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
@@ -482,7 +583,34 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
-    """Load and validate a scenario TOML file (with optional dotted-key overrides)."""
+    """Load and validate a scenario TOML file, with optional dotted-key overrides.
+
+    Every key is checked before anything runs: unknown keys and sections, types, bounds, choices,
+    R and W against N, the work a run would mean; relative paths in the file (``empirical()``
+    traces, a profile ``.toml``) resolve against the file's folder. The keys and their defaults are
+    listed by ``pbs-sim validate --keys`` and on the site's scenario-keys page.
+
+    Args:
+        path: the scenario TOML file.
+        overrides: settings to replace, by dotted key, as ``pbs-sim run --set`` gives them, e.g.
+            ``{"cluster.read_quorum": 2}``; values are checked like the file's.
+
+    Returns:
+        The validated, immutable ``Scenario`` (one frozen dataclass per section:
+        ``scenario.cluster.replication``, ``scenario.workload.rate_per_s``, ...).
+
+    Raises:
+        ConfigError: the file is missing, not TOML, or any setting is wrong; the message is one line
+            naming the file, the key and the reason.
+
+    Example:
+        >>> sc = load_scenario("experiments/quickstart.toml", {"cluster.read_quorum": 2})
+        >>> sc.cluster.replication, sc.cluster.read_quorum, sc.latency.profile
+        (3, 2, 'lnkd-disk')
+        >>> load_scenario("experiments/quickstart.toml", {"cluster.read_quorum": 5})
+        Traceback (most recent call last):
+        pbs_sim.errors.ConfigError: experiments/quickstart.toml: cluster.read_quorum: R = 5 exceeds N = 3
+    """
     p = Path(path)
     raw = read_toml(p)
     for key, value in (overrides or {}).items():
@@ -507,8 +635,26 @@ def set_dotted(raw: dict[str, Any], key: str, value: Any, source: str | None = N
 def scenario_from_dict(
     raw: Mapping[str, Any], source: str = "<inline>", base_dir: str | Path | None = None
 ) -> Scenario:
-    """Build and validate a Scenario from a plain dict (as TOML gives it). The data files it reads
-    (with their SHA-256) are in ``Scenario.inputs``."""
+    """Build and validate a Scenario from a plain dict, shaped as the TOML file would be.
+
+    Args:
+        raw: sections to settings, e.g. ``{"cluster": {"replication": 3}, "workload": {...}}``;
+            missing sections and keys take their defaults.
+        source: the name to give the scenario in error messages.
+        base_dir: the folder relative paths resolve against (the current directory when None).
+
+    Returns:
+        The validated ``Scenario``; the data files it read (``empirical()`` traces, profile TOMLs),
+        with their SHA-256, are in ``Scenario.inputs``.
+
+    Raises:
+        ConfigError: an unknown key or a bad value, in one line naming ``source``, the key and why.
+
+    Example:
+        >>> sc = scenario_from_dict({"cluster": {"replication": 5, "nodes": 5, "write_quorum": 3}})
+        >>> sc.cluster.replication, sc.cluster.write_quorum, sc.cluster.read_quorum
+        (5, 3, 1)
+    """
     with inputs.recording() as seen:
         scenario = _scenario_from_dict(raw, source, base_dir)
     return dataclasses.replace(scenario, inputs=dict(sorted(seen.items())))
@@ -522,6 +668,7 @@ def _scenario_from_dict(raw: Mapping[str, Any], source: str, base_dir: str | Pat
         if name not in SECTIONS:
             raise ConfigError(source, name, f"unknown section; expected one of {', '.join(SECTIONS)}")
     raw = _write_any(raw, source)
+    raw = fill_cluster_defaults(raw)
     built: dict[str, Any] = {}
     for name, cls in SECTIONS.items():
         table = raw.get(name, {})
@@ -536,6 +683,7 @@ def _scenario_from_dict(raw: Mapping[str, Any], source: str, base_dir: str | Pat
     built["latency"] = dataclasses.replace(lat, resolved=resolved)
     if raw.get("_write_any"):
         built["cluster"] = dataclasses.replace(built["cluster"], write_any=True)
+    built["cluster"] = _apply_levels(built["cluster"], built["consistency"], built["topology"], raw, source)
     scenario = Scenario(**built, source=source, base_dir=str(bd) if bd else None)
     _check_scenario(scenario)
     return scenario
@@ -646,7 +794,7 @@ def _convert(tp: Any, value: Any, meta: Mapping[str, Any], source: str, key: str
         if not math.isfinite(value):
             raise ConfigError(source, key, f"must be a finite number, got {value!r}")
         if _is_time(key) and abs(value) > MAX_DELAY_MS:
-            raise ConfigError(source, key, f"{value:g} ms is beyond {MAX_DELAY_MS:.0e} ms (~30,000 years): times "
+            raise ConfigError(source, key, f"{num(value)} ms is beyond {num(MAX_DELAY_MS)} ms (~30,000 years): times "
                                            "that large break the simulator's float time arithmetic")
     elif tp is str:
         if not isinstance(value, str):
@@ -659,14 +807,14 @@ def _convert(tp: Any, value: Any, meta: Mapping[str, Any], source: str, key: str
         raise TypeError(f"config field {key} has unsupported type {tp!r}")
     ge, gt, le = meta.get("ge"), meta.get("gt"), meta.get("le")
     if ge is not None and value < ge:
-        raise ConfigError(source, key, f"must be >= {ge:g}, got {value:g}")
+        raise ConfigError(source, key, f"must be >= {num(ge)}, got {num(value)}")
     if gt is not None and value <= gt:
-        raise ConfigError(source, key, f"must be > {gt:g}, got {value:g}")
+        raise ConfigError(source, key, f"must be > {num(gt)}, got {num(value)}")
     if le is not None and value > le:
-        raise ConfigError(source, key, f"must be <= {le:g}, got {value:g}")
+        raise ConfigError(source, key, f"must be <= {num(le)}, got {num(value)}")
     lt = meta.get("lt")
     if lt is not None and value >= lt:
-        raise ConfigError(source, key, f"must be < {lt:g}, got {value:g}")
+        raise ConfigError(source, key, f"must be < {num(lt)}, got {num(value)}")
     return value
 
 
@@ -685,14 +833,15 @@ def check_delay(dist: Distribution, source: str | None, key: str) -> None:
     if not tail <= MAX_DELAY_MS:
         raise ConfigError(
             source, key,
-            f"{dist.spec()} draws values up to {tail:.3g} ms (its 1 - 1e-12 quantile); delays and intervals "
-            f"must stay below {MAX_DELAY_MS:.0e} ms",
+            f"{dist.spec()} draws values up to {num(tail, 3)} ms (its 1 - 1e-12 quantile); delays and intervals "
+            f"must stay below {num(MAX_DELAY_MS)} ms",
         )
 
 
 def _check_scenario(sc: Scenario) -> None:
     """Rules that span fields; each names the key to fix."""
     src, c = sc.source, sc.cluster
+    check_topology(sc)  # issue 19: datacenters and named levels first (pbs_sim.topology)
     if c.replication > c.nodes:
         raise ConfigError(src, "cluster.replication", f"N = {c.replication} exceeds cluster.nodes = {c.nodes}")
     if c.read_quorum > c.replication:
@@ -707,10 +856,10 @@ def _check_scenario(sc: Scenario) -> None:
     _check_script(sc)
     for i, t in enumerate(w.probe_offsets_ms):
         if t < 0:
-            raise ConfigError(src, f"workload.probe_offsets_ms[{i}]", f"offsets must be >= 0, got {t:g}")
+            raise ConfigError(src, f"workload.probe_offsets_ms[{i}]", f"offsets must be >= 0, got {num(t)}")
     for i, t in enumerate(sc.predict.t_ms):
         if t < 0:
-            raise ConfigError(src, f"predict.t_ms[{i}]", f"must be >= 0, got {t:g}")
+            raise ConfigError(src, f"predict.t_ms[{i}]", f"must be >= 0, got {num(t)}")
     for i, ev in enumerate(sc.faults.schedule):
         key = f"faults.schedule[{i}]"
         for n in (*ev.nodes, *(x for g in ev.groups for x in g)):
@@ -733,6 +882,7 @@ def _check_scenario(sc: Scenario) -> None:
     _check_work(sc)
     _check_sloppy(sc)
     _check_siblings(sc)
+    _check_loss_model(sc)
 
 
 def _check_script(sc: Scenario) -> None:
@@ -852,8 +1002,8 @@ def _check_work(sc: Scenario) -> None:
         if ops > MAX_OPS:
             raise ConfigError(
                 src, "workload.rate_per_s",
-                f"{w.rate_per_s:g} ops/s over warmup_ms + duration_ms = {span_ms:g} ms is ~{ops:.3g} operations; "
-                f"at most {MAX_OPS:.0e} per run (lower the rate or the duration)",
+                f"{num(w.rate_per_s)} ops/s over warmup_ms + duration_ms = {num(span_ms)} ms is ~{num(ops, 3)} operations; "
+                f"at most {num(MAX_OPS)} per run (lower the rate or the duration)",
             )
     elif w.kind == "closed":
         cycle_ms = w.think_time.mean + _round_trip_ms(sc)
@@ -866,24 +1016,24 @@ def _check_work(sc: Scenario) -> None:
         if ops > MAX_OPS:
             raise ConfigError(
                 src, "workload.duration_ms",
-                f"{w.clients} clients cycling every ~{cycle_ms:.3g} ms for {span_ms:g} ms is ~{ops:.3g} operations; "
-                f"at most {MAX_OPS:.0e} per run",
+                f"{w.clients} clients cycling every ~{num(cycle_ms, 3)} ms for {num(span_ms)} ms is ~{num(ops, 3)} operations; "
+                f"at most {num(MAX_OPS)} per run",
             )
     elif w.kind == "script":
         ops = 2 * len(w.script) if w.script is not None else 0  # an rmw line is two operations
         if ops > MAX_OPS:
-            raise ConfigError(src, "workload.script", f"{len(w.script or ()):,} lines; at most {MAX_OPS // 2:.0e} per run")
+            raise ConfigError(src, "workload.script", f"{len(w.script or ()):,} lines; at most {num(MAX_OPS // 2)} per run")
     else:
         offsets = 1 if w.probe_offset is not None else len(w.probe_offsets_ms)
         ops = w.trials * (1 + offsets)
         if ops > MAX_OPS:
             raise ConfigError(
                 src, "workload.trials",
-                f"{w.trials} trials x (1 write + {offsets} reads) is {ops:.3g} operations; at most {MAX_OPS:.0e} per run",
+                f"{w.trials:,} trials x (1 write + {offsets} reads) is {num(ops, 3)} operations; at most {num(MAX_OPS)} per run",
             )
     if w.preload:
         if w.kind == "open" and ops + w.keys > MAX_OPS:
-            raise ConfigError(src, "workload.keys", f"preloading {w.keys} keys brings the run over {MAX_OPS:.0e} operations")
+            raise ConfigError(src, "workload.keys", f"preloading {w.keys:,} keys brings the run over {num(MAX_OPS)} operations")
         ops += w.keys
     # hot-key writers write from the end of the warm-up to the end of the run, on top of the rest
     if len(w.hot_key_writers_per_s) + w.clients > MAX_CLIENTS:
@@ -895,8 +1045,8 @@ def _check_work(sc: Scenario) -> None:
         if ops > MAX_OPS:
             raise ConfigError(
                 src, f"workload.hot_key_writers_per_s[{i}]",
-                f"{rate:g} writes/s over duration_ms = {w.duration_ms:g} ms is ~{writes:.3g} writes, bringing the run "
-                f"to ~{ops:.3g} operations; at most {MAX_OPS:.0e} per run (lower the rate or the duration)",
+                f"{num(rate)} writes/s over duration_ms = {num(w.duration_ms)} ms is ~{num(writes, 3)} writes, bringing the run "
+                f"to ~{num(ops, 3)} operations; at most {num(MAX_OPS)} per run (lower the rate or the duration)",
             )
     horizon_ms = run_horizon_ms(sc)
     if horizon_ms > MAX_DELAY_MS:
@@ -908,8 +1058,8 @@ def _check_work(sc: Scenario) -> None:
             key = "workload.preload_rate_per_s" if w.preload_rate_per_s is not None else "workload.rate_per_s"
         else:
             key = "workload.duration_ms"
-        raise ConfigError(src, key, f"the run would issue operations for ~{horizon_ms:.3g} ms; at most "
-                                    f"{MAX_DELAY_MS:.0e} ms (float time arithmetic breaks beyond)")
+        raise ConfigError(src, key, f"the run would issue operations for ~{num(horizon_ms, 3)} ms; at most "
+                                    f"{num(MAX_DELAY_MS)} ms (float time arithmetic breaks beyond)")
     horizon_ms = background_span_ms(sc)
     ae = sc.anti_entropy
     if ae.mode != "off":
@@ -924,16 +1074,16 @@ def _check_work(sc: Scenario) -> None:
         if exchanges > MAX_EVENTS:
             raise ConfigError(
                 src, "anti_entropy.interval",
-                f"a mean interval of {period:.3g} ms on {c.nodes} nodes over {horizon_ms:.3g} ms is ~{exchanges:.3g} "
-                f"exchanges; at most {MAX_EVENTS:.0e} per run",
+                f"a mean interval of {num(period, 3)} ms on {c.nodes} nodes over {num(horizon_ms, 3)} ms is ~{num(exchanges, 3)} "
+                f"exchanges; at most {num(MAX_EVENTS)} per run",
             )
     f = sc.faults
     for name, mttf in (("crash_mttf_ms", f.crash_mttf_ms), ("disk_loss_mttf_ms", f.disk_loss_mttf_ms)):
         if mttf is not None and c.nodes * horizon_ms / mttf > MAX_EVENTS:
             raise ConfigError(
                 src, f"faults.{name}",
-                f"{mttf:g} ms on {c.nodes} nodes over {horizon_ms:.3g} ms is ~{c.nodes * horizon_ms / mttf:.3g} "
-                f"fault events; at most {MAX_EVENTS:.0e} per run",
+                f"{num(mttf)} ms on {c.nodes} nodes over {num(horizon_ms, 3)} ms is ~{num(c.nodes * horizon_ms / mttf, 3)} "
+                f"fault events; at most {num(MAX_EVENTS)} per run",
             )
 
 
@@ -960,26 +1110,91 @@ def _check_sloppy(sc: Scenario) -> None:
                           "(or store = \"coordinator\" for hints with strict quorums)")
     if hh.store != "off" and 1000.0 * hh.hint_bytes / hh.rate_bytes_per_s > MAX_DELAY_MS:
         raise ConfigError(src, "hinted_handoff.rate_bytes_per_s",
-                          f"{hh.hint_bytes:,} bytes per hint at {hh.rate_bytes_per_s:g} bytes/s is "
-                          f"{1000.0 * hh.hint_bytes / hh.rate_bytes_per_s:.3g} ms per hint; at most {MAX_DELAY_MS:.0e} ms")
+                          f"{hh.hint_bytes:,} bytes per hint at {num(hh.rate_bytes_per_s)} bytes/s is "
+                          f"{num(1000.0 * hh.hint_bytes / hh.rate_bytes_per_s, 3)} ms per hint; at most {num(MAX_DELAY_MS)} ms")
     horizon_ms = background_span_ms(sc)  # the span _check_work bounds (preload and timeouts included)
     if hh.store != "off" and (c.nodes + 1) * horizon_ms / hh.interval_ms > MAX_EVENTS:
         raise ConfigError(src, "hinted_handoff.interval_ms",
-                          f"{hh.interval_ms:g} ms sweeps on {c.nodes + 1} holders over {horizon_ms:.3g} ms exceed "
-                          f"{MAX_EVENTS:.0e} events per run")
+                          f"{num(hh.interval_ms)} ms sweeps on {c.nodes + 1} holders over {num(horizon_ms, 3)} ms exceed "
+                          f"{num(MAX_EVENTS)} events per run")
     fd = sc.failure_detector
     pairs = c.nodes * c.nodes
     if fd.false_suspicion_rate_per_s * pairs * horizon_ms / 1000 > MAX_EVENTS:
         raise ConfigError(src, "failure_detector.false_suspicion_rate_per_s",
-                          f"{fd.false_suspicion_rate_per_s:g}/s on {pairs} observer-node pairs over {horizon_ms:.3g} ms "
-                          f"exceeds {MAX_EVENTS:.0e} events per run")
+                          f"{num(fd.false_suspicion_rate_per_s)}/s on {pairs} observer-node pairs over {num(horizon_ms, 3)} ms "
+                          f"exceeds {num(MAX_EVENTS)} events per run")
+
+
+# -- issue 19: named consistency levels on a flat cluster become today's counts ------------------
+
+_LEVEL_KEYS = (("read", "read_quorum"), ("write", "write_quorum"), ("pr", "pr"), ("pw", "pw"))
+
+
+def _apply_levels(
+    c: ClusterConfig, cons: ConsistencyConfig, topo: TopologyConfig, raw: Mapping[str, Any], source: str
+) -> ClusterConfig:
+    """Without datacenters every level is a count over the N replicas (``pbs_sim.levels``): it
+    becomes ``cluster.read_quorum`` (``write_quorum``, ``pr``, ``pw``), so both engines run it as
+    they run R and W; ANY becomes W = 1 with ``write_any``. A count given as well must agree. With
+    datacenters the levels stay DC-aware (``pbs_sim.topology.requirements``)."""
+    from .levels import LevelError, resolve
+
+    if topo.enabled:
+        return c
+    given = raw.get("cluster", {})
+    changes: dict[str, Any] = {}
+    for kind, attr in _LEVEL_KEYS:
+        name = getattr(cons, kind)
+        if name is None:
+            continue
+        try:
+            req = resolve(name, kind, {"": c.replication})
+        except LevelError as exc:
+            raise ConfigError(source, f"consistency.{kind}", str(exc)) from None
+        if kind == "write" and c.write_any and not req.hint_ok:
+            raise ConfigError(source, "cluster.write_quorum", f"\"any\" disagrees with consistency.write = {name!r}; "
+                                                             "give one of them")
+        if attr in given and getattr(c, attr) != req.total and not (kind == "write" and c.write_any and req.hint_ok):
+            raise ConfigError(source, f"cluster.{attr}", f"{getattr(c, attr)} disagrees with consistency.{kind} = "
+                                                        f"{name!r} ({req.total} of N = {c.replication}); give one of them")
+        changes[attr] = req.total
+        if kind == "write" and req.hint_ok:
+            changes["write_any"] = True
+    return dataclasses.replace(c, **changes) if changes else c
+
+
+def _levels_to_dict(sc: Scenario, out: dict[str, Any]) -> None:
+    """Round trip: a count a level set is left out (it follows N when a sweep changes N), and so are
+    ``cluster.nodes`` and ``replication`` with datacenters (their sums); the
+    topology and consistency sections are left out when unused, so a scenario without them has
+    the same settings (and sweep identity) as before they existed."""
+    if sc.topology.enabled:
+        # N and the node count follow the datacenters (a changed topology re-derives them)
+        out["cluster"].pop("nodes", None)
+        out["cluster"].pop("replication", None)
+    else:
+        out.pop("topology", None)
+        for kind, attr in _LEVEL_KEYS:
+            if getattr(sc.consistency, kind) is not None:
+                out["cluster"].pop(attr, None)
+                if kind == "write":
+                    out["cluster"].pop("write_quorum", None)
+    if not out.get("consistency"):
+        out.pop("consistency", None)
 
 
 def describe_fields(cls: type = Scenario) -> list[tuple[str, str, str]]:
     """(dotted key, default, doc) for every setting: documentation and ``pbs-sim validate --keys``."""
     out: list[tuple[str, str, str]] = []
     for sec_name, sec in SECTIONS.items():
+        hints = typing.get_type_hints(sec)
         for f in _public_fields(sec):
             default = f.default if f.default is not dataclasses.MISSING else None
             out.append((f"{sec_name}.{f.name}", repr(_dump(default)), f.metadata.get("doc", "")))
+            # a list of tables ([[topology.datacenters]], [[faults.schedule]]): each entry's keys too
+            args = typing.get_args(hints[f.name])
+            if typing.get_origin(hints[f.name]) is tuple and args and dataclasses.is_dataclass(args[0]):
+                elem = args[0]
+                for g in _public_fields(elem):  # type: ignore[arg-type]
+                    out.append((f"{sec_name}.{f.name}[].{g.name}", repr(_dump(g.default)), g.metadata.get("doc", "")))
     return out

@@ -430,8 +430,12 @@ class History:
 
         return read_values(self._label_frames())
 
+    def _col(self, col: array) -> np.ndarray:
+        """A zero-copy numpy view of an ops column buffer (valid until the next append)."""
+        return np.frombuffer(col, dtype=col.typecode) if len(col) else np.zeros(0, col.typecode)
+
     def write_value(self, op_id: int) -> str:
-        """The value write ``op_id`` wrote (explicit, else ``client:seq``)."""
+        """The value write ``op_id`` wrote (explicit, else ``client:seq``: ``pbs_sim.keys``)."""
         if self._kind[op_id] != WRITE:
             raise ValueError(f"op {op_id} is a read")
         t = self._values
@@ -441,14 +445,15 @@ class History:
                 if oids[j] == op_id:
                     return str(t.cols["value"][j])
         client = self._client[op_id]
-        kind, cl = self._kind, self._client
-        seq = sum(1 for i in range(op_id + 1) if kind[i] == WRITE and cl[i] == client)
+        upto = slice(0, op_id + 1)
+        seq = int(np.count_nonzero((self._col(self._kind)[upto] == WRITE) & (self._col(self._client)[upto] == client)))
         return f"{client}:{seq}"
 
     def read_values(self, op_id: int) -> list[str]:
         """The values read ``op_id`` returned, one per version (all siblings), ascending version;
-        empty if it returned nothing or did not succeed. A linear scan of the history (a version may
-        be a write issued after the read): for many reads use :meth:`read_values_frame`."""
+        empty if it returned nothing or did not succeed. One vectorised pass over the columns (a
+        version may be a write issued after the read); for every read at once use
+        :meth:`read_values_frame`."""
         if self._kind[op_id] != READ:
             raise ValueError(f"op {op_id} is a write")
         if self._status[op_id] != OK:
@@ -456,16 +461,19 @@ class History:
         rv = self.tables.get("read_versions")
         versions: list[int] = []
         if rv is not None:
-            versions = sorted(v for o, v in zip(rv.cols["op_id"], rv.cols["version"], strict=True) if o == op_id)
+            o = self._col(rv.cols["op_id"])
+            versions = sorted(self._col(rv.cols["version"])[o == op_id].tolist())
         if not versions and self._version[op_id] > 0:
             versions = [self._version[op_id]]
-        key = self._key[op_id]
+        if not versions:
+            return []
+        writes = np.flatnonzero((self._col(self._kind) == WRITE) & (self._col(self._key) == self._key[op_id]))
+        seqs = self._col(self._version)[writes]
         out = []
         for v in versions:
-            w = next((i for i in range(self.n_ops) if self._kind[i] == WRITE and self._key[i] == key
-                      and self._version[i] == v), None)
-            if w is not None:
-                out.append(self.write_value(w))
+            hit = writes[seqs == v]
+            if len(hit):
+                out.append(self.write_value(int(hit[0])))
         return out
 
     def frames(self) -> dict[str, pd.DataFrame]:

@@ -167,15 +167,16 @@ def node_token(label: str, key_hash: str = "murmur3") -> int:
     """A deterministic node token for ``label`` in the token space of ``key_hash``: the 64-bit
     BLAKE2b digest ``u`` of the label, uniform on [0, 2**64), mapped monotonically onto the space --
     ``u - 2**63`` for murmur3 and blake2b (signed 64-bit tokens, Cassandra's), ``u * 2**64`` for
-    md5 (Dynamo's 128-bit positions). Monotone, so the ring's cyclic order of node tokens (which node follows which)
-    is the same under every key hash: the hash decides where keys fall, not how nodes interleave."""
+    md5 (Dynamo's 128-bit positions). Monotone, so the ring's cyclic order of node tokens (which
+    node follows which) is the same under every key hash: the hash decides where keys fall, not how
+    nodes interleave."""
     u = int.from_bytes(hashlib.blake2b(label.encode(), digest_size=8).digest(), "big")
     if key_hash == "md5":
         return u << 64
     return u + LONG_MIN
 
 
-def key_hash(name: str) -> Callable[[bytes], int]:
+def hash_of(name: str) -> Callable[[bytes], int]:
     """The hash function ``cluster.key_hash = name`` places keys with (bytes -> ring position)."""
     try:
         return HASHES[name]
@@ -184,8 +185,10 @@ def key_hash(name: str) -> Callable[[bytes], int]:
 
 
 def is_numeric_name(name: str) -> bool:
-    """True when ``name`` is the decimal form of a non-negative integer (``str(int(name)) == name``)."""
-    return name.isascii() and name.isdigit() and (name == "0" or name[0] != "0")
+    """True when ``name`` is the decimal form of a non-negative 64-bit integer (``str(int(name)) ==
+    name``, below 2**63; longer digit strings are names like any other)."""
+    return (len(name) <= 19 and name.isascii() and name.isdigit() and (name == "0" or name[0] != "0")
+            and int(name) <= LONG_MAX)
 
 
 class KeySpace:
@@ -202,7 +205,7 @@ class KeySpace:
             raise ValueError(f"numeric keys must be >= 0, got {numeric}")
         self.numeric = numeric
         self.key_hash = key_hash
-        self._hash = globals()["key_hash"](key_hash)
+        self._hash = hash_of(key_hash)
         self._names: list[str] = []  # interned names; index numeric + j
         self._index: dict[str, int] = {}
         self.on_new = on_new
@@ -310,6 +313,11 @@ def _matches(col: Any, name: str, code: int) -> np.ndarray:
     """``col == name`` for an ops column held as names (categorical or strings, as frames and files
     hold them) or as the history's small-int codes."""
     ser = col if isinstance(col, pd.Series) else pd.Series(col)
+    if isinstance(ser.dtype, pd.CategoricalDtype):  # compare codes, not strings (a history's frames)
+        cats = list(ser.cat.categories)
+        if name not in cats:
+            return np.zeros(len(ser), bool)
+        return np.asarray(ser.cat.codes.to_numpy() == cats.index(name), bool)
     if pd.api.types.is_numeric_dtype(ser.dtype) and not pd.api.types.is_bool_dtype(ser.dtype):
         return np.asarray(ser.to_numpy() == code, bool)
     return (ser.astype(str) == name).to_numpy(bool)
@@ -411,7 +419,71 @@ def op_values(frames: Mapping[str, pd.DataFrame]) -> list[str | None]:
     return out
 
 
+def _write_value_at(ops: pd.DataFrame, values: pd.DataFrame | None, rows: np.ndarray) -> list[str | None]:
+    """:func:`write_values` for a few rows only (numpy over the columns, strings for those rows)."""
+    is_w = _kind_is_write(ops["kind"])
+    out: list[str | None] = [None] * len(rows)
+    if "value" in ops:
+        col = ops["value"].to_numpy(object)[rows].tolist()
+        return [None if not w or v is None or (isinstance(v, float) and v != v) else str(v)
+                for w, v in zip(is_w[rows].tolist(), col, strict=True)]
+    client = ops["client"].to_numpy(np.int64)
+    seq = client_write_seq(client, is_w)
+    explicit: dict[int, str] = {}
+    if values is not None and len(values):
+        explicit = dict(zip(values["op_id"].to_numpy(np.int64).tolist(), values["value"].astype(str).tolist(), strict=True))
+    for j, r in enumerate(rows.tolist()):
+        if is_w[r]:
+            out[j] = explicit.get(r, f"{client[r]}:{seq[r]}")
+    return out
+
+
+def values_of(frames: Mapping[str, pd.DataFrame], op_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The values of a few operations (the checker's examples): a write's value, a read's returned
+    values (every sibling, ascending version; empty when it returned nothing). Vectorised over the
+    history's columns, Python strings only for the operations asked."""
+    want = np.asarray(sorted(set(int(o) for o in op_ids)), dtype=np.int64)
+    if not len(want):
+        return {}
+    ops = frames["ops"]
+    values = frames.get("values")
+    is_w = _kind_is_write(ops["kind"])
+    out: dict[int, list[str]] = {}
+    for o, v in zip(want.tolist(), _write_value_at(ops, values, want), strict=True):
+        out[o] = [v] if v is not None else []
+    reads = want[~is_w[want]]
+    if not len(reads):
+        return out
+    ok = _matches(ops["status"], "ok", 1)
+    version = ops["version"].to_numpy(np.int64)
+    rv = frames.get("read_versions")
+    r_oid, r_ver = [], []
+    multi: set[int] = set()
+    if rv is not None and len(rv):
+        o = rv["op_id"].to_numpy(np.int64)
+        sel = np.isin(o, reads)
+        r_oid.append(o[sel])
+        r_ver.append(rv["version"].to_numpy(np.int64)[sel])
+        multi = set(o[sel].tolist())
+    single = np.asarray([r for r in reads.tolist() if r not in multi and ok[r] and version[r] > 0], np.int64)
+    r_oid.append(single)
+    r_ver.append(version[single] if len(single) else np.zeros(0, np.int64))
+    oid, ver = np.concatenate(r_oid), np.concatenate(r_ver)
+    order = np.lexsort((ver, oid))
+    oid, ver = oid[order], ver[order]
+    wop = _writes_of(ops, ops["key"].to_numpy(np.int64)[oid], ver)
+    found = wop >= 0
+    wvals = _write_value_at(ops, values, wop[found])
+    for o in reads.tolist():
+        out[o] = []
+    for o, v in zip(oid[found].tolist(), wvals, strict=True):
+        if v is not None:
+            out[o].append(v)
+    return out
+
+
 __all__ = [
-    "HASHES", "KEY_HASHES", "KeySpace", "cassandra_murmur3_h1", "client_write_seq", "interned_names", "is_numeric_name",
-    "key_hash", "md5_position", "murmur3_token", "names_of", "op_values", "read_values", "write_values",
+    "HASHES", "KEY_HASHES", "KeySpace", "blake2b_position", "cassandra_murmur3_h1", "client_write_seq", "interned_names", "is_numeric_name",
+    "hash_of", "md5_position", "murmur3_token", "names_of", "node_token", "op_values", "read_values", "values_of",
+    "write_values",
 ]

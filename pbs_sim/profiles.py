@@ -149,8 +149,10 @@ def _parametric_exponential(spec: str, source: str | None, key: str | None) -> P
             rate = float(v)
         except ValueError:
             raise ConfigError(source, key, f"exponential profile: {k}: {v.strip()!r} is not a number") from None
-        if not (math.isfinite(rate) and rate > 0):
-            raise ConfigError(source, key, f"exponential profile: {k}: rate must be > 0")
+        if not math.isfinite(rate):  # inf would be a zero delay, nan no delay at all: neither is a rate
+            raise ConfigError(source, key, f"exponential profile: {k}: the rate must be a finite number, got {v.strip()}")
+        if rate <= 0:
+            raise ConfigError(source, key, f"exponential profile: {k}: the rate must be > 0, got {v.strip()}")
         targets = {"ars": "ars", "all": "wars", "wars": "wars"}.get(k, k)
         if not set(targets) <= set(rates):
             raise ConfigError(source, key, f"exponential profile: unknown delay {k!r} (use w, a, r, s, ars, all)")
@@ -203,7 +205,31 @@ def load_profile_file(path: Path, source: str | None = None, key: str | None = N
 def get_profile(
     spec: str | Profile, base_dir: Path | None = None, source: str | None = None, key: str | None = None
 ) -> Profile:
-    """A profile by built-in name, parametric ``exponential(...)``, or path to a TOML file."""
+    """A latency profile: the four WARS delay distributions (W, A, R, S) of one store.
+
+    Args:
+        spec: a built-in name (``lnkd-ssd``, ``lnkd-disk``, ``ymmr``, ``wan``, ``exponential``; see
+            ``pbs-sim profiles``), the parametric ``exponential(w=0.1, ars=2)`` (rates per ms), a path
+            to a profile TOML file with ``w, a, r, s`` distributions (and optionally
+            ``remote_extra_ms``), or a ``Profile``, returned as it is.
+        base_dir: the folder a relative TOML path (and the ``empirical()`` traces it names) resolves
+            against; the current directory when None.
+        source: the file to name in an error message (the scenario that names the profile).
+        key: the setting to name in an error message (e.g. ``latency.profile``).
+
+    Returns:
+        The ``Profile``: its ``name``, ``w``, ``a``, ``r``, ``s`` distributions, ``description`` and
+        ``remote_extra_ms`` (WAN structure: added to every replica but one local one).
+
+    Raises:
+        ConfigError: an unknown name, a file that does not exist or does not parse, or a distribution
+            the grammar refuses; the message names the file and key.
+
+    Example:
+        >>> p = get_profile("lnkd-disk")
+        >>> p.name, round(p.w.mean, 3), round(p.a.mean, 4)
+        ('lnkd-disk', 4.569, 0.2911)
+    """
     if isinstance(spec, Profile):
         return spec
     if not isinstance(spec, str) or not spec.strip():

@@ -16,7 +16,13 @@ History:
    bin or offsets as the measured figures (the exact ones are ``*_exact_*``); sweep results name
    ``root_seed`` and ``replication_seed`` apart; ``curves_summary`` averages step functions on a
    common grid; scenario configs have a ``[clocks]`` section.
-3. Issue 18: ``causal_parents`` holds the context each write carried (per operation; none for a blind
+3. Issue 17 (one store order): under sibling policies the durability figures count a copy only where
+   a replica holds the write or a version above it in the causal order, and the session violation
+   rates are the checker's; every summary carries each reporter's declared names (nan where it did
+   not compute, where a name was missing before); ``ops`` ``asked`` / ``answered`` are 16-bit;
+   sessions and stale-read causes order records at one instant by event number. A sweep part of
+   schema 2 may hold other values for the same names, so ``--resume`` does not mix the two.
+4. Issue 18: ``causal_parents`` holds the context each write carried (per operation; none for a blind
    write), the sessions' other knowledge moves to ``session_parents``; ``lost_updates`` /
    ``lost_update_fraction`` are value level (absent from every later version, none of which merged
    them), the overwriter-missed count is ``overwritten_updates`` / ``overwritten_update_fraction``;
@@ -25,5 +31,5 @@ History:
 
 from __future__ import annotations
 
-RESULTS_SCHEMA = 3
+RESULTS_SCHEMA = 4
 RESULTS_SCHEMA_VERSION = RESULTS_SCHEMA  # the name issue 10 used

@@ -49,6 +49,7 @@ from typing import Any
 
 from . import inputs
 from .errors import ConfigError
+from .numbers import num
 
 OPS = ("read", "write", "rmw")
 REQUIRED = ("at_ms", "client", "op", "key", "value")
@@ -201,7 +202,7 @@ def parse_rows(rows: Iterable[tuple[int, Mapping[str, Any]]], source: str, colum
                 raise _fail(source, line, f"unknown column {unknown[0]!r} (columns: {', '.join(COLUMNS)})")
         at = _number(row.get("at_ms"), source, line, "at_ms")
         if at < last_at:
-            raise _fail(source, line, f"at_ms: {at:g} comes before the previous line's {last_at:g} "
+            raise _fail(source, line, f"at_ms: {num(at)} comes before the previous line's {num(last_at)} "
                         "(lines must be in time order)")
         last_at = at
         client = _integer(row.get("client"), source, line, "client")

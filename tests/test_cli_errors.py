@@ -102,7 +102,7 @@ def test_sweep_parts_are_strict_json_and_keep_infinities(tmp_path: Path, capsys:
         ("[workload]\nwarmup_ms = -inf\n", "workload.warmup_ms", "finite"),
         ("[cluster]\nread_timeout_ms = inf\n", "cluster.read_timeout_ms", "finite"),
         ("[workload]\nprobe_offsets_ms = [1.0, inf]\n", "workload.probe_offsets_ms[1]", "finite"),
-        ("[workload]\nrate_per_s = 1e9\n", "workload.rate_per_s", "operations; at most 1e+07 per run"),
+        ("[workload]\nrate_per_s = 1e9\n", "workload.rate_per_s", "operations; at most 10,000,000 per run"),
         ("[workload]\nduration_ms = 1e300\n", "workload.duration_ms", "beyond 1e+15 ms"),
         ("[workload]\nkind = \"pbs-probe\"\ntrials = 100000000\n", "workload.trials", "must be <="),
         ("[workload]\nkeys = 1000000000000\n", "workload.keys", "must be <="),

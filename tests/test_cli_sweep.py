@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sweep_gate_support import GATE_FREE
 from test_sweep_support import FAIL_KEYS, TESTS
 
 from pbs_sim import io
@@ -22,6 +24,7 @@ from pbs_sim.sweep import run_sweep
 from pbs_sim.sweep.store import PARTS
 
 REPO = TESTS.parent
+HANG_GUARD_S = 300  # a guard against a hang only: no test here decides anything by time
 
 
 def env() -> dict[str, str]:
@@ -137,49 +140,56 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def _parts(out: Path) -> int:
     d = out / PARTS
     return len(list(d.glob("*.json"))) if d.exists() else 0
 
 
+def _wait_exit(pid: int) -> bool:
+    """Block until process ``pid`` (not our child: no ``waitpid``) has exited, by its pidfd;
+    False only if it outlives the hang guard."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True  # gone already
+    try:
+        return bool(select.select([fd], [], [], HANG_GUARD_S)[0])
+    finally:
+        os.close(fd)
+
+
 def test_kill_9_part_way_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    sweep_file(tmp_path, engine="test_sweep_support:slow", reps=10)  # 4 cells x 10 reps, 0.1 s each
+    # 4 cells x 10 reps; the gate lets GATE_FREE runs through and holds the rest, so the sweep is
+    # certainly part way when it is killed, however slowly this test is scheduled
+    sweep_file(tmp_path, engine="sweep_gate_support:gated", reps=10)
     reference = run_sweep(sweep_file(tmp_path, reps=10, name="ref"), workers=1, out=tmp_path / "ref",
                           progress=False)
-    out = tmp_path / "o"
+    out, gate = tmp_path / "o", tmp_path / "gate"
+    gate.mkdir()
     proc = subprocess.Popen(
         [sys.executable, "-m", "pbs_sim", "sweep", "toy.toml", "-j", "2", "--out", str(out)],
-        cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        cwd=tmp_path, env={**env(), "PBS_TEST_GATE": str(gate)}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while _parts(out) < 6 and proc.poll() is None and time.monotonic() < deadline:
+        # until the runs let through are stored (a bounded number of looks: a hang guard only)
+        for _ in range(HANG_GUARD_S * 50):
+            if _parts(out) >= GATE_FREE or proc.poll() is not None:
+                break
             time.sleep(0.02)
-        assert proc.poll() is None, "the sweep finished before it could be killed"
+        assert proc.poll() is None, "the sweep ended before it could be killed"
+        assert _parts(out) == GATE_FREE
         workers = _children(proc.pid)
-        assert len(workers) >= 2  # the pool's processes
+        assert len(workers) >= 2  # the pool's processes, each held at the gate
         os.kill(proc.pid, signal.SIGKILL)  # the sweep process only, mid-flight
-        proc.wait(timeout=30)
-        deadline = time.monotonic() + 10
-        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not any(_alive(w) for w in workers), "orphaned pool workers outlived the sweep"
+        proc.wait(timeout=HANG_GUARD_S)
+        assert all(_wait_exit(w) for w in workers), "orphaned pool workers outlived the sweep"
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the session we started
-        proc.wait(timeout=30)
-        proc.stdout.close() if proc.stdout else None
-        proc.stderr.close() if proc.stderr else None
+        proc.wait(timeout=HANG_GUARD_S)
     done_before = _parts(out)
-    assert 6 <= done_before < 40
+    assert done_before == GATE_FREE  # nothing more was stored after the kill
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "running" and manifest["finished_at"] is None
     assert not (out / "results.csv").exists()

@@ -2,7 +2,7 @@
 
 - no file cites the design brief's documents, which live outside the repository (the project's own
   are ``docs/design.md`` and ``docs/validation.md``);
-- every repository path README and ``docs/*.md`` name (``docs/...``, ``tests/....py``,
+- every repository path README and the site's pages (``docs/**/*.md``, ``mkdocs.yml``) name (``docs/...``, ``tests/....py``,
   ``experiments/...``, ``results/...``, ``benchmarks/...``, ``notebooks/...``) exists;
 - every ``tests/file.py::name`` that ``docs/validation.md`` names is a test defined in that file;
 - ``docs/validation.md`` has the sections §1-§12 that citations "docs/validation.md §N" point to;
@@ -26,10 +26,10 @@ DOCS = REPO / "docs"
 BRIEF = ("DESIGN", "REFERENCE", "STYLE")
 CITATION = re.compile("|".join(re.escape(f"{name}.md") for name in BRIEF)
                       + "|" + re.escape("REFERENCE") + " (?:§|section )" + "|" + re.escape("../" + "shared"))
-SCANNED = ("README.md", "pyproject.toml", "Makefile", "docs", "pbs_sim", "tests", "experiments", "benchmarks",
+SCANNED = ("README.md", "pyproject.toml", "Makefile", "mkdocs.yml", "docs", "pbs_sim", "tests", "experiments", "benchmarks",
            "notebooks", "results")
 SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis"}
-TEXT_SUFFIXES = {".md", ".py", ".toml", ".txt", ".ipynb", ".clj", ".cfg", ".json", ".mplstyle", ""}
+TEXT_SUFFIXES = {".md", ".py", ".toml", ".txt", ".ipynb", ".clj", ".cfg", ".json", ".mplstyle", ".yml", ".yaml", ""}
 PATH_REF = re.compile(
     r"(?<![\w./-])((?:docs|tests|experiments|results|benchmarks|notebooks)/[\w./-]*[\w/])")
 TEST_REF = re.compile(r"\btests/([\w/]+\.py)::(\w+)")
@@ -52,7 +52,14 @@ def _text_files() -> list[Path]:
 
 
 def _documents() -> list[Path]:
-    return [REPO / "README.md", *sorted(DOCS.glob("*.md"))]
+    # the site's pages include docs/tutorials/ and docs/reference/ (mkdocs.yml's nav)
+    return [REPO / "README.md", REPO / "mkdocs.yml", *sorted(DOCS.rglob("*.md"))]
+
+
+def test_the_site_pages_are_scanned() -> None:
+    """The site's pages live in subfolders of docs/: the path checks must reach them."""
+    names = {p.relative_to(DOCS).as_posix() for p in _documents() if p.is_relative_to(DOCS)}
+    assert {"index.md", "tutorials/staleness.md", "reference/scenario.md"} <= names, sorted(names)
 
 
 def test_no_file_cites_the_brief_outside_the_repository() -> None:

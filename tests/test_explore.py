@@ -10,8 +10,10 @@ import pytest
 from cli_in_process import run_cli as run_in_process
 
 import pbs_sim
+from pbs_sim.analytic.limits import check_prediction
 from pbs_sim.errors import ConfigError
 from pbs_sim.explore import Explorer, ExplorerState
+from pbs_sim.explore.state import parse_query
 
 SMALL = ExplorerState(trials=4_000, n_range="2..3")
 
@@ -69,7 +71,10 @@ def test_trace_upload(tmp_path: object) -> None:
         ({"n": "abc"}, "N: must be a whole number"),
         ({"target": 1.0}, "target: must be a probability in (0, 1)"),
         ({"t_ms": -1.0}, "t: must be a finite number"),
-        ({"trials": 10}, "trials: must be between"),
+        ({"trials": 0}, "trials: must be >= 1"),
+        ({"seed": 2**63}, "seed: must be < 2**63"),
+        ({"seed": -1}, "seed: must be >= 0"),
+        ({"n": 31}, "N: must be <= 30 here"),
         ({"trials": 2_000_000, "n": 20}, "trials: 2,000,000 trials for N = 20 and the recommender's N 2..3 need 1.1 GiB"),
         ({"fanout": "some"}, "read fan-out"),
         ({"n_range": "5..3"}, "recommender N: empty range 5..3"),
@@ -106,6 +111,65 @@ def test_app_draws_a_view_and_shows_bad_input_in_the_page() -> None:
     app.trace.filename = "mine.csv"
     app.trace.value = b"ms\n" + b"\n".join(b"%g" % (0.2 + 0.01 * i) for i in range(400))
     assert app.alert.visible is False and "<b>mine</b>" in app.headline.object
+
+
+@pytest.mark.parametrize(
+    ("n", "trials", "seed"),
+    [(3, 1, 0), (3, 0, 1), (3, 10, 1), (30, 1000, 1), (3, 100, 2**63 - 1), (3, 100, 2**63), (3, 100, -1),
+     (0, 100, 1), (3, "many", 1), (3, 100, "x")],
+)
+def test_seed_trial_and_n_limits_are_predicts(n: int, trials: object, seed: object) -> None:
+    """The explorer accepts exactly the N, trials and seeds predict/recommend accept
+    (``check_prediction`` for a grid sample), refusing with the same reason. (The explorer's own
+    1 GiB bound on the samples it keeps is stricter than the grid's N x trials bound, which
+    ``validate`` therefore never reaches.)"""
+    st = replace(SMALL, n=n, trials=trials, seed=seed, n_range=str(max(n, 1)))  # type: ignore[arg-type]
+    try:
+        check_prediction([n], trials, seed, grid=True)  # type: ignore[arg-type]
+        want = None
+    except ConfigError as exc:
+        want = exc.reason
+    try:
+        Explorer().validate(st)
+        got = None
+    except ConfigError as exc:
+        got = exc.reason
+    assert got == want
+
+
+def test_url_query_values_that_cannot_be_used_fall_back_to_defaults_with_a_message() -> None:
+    st, msgs = parse_query({"profile": "nosuch"})
+    assert st == ExplorerState() and len(msgs) == 1
+    assert msgs[0].startswith("URL parameter profile=nosuch: unknown profile 'nosuch'")
+    assert msgs[0].endswith("showing the default profile = lnkd-disk")
+    st, msgs = parse_query({"n": "abc", "r": "2", "profile": "ymmr"})
+    assert st == replace(ExplorerState(), r=2, profile="ymmr")  # the good parameters are kept
+    assert msgs == ["URL parameter n=abc: must be a whole number, got 'abc'; showing the default N = 3"]
+    st, msgs = parse_query({"n": "4", "r": "9", "bogus": "1", "seed": str(2**63), "max_read_ms": "fast"})
+    assert st == replace(ExplorerState(), n=4)
+    assert [m.split(":")[0] for m in msgs] == [
+        "URL parameter bogus=1", "URL parameter r=9", f"URL parameter seed={2**63}", "URL parameter max_read_ms=fast"]
+    assert "R = 9 exceeds N = 4; showing the default R = 1" in msgs[1]
+    # a usable query: no message, exactly its state (seeds up to 2**63 - 1, as predict takes)
+    good = replace(SMALL, profile="custom", w_dist="pareto(xm=1, alpha=2)", n=5, r=2, seed=2**63 - 1)
+    assert parse_query(good.to_query()) == (good, [])
+    st, msgs = parse_query({"profile": "custom", "w_dist": "pareto(xm=1"})
+    assert st == replace(ExplorerState(), profile="custom") and msgs[0].startswith("URL parameter w_dist=pareto(xm=1: ")
+
+
+def test_app_shows_what_a_bad_url_asks_for_and_draws_what_the_controls_show() -> None:
+    pytest.importorskip("panel")
+    from pbs_sim.explore.app import ExplorerApp
+
+    small = {"trials": "4000", "n_range": "2..3"}
+    app = ExplorerApp(sync_url=False, query={**small, "profile": "nosuch", "n": "abc", "seed": str(2**63 - 1)})
+    assert app.alert.visible and "profile=nosuch" in app.alert.object and "n=abc" in app.alert.object
+    assert app.widgets["profile"].value == "lnkd-disk" and app.widgets["n"].value == 3
+    assert app.widgets["seed"].value == str(2**63 - 1)  # text: exact beyond the browser's 2**53
+    assert "<b>lnkd-disk</b>, N=3 " in app.headline.object and f"seed {2**63 - 1}<" in app.headline.object
+    assert len(app.src_curve.data["t_ms"]) > 100  # drawn, not empty plots
+    app.widgets["r"].value = 2  # the next change of a control: the URL's message has been read
+    assert app.alert.visible is False and "R=2" in app.headline.object
 
 
 def test_cli_explore_rejects_a_bad_port(capsys: pytest.CaptureFixture[str]) -> None:

@@ -31,6 +31,8 @@ import pbs_sim
 from pbs_sim.explore.state import DEFAULT_TRIALS
 
 ROOT = Path(__file__).resolve().parents[1]
+HANG_GUARD_S = 300  # subprocess and page-load guards against a hang: nothing is decided by them
+POLLS = 1_000  # looks at the page before a state that never shows up fails the test
 
 # Elements live in nested shadow roots (Bokeh/Panel components): search them all.
 FIND_JS = """
@@ -88,7 +90,7 @@ def driver() -> Iterator[Any]:
         opts.add_argument(arg)
     opts.binary_location = browser
     d = webdriver.Chrome(service=Service(chromedriver), options=opts)  # explicit driver: no download
-    d.set_page_load_timeout(60)
+    d.set_page_load_timeout(HANG_GUARD_S)
     try:
         yield d
     finally:
@@ -111,36 +113,35 @@ def server() -> Iterator[str]:
     )
     url = f"http://localhost:{port}/"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read() if proc.stdout else ""
-                pytest.fail(f"pbs-sim explore did not start (exit {proc.poll()}): {out[-2000:]}")
-            time.sleep(0.2)
+        assert proc.stdout is not None
+        said = []
+        for line in proc.stdout:  # the command says "serving at" once its port is bound
+            said.append(line)
+            if "serving at" in line:
+                break
+        if not said or "serving at" not in said[-1]:
+            pytest.fail(f"pbs-sim explore did not start (exit {proc.poll()}): {''.join(said)[-2000:]}")
+        with urllib.request.urlopen(url, timeout=HANG_GUARD_S) as resp:  # answered once it serves
+            assert resp.status == 200
         yield url
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=HANG_GUARD_S)
         except subprocess.TimeoutExpired:
             proc.kill()
 
 
-def _wait(d: Any, js: str, arg: str, ok: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
+def _wait(d: Any, js: str, arg: str, ok: Any, polls: int = POLLS) -> Any:
+    """Look at the page until ``ok`` holds, at most ``polls`` times (a bound on work, a guard
+    against a page that never gets there; no outcome depends on how long a look takes)."""
     got = None
-    while time.monotonic() < deadline:
+    for _ in range(polls):
         got = d.execute_script(js, arg)
         if got is not None and ok(got):
             return got
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting on {arg}: last {got!r}")
+        time.sleep(0.1)  # a pause between looks, so the server gets the CPU
+    raise AssertionError(f"{polls} looks at {arg or 'the message'}: never as expected, last {got!r}")
 
 
 def _state_of(d: Any, **expected: Any) -> dict[str, list[str]]:
@@ -207,5 +208,14 @@ def test_explorer_in_headless_chromium(driver: Any, server: str, tmp_path: Path)
     # and a URL with a bad value shows the message, not a traceback
     d.get(server + "?n=2&r=3")
     _wait(d, MESSAGE_JS, "", lambda m: m["shown"] and "R = 3 exceeds N = 2" in m["text"])
+    _state_of(d, n=(2, 3), r=(1, 1))  # drawn with the default R, which the control shows
     d.get(server + "?n=abc")
-    _wait(d, MESSAGE_JS, "", lambda m: m["shown"] and "N: must be a whole number, got 'abc'" in m["text"])
+    _wait(d, MESSAGE_JS, "", lambda m: m["shown"] and "n=abc: must be a whole number, got 'abc'" in m["text"])
+    _state_of(d, n=(3, 3))
+    _check_against_predict(d, "lnkd-disk", 3, 1, 1)
+    d.get(server + "?profile=nosuch&r=2")
+    _wait(d, MESSAGE_JS, "", lambda m: m["shown"] and "profile=nosuch: unknown profile 'nosuch'" in m["text"])
+    _state_of(d, profile=("lnkd-disk", "lnkd-disk"), r=(2, 1))
+    _check_against_predict(d, "lnkd-disk", 3, 2, 1)
+    shown = d.execute_script(FIND_JS + "return find(document, '.pbs-profile').shadowRoot.querySelector('select').value;")
+    assert shown == "lnkd-disk"  # the control shows the profile drawn

@@ -3,8 +3,8 @@
 References: Cassandra's Murmur3Partitioner tokens as the DataStax drivers pin them ("inputs and
 result values from Cassandra": datastax/ruby-driver ``spec/cassandra/murmur3_spec.rb``,
 datastax/csharp-driver ``src/Cassandra.Tests/TokenTests.cs``), which include keys whose tail bytes are
->= 0x80 (where Cassandra's sign extension departs from the reference MurmurHash3); the MD5 test
-suite of RFC 1321 (appendix A.5).
+>= 0x80 (where Cassandra's sign extension departs from the reference MurmurHash3), and the replicas
+the latter's token-map test expects of SimpleStrategy; the MD5 test suite of RFC 1321 (appendix A.5).
 """
 
 from __future__ import annotations
@@ -109,6 +109,7 @@ def test_key_space_names_and_indices() -> None:
     assert ks.lookup("nope") is None and ks.lookup(10) == 12 and ks.lookup(12) is None and len(ks) == 13
     assert added == [(10, "cart"), (11, "07"), (12, "10")]
     assert ks.names(np.array([3, 10, 3, 12])) == ["3", "cart", "3", "10"]
+    assert ks.name(ks.index("9" * 5000)) == "9" * 5000  # digits beyond 64 bits: a name, not a number
     for bad in ("", -1, 1.5, True, None):
         with pytest.raises(ValueError):
             ks.index(bad)  # type: ignore[arg-type]
@@ -150,6 +151,26 @@ def test_a_key_on_a_token_belongs_to_that_tokens_node() -> None:
     OnTokens.tokens = [end for _, end, _ in ring.ranges()]
     for j, (_, _, owner) in enumerate(ring.ranges()):
         assert ring.walk(j, 1) == (owner,)
+
+
+def test_replicas_follow_cassandras_simple_strategy() -> None:
+    """datastax/csharp-driver TokenTests.TokenMap_SimpleStrategy_With_Keyspace_Test: hosts holding
+    tokens 0, 10 and 20, replication 2: a key at token 0 or -100 or 500000 (past the last: wraps)
+    has replicas (0, 1); at 20 or 19, (2, 0); with replication above the ring size a key at 5 has
+    every host, (1, 2, 0)."""
+
+    class GivenTokens(KeySpace):
+        key_tokens = [0, -100, 500000, 20, 19, 5]
+
+        def node_token(self, label: str) -> int:
+            return {"node-0-vnode-0": 0, "node-1-vnode-0": 10, "node-2-vnode-0": 20}[label]
+
+        def position(self, index: int) -> int:
+            return self.key_tokens[index]
+
+    ring = Ring(3, 2, 1, keys=GivenTokens())
+    assert [ring.preference_list(k) for k in range(5)] == [(0, 1), (0, 1), (0, 1), (2, 0), (2, 0)]
+    assert ring.full_walk(5) == (1, 2, 0)
 
 
 def test_node_tokens_keep_their_order_in_either_space() -> None:
@@ -325,19 +346,23 @@ def test_read_values_are_the_values_of_the_returned_versions() -> None:
 
 def test_the_export_carries_the_real_values() -> None:
     """Jepsen / Elle histories: a write's :value is [key "client:seq"], a read's completion the
-    vector of the values it returned (Elle: the newest one)."""
+    vector of the values it returned (Elle: the newest one); a numeric key name is a bare integer,
+    another name ("cart") an EDN string."""
     res = simulate({"cluster": {"versioning": "dvv", "coordinator": "random"},
                     "workload": {"keys": 2, "duration_ms": 150, "warmup_ms": 0, "rate_per_s": 2000, "clients": 3,
-                                 "read_fraction": 0.5, "hot_key_writers_per_s": [300.0]}}, record_ops=True)
+                                 "read_fraction": 0.5, "hot_key": "cart", "hot_key_writers_per_s": [300.0]}},
+                   record_ops=True)
     fr = res.frames()
     ops = fr["ops"]
     values = res.history.read_values_frame().groupby("op_id")["value"].apply(list).to_dict()
+    named = 0
     plain, elle = list(jepsen_lines(fr)), list(elle_lines(fr))
     seen_write = seen_read = 0
     for p, e in zip(plain, elle, strict=True):
         op = int(p.split(":op-id ")[1].rstrip("}"))
         row = ops.iloc[op]
-        k = row["key_name"]
+        k = row["key_name"] if row["key_name"].isdigit() else f'"{row["key_name"]}"'  # names are EDN strings
+        named += k == '"cart"'
         if row["kind"] == "write":
             assert f':value [{k} "{row["value"]}"]' in p and f'[[:w {k} "{row["value"]}"]]' in e
             seen_write += 1
@@ -347,7 +372,7 @@ def test_the_export_carries_the_real_values() -> None:
             newest = f'"{vals[-1]}"' if vals else "nil"
             assert f"[[:r {k} {newest}]]" in e
             seen_read += bool(vals)
-    assert seen_write > 50 and seen_read > 50
+    assert seen_write > 50 and seen_read > 50 and named > 20
 
 
 def test_ops_output_has_key_names_and_values_and_history_stays_int() -> None:
@@ -358,3 +383,20 @@ def test_ops_output_has_key_names_and_values_and_history_stays_int() -> None:
     ok = res.frames()["ops"]
     assert (ok.loc[(ok["kind"] == "read") & (ok["version"] == 0), "value"].isna()).all()
     assert res.history.facts and OK == 1
+
+
+def test_the_checker_shows_the_values_of_its_examples() -> None:
+    """A lost write's example carries the value it wrote, a session example (a read) the values it
+    returned; the rendered report prints them beside the op ids."""
+    from pbs_sim.checker import check
+
+    res = simulate({"cluster": {"coordinator": "random"},
+                    "workload": {"keys": 3, "duration_ms": 300, "warmup_ms": 0, "rate_per_s": 3000, "read_fraction": 0.5}})
+    rep = check(res)
+    lost, ryw = rep.findings["lost_writes"], rep.findings["read_your_writes"]
+    assert lost.examples and ryw.examples
+    assert lost.values == [[res.history.write_value(o)] for o in lost.examples]
+    assert ryw.values == [res.history.read_values(o) for o in ryw.examples]
+    text = rep.render()
+    assert f"{lost.examples[0]} [{lost.values[0][0]}]" in text
+    assert rep.to_dict()["checks"]["lost_writes"]["values"] == lost.values

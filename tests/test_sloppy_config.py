@@ -33,7 +33,7 @@ SLOPPY = {"cluster": {"nodes": 5, "sloppy_quorum": True, "write_quorum": 2, "rea
         ({"failure_detector": {"false_suspicion_rate_per_s": -1}}, "failure_detector.false_suspicion_rate_per_s"),
         ({**SLOPPY, "hinted_handoff": {"store": "fallback", "interval_ms": 1e-9}}, "hinted_handoff.interval_ms: 1e-09 ms sweeps"),
         ({"failure_detector": {"mode": "perfect", "false_suspicion_rate_per_s": 1e9}},
-         "failure_detector.false_suspicion_rate_per_s: 1e+09/s"),
+         "failure_detector.false_suspicion_rate_per_s: 1,000,000,000/s"),
     ],
 )
 def test_bad_input_names_file_key_and_reason(raw: dict, needle: str) -> None:

@@ -6,6 +6,8 @@
                    kernel, tallies, stats, result and driver modules
 * ``durability`` — MTTDL and time below m copies of a repaired item (birth-death chain, docs/validation.md §5)
 * ``epidemic``   — pull / push / push-pull anti-entropy recurrences and Pittel's bound (docs/validation.md §4)
+* ``multidc``    — the WARS predictor per (write DC, read DC) pair with DC-aware levels, and availability
+                   through a DC partition (docs/validation.md §10)
 
 Submodules are imported on demand (``from pbs_sim.analytic.wars import predict``) so that importing
 one does not pay for the others.

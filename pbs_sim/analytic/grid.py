@@ -333,17 +333,36 @@ def predict_grid(
     chunk: int | None = None,
     progress: Callable[[int], object] | None = None,
 ) -> pd.DataFrame:
-    """Every (N, R, W) for N in ``n`` (an int or several) from one sample per N.
+    """Every (N, R, W) for N in ``n`` from one sample per N.
 
-    One row per (N, R, W) with ``p_consistent_at_t0``, ``p_consistent_at_{t}_ms`` for each
-    requested t, ``t_visibility_ms`` at ``target`` with its 95 % CI, and read/write latency p50,
-    p99 and p99.9 (``*_p50_ms, *_p99_ms, *_p999_ms``): the same numbers ``predict`` gives for each
-    pair with the same profile, N, seed, trials, chunk and fan-out. ``progress(m)`` is called after
-    each chunk of ``m`` trials drawn (``trials`` per N in all).
+    One set of W/A/R/S delays is drawn per trial and each trial's replicas are sorted once, so all
+    N² quorum pairs of an N come from the same draws (common random numbers), far faster than
+    calling ``predict`` per pair. Each row is exactly what ``predict`` gives for that pair with the
+    same profile, N, seed, trials, chunk and fan-out.
 
-    >>> g = predict_grid("lnkd-ssd", n=3, trials=20_000, seed=1)
-    >>> len(g), bool(g.loc[g.strict, "t_visibility_ms"].eq(0).all())
-    (9, True)
+    Args:
+        profile: a ``Profile``, a built-in name, ``exponential(...)`` or a profile TOML path.
+        n: one N or several (e.g. ``range(1, 11)``).
+        trials: trials per N; the grid keeps every trial (24 N bytes each), so N x trials is bounded.
+        seed: as for ``predict``; None draws one (in the ``seed`` column).
+        target: the probability the t-visibility is reported at, in (0, 1).
+        t_ms: times after commit at which to add ``p_consistent_at_{t}_ms`` columns.
+        fanout: ``"all"`` or ``"quorum"``, as for ``predict``.
+        chunk: trials per vectorized chunk; None picks one.
+        progress: called with ``m`` after each chunk of ``m`` trials drawn (``trials`` per N in all).
+
+    Returns:
+        A DataFrame, one row per (N, R, W): ``strict`` (R + W > N), ``p_consistent_at_t0``,
+        ``p_consistent_at_{t}_ms``, ``t_visibility_ms`` with ``t_visibility_ci_low_ms`` /
+        ``_high_ms``, and read / write latency ``*_p50_ms``, ``*_p99_ms``, ``*_p999_ms``.
+
+    Raises:
+        ConfigError: a bad profile, N, seed, target, fan-out, or too much work (N x trials).
+
+    Example:
+        >>> g = predict_grid("lnkd-ssd", n=3, trials=20_000, seed=1)
+        >>> len(g), bool(g.loc[g.strict, "t_visibility_ms"].eq(0).all())
+        (9, True)
     """
     import pandas as pd
 

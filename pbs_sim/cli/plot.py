@@ -17,16 +17,17 @@ import click
 
 from ..errors import ConfigError
 
-KINDS = ("curves", "tradeoff", "durability", "versions")
+KINDS = ("curves", "tradeoff", "durability", "versions", "loss-vs-size")
 # the tables `pbs_sim.plots.load_results_dir` reads, and the columns of them that must be numbers
-PLOTTED_TABLES = ("results", "summary", "curves", "curve", "versions_behind", "durability", "by_decile")
+PLOTTED_TABLES = ("results", "summary", "curves", "curve", "versions_behind", "durability", "by_decile", "loss_vs_size")
 NUMERIC_COLUMNS = frozenset({
     "cell", "rep", "n", "r", "w", "count", "t_ms", "p_consistent", "ci_low", "ci_high", "n_reps", "n_ok",
     "n_error", "versions_behind", "t_visibility_ms", "t_ci_low", "t_ci_high", "read_latency_p999_ms",
     "write_latency_p999_ms", "decile", "popularity_decile", "keys", "reads_per_key", "writes", "keys_lost",
-    "anti_entropy_interval_ms",
+    "anti_entropy_interval_ms", "nodes", "replication", "replica_sets", "expected_fraction_lost", "nomdl",
+    "reference_p_loss",
 })
-NUMERIC_PREFIXES = ("p_consistent_", "lost_write", "under_replicat", "mttdl", "lww_loss")
+NUMERIC_PREFIXES = ("p_consistent_", "lost_write", "under_replicat", "mttdl", "lww_loss", "p_loss", "mc_")
 NUMERIC_SUFFIXES = ("_mean", "_ci_low", "_ci_high")
 
 
@@ -85,7 +86,8 @@ def check_input(d: Path) -> None:
 @click.argument("results_dir", type=click.Path(path_type=Path))
 @click.option("--kind", type=click.Choice(KINDS), default="curves", show_default=True,
               help="curves: t-visibility with 95% bands; tradeoff: p99.9 latency vs t at 99.9%; "
-                   "durability: lost writes / under-replication; versions: CCDF of versions_behind.")
+                   "durability: lost writes / under-replication; versions: CCDF of versions_behind; "
+                   "loss-vs-size: P(data loss) against cluster size per placement.")
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
               help="Output file; .png or .svg picks the format. Default: RESULTS_DIR/<kind>.png.")
 def plot(results_dir: Path, kind: str, out: Path | None) -> None:

@@ -1,7 +1,8 @@
 """``pbs-sim predict``: the WARS t-visibility curve for one (N, R, W) and latency profile.
 
 Owns: the command's options, their one-line errors (``ConfigError`` naming the option) and the
-readable / JSON / CSV renderings of a ``PredictResult``. Must not touch: computation (that is
+readable / JSON / CSV renderings of a ``PredictResult``; ``--scenario FILE`` hands over to
+``pbs_sim.cli.predict_dc`` (a scenario's prediction, per (write DC, read DC) pair with [topology]). Must not touch: computation (that is
 ``pbs_sim.analytic.wars.predict``). Imports stay light (no pandas unless ``--out``) so a 10^6-trial
 prediction returns in well under a second.
 """
@@ -77,12 +78,15 @@ def load_profile(spec: str) -> Profile:
 
 
 @click.command("predict")
-@click.option("--profile", "profile", required=True, metavar="NAME|PATH",
+@click.option("--scenario", "scenario", default=None, metavar="SCENARIO.toml",
+              help="Predict a scenario file (its profile, N/R/W or named levels, [predict]); with [topology], "
+                   "one curve per (write DC, read DC) pair of client datacenters. Instead of --profile/--n/--r/--w.")
+@click.option("--profile", "profile", required=False, metavar="NAME|PATH",
               help="Built-in profile (see `pbs-sim profiles`), exponential(w=..,ars=..), a profile TOML file, "
                    "or a CSV latency trace (columns w,a,r,s or one column).")
-@click.option("--n", "n", type=int, required=True, help="N: replicas per key.")
-@click.option("--r", "r", type=int, required=True, help="R: read responses waited for.")
-@click.option("--w", "w", type=int, required=True, help="W: write acks waited for.")
+@click.option("--n", "n", type=int, required=False, help="N: replicas per key.")
+@click.option("--r", "r", type=int, required=False, help="R: read responses waited for.")
+@click.option("--w", "w", type=int, required=False, help="W: write acks waited for.")
 @click.option("--trials", type=int, default=100_000, show_default=True, help="Monte Carlo trials.")
 @click.option("--seed", type=int, default=None,
               help="Root seed in [0, 2**63) (default: a fresh one, printed so it can be given back).")
@@ -97,9 +101,11 @@ def load_profile(spec: str) -> Profile:
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="Write the curve as CSV (or .parquet).")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Progress on stderr: a bar on a terminal, else a line with the time left now and then.")
+@click.pass_context
 def predict(
-    profile: str, n: int, r: int, w: int, trials: int, seed: int | None, target: float, t_ms: str | None,
-    fanout: str, k: int, as_json: bool, out: str | None, progress: bool,
+    ctx: click.Context, scenario: str | None, profile: str | None, n: int | None, r: int | None, w: int | None,
+    trials: int, seed: int | None, target: float, t_ms: str | None, fanout: str, k: int, as_json: bool,
+    out: str | None, progress: bool,
 ) -> None:
     """Predict how stale reads are: P(a read started t ms after a write's commit sees it), from the
     WARS model of the PBS paper, with the t at which it reaches --target and latency percentiles.
@@ -109,6 +115,24 @@ def predict(
     from ..analytic.limits import PROGRESS_MIN_WORK
     from ..analytic.wars import predict as run_predict
 
+    flat = {"profile": profile, "n": n, "r": r, "w": w}
+    if scenario is not None:
+        from .predict_dc import predict_scenario_file
+
+        given = {name for name, value in flat.items() if value is not None}
+        if given:
+            raise ConfigError("--scenario", None, f"the scenario sets the profile, N, R and W; drop "
+                                                  f"{', '.join('--' + g for g in sorted(given))}")
+        chosen = {name: value for name, value in (("trials", trials), ("target", target), ("fanout", fanout),
+                                                  ("k", k), ("t_ms", t_ms))
+                  if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}
+        predict_scenario_file(scenario, chosen, seed, as_json, out, progress)
+        return
+    for name, value in flat.items():
+        if value is None:
+            param = next(p for p in ctx.command.params if p.name == name)
+            raise click.MissingParameter(ctx=ctx, param=param)
+    assert profile is not None and n is not None and r is not None and w is not None
     check_inputs(n, trials, seed, target)
     from ..io import dumps, table_format, write_table
 

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from ..errors import ConfigError
-from ..numbers import number
+from ..numbers import num, number
 from .predict import check_inputs, load_profile
 
 
@@ -52,16 +52,21 @@ def render(rec: object, ns: list[int]) -> str:
         parts.append(f"t-visibility at {number(100 * tg.target)} % <= {number(tg.max_t_visibility_ms)} ms")
     if tg.min_availability is not None:
         parts.append(f"read and write availability >= {number(100 * tg.min_availability)} %")
+    if tg.max_loss_per_year is not None:
+        parts.append(f"P(data loss per year) <= {tg.max_loss_per_year:g}")
     n_text = f"{ns[0]}..{ns[-1]}" if ns == list(range(ns[0], ns[-1] + 1)) and len(ns) > 1 else ",".join(map(str, ns))
     lines = [
         f"{rec.profile}: N = {n_text}, {int(first.trials):,} trials per N, seed {first.seed}, read fan-out {first.fanout}",
         f"targets: {', '.join(parts) if parts else 'none (every configuration is feasible)'}",
         f"availability: {rec.availability_model} quorums, each node up with probability {number(rec.node_availability)}",
-        "",
     ]
+    durable = "p_loss_per_year" in t.columns
+    if durable:
+        lines.append(f"durability: {rec.durability_model} (P(loss)/yr per N, analytic)")
+    lines.append("")
     header = (f"  {'rank':>4} {'N':>2} {'R':>2} {'W':>2}   {'read p99.9':>10} {'write p99.9':>11}  "
               f"{'t-vis @' + number(100 * tg.target) + '%':>12} {'(95% CI)':>17}  {'P(t=0)':>8}  "
-              f"{'read avail':>14} {'write avail':>14}")
+              f"{'read avail':>14} {'write avail':>14}" + (f"  {'P(loss)/yr':>10}" if durable else ""))
 
     def line(r: dict[Any, Any], rank: str) -> str:
         mark = "*" if r["pareto"] else " "
@@ -70,7 +75,8 @@ def render(rec: object, ns: list[int]) -> str:
         return (f"  {rank:>4} {r['n']:>2} {r['r']:>2} {r['w']:>2} {mark} {_ms(float(r['read_latency_p999_ms'])):>10} "
                 f"{_ms(float(r['write_latency_p999_ms'])):>11}  {_ms(float(r['t_visibility_ms'])):>12} {ci:>17}  "
                 f"{100 * float(r['p_consistent_at_t0']):>7.2f}%  {_pct(float(r['read_availability'])):>14} "
-                f"{_pct(float(r['write_availability'])):>14}{flag}")
+                f"{_pct(float(r['write_availability'])):>14}"
+                + (f"  {float(r['p_loss_per_year']):>10.3g}" if durable else "") + flag)
 
     feasible = rec.feasible
     if feasible.empty:
@@ -114,6 +120,11 @@ def render(rec: object, ns: list[int]) -> str:
                    "instead of strict quorums.")
 @click.option("--min-availability", type=float, default=None, metavar="P",
               help="Minimum availability of both reads and writes, e.g. 0.9999.")
+@click.option("--max-loss-per-year", type=float, default=None, metavar="X",
+              help="Bound on P(data loss in a year), e.g. 1e-6 (needs --durability).")
+@click.option("--durability", "durability_file", type=click.Path(dir_okay=False), default=None, metavar="FILE.toml",
+              help="A scenario file whose [placement] and [failure_model] state the cluster; P(loss per year) "
+                   "is computed for every N by the analytic engine.")
 @click.option("--trials", type=int, default=100_000, show_default=True, help="Monte Carlo trials per N.")
 @click.option("--seed", type=int, default=None,
               help="Root seed in [0, 2**63) (default: a fresh one, printed so it can be given back).")
@@ -125,8 +136,8 @@ def render(rec: object, ns: list[int]) -> str:
 def recommend(
     profile: str, n_text: str, max_read_ms: float | None, max_write_ms: float | None,
     max_t_visibility_ms: float | None, target: float, node_availability: float, sloppy_nodes: int | None,
-    min_availability: float | None, trials: int, seed: int | None, fanout: str, as_json: bool, out: str | None,
-    progress: bool,
+    min_availability: float | None, max_loss_per_year: float | None, durability_file: str | None, trials: int,
+    seed: int | None, fanout: str, as_json: bool, out: str | None, progress: bool,
 ) -> None:
     """Score every (N, R, W) against latency, staleness and availability targets and rank the
     feasible ones (exit status 1 when none is feasible; the closest is shown).
@@ -140,9 +151,19 @@ def recommend(
     ns = parse_n_range(n_text, source="--n")
     check_inputs(ns, trials, seed, target, grid=True)  # the same limits as predict (and the explorer)
     if not 0 < node_availability <= 1:
-        raise ConfigError("--node-availability", None, f"must be a probability in (0, 1], got {node_availability:g}")
+        raise ConfigError("--node-availability", None, f"must be a probability in (0, 1], got {num(node_availability)}")
     if min_availability is not None and not 0 < min_availability < 1:
-        raise ConfigError("--min-availability", None, f"must be a probability in (0, 1), got {min_availability:g}")
+        raise ConfigError("--min-availability", None, f"must be a probability in (0, 1), got {num(min_availability)}")
+    if max_loss_per_year is not None and not 0 < max_loss_per_year < 1:
+        raise ConfigError("--max-loss-per-year", None, f"must be a probability in (0, 1), got {num(max_loss_per_year)}")
+    if max_loss_per_year is not None and durability_file is None:
+        raise ConfigError("--max-loss-per-year", None, "needs --durability FILE.toml (the cluster's placement and failure model)")
+    durability = None
+    if durability_file is not None:
+        from ..recommender import DurabilityModel
+
+        durability = DurabilityModel.from_file(durability_file)
+        durability.check(ns)  # every N checked before any work
     model = None
     if sloppy_nodes is not None:
         from ..recommender import SloppyQuorum
@@ -160,8 +181,8 @@ def recommend(
         rec = run_recommend(
             prof, ns, max_read_ms=max_read_ms, max_write_ms=max_write_ms,
             max_t_visibility_ms=max_t_visibility_ms, target=target, node_availability=node_availability,
-            min_availability=min_availability, availability=model, trials=trials, seed=seed, fanout=fanout,
-            progress=bar,
+            min_availability=min_availability, availability=model, max_loss_per_year=max_loss_per_year,
+            durability=durability, trials=trials, seed=seed, fanout=fanout, progress=bar,
         )
     except ConfigError as exc:
         raise _option_error(exc) from None

@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from ..errors import ConfigError, check_seed
+from ..numbers import number
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -60,7 +61,7 @@ def _pct(x: float) -> str:
 
 
 def _ms(x: float) -> str:
-    return "n/a" if not math.isfinite(x) else f"{x:.4g}"
+    return "n/a" if not math.isfinite(x) else number(x, 4)
 
 
 def render_summary(s: dict[str, Any], curve: Any, binned: bool) -> str:
@@ -82,11 +83,11 @@ def render_summary(s: dict[str, Any], curve: Any, binned: bool) -> str:
     else:
         staleness = [
             f"  P(consistent, t=0)  {_pct(s['p_consistent_at_t0'])}"
-            + (f" (reads with t in [0, {s['t0_bin_high_ms']:g}) ms)" if binned else "")
+            + (f" (reads with t in [0, {number(s['t0_bin_high_ms'])}) ms)" if binned else "")
             + f"; predicted{' for the same reads' if binned else ' from observed delays'} "
             + _pct(s["predicted_p_consistent_at_t0"])
             + (f" (at t = 0 exactly {_pct(s['predicted_p_consistent_exact_t0'])})" if binned else ""),
-            f"  t-visibility        {_ms(s['t_visibility_ms'])} ms at {100 * s['target']:g} %"
+            f"  t-visibility        {_ms(s['t_visibility_ms'])} ms at {number(100 * s['target'])} %"
             + (" (a bin's lower edge)" if binned else " (a probe offset)")
             + f"; predicted on the same {'bins' if binned else 'offsets'} {_ms(s['predicted_t_visibility_ms'])} ms"
             + f" (exactly {_ms(s['predicted_t_visibility_exact_ms'])} ms)",
@@ -192,6 +193,9 @@ def run(scenario: str, seed: int | None, out: str | None, fmt: str, ops: bool, o
     if "sweep" in read_toml(scenario):
         raise ConfigError(scenario, "sweep", "this is a sweep file; run it with `pbs-sim sweep`")
     sc = load_scenario(scenario, dict(parse_override(o) for o in overrides))
+    from ..topology import refuse_simulator
+
+    refuse_simulator(sc)  # before the results directory is claimed
     with contextlib.ExitStack() as stack:
         # the staging directory first: an --out that cannot hold results fails before the run
         stage = stack.enter_context(unit_dir(out, force=force)) if out is not None else None

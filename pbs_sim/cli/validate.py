@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from ..numbers import num
+
 
 def scenario_facts(sc: Any) -> list[str]:
     """Readable resolved facts of a Scenario."""
@@ -21,29 +23,33 @@ def scenario_facts(sc: Any) -> list[str]:
         f"cluster   N={c.replication} R={c.read_quorum} W={c.write_quorum} on {c.nodes} nodes "
         f"({c.vnodes} vnodes each); fan-out read {c.read_fanout} / write {c.write_fanout}"
         f" (replica choice {c.replica_choice}); coordinator {c.coordinator}; "
-        f"timeouts read {c.read_timeout_ms:g} ms / write {c.write_timeout_ms:g} ms",
+        f"timeouts read {num(c.read_timeout_ms)} ms / write {num(c.write_timeout_ms)} ms",
         f"quorum    R + W {'>' if c.read_quorum + c.write_quorum > c.replication else '<='} N: "
         + ("strict (no stale reads without faults)" if c.read_quorum + c.write_quorum > c.replication
            else "partial (reads can be stale)"),
         f"latency   {prof.name}: " + "; ".join(f"{k} {v}" for k, v in prof.rows()),
     ]
+    if sc.topology.enabled:  # R + W against N says nothing about DC-aware levels
+        lines[1] = ("quorum    DC-aware: whether a read meets the write depends on the (write DC, read DC) pair "
+                    "(`pbs-sim predict --scenario`)")
+    lines.extend(_topology_facts(sc))
     if wl.kind == "pbs-probe":
         offsets = (f"one offset per trial from {wl.probe_offset.spec()}" if wl.probe_offset is not None
-                   else "reads at " + ", ".join(f"{t:g}" for t in wl.probe_offsets_ms) + " ms after commit")
-        lines.append(f"workload  pbs-probe: {wl.trials:,} trials every {wl.probe_interval_ms:g} ms; {offsets}")
+                   else "reads at " + ", ".join(f"{num(t)}" for t in wl.probe_offsets_ms) + " ms after commit")
+        lines.append(f"workload  pbs-probe: {wl.trials:,} trials every {num(wl.probe_interval_ms)} ms; {offsets}")
     elif wl.kind == "script" and wl.script is not None:
         sc_ = wl.script
         kinds = {k: sum(o.op == k for o in sc_.ops) for k in ("read", "write", "rmw")}
         lines.append(f"workload  script {sc_.path or sc_.source}: {len(sc_):,} lines ({kinds['read']} reads, "
                      f"{kinds['write']} writes, {kinds['rmw']} read-modify-writes) by "
                      f"{len({o.client for o in sc_.ops})} clients on {len({o.key for o in sc_.ops})} keys, "
-                     f"over {sc_.end_ms:g} ms")
+                     f"over {num(sc_.end_ms)} ms")
     else:
-        rate = (f"Poisson {wl.rate_per_s:g} ops/s (~{wl.rate_per_s * wl.duration_ms / 1000:,.0f} measured ops)"
+        rate = (f"Poisson {num(wl.rate_per_s)} ops/s (~{wl.rate_per_s * wl.duration_ms / 1000:,.0f} measured ops)"
                 if wl.kind == "open" else f"{wl.clients} clients, think time {wl.think_time.spec()}")
         lines.append(
             f"workload  {wl.kind}: {rate}; {wl.keys:,} keys {wl.key_distribution.spec()}; "
-            f"{100 * wl.read_fraction:g} % reads; {wl.duration_ms:g} ms after {wl.warmup_ms:g} ms warm-up"
+            f"{num(100 * wl.read_fraction)} % reads; {num(wl.duration_ms)} ms after {num(wl.warmup_ms)} ms warm-up"
         )
     extras = []
     if sc.faults.crash_mttf_ms or sc.faults.disk_loss_mttf_ms or sc.faults.message_loss or sc.faults.schedule:
@@ -57,7 +63,7 @@ def scenario_facts(sc: Any) -> list[str]:
         spread = k.offset.spec() if k.offset is not None else (f"offsets {list(k.offsets_ms)}" if k.offsets_ms else "no offset")
         extras.append(f"clocks ({k.timestamp_source} timestamps, {spread}"
                       + (f", drift {k.drift_ppm.spec()} ppm" if k.drift_ppm is not None else "")
-                      + (f", resync every {k.resync_interval_ms:g} ms" if k.resync_interval_ms else "") + ")")
+                      + (f", resync every {num(k.resync_interval_ms)} ms" if k.resync_interval_ms else "") + ")")
     if wl.write_pattern != "blind" or wl.hot_key_writers_per_s:
         extras.append(f"writes {wl.write_pattern}" + (f", {len(wl.hot_key_writers_per_s)} hot-key writers on key "
                                                       f"{wl.hot_key}" if wl.hot_key_writers_per_s else ""))
@@ -71,6 +77,28 @@ def scenario_facts(sc: Any) -> list[str]:
         extras.append(f"failure detector {sc.failure_detector.mode}")
     lines.append(f"run       seed {sc.run.seed}" + (f"; {', '.join(extras)}" if extras else ""))
     return lines
+
+
+def _topology_facts(sc: Any) -> list[str]:
+    """Issue 19: the datacenters, their links and the named levels (nothing for a flat cluster)."""
+    from ..topology import requirements
+
+    topo, cons = sc.topology, sc.consistency
+    out = []
+    if topo.enabled:
+        dcs = ", ".join(f"{d.name} ({d.nodes} nodes, {d.racks} racks, RF {d.replication}, clients {d.clients:g})"
+                        for d in topo.datacenters)
+        out.append(f"topology  {dcs}; intra-rack +{topo.intra_rack.spec()}, intra-DC +{topo.intra_dc.spec()}")
+        names = topo.names
+        pairs = [f"{a}-{b} +{topo.link(a, b).spec()}" for i, a in enumerate(names) for b in names[i + 1:]]
+        if pairs:
+            out.append("links     " + "; ".join(pairs) + " (simulator: not supported yet; analytic only)")
+    if any(getattr(cons, k) is not None for k in ("read", "write", "pr", "pw")):
+        local = next(iter(topo.client_weights())) if topo.enabled else None
+        read, write = requirements(sc, local)
+        where = f" (coordinator in {local})" if local else ""
+        out.append(f"levels    read {read.describe()}; write {write.describe()}{where}")
+    return out
 
 
 @click.command("validate")

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ..errors import DistributionError
+from ..numbers import number
 from .families import ALIASES, FAMILIES, Constant, Distribution, Mixture, _fmt
 
 _TOKEN = re.compile(
@@ -247,7 +248,7 @@ class _Parser:
             comps.append(dist)
         total = sum(weights)
         if abs(total - 1.0) > 1e-6:
-            self.fail(tok.pos, f"mixture weights sum to {total:g}, not 1")
+            self.fail(tok.pos, f"mixture weights sum to {number(total)}, not 1")
         if abs(total - 1.0) > 1e-12:  # renormalizing a sum off by rounding breaks parse(str(d)) == d
             weights = [w / total for w in weights]
         return Mixture(tuple(weights), tuple(comps))
@@ -259,9 +260,34 @@ class _Parser:
 
 
 def parse(text: str | float | int | Distribution, base_dir: Path | str | None = None) -> Distribution:
-    """A Distribution from its text spec (or a bare number = constant). Raises ``DistributionError``.
+    """A Distribution from its text spec, or a bare number (a constant).
 
-    ``base_dir`` resolves relative ``empirical(path=...)`` files (the directory of the TOML file).
+    The grammar (no ``eval``): ``constant(5)``, ``exponential(rate=0.183)`` or ``(mean=...)``,
+    ``pareto(xm=1.05, alpha=1.51)``, ``lognormal(mu=0, sigma=1)`` or ``(median=...)``,
+    ``weibull(shape=1.5, scale=2)``, ``uniform(low=1, high=3)``, ``shifted(D, by=2)``,
+    ``mixture(0.38*D1, 0.62*D2)``, ``empirical(path="trace.csv", column="ms")``, and the signed
+    ``normal(mean, sd)`` / ``absnormal(mean, sd)``. ``str(d)`` prints the canonical spec, which parses
+    back to an equal distribution.
+
+    Args:
+        text: the spec, a number, or a ``Distribution`` (returned as it is).
+        base_dir: the folder relative ``empirical(path=...)`` files resolve against (the directory of
+            the TOML file that names them).
+
+    Returns:
+        The ``Distribution``, which knows its ``mean`` and variance (``inf`` where undefined) and
+        quantiles, and samples with a numpy ``Generator``.
+
+    Raises:
+        DistributionError: a spec the grammar refuses (the message says where), an unknown family or
+            parameter, a non-finite number, or an unreadable trace.
+
+    Example:
+        >>> d = parse("mixture(0.38*pareto(xm=1.05, alpha=1.51), 0.62*exponential(rate=0.183))")
+        >>> round(d.mean, 3)
+        4.569
+        >>> parse(str(d)) == d
+        True
     """
     if isinstance(text, Distribution):
         return text

@@ -13,16 +13,18 @@ browser test reads.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import math
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import Any
 from urllib.parse import urlencode
 
 from ..errors import PbsSimError
 from ..recommender.availability import format_availability
-from .state import PROFILE_CHOICES, Explorer, ExplorerState, View
+from .state import PROFILE_CHOICES, Explorer, ExplorerState, View, parse_query
 
 TABLE_COLUMNS = {
     "rank": "rank", "n": "N", "r": "R", "w": "W", "read_latency_p999_ms": "read p99.9 ms",
@@ -69,7 +71,7 @@ class ExplorerApp:
     """One browser session (or one notebook cell): widgets, figures and their update."""
 
     def __init__(self, state: ExplorerState | None = None, explorer: Explorer | None = None,
-                 sync_url: bool = True) -> None:
+                 sync_url: bool = True, query: Mapping[str, str] | None = None) -> None:
         import panel as pn
         from bokeh.models import ColumnDataSource, HoverTool
         from bokeh.models.annotations import Span
@@ -100,7 +102,9 @@ class ExplorerApp:
             "t_ms": mk(w.FloatInput, "t after commit (ms)", value=st.t_ms, step=1.0),
             "target": mk(w.FloatInput, "Target probability", value=st.target, step=0.001),
             "trials": mk(w.IntInput, "Trials", value=st.trials, step=10_000),
-            "seed": mk(w.IntInput, "Seed", value=st.seed, step=1),
+            # text, not IntInput: a seed goes up to 2**63 - 1 and the browser's numbers are doubles
+            # (exact only to 2**53), so a number widget would show, and send back, another seed
+            "seed": mk(w.TextInput, "Seed", value=str(st.seed)),
             "n_range": mk(w.TextInput, "Recommender: N range", value=st.n_range),
             "max_read_ms": mk(w.TextInput, "max read p99.9 (ms)", value=st.max_read_ms, placeholder="none"),
             "max_write_ms": mk(w.TextInput, "max write p99.9 (ms)", value=st.max_write_ms, placeholder="none"),
@@ -114,7 +118,7 @@ class ExplorerApp:
             widget.css_classes = [f"pbs-{key.replace('_', '-')}"]
             widget.width = 110 if key in narrow else 170 if key in half else 350
         self.trace = mk(w.FileInput, "Latency trace (CSV)", accept=".csv", css_classes=["pbs-trace"])
-        self._bad_state: ExplorerState | None = None
+        self._url_messages: list[str] = []  # what the URL asked for that is not drawn (parse_query)
         self._trace: tuple[str, bytes] | None = None  # this session's uploaded trace
 
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["pbs-message"])
@@ -180,20 +184,25 @@ class ExplorerApp:
         self._show_profile_controls()
         if sync_url and pn.state.curdoc is not None and pn.state.location is not None:
             pn.state.onload(self._load_from_url)
+        elif query is not None:
+            self.load_query(query)
         else:
             self.update()
 
     # -- state <-> widgets <-> URL ---------------------------------------------------------------
 
     def state(self) -> ExplorerState:
-        return ExplorerState(**{f.name: self.widgets[f.name].value for f in fields(ExplorerState)})
+        values = {f.name: self.widgets[f.name].value for f in fields(ExplorerState)}
+        with contextlib.suppress(ValueError):  # else kept as typed: validation names the seed control
+            values["seed"] = int(str(values["seed"]).strip())
+        return ExplorerState(**values)
 
     def set_state(self, st: ExplorerState) -> None:
         """Set every widget (one update at the end, not one per widget)."""
         self._suspend = True
         try:
             for f in fields(ExplorerState):
-                value = getattr(st, f.name)
+                value = str(st.seed) if f.name == "seed" else getattr(st, f.name)
                 widget = self.widgets[f.name]
                 if widget.value != value:
                     widget.value = value
@@ -202,24 +211,23 @@ class ExplorerApp:
         self._show_profile_controls()
         self.update()
 
+    def load_query(self, query: Mapping[str, str]) -> None:
+        """Show what a URL's query asks for: every usable parameter in the controls and the
+        figures, and one message per parameter that is not used (it shows its default instead),
+        kept until the next change of a control."""
+        st, self._url_messages = parse_query({k: str(v) for k, v in query.items()})
+        self.set_state(st)
+
     def _load_from_url(self) -> None:
         import panel as pn
 
         loc = pn.state.location
-        query = dict(loc.query_params) if loc is not None else {}
-        st = ExplorerState.from_query({k: str(v) for k, v in query.items()})
-        try:
-            self.set_state(st)
-        except (ValueError, TypeError):
-            # a value the widget cannot hold (N=abc): show the message for the URL's state
-            self._bad_state = st
-            self._suspend = False
-            self.update()
+        self.load_query(dict(loc.query_params) if loc is not None else {})
 
     def _changed(self, *events: Any) -> None:
         if self._suspend:
             return
-        self._bad_state = None
+        self._url_messages = []
         self._show_profile_controls()
         self.update()
 
@@ -237,25 +245,29 @@ class ExplorerApp:
 
     def update(self) -> None:
         t0 = time.perf_counter()
-        st = self._bad_state or self.state()
+        st = self.state()
+        notes = self._url_messages
         try:
             view = self.explorer.view(st, trace=self._trace)
         except PbsSimError as exc:
-            self.show_message(str(exc))
+            self.show_message(*notes, str(exc))
             return
         except Exception as exc:  # never a traceback in the page
-            self.show_message(f"could not compute this view ({type(exc).__name__}: {exc})")
+            self.show_message(*notes, f"could not compute this view ({type(exc).__name__}: {exc})")
             return
-        self.alert.visible = False
-        self.alert.object = ""
+        if notes:
+            self.show_message(*notes)
+        else:
+            self.alert.visible = False
+            self.alert.object = ""
         self.draw(view)
         self.last_update_s = time.perf_counter() - t0
         self.timing.object = f"last update: {1000 * self.last_update_s:.0f} ms (server side)"
         if self.sync_url:
             self._push_url(st)
 
-    def show_message(self, text: str) -> None:
-        self.alert.object = html.escape(text)
+    def show_message(self, *lines: str) -> None:
+        self.alert.object = "<br>".join(html.escape(line) for line in lines)
         self.alert.visible = True
 
     def _push_url(self, st: ExplorerState) -> None:
@@ -304,21 +316,32 @@ def build_app(state: ExplorerState | dict[str, str] | None = None, *, explorer: 
               sync_url: bool | None = None) -> Any:
     """The explorer as a Panel layout (serve it, or display it in Jupyter after ``pn.extension()``).
 
-    ``state``: an ``ExplorerState`` or URL-style query values (``{"n": "5", "r": "2"}``). In a
-    served page the URL's query wins and is kept up to date (``sync_url``, default: when served).
+    ``state``: an ``ExplorerState`` or URL-style query values (``{"n": "5", "r": "2"}``, read as a
+    URL is: a value that cannot be used shows its default and a message). In a served page the
+    URL's query wins and is kept up to date (``sync_url``, default: when served).
     """
     import panel as pn
 
-    if isinstance(state, dict):
-        state = ExplorerState.from_query(state)
     if sync_url is None:
         sync_url = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
-    app = ExplorerApp(state, explorer=explorer, sync_url=sync_url)
+    if isinstance(state, dict):
+        app = ExplorerApp(None, explorer=explorer, sync_url=sync_url, query=state)
+    else:
+        app = ExplorerApp(state, explorer=explorer, sync_url=sync_url)
     return app.layout
 
 
-def serve(port: int = 5006, address: str = "127.0.0.1", show: bool = True) -> None:
-    """Serve the explorer until interrupted (``pbs-sim explore``)."""
+def serve(port: int = 5006, address: str = "127.0.0.1", show: bool = True,
+          ready: Callable[[], object] | None = None) -> None:
+    """Serve the explorer until interrupted (``pbs-sim explore``).
+
+    ``ready()`` is called once the port is bound, before the first request is served (the command
+    says "serving at" there, so it never says so for a server that did not start). Ctrl-C stops
+    the server and raises ``KeyboardInterrupt`` (the command's exit status 130): Panel's own SIGINT
+    handler stops the loop and returns as if the server had ended normally, so it is replaced.
+    """
+    import signal
+
     import panel as pn
 
     explorer = Explorer()  # one cache shared by every browser session of this server
@@ -328,8 +351,24 @@ def serve(port: int = 5006, address: str = "127.0.0.1", show: bool = True) -> No
         return app.layout
 
     origins = [f"localhost:{port}", f"127.0.0.1:{port}"] + ([f"{address}:{port}"] if address not in ("127.0.0.1", "localhost") else [])
-    pn.serve({"/": page}, port=port, address=address, show=show, title="pbs-sim explore",
-             websocket_origin=origins, verbose=False)
+    server = pn.serve({"/": page}, port=port, address=address, show=show, title="pbs-sim explore",
+                      websocket_origin=origins, verbose=False, start=False)
+    interrupted: list[int] = []
+
+    def on_sigint(signum: int, frame: object) -> None:
+        interrupted.append(signum)
+        server.io_loop.asyncio_loop.call_soon_threadsafe(server.io_loop.stop)
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        if ready is not None:
+            ready()
+        server.start()
+        server.io_loop.start()
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if interrupted:
+        raise KeyboardInterrupt
 
 
 __all__ = ["ExplorerApp", "build_app", "headline_html", "serve"]

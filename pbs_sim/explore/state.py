@@ -1,9 +1,12 @@
 """The explorer's state and everything it computes, without any web framework.
 
 Owns: ``ExplorerState`` (every control's value, as plain data that round-trips through a URL
-query), ``Explorer`` (validates a state, keeps the WARS grid samples it needs in a small cache and
-returns a ``View`` of numbers and plot data) and the one-line messages bad input gets. Must not
-touch: Panel/Bokeh (``app.py`` draws a ``View``), printing.
+query), ``parse_query`` (what a URL asks for: each parameter that cannot be used falls back to its
+default with a one-line message, so the controls always show what is drawn), ``validate_state``
+(N, trials and seeds bounded by ``pbs_sim.analytic.limits.check_prediction``, as ``predict`` and
+``recommend`` are), ``Explorer`` (keeps the WARS grid samples it needs in a small cache and returns
+a ``View`` of numbers and plot data) and the one-line messages bad input gets. Must not touch:
+Panel/Bokeh (``app.py`` draws a ``View``), printing.
 
 What an update costs: the grid sample of one N (``pbs_sim.analytic.grid``) is drawn once per
 (profile, N, fan-out, trials, seed) and kept; moving R, W, t or the target only re-reads it (a sort
@@ -17,6 +20,7 @@ import hashlib
 import math
 import tempfile
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..analytic.grid import GridSample, wars_grid_sample
+from ..analytic.limits import check_prediction
 from ..analytic.wars import FANOUTS, wilson
 from ..distributions import parse
 from ..errors import ConfigError, PbsSimError
@@ -32,7 +37,7 @@ from ..recommender import StrictQuorum, Targets, parse_n_range, profile_from_tra
 
 PROFILE_CHOICES = (*BUILTIN, "custom", "trace")
 DEFAULT_TRIALS = 20_000
-MAX_TRIALS = 2_000_000
+MAX_N = 30  # as the recommender's N range: the page draws every (R, W) of N, N**2 points
 CACHE_BYTES = 1 << 30  # grid samples kept: 24 N bytes per trial each
 
 
@@ -143,6 +148,106 @@ def _cdf_points(values: np.ndarray, points: int = 400) -> dict[str, np.ndarray]:
     return {"ms": srt[idx], "p": probs}
 
 
+# the control a ``ConfigError`` names (its ``source``) -> the state field (the URL key)
+FIELD_OF_CONTROL = {
+    "profile": "profile", "W delay": "w_dist", "A delay": "a_dist", "R delay": "r_dist", "S delay": "s_dist",
+    "N": "n", "R": "r", "W": "w", "read fan-out": "fanout", "target": "target", "t": "t_ms", "trials": "trials",
+    "seed": "seed", "recommender N": "n_range", "max read p99.9": "max_read_ms", "max write p99.9": "max_write_ms",
+    "max t-visibility": "max_t_visibility_ms", "node availability": "node_availability",
+    "min availability": "min_availability",
+}
+CONTROL_OF_FIELD = {v: k for k, v in FIELD_OF_CONTROL.items()}
+
+
+def _limits(control: str, **kwargs: Any) -> None:
+    """``check_prediction`` (the bounds ``predict`` and ``recommend`` apply to N, trials, N x trials
+    and the seed, for a grid sample), its refusal named by the explorer's control."""
+    try:
+        check_prediction(**kwargs, grid=True)
+    except ConfigError as exc:
+        raise ConfigError(control, None, exc.reason) from None
+
+
+def custom_profile(st: ExplorerState) -> Profile:
+    """The ``custom`` profile of ``st``'s four delays (a bad one: ``ConfigError`` naming its control)."""
+    dists = {}
+    for key, text in (("W", st.w_dist), ("A", st.a_dist), ("R", st.r_dist), ("S", st.s_dist)):
+        try:
+            dists[key] = parse(text)
+        except PbsSimError as exc:
+            reason = getattr(exc, "reason", str(exc))
+            raise ConfigError(f"{key} delay", None, reason) from None
+    return Profile("custom", dists["W"], dists["A"], dists["R"], dists["S"], "custom delays")
+
+
+def validate_state(st: ExplorerState) -> None:
+    """Raise ``ConfigError`` naming the control for the first bad value (no sampling: cheap)."""
+    if not isinstance(st.profile, str) or st.profile not in PROFILE_CHOICES:
+        raise ConfigError("profile", None, f"unknown profile {st.profile!r}; choose one of {', '.join(PROFILE_CHOICES)}")
+    _limits("N", n=[st.n])  # a list: a text N (from a URL) is one bad value, not a sequence of N
+    n = int(st.n)
+    if n > MAX_N:
+        raise ConfigError("N", None, f"must be <= {MAX_N} here (the page draws every (R, W) of N), got {n}")
+    _int_field("R", st.r, 1)
+    _int_field("W", st.w, 1)
+    if st.r > n:
+        raise ConfigError("R", None, f"R = {st.r} exceeds N = {n}")
+    if st.w > n:
+        raise ConfigError("W", None, f"W = {st.w} exceeds N = {n}")
+    if st.fanout not in FANOUTS:
+        raise ConfigError("read fan-out", None, f"{st.fanout!r} is not one of {', '.join(FANOUTS)}")
+    _limits("target", target=st.target)
+    if isinstance(st.t_ms, bool) or not isinstance(st.t_ms, int | float) or not (math.isfinite(st.t_ms) and st.t_ms >= 0):
+        raise ConfigError("t", None, f"must be a finite number of ms >= 0, got {st.t_ms!r}")
+    ns = parse_n_range(st.n_range, source="recommender N")
+    _limits("trials", n=[n, *ns], trials=st.trials)
+    _limits("seed", seed=st.seed)
+    _prob_field("node availability", st.node_availability, closed_high=True)
+    need = 24 * st.trials * sum({n, *ns})  # one grid sample per N shown, 24 N bytes per trial
+    if need > CACHE_BYTES:
+        raise ConfigError("trials", None, f"{st.trials:,} trials for N = {n} and the recommender's N "
+                          f"{st.n_range} need {need / 2**30:.1f} GiB; the explorer allows 1 GiB: lower the trials")
+    for label, text in (("max read p99.9", st.max_read_ms), ("max write p99.9", st.max_write_ms),
+                        ("max t-visibility", st.max_t_visibility_ms)):
+        _optional_ms(label, text)
+    if str(st.min_availability).strip():
+        try:
+            m = float(st.min_availability)
+        except ValueError:
+            raise ConfigError("min availability", None, f"{st.min_availability!r} is not a number") from None
+        _prob_field("min availability", m)
+    if st.profile == "custom":
+        custom_profile(st)
+
+
+def parse_query(query: Mapping[str, str]) -> tuple[ExplorerState, list[str]]:
+    """The state a URL's query asks for, and one message per parameter that cannot be used.
+
+    A parameter that does not convert or validate (``n=abc``, ``profile=nosuch``, ``r=9`` with
+    N = 3) falls back to its default, so the state returned always validates (the trace profile
+    aside: it waits for an upload) and the controls show what is drawn; each fallback, and each
+    parameter that is no control, is one line for the page. Pure: no sampling, no framework.
+    """
+    known = {f.name for f in fields(ExplorerState)}
+    messages = [f"URL parameter {k}={v}: not a control of the explorer; ignored" for k, v in query.items() if k not in known]
+    st = ExplorerState.from_query({k: v for k, v in query.items() if k in known})
+    default = ExplorerState()
+    for _ in range(len(known) + 1):  # each round resets one field to its default
+        try:
+            validate_state(st)
+            return st, messages
+        except ConfigError as exc:
+            name = FIELD_OF_CONTROL.get(exc.source or "")
+            if name is None or getattr(st, name) == getattr(default, name):
+                break  # not one parameter's fault: the defaults below
+            value = getattr(default, name)
+            messages.append(f"URL parameter {name}={query.get(name, getattr(st, name))}: {exc.reason}; "
+                            f"showing the default {CONTROL_OF_FIELD[name]} = {value if value != '' else 'none'}")
+            st = replace(st, **{name: value})
+    messages.append("the URL's parameters do not fit together; showing the defaults")
+    return default, messages
+
+
 class Explorer:
     """Validates states and computes views; one per app (it holds the cache)."""
 
@@ -159,15 +264,7 @@ class Explorer:
         if name in BUILTIN:
             return BUILTIN[name], ("builtin", name)
         if name == "custom":
-            dists = {}
-            for key, text in (("W", st.w_dist), ("A", st.a_dist), ("R", st.r_dist), ("S", st.s_dist)):
-                try:
-                    dists[key] = parse(text)
-                except PbsSimError as exc:
-                    reason = getattr(exc, "reason", str(exc))
-                    raise ConfigError(f"{key} delay", None, reason) from None
-            prof = Profile("custom", dists["W"], dists["A"], dists["R"], dists["S"], "custom delays")
-            return prof, ("custom", st.w_dist, st.a_dist, st.r_dist, st.s_dist)
+            return custom_profile(st), ("custom", st.w_dist, st.a_dist, st.r_dist, st.s_dist)
         if name == "trace":
             if trace is None:
                 raise ConfigError("trace", None, "upload a latency trace (CSV with columns w, a, r, s, or one column)")
@@ -216,35 +313,7 @@ class Explorer:
 
     def validate(self, st: ExplorerState) -> None:
         """Raise ``ConfigError`` naming the control for the first bad value."""
-        n = _int_field("N", st.n, 1, 30)
-        _int_field("R", st.r, 1)
-        _int_field("W", st.w, 1)
-        if st.r > n:
-            raise ConfigError("R", None, f"R = {st.r} exceeds N = {n}")
-        if st.w > n:
-            raise ConfigError("W", None, f"W = {st.w} exceeds N = {n}")
-        if st.fanout not in FANOUTS:
-            raise ConfigError("read fan-out", None, f"{st.fanout!r} is not one of {', '.join(FANOUTS)}")
-        _prob_field("target", st.target)
-        if isinstance(st.t_ms, bool) or not isinstance(st.t_ms, int | float) or not (math.isfinite(st.t_ms) and st.t_ms >= 0):
-            raise ConfigError("t", None, f"must be a finite number of ms >= 0, got {st.t_ms!r}")
-        _int_field("trials", st.trials, 100, MAX_TRIALS)
-        _int_field("seed", st.seed, 0)
-        _prob_field("node availability", st.node_availability, closed_high=True)
-        ns = parse_n_range(st.n_range, source="recommender N")
-        need = 24 * st.trials * sum({n, *ns})  # one grid sample per N shown, 24 N bytes per trial
-        if need > CACHE_BYTES:
-            raise ConfigError("trials", None, f"{st.trials:,} trials for N = {n} and the recommender's N "
-                              f"{st.n_range} need {need / 2**30:.1f} GiB; the explorer allows 1 GiB: lower the trials")
-        for label, text in (("max read p99.9", st.max_read_ms), ("max write p99.9", st.max_write_ms),
-                            ("max t-visibility", st.max_t_visibility_ms)):
-            _optional_ms(label, text)
-        if str(st.min_availability).strip():
-            try:
-                m = float(st.min_availability)
-            except ValueError:
-                raise ConfigError("min availability", None, f"{st.min_availability!r} is not a number") from None
-            _prob_field("min availability", m)
+        validate_state(st)
 
     def view(self, st: ExplorerState, trace: tuple[str, bytes] | None = None) -> View:
         """The view of ``st``; ``trace`` = (file name, CSV bytes) for the ``trace`` profile."""
@@ -302,4 +371,7 @@ class Explorer:
         return feasible, f"{len(feasible)} of {len(t)} configurations meet the targets, cheapest first."
 
 
-__all__ = ["DEFAULT_TRIALS", "PROFILE_CHOICES", "Explorer", "ExplorerState", "View"]
+__all__ = [
+    "DEFAULT_TRIALS", "MAX_N", "PROFILE_CHOICES", "Explorer", "ExplorerState", "View", "custom_profile", "parse_query",
+    "validate_state",
+]

@@ -26,6 +26,11 @@ before the read started (docs/design.md). Its cause is the first that applies:
 
 ``overlaps_write`` marks, separately, reads during which a newer write to the key was in progress
 (issued before the read ended, committed after it started) — "a read overlapping a write".
+
+"Before" and "at or before" compare instants in one order: by time and, at one instant, by the
+history's event numbers (``staleness.instant_ranks``, the rule the staleness metric uses), so an
+apply, wipe or hint drop recorded at the very instant a read started is before it only if it
+happened before it. Frames without event columns keep the earlier rule: the other record first.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import numpy as np
 from .._lazy import LazyModule
 from .mechanism import Report, RunView, blank
 from .order import StoreOrder, apply_sets, seq_order, store_order
+from .staleness import instant_ranks
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,6 +51,23 @@ else:  # imported on first use (pbs_sim._lazy): starting a command does not pay 
     pd = LazyModule("pandas")
 
 CAUSES = ("replica-restored-empty", "sloppy-quorum", "partial-quorum", "write-in-flight", "replica-missed-write", "unknown")
+
+
+def _ranked(first_t: np.ndarray, first_ev: np.ndarray | None, then_t: np.ndarray,
+            then_ev: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of two sets of instants in one order (``staleness.instant_ranks``: by time, then
+    event number; without event numbers a ``first`` instant goes before a ``then`` one at the same
+    time): ``(first positions, then positions)``, so ``first_pos[a] < then_pos[b]`` is "a at or
+    before b". (Positions of instants, not versions: versions are ordered by ``StoreOrder``.)"""
+    events = first_ev is not None and then_ev is not None
+    then = pd.DataFrame({"start_at": np.asarray(then_t, float), **({"start_event": then_ev} if events else {})})
+    first = pd.DataFrame({"commit_at": np.asarray(first_t, float), **({"commit_event": first_ev} if events else {})})
+    then_pos, first_pos = instant_ranks(then, first)
+    return first_pos, then_pos
+
+
+def _events(frame: pd.DataFrame | None, col: str = "event") -> np.ndarray | None:
+    return frame[col].to_numpy(np.int64) if frame is not None and col in frame.columns else None
 
 
 def stale_read_causes(
@@ -79,22 +102,38 @@ def stale_read_causes(
     ap_node = ap["node"].to_numpy(np.int64)
     ap_write = (ap["via"].astype(str) == "write").to_numpy()
     ap_row = np.flatnonzero(applies["key"].isin(keys).to_numpy())  # rows in applies (apply_versions)
+    ap_ev = _events(ap)
+    # the stale reads' start and end events, and each write's issue instant and event by (key, seq)
+    has_ev = "issued_event" in ops.columns and "completed_event" in ops.columns
+    by_op = ops.drop_duplicates("op_id").set_index("op_id")
+    st_ev = by_op["issued_event"].reindex(out["op_id"]).to_numpy(np.int64) if has_ev else None
+    end_ev = by_op["completed_event"].reindex(out["op_id"]).to_numpy(np.int64) if has_ev else None
     wr_all = ops[ops["kind"].astype(str) == "write"]
-    issued_of = pd.Series(wr_all["issued_at"].to_numpy(float), index=pd.MultiIndex.from_arrays(
-        [wr_all["key"].to_numpy(np.int64), wr_all["version"].to_numpy(np.int64)]))
-    issued_of = issued_of[~issued_of.index.duplicated()]
-    ap_issued = issued_of.reindex(pd.MultiIndex.from_arrays([ap_key, ap_ver])).to_numpy(float)
+    kv = pd.MultiIndex.from_arrays([wr_all["key"].to_numpy(np.int64), wr_all["version"].to_numpy(np.int64)])
+    first = ~kv.duplicated()
+    issued_of = pd.Series(wr_all["issued_at"].to_numpy(float)[first], index=kv[first])
+    issued_ev_of = pd.Series(wr_all["issued_event"].to_numpy(np.int64)[first] if has_ev else 0, index=kv[first])
+    ap_kv = pd.MultiIndex.from_arrays([ap_key, ap_ver])
+    ap_issued = issued_of.reindex(ap_kv).fillna(-np.inf).to_numpy(float)  # unknown issue: before every read
+    ap_issued_ev = issued_ev_of.reindex(ap_kv).fillna(0).to_numpy(np.int64) if has_ev else None
+    # positions: applies and their writes' issues against the reads' starts
+    ap_pos, start_pos = _ranked(ap_at, ap_ev, t0, st_ev)
+    iss_pos, start_pos_i = _ranked(ap_issued, ap_issued_ev, t0, st_ev)
 
     # 1. disk loss of a node that had received w* (or newer) before the read ended
     restored = np.zeros(len(out), dtype=bool)
     if faults is not None and len(faults):
         f = faults[faults["action"].astype(str) == "wipe"]
-        for wt, wn in zip(f["at"].to_numpy(float), f["node"].to_numpy(np.int64), strict=True):
-            m = (ap_node == wn) & (ap_at <= wt)
+        f_ev = _events(f)
+        f_at = f["at"].to_numpy(float)
+        ap_pos_w, wipe_pos = _ranked(ap_at, ap_ev, f_at, f_ev)  # an apply at or before a wipe
+        wipe_pos_e, end_pos = _ranked(f_at, f_ev, t1, end_ev)  # a wipe at or before a read's end
+        for j, wn in enumerate(f["node"].to_numpy(np.int64).tolist()):
+            m = (ap_node == wn) & (ap_pos_w < wipe_pos[j])
             if not m.any():
                 continue
             on = np.flatnonzero(m)
-            for i in np.flatnonzero(~restored & (t1 >= wt)).tolist():
+            for i in np.flatnonzero(~restored & (end_pos > wipe_pos_e[j])).tolist():
                 g = on[ap_key[on] == key[i]]
                 if len(g) and order.covers_each(int(key[i]), ap_ver[g], int(ws[i]), apply_versions, ap_row[g]).any():
                     restored[i] = True
@@ -104,7 +143,7 @@ def stale_read_causes(
     if dropped_writes is not None and len(dropped_writes):
         dropped_set = set(zip(dropped_writes["key"].to_numpy(np.int64).tolist(),
                               dropped_writes["version"].to_numpy(np.int64).tolist(), strict=True))
-    sloppy = _sloppy_disjoint(out, ops, quorum_members, hints)
+    sloppy = _sloppy_disjoint(out, ops, quorum_members, hints, st_ev)
     groups = {int(k): np.flatnonzero(ap_key == k) for k in keys}
     partial = r + w <= n
     cause = []
@@ -120,8 +159,9 @@ def stale_read_causes(
             cause.append("unknown")
             continue
         m = order.covers_each(int(key[i]), ap_ver[g], int(ws[i]), apply_versions, ap_row[g])
-        held_before = set(ap_node[g][m & (ap_at[g] <= t0[i])].tolist())
-        late = ap_node[g][m & ap_write[g] & (ap_at[g] > t0[i]) & ~(ap_issued[g] > t0[i])].tolist()
+        before = ap_pos[g] < start_pos[i]  # applied at or before the read started
+        held_before = set(ap_node[g][m & before].tolist())
+        late = ap_node[g][m & ap_write[g] & ~before & (iss_pos[g] < start_pos_i[i])].tolist()
         if any(x not in held_before for x in late):
             # a write (w* or newer) was still on its way to a replica that lacked it
             cause.append("partial-quorum" if partial else "write-in-flight")
@@ -136,31 +176,33 @@ def stale_read_causes(
     out["cause"] = cause
 
     # overlap: the next write to the key after w* in the store's order was issued before the read ended
-    wr = ops[ops["kind"].astype(str) == "write"]
-    issued = pd.Series(wr["issued_at"].to_numpy(float),
-                       index=pd.MultiIndex.from_arrays([wr["key"].to_numpy(np.int64), wr["version"].to_numpy(np.int64)]))
-    issued = issued[~issued.index.duplicated()]
     after = [order.next_write(k, s) for k, s in zip(key.tolist(), ws.tolist(), strict=True)]
-    nxt = issued.reindex(pd.MultiIndex.from_arrays([key, np.asarray(after, np.int64)])).to_numpy(float)
-    out["overlaps_write"] = nxt <= t1
+    nxt_kv = pd.MultiIndex.from_arrays([key, np.asarray(after, np.int64)])
+    nxt = issued_of.reindex(nxt_kv).to_numpy(float)
+    nxt_ev = issued_ev_of.reindex(nxt_kv).fillna(0).to_numpy(np.int64) if has_ev else None
+    nxt_pos, end_pos_o = _ranked(np.nan_to_num(nxt, nan=np.inf), nxt_ev, t1, end_ev)
+    out["overlaps_write"] = ~np.isnan(nxt) & (nxt_pos < end_pos_o)  # issued at or before the read ended
     return out
 
 
 def _sloppy_disjoint(stale: pd.DataFrame, ops: pd.DataFrame, members: pd.DataFrame | None,
-                     hints: pd.DataFrame | None) -> np.ndarray:
+                     hints: pd.DataFrame | None, start_ev: np.ndarray | None) -> np.ndarray:
     """Per stale read: one of it and w* used a fallback, and its quorum and w*'s share no node that
     still held the key (a fallback that handed its copy off and deleted it before the read started
     no longer counts)."""
     flag = np.zeros(len(stale), dtype=bool)
     if members is None or members.empty:
         return flag
-    drops: dict[tuple[int, int], list[float]] = {}
-    if hints is not None and len(hints):
-        d = hints[hints["action"].astype(str) == "dropped"]
-        for at, node, key in zip(d["at"].to_numpy(float).tolist(), d["holder"].to_numpy(np.int64).tolist(),
-                                 d["key"].to_numpy(np.int64).tolist(), strict=True):
-            drops.setdefault((node, key), []).append(at)
+    drops: dict[tuple[int, int], list[int]] = {}  # (holder, key) -> indices of its drops
+    d = hints[hints["action"].astype(str) == "dropped"] if hints is not None and len(hints) else None
+    d_at = d["at"].to_numpy(float) if d is not None else np.empty(0)
+    if d is not None:
+        for j, (node, key) in enumerate(zip(d["holder"].to_numpy(np.int64).tolist(),
+                                            d["key"].to_numpy(np.int64).tolist(), strict=True)):
+            drops.setdefault((node, key), []).append(j)
     issued = pd.Series(ops["issued_at"].to_numpy(float), index=ops["op_id"].to_numpy(np.int64))
+    issued_ev = (pd.Series(ops["issued_event"].to_numpy(np.int64), index=ops["op_id"].to_numpy(np.int64))
+                 if "issued_event" in ops.columns else None)
     wr = ops[ops["kind"].astype(str) == "write"]
     write_of = pd.Series(wr["op_id"].to_numpy(np.int64), index=pd.MultiIndex.from_arrays(
         [wr["key"].to_numpy(np.int64), wr["version"].to_numpy(np.int64)]))
@@ -175,16 +217,25 @@ def _sloppy_disjoint(stale: pd.DataFrame, ops: pd.DataFrame, members: pd.DataFra
         if fb:
             used_fallback.add(op)
     keys = stale["key"].to_numpy(np.int64).tolist()
-    starts = stale["start_at"].to_numpy(float).tolist()
+    # a drop counts if it happened between w*'s issue and the read's start (instants ranked as in
+    # stale_read_causes): w*'s issue at or before the drop, the drop at or before the start
+    w_known = np.isfinite(w_ids)
+    w_id = np.where(w_known, w_ids, -1).astype(np.int64)
+    w_at = np.where(w_known, issued.reindex(w_id).to_numpy(float), -np.inf)
+    w_at = np.nan_to_num(w_at, nan=-np.inf)
+    w_ev = issued_ev.reindex(w_id).fillna(0).to_numpy(np.int64) if issued_ev is not None else None
+    d_ev = _events(d) if start_ev is not None and w_ev is not None else None
+    w_pos, drop_pos = _ranked(w_at, w_ev, d_at, d_ev)
+    drop_pos_s, start_pos = _ranked(d_at, d_ev, stale["start_at"].to_numpy(float), start_ev if d_ev is not None else None)
     for i, (rid, wid) in enumerate(zip(stale["op_id"].to_numpy(np.int64).tolist(), w_ids.tolist(), strict=True)):
         if not np.isfinite(wid):
             continue
         wid = int(wid)
         if not (rid in used_fallback or wid in used_fallback):
             continue
-        w_at = float(issued.get(wid, -np.inf))
         common = [c for c in nodes.get(rid, set()) & nodes.get(wid, set())
-                  if not any(w_at <= t <= starts[i] for t in drops.get((c, keys[i]), ()))]
+                  if not any(w_pos[i] < drop_pos[j] and drop_pos_s[j] < start_pos[i]
+                             for j in drops.get((c, keys[i]), ()))]
         flag[i] = not common
     return flag
 

@@ -11,6 +11,11 @@ of key k starting at ``start_at``:
 * **read-your-writes violation**: it returns a version older than c's own last committed write to k,
   i.e. the newest version among c's writes to k that committed at or before ``start_at``.
 
+"Completed at or before ``start_at``" compares instants as the staleness metric does
+(``staleness.instant_ranks``): by time and, at one instant, by the history's event numbers, so a
+completion recorded at the very instant the read was issued, but after its issue, is not before it.
+Frames without event columns count a completion at the read's instant as before it.
+
 Warm-up operations count as history (what was read or written before) but are not measured. Rates
 are violations per measured read; ``eligible`` counts the measured reads that had something to
 violate (an earlier completed read, or an own committed write).
@@ -26,7 +31,7 @@ import numpy as np
 from .._lazy import LazyModule
 from .order import store_order
 from .siblings import CausalIndex, read_sets
-from .staleness import _is
+from .staleness import _is, instant_ranks
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,18 +39,20 @@ else:  # imported on first use (pbs_sim._lazy): starting a command does not pay 
     pd = LazyModule("pandas")
 
 
-def _prior_max(
-    reads: pd.DataFrame, events: pd.DataFrame, at_col: str, value_col: str
-) -> np.ndarray:
-    """For each read, the max ``value_col`` of same (client, key) events with ``at_col`` <= its start."""
-    if reads.empty or events.empty:
+def _prior_max(reads: pd.DataFrame, done: pd.DataFrame, value_col: str) -> np.ndarray:
+    """For each read, the max ``value_col`` of same (client, key) operations in ``done`` that
+    completed at or before its start, in the order of ``staleness.instant_ranks`` (``reads``:
+    ``start_at`` [, ``start_event``]; ``done``: ``completed_at`` [, ``completed_event``])."""
+    if reads.empty or done.empty:
         return np.full(len(reads), np.nan)
-    ev = events.sort_values(at_col, kind="stable").copy()
+    start_rank, done_rank = instant_ranks(
+        reads, done.rename(columns={"completed_at": "commit_at", "completed_event": "commit_event"}))
+    ev = done.assign(rank=done_rank).sort_values("rank", kind="stable")
     ev["prior"] = ev.groupby(["client", "key"], sort=False)[value_col].cummax()
-    left = reads[["client", "key", "start_at"]].assign(i=np.arange(len(reads))).sort_values("start_at", kind="stable")
+    left = reads[["client", "key"]].assign(rank=start_rank, i=np.arange(len(reads))).sort_values("rank", kind="stable")
+    # ranks are distinct, so "backward" finds the last completion ranked before the start
     m = pd.merge_asof(
-        left, ev[["client", "key", at_col, "prior"]], left_on="start_at", right_on=at_col,
-        by=["client", "key"], direction="backward", allow_exact_matches=True,
+        left, ev[["client", "key", "rank", "prior"]], on="rank", by=["client", "key"], direction="backward",
     ).sort_values("i")
     return m["prior"].to_numpy(float)
 
@@ -54,12 +61,15 @@ def session_violations(ops: pd.DataFrame, warmup_ms: float = 0.0) -> pd.DataFram
     """One row per measured read: ``op_id, client, key, start_at, version, prior_read_version,
     own_write_version, monotonic_read_violation, read_your_writes_violation`` (prior versions nan if none)."""
     is_read_ok = _is(ops["kind"], "read") & _is(ops["status"], "ok")
-    all_reads = ops.loc[is_read_ok, ["op_id", "client", "key", "issued_at", "completed_at", "version"]]
-    all_reads = all_reads.rename(columns={"issued_at": "start_at"})
+    events = [c for c in ("issued_event", "completed_event") if c in ops.columns]
+    events = events if len(events) == 2 else []  # both or neither: ranks by event need the pair
+    all_reads = ops.loc[is_read_ok, ["op_id", "client", "key", "issued_at", "completed_at", "version", *events]]
+    all_reads = all_reads.rename(columns={"issued_at": "start_at", "issued_event": "start_event"})
     measured = all_reads[all_reads["start_at"].to_numpy() >= warmup_ms].reset_index(drop=True)
-    writes = ops.loc[_is(ops["kind"], "write") & _is(ops["status"], "ok"), ["client", "key", "completed_at", "version"]]
-    prior_read = _prior_max(measured, all_reads, "completed_at", "version")
-    own_write = _prior_max(measured, writes, "completed_at", "version")
+    writes = ops.loc[_is(ops["kind"], "write") & _is(ops["status"], "ok"),
+                     ["client", "key", "completed_at", "version", *events[1:]]]
+    prior_read = _prior_max(measured, all_reads, "version")
+    own_write = _prior_max(measured, writes, "version")
     v = measured["version"].to_numpy(float)
     return pd.DataFrame({
         "op_id": measured["op_id"].to_numpy(np.int64),

@@ -6,6 +6,7 @@ Owns: the figures pbs_sim draws and the shipped style. One module per concern:
   profile) and the CCDF of ``versions_behind``;
 * :mod:`~pbs_sim.plots.tradeoff` — the latency-versus-staleness trade-off of the PBS paper;
 * :mod:`~pbs_sim.plots.durability` — durability metrics against popularity or anti-entropy interval;
+* :mod:`~pbs_sim.plots.loss` — P(data loss) against cluster size per placement (``loss-vs-size``);
 * :mod:`~pbs_sim.plots.pareto` — the recommender's latency/staleness Pareto front of every (N, R, W);
 * :mod:`~pbs_sim.plots.results` — reading a sweep or run results directory for display;
 * :mod:`~pbs_sim.plots.figures` — the standard figure of each kind (what ``pbs-sim plot`` draws);
@@ -29,6 +30,7 @@ from .common import ALIASES, canonical, label_for, rw_label
 from .curves import plot_curves, plot_curves_facets, plot_versions_ccdf
 from .durability import DURABILITY_METRIC_PREFIXES, DURABILITY_X, durability_metric, plot_durability
 from .figures import KINDS, figure_for
+from .loss import figure_loss_vs_size, plot_loss_vs_size
 from .pareto import plot_pareto
 from .results import ResultsDir, load_results_dir
 from .style import FIGURE_FORMATS, STYLE_PATH, new_axes, save_figure, style
@@ -36,7 +38,7 @@ from .tradeoff import plot_tradeoff, tradeoff_frame
 
 __all__ = [
     "ALIASES", "DURABILITY_METRIC_PREFIXES", "DURABILITY_X", "FIGURE_FORMATS", "KINDS", "STYLE_PATH",
-    "ResultsDir", "canonical", "durability_metric", "figure_for", "label_for", "load_results_dir",
-    "mean_curve", "new_axes", "plot_curves", "plot_curves_facets", "plot_durability", "plot_pareto", "plot_tradeoff",
+    "ResultsDir", "canonical", "durability_metric", "figure_for", "figure_loss_vs_size", "label_for", "load_results_dir",
+    "mean_curve", "new_axes", "plot_curves", "plot_curves_facets", "plot_durability", "plot_loss_vs_size", "plot_pareto", "plot_tradeoff",
     "plot_versions_ccdf", "rw_label", "save_figure", "style", "tradeoff_frame",
 ]

@@ -12,6 +12,7 @@ from ..errors import ConfigError
 from .common import _metric_col
 from .curves import plot_curves, plot_curves_facets, plot_versions_ccdf
 from .durability import DURABILITY_X, durability_metric, plot_durability
+from .loss import figure_loss_vs_size
 from .results import ResultsDir
 from .tradeoff import plot_tradeoff
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 
-KINDS = ("curves", "tradeoff", "durability", "versions")
+KINDS = ("curves", "tradeoff", "durability", "versions", "loss-vs-size")
 
 
 def figure_for(res: ResultsDir, kind: str) -> Figure:
@@ -70,4 +71,9 @@ def figure_for(res: ResultsDir, kind: str) -> Figure:
         fig = Figure()
         plot_versions_ccdf(frame, ax=fig.add_subplot())
         return fig
+    if kind == "loss-vs-size":  # issue 20: experiments/large_cluster_loss.py writes loss_vs_size.csv
+        frame = res.frames.get("loss_vs_size")
+        if frame is None or frame.empty:
+            raise ConfigError(where, None, "no loss_vs_size table (loss_vs_size.csv) to plot")
+        return figure_loss_vs_size(frame)
     raise ConfigError(None, "--kind", f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")

@@ -100,14 +100,43 @@ def run_sweep(
     progress: bool | None = None,
     dask_processes: bool = True,
 ) -> SweepResult:
-    """Run a sweep (a file, a dict shaped like one, or a ``SweepSpec``) into ``out``.
+    """Run a sweep into ``out``: every cell x replication, on the chosen executor, resumable.
 
-    ``workers``: 1 runs serially in this process; more (default: every usable CPU) a process pool.
-    ``scheduler``: ``"local"`` (a Dask LocalCluster of ``workers``), a Dask address such as
-    ``"tcp://host:8786"``, or a ``distributed.Client``. ``resume`` continues a directory holding this
-    same sweep, computing only missing replications (``retry_errors`` also reruns failed ones);
-    ``force`` discards whatever sweep results ``out`` holds. ``progress`` None shows a bar only when
-    stderr is a terminal; True also prints a line per tenth of the runs elsewhere (``pbs-sim sweep``). Results are identical whichever executor runs them (only ``wall_s`` differs).
+    Each replication (cell, rep) runs with ``SeedSequence(seed, spawn_key=(cell, rep))`` and is
+    written at once to ``out/.parts/``; the tables are rebuilt from the parts, so a sweep killed at
+    any moment loses only the runs in flight. Results are identical whichever executor runs them
+    (only ``wall_s`` differs).
+
+    Args:
+        sweep: a sweep file, a dict shaped like one, or a ``SweepSpec``.
+        workers: 1 runs serially in this process; more (default: every usable CPU) a process pool.
+        scheduler: ``"local"`` (a Dask LocalCluster of ``workers``), a Dask address such as
+            ``"tcp://host:8786"``, or a ``distributed.Client``.
+        out: the results directory (default ``results/<sweep file stem>/``).
+        fmt: ``"csv"`` or ``"parquet"``.
+        resume: continue a directory holding this same sweep, computing only the missing replications.
+        force: discard whatever sweep results ``out`` holds.
+        retry_errors: with ``resume``, also rerun the replications that failed.
+        progress: None shows a bar only when stderr is a terminal; True also prints a line per tenth
+            of the runs elsewhere (as ``pbs-sim sweep`` does).
+        dask_processes: a LocalCluster of processes (True) or threads.
+
+    Returns:
+        A ``SweepResult``: the tables as written (``results``, ``curves``, ``summary``,
+        ``curves_summary``), the ``manifest``, ``out``, ``computed`` (replications computed by this
+        call) and ``counts``.
+
+    Raises:
+        ConfigError: a bad sweep, or an ``out`` that holds another sweep or unrelated files (unless
+            ``force``), or a resume of parts computed another way (a changed input or pbs_sim version).
+        OSError: the results directory cannot be written.
+
+    Example:
+        >>> res = run_sweep({"sweep": {"engine": "predict", "replications": 2, "seed": 7},
+        ...                  "base": {"predict": {"trials": 2000}},
+        ...                  "grid": {"cluster.read_quorum": [1, 2]}}, workers=1, out="runs/doc-sweep")
+        >>> len(res.results), res.n_ok, sorted(res.summary["cluster_read_quorum"])
+        (4, 4, [1, 2])
     """
     spec = as_spec(sweep)
     if fmt not in io.FORMATS:

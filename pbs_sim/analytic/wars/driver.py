@@ -30,6 +30,9 @@ from .tallies import _ExactTally, _HistTally, _snap_to_edge, _Tally
 if TYPE_CHECKING:
     from ...config import Scenario
 
+#: ``kernel(streams)`` -> ``step(rng, pick_rng, m)`` -> ``(tau, read_latency, write_latency)`` of m trials
+ChunkKernel = Callable[[Streams], Callable[[np.random.Generator, np.random.Generator, int], tuple[np.ndarray, np.ndarray, np.ndarray]]]
+
 CHUNK_VALUES = 1 << 20  # delay values per delay array per chunk (trials per chunk = this // N)
 EXACT_MAX_TRIALS = 10_000_000
 LATENCY_QUANTILES = (("p50", 0.5), ("p99", 0.99), ("p99.9", 0.999))
@@ -88,6 +91,7 @@ def _run(
     exact_max_trials: int,
     curve_points: int,
     progress: Callable[[int], object] | None = None,
+    kernel: ChunkKernel | None = None,
 ) -> PredictResult:
     n, r, w, trials, target, ts, k, chunk_trials = _validate(n, r, w, trials, target, t_ms, fanout, k, chunk)
     check_prediction(seed=seed)
@@ -97,14 +101,20 @@ def _run(
     # the replicas a quorum read asks come from their own stream, so the delay draws are the same
     # for every (R, W) and fan-out (the grid engine relies on it)
     pick_rng = streams.get(READ_REPLICAS_STREAM)
+    # a multi-datacenter kernel (pbs_sim.analytic.multidc) draws and judges a chunk itself, from
+    # the same "wars" and read-replica streams plus its own; None: today's kernel, unchanged
+    step = kernel(streams) if kernel is not None else None
     exact = trials <= exact_max_trials
     tally: _ExactTally | _HistTally = _ExactTally(trials) if exact else _HistTally(trials, ts)
     done = 0
     while done < trials:
         m = min(chunk_trials, trials - done)
-        dw, da, dr, ds = sampler(rng, m, n)
-        tau, read, write = wars_thresholds(dw, da, dr, ds, r, w, fanout, pick_rng)
-        del dw, da, dr, ds
+        if step is None:
+            dw, da, dr, ds = sampler(rng, m, n)
+            tau, read, write = wars_thresholds(dw, da, dr, ds, r, w, fanout, pick_rng)
+            del dw, da, dr, ds
+        else:
+            tau, read, write = step(rng, pick_rng, m)
         tally.add(tau, read, write)
         done += m
         if progress is not None:
@@ -180,13 +190,47 @@ def predict(
     curve_points: int = 160,
     progress: Callable[[int], object] | None = None,
 ) -> PredictResult:
-    """Predict the t-visibility curve of an (N, R, W) Dynamo-style store with WARS delays ``profile``
-    (a ``Profile``, a built-in name, ``exponential(...)`` or a TOML path). ``progress(m)`` is called
-    after each chunk of ``m`` trials.
+    """Predict the t-visibility curve of an (N, R, W) Dynamo-style store with the WARS Monte Carlo.
 
-    >>> res = predict("lnkd-ssd", 3, 1, 1, trials=20_000, seed=1)
-    >>> 0.95 < res.p_consistent_at_t0 < 1.0
-    True
+    Each trial draws W (write), A (ack), R (read request) and S (response) delays for the N
+    replicas from ``profile`` and computes the time after commit from which a read is consistent,
+    so one pass over the trials gives the whole curve P(consistent at t), its 95 % Wilson
+    intervals, the t-visibility at ``target`` with a distribution-free 95 % interval, and the read
+    and write latency percentiles. Up to ``exact_max_trials`` every figure is exact for the sample;
+    beyond, fixed log histograms keep memory bounded (exact counts at t = 0 and at every ``t_ms``).
+
+    Args:
+        profile: a ``Profile``, a built-in name, ``exponential(...)``, or a profile TOML path.
+        n: replicas per key (N).
+        r: read responses waited for (R, 1..N).
+        w: write acks waited for (W, 1..N).
+        trials: Monte Carlo trials; N x trials is bounded (refused before any work beyond it).
+        seed: an int below 2**63, a ``numpy.random.SeedSequence`` or its entropy sequence; None
+            draws one, reported as ``result.seed`` so the run can be repeated.
+        target: the probability the t-visibility is reported at, in (0, 1).
+        t_ms: times after commit (ms) at which to report P(consistent) exactly.
+        fanout: ``"all"`` (reads ask all N, the paper's model) or ``"quorum"`` (R random replicas,
+            Cassandra's ``nodetool predictconsistency``).
+        k: also report k-staleness, 1 - (1 - p0)^k, assuming independent writes (the paper's §4).
+        chunk: trials per vectorized chunk (memory against speed); None picks one.
+        exact_max_trials: above this many trials the curve is streamed through histograms.
+        curve_points: points in ``result.curve``.
+        progress: called with ``m`` after each chunk of ``m`` trials.
+
+    Returns:
+        A ``PredictResult``: ``p_consistent_at_t0``, ``p_consistent(t)``, ``t_visibility_ms`` and its
+        ``t_visibility_ci_ms``, ``curve`` (a DataFrame ``t_ms, p_consistent, ci_low, ci_high``),
+        ``summary()`` (the flat dict sweeps tabulate) and ``to_dict()`` (what ``--json`` prints).
+
+    Raises:
+        ConfigError: R or W outside 1..N, a bad profile, seed, target, fan-out or trial count.
+
+    Example:
+        >>> res = predict("lnkd-ssd", 3, 1, 1, trials=20_000, seed=1)
+        >>> 0.95 < res.p_consistent_at_t0 < 1.0
+        True
+        >>> predict("lnkd-ssd", 3, 2, 2, trials=20_000, seed=1).t_visibility_ms   # R + W > N
+        0.0
     """
     prof = get_profile(profile, key="profile")
     return _run(
@@ -202,6 +246,10 @@ def predict_scenario(scenario: Scenario, seed: Seed = None) -> PredictResult:
     means the same store on both engines (WARS writes always go to all N: ``cluster.write_fanout =
     "quorum"`` has no analytic counterpart here); ``seed`` None uses ``run.seed``."""
     c, p = scenario.cluster, scenario.predict
+    if scenario.topology.enabled:  # one flat curve would hide the datacenters (issue 19)
+        raise ConfigError(scenario.source, "topology",
+                          "a scenario with datacenters has one curve per (write DC, read DC) pair: "
+                          "use pbs_sim.analytic.multidc.predict_topology (pbs-sim predict --scenario FILE)")
     return predict(
         scenario.latency.wars, c.replication, c.read_quorum, c.write_quorum,
         trials=p.trials, seed=scenario.run.seed if seed is None else seed, target=p.target,
