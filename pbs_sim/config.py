@@ -44,6 +44,8 @@ from .errors import ConfigError, DistributionError
 from .keys import KEY_HASHES, is_numeric_name
 from .numbers import num
 from .profiles import Profile, get_profile
+from .scripts import Script, read_script
+from .scripts import script as script_from_rows
 from .topology import ConsistencyConfig, TopologyConfig, check_topology, fill_cluster_defaults
 
 if sys.version_info >= (3, 11):
@@ -201,8 +203,15 @@ class LatencyConfig:
 
 @dataclass(frozen=True)
 class WorkloadConfig:
-    kind: str = opt("open", choices=("open", "closed", "pbs-probe", "trace"),
-                    doc="open (Poisson) | closed (think time) | pbs-probe | trace (replay workload.trace)")
+    kind: str = opt("open", choices=("open", "closed", "pbs-probe", "trace", "script"),
+                    doc="open (Poisson) | closed (think time) | pbs-probe | trace (replay workload.trace) | "
+                        "script (workload.script: an exact schedule)")
+    script: Script | None = opt(
+        None,
+        doc="kind = script: the operations, one a line (pbs_sim.scripts): a CSV or JSON Lines file (path relative "
+            "to the scenario file) with at_ms, client, op (read | write | rmw), key, value, and optional id, "
+            "context (none | last-read | last-reply | an earlier id), coordinator; or a list of such tables",
+    )
     keys: int = opt(1000, ge=1, le=10**8, doc="number of keys")
     key_distribution: KeyDistribution = opt(KeyDistribution(), doc="uniform | zipf(s=0.99)")
     read_fraction: float = opt(0.9, ge=0, le=1, doc="fraction of operations that are reads")
@@ -558,6 +567,8 @@ def _public_fields(cls: type) -> list[dataclasses.Field[Any]]:
 
 
 def _dump(v: Any) -> Any:
+    if isinstance(v, Script):  # a file by its path; an inline script by its lines
+        return v.path if v.path is not None else v.rows()
     if isinstance(v, KeyName):
         return int(v) if is_numeric_name(v) else str(v)
     if isinstance(v, Distribution):
@@ -758,6 +769,14 @@ def _convert(tp: Any, value: Any, meta: Mapping[str, Any], source: str, key: str
             raise ConfigError(source, key, f"{dist.spec()} can be negative; use absnormal(...) here")
         check_delay(dist, source, key)
         return dist
+    if tp is Script:
+        if isinstance(value, Script):
+            return value
+        if isinstance(value, str | Path):
+            return read_script(value, base_dir)
+        if isinstance(value, list | tuple):
+            return script_from_rows(value, source=f"{source}: {key}")
+        raise ConfigError(source, key, f"expected a script file's path or a list of operations, got {value!r}")
     if tp is KeyName:
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise ConfigError(source, key, f"expected a key name (a string) or an integer key, got {value!r}")
@@ -858,6 +877,7 @@ def _check_scenario(sc: Scenario) -> None:
         raise ConfigError(src, "workload.probe_offsets_ms", "pbs-probe needs read offsets (or workload.probe_offset)")
     if w.kind == "pbs-probe" and w.preload:
         raise ConfigError(src, "workload.preload", "pbs-probe writes a fresh key per trial; preload is for open and closed")
+    _check_script(sc)
     for i, t in enumerate(w.probe_offsets_ms):
         if t < 0:
             raise ConfigError(src, f"workload.probe_offsets_ms[{i}]", f"offsets must be >= 0, got {num(t)}")
@@ -887,6 +907,28 @@ def _check_scenario(sc: Scenario) -> None:
     _check_sloppy(sc)
     _check_siblings(sc)
     _check_loss_model(sc)
+
+
+def _check_script(sc: Scenario) -> None:
+    """A scripted workload (``pbs_sim.scripts``): the script is given, fits the cluster, and the
+    synthetic generators' options that would add operations of their own are off."""
+    src, w, c = sc.source, sc.workload, sc.cluster
+    if w.kind != "script":
+        if w.script is not None:
+            raise ConfigError(src, "workload.script", f"only applies to workload.kind = 'script' (kind is {w.kind!r})")
+        return
+    if w.script is None:
+        raise ConfigError(src, "workload.script", "kind = 'script' needs the script: a file's path or a list of operations")
+    if w.preload:
+        raise ConfigError(src, "workload.preload", "a script is the whole schedule; preload is for open and closed")
+    if w.hot_key_writers_per_s:
+        raise ConfigError(src, "workload.hot_key_writers_per_s", "a script is the whole schedule; write them as lines")
+    if w.write_pattern != "blind":
+        raise ConfigError(src, "workload.write_pattern", "a script says per line: op = rmw for a read-modify-write")
+    if sc.clocks.causality == "off":
+        raise ConfigError(src, "clocks.causality", "cannot be 'off' with a script: its writes carry causal contexts "
+                          "and write replies (leave it 'auto')")
+    w.script.check_cluster(c.nodes, c.coordinator)
 
 
 def _check_siblings(sc: Scenario) -> None:
@@ -1015,6 +1057,8 @@ def run_horizon_ms(sc: Scenario) -> float:
         return w.trials * w.probe_interval_ms + max((*w.probe_offsets_ms, 0.0))
     if w.kind == "trace" and w.trace_info is not None:  # issue 18: the trace's own span
         return float(w.trace_info.last_ms * w.trace_time_scale)
+    if w.kind == "script":
+        return w.script.end_ms if w.script is not None else 0.0
     h = w.warmup_ms + w.duration_ms
     if w.preload:
         rate = w.preload_rate_per_s if w.preload_rate_per_s is not None else w.rate_per_s
@@ -1029,7 +1073,7 @@ def background_span_ms(sc: Scenario) -> float:
     ends, so their work is bounded over this span, not over the horizon alone."""
     c, w = sc.cluster, sc.workload
     tail = max(c.read_timeout_ms, c.write_timeout_ms)
-    if w.write_pattern == "rmw":
+    if w.write_pattern == "rmw" or w.kind == "script":  # a script's rmw lines too
         tail += c.read_timeout_ms + w.rmw_gap.mean
     return run_horizon_ms(sc) + tail
 
@@ -1075,6 +1119,10 @@ def _check_work(sc: Scenario) -> None:
             )
     elif w.kind == "trace":
         ops = w.trace_info.rows if w.trace_info is not None else 0  # bounded by _resolve_workload_files
+    elif w.kind == "script":
+        ops = 2 * len(w.script) if w.script is not None else 0  # an rmw line is two operations
+        if ops > MAX_OPS:
+            raise ConfigError(src, "workload.script", f"{len(w.script or ()):,} lines; at most {num(MAX_OPS // 2)} per run")
     else:
         offsets = 1 if w.probe_offset is not None else len(w.probe_offsets_ms)
         ops = w.trials * (1 + offsets)
@@ -1106,6 +1154,8 @@ def _check_work(sc: Scenario) -> None:
             key = "workload.trace_time_scale"
         elif w.kind == "pbs-probe":
             key = "workload.probe_interval_ms"
+        elif w.kind == "script":
+            key = "workload.script"
         elif horizon_ms - span_ms > span_ms:  # the preload is the longer part
             key = "workload.preload_rate_per_s" if w.preload_rate_per_s is not None else "workload.rate_per_s"
         else:

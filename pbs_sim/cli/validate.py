@@ -41,6 +41,13 @@ def scenario_facts(sc: Any) -> list[str]:
         t = wl.trace_info
         lines.append(f"workload  trace: {t.rows:,} operations ({t.rmw_rows:,} read-modify-writes) from {t.path} "
                      f"({t.fmt}, {t.form} columns) over {num(t.last_ms * wl.trace_time_scale)} ms; keys {wl.trace_keys}")
+    elif wl.kind == "script" and wl.script is not None:
+        sc_ = wl.script
+        kinds = {k: sum(o.op == k for o in sc_.ops) for k in ("read", "write", "rmw")}
+        lines.append(f"workload  script {sc_.path or sc_.source}: {len(sc_):,} lines ({kinds['read']} reads, "
+                     f"{kinds['write']} writes, {kinds['rmw']} read-modify-writes) by "
+                     f"{len({o.client for o in sc_.ops})} clients on {len({o.key for o in sc_.ops})} keys, "
+                     f"over {num(sc_.end_ms)} ms")
     else:
         rate = (f"Poisson {num(wl.rate_per_s)} ops/s (~{wl.rate_per_s * wl.duration_ms / 1000:,.0f} measured ops)"
                 if wl.kind == "open" else f"{wl.clients} clients, think time {wl.think_time.spec()}")

@@ -201,6 +201,8 @@ def build(
 
     workload = make_workload(env, wl, pick, streams.get)
     workload.keyspace = keys
+    if hasattr(workload, "coordinators"):  # a script's lines may name their coordinating node
+        workload.coordinators = coordinators
     model = Model(
         scenario=scenario, streams=streams, env=env, history=history, ring=ring, network=network,
         nodes=nodes, coordinators=coordinators, deadlines=deadlines, versions=versions,
