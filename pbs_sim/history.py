@@ -347,6 +347,10 @@ class History:
         if version is not None:
             self._version[row] = version
 
+    def asked_more(self, row: int) -> None:
+        """Operation ``row`` asked one more replica after it was issued (speculative retry)."""
+        self._asked[row] += 1
+
     def answered(self, row: int) -> None:
         """One more reply to operation ``row`` (late replies count too)."""
         self._answered[row] += 1

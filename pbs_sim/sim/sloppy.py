@@ -292,23 +292,22 @@ class SloppyMechanism:
     requires: tuple[str, ...] = ("env", "nodes", "network", "history", "ring", "coordinators")
     tables: tuple[TableSpec, ...] = (SLOPPY_OPS_TABLE, MEMBERS_TABLE)
     moves_data = True  # hinted copies land on nodes that are not replicas
+    needs: tuple[str, ...] = ("failure_detector",)
 
     def enabled(self, scenario: Scenario) -> bool:
         return enabled(scenario)
 
     def install(self, model: Model, streams: Streams) -> SloppyPlacement:
-        fd = model.parts.get("failure_detector")
-        if fd is None:
-            from .mechanism import MissingConnection
-
-            raise MissingConnection("mechanism 'sloppy_quorum' requires the failure_detector mechanism")
+        fd = model.dependency(self, "failure_detector")
         sc = model.scenario
         placement = SloppyPlacement(
             model.env, sc.cluster, model.ring, model.nodes, model.network, model.history, fd,
             coordinator_hints=sc.hinted_handoff.store == "coordinator",
         )
         for coord in model.coordinators.values():
-            coord.placement = placement
+            # it chooses the targets (and sends writes) and decides quorums ack by ack: PW/PR, ANY
+            coord.plug("placement", self.name, placement)
+            coord.plug("quorum", self.name, placement)
         return placement
 
 
