@@ -175,6 +175,11 @@ class ClusterConfig:
     )
     max_siblings: int = opt(100, ge=1, doc="reads returning more siblings count as sibling_limit_exceeded (Riak: 100)")
     siblings_warning: int = opt(25, ge=1, doc="reads returning more siblings than this are counted as warnings (Riak: 25)")
+    # -- speculative retry (issue 19; pbs_sim.sim.speculative)
+    speculative_retry: str = opt(
+        "NONE", doc="Cassandra's speculative_retry: NONE | ALWAYS (one extra read at once) | Xms (one more read if "
+                    "no quorum after X ms) | Xp (X = the p-th percentile of the coordinator's read latency)",
+    )
 
 
 @dataclass(frozen=True)
@@ -866,6 +871,13 @@ def _check_scenario(sc: Scenario) -> None:
     """Rules that span fields; each names the key to fix."""
     src, c = sc.source, sc.cluster
     check_topology(sc)  # issue 19: datacenters and named levels first (pbs_sim.topology)
+    if c.speculative_retry != "NONE":
+        from .sim.speculative import parse as parse_speculative
+
+        try:
+            parse_speculative(c.speculative_retry)
+        except ValueError as e:
+            raise ConfigError(src, "cluster.speculative_retry", str(e)) from None
     if c.replication > c.nodes:
         raise ConfigError(src, "cluster.replication", f"N = {c.replication} exceeds cluster.nodes = {c.nodes}")
     if c.read_quorum > c.replication:
