@@ -174,8 +174,8 @@ class WriteOp:
     @property
     def returned(self) -> Any:
         """What the write's reply hands the client (Riak's ``return_body``): the merged state of the
-        replicas that acknowledged it by its commit, or, where no replica state came back (a write
-        sent by a placement: sloppy quorums), the version the write made."""
+        replicas that acknowledged it by its commit (sloppy quorums' fallbacks included), or, where no
+        replica state came back (an ANY write committed on a coordinator hint), the version it made."""
         return self.stamp if self.reply is None else self.reply
 
     def expire(self, at: float) -> None:
