@@ -147,3 +147,24 @@ def test_extra_read_fraction_is_the_tail_probability_of_the_first_response() -> 
     assert abs(over - 0.01) <= 3.29 * math.sqrt(0.01 * 0.99 / len(reads)), (over, t99)
     # without speculation the same quantile would be 0.5 + 2 ln 100 = 9.7 ms: the extra read cut it
     assert s["read_latency_p99_ms"] < 0.5 + 2.0 * math.log(100.0) - 2.0
+
+
+def test_a_percentile_threshold_speculates_on_the_complementary_fraction_of_reads() -> None:
+    """``90p``: a read past the coordinator's running 90th percentile sends an extra request. A read
+    that triggers has a latency of at least the threshold whatever the extra request does, so the
+    latencies above the estimate are those of reads that would have been above it anyway: the
+    estimate is the 90th percentile of the unspeculated law and about 10 % of reads trigger. Bound:
+    binomial sd sqrt(0.09 / n) plus the estimate's coverage error (a 1,024-read window: sd
+    sqrt(0.09 / 1024) per window, about n / 1024 independent windows), 3.29 sd in all."""
+    raw = {
+        "cluster": {"nodes": 3, "replication": 3, "read_quorum": 1, "write_quorum": 1, "read_fanout": "quorum",
+                    "speculative_retry": "90p"},
+        "latency": {"profile": "exponential", "w": 1, "a": 1, "r": "exponential(mean=2)", "s": "constant(0.5)"},
+        "workload": {"kind": "open", "rate_per_s": 4000, "duration_ms": 2000, "warmup_ms": 200, "read_fraction": 1.0,
+                     "keys": 100},
+    }
+    s = simulate(scenario_from_dict(raw), seed=5).summary()
+    n = s["measured_reads"]
+    sd = math.sqrt(0.09 / n) + math.sqrt(0.09 / 1024) / math.sqrt(max(n / 1024, 1.0))
+    assert abs(s["speculative_triggered_fraction"] - 0.10) <= 3.29 * sd, (s["speculative_triggered_fraction"], sd)
+    assert s["speculative_read_fraction"] == s["speculative_triggered_fraction"]  # a replica is always left
