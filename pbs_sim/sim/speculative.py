@@ -144,6 +144,8 @@ class SpeculativeRetry:
         coord, op, x = arg
         if op.done or op.quorum_at != INF:
             return  # answered in time
+        if not coord._up():  # noqa: SLF001  # a coordinator that crashed meanwhile sends nothing
+            return
         asked = set(op.targets)
         dst = next((n for n in self.ring.preference_list(op.key) if n not in asked), -1)
         now = self.env.now
