@@ -23,9 +23,10 @@ from pbs_sim.simulation import simulate
 KEY = 5
 
 
-def model(retry: str, fanout: str = "quorum") -> Model:
+def model(retry: str, fanout: str = "quorum", coordinator: str = "client") -> Model:
     raw: dict[str, Any] = {
         "cluster": {"nodes": 4, "replication": 3, "read_quorum": 1, "write_quorum": 1, "read_fanout": fanout,
+                    "coordinator": coordinator,
                     "replica_choice": "preference", "read_timeout_ms": 50, "speculative_retry": retry},
         "latency": {"profile": "exponential", "w": 1, "a": 1, "r": 1, "s": 1, "other": 1},
         "workload": {"kind": "open", "warmup_ms": 0},
@@ -82,6 +83,15 @@ def test_always_sends_one_at_once() -> None:
     op = one_read(m)
     assert rows(m) == [(0.0, 1, 0.0, True)]
     assert op.status == OK and op.completed_at == 2.0
+
+
+def test_a_coordinator_that_crashed_before_the_threshold_sends_nothing() -> None:
+    m = model("7ms", coordinator="random")
+    m.nodes[2].crash()
+    m.coordinators[3].read(0, KEY)  # node 3 coordinates (not a replica of KEY) and crashes at 1 ms
+    m.env.timeout(1.0).callbacks.append(lambda _e: m.nodes[3].crash())
+    m.env.run(until=100)
+    assert rows(m) == []
 
 
 def test_fanout_all_has_no_replica_left_to_ask() -> None:
