@@ -87,3 +87,12 @@ def test_requirements_the_single_dc_simulator_honours() -> None:
     assert requirement_count(Requirement("ANY", total=1, hint_ok=True)) == 1
     with pytest.raises(ValueError, match="need datacenters"):
         requirement_count(Requirement("LOCAL_QUORUM", local=2))
+
+
+def test_named_levels_reach_the_quorum_stage_as_counts() -> None:
+    """A flat cluster of N = 5: QUORUM is 3 (floor(5/2) + 1) and ALL 5, the counts the coordinators wait for."""
+    raw = {"cluster": {"nodes": 5, "replication": 5}, "consistency": {"read": "QUORUM", "write": "ALL"},
+           "workload": {"duration_ms": 50, "warmup_ms": 0}}
+    model = build(scenario_from_dict(raw))
+    coord = next(iter(model.coordinators.values()))
+    assert (coord.r, coord.w) == (3, 5)
