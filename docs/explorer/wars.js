@@ -218,7 +218,7 @@
    * The page's figures from a simulate() result: P(consistent) at t = 0 and at ``t_ms``, the
    * t-visibility at ``target`` with a 95 % order-statistic interval (normal approximation to the
    * binomial ranks; pbs_sim uses the exact binomial), latency percentiles, and the curve with its
-   * Wilson band on ``points`` times from 0 to 1.25 x max(t-visibility, t, the 99.99th percentile).
+   * Wilson band from 0 to 1.25 x max(t-visibility, t, the 99.99th percentile).
    */
   function summarize(sim, opts) {
     const o = Object.assign({ target: 0.999, t_ms: 10, points: 240 }, opts || {});
@@ -233,9 +233,19 @@
     const pct = (a) => ({ p50: quantile(a, 0.5), p99: quantile(a, 0.99), "p99.9": quantile(a, 0.999) });
     const top = Math.max(tvis, o.t_ms, quantile(tau, 0.9999));
     const hi = top > 0 ? 1.25 * top : 1;
+    // linear points from 0, and log-spaced ones over four decades below the top (a log axis, and
+    // the steep start of a curve, get points too), t and the t-visibility themselves
+    const grid = [];
+    for (let i = 0; i <= o.points; i++) grid.push((hi * i) / o.points);
+    const low = Math.max(hi * 1e-4, 1e-3), half = Math.max(2, o.points >> 1);
+    for (let i = 0; i < half; i++) grid.push(low * Math.pow(hi / low, i / (half - 1)));
+    grid.push(o.t_ms);
+    if (Number.isFinite(tvis)) grid.push(tvis);
+    grid.sort((x, y) => x - y);
     const ts = [], p = [], lo = [], up = [];
-    for (let i = 0; i <= o.points; i++) {
-      const t = (hi * i) / o.points, k = countAt(tau, t).le, [a, b] = wilson(k, n);
+    for (const t of grid) {
+      if (ts.length && t === ts[ts.length - 1]) continue;
+      const k = countAt(tau, t).le, [a, b] = wilson(k, n);
       ts.push(t); p.push(k / n); lo.push(a); up.push(b);
     }
     return {
