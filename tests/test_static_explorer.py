@@ -368,6 +368,11 @@ def test_the_static_explorer_in_headless_chromium(driver: Any, static_server: st
     _wait(d, READ_JS, "pbs-message", lambda g: g["hidden"])
     _state(d, profile="ymmr", n=5, r=1, w=2)
     _expect(d, "ymmr", 5, 1, 2)
+    # a link with a query opens those settings
+    d.get(static_server + "explorer.html?profile=wan&n=4&r=1&w=3")
+    _wait(d, READ_JS, "pbs-timing", lambda g: g["updates"] == "1")
+    _state(d, profile="wan", n=4, r=1, w=3)
+    _expect(d, "wan", 4, 1, 3)
     with capsys.disabled():
         print(f"\nstatic explorer: first result {first_ms:.0f} ms after navigation start; per update (ms): "
               + ", ".join(f"{k} {v:.0f}" for k, v in per_update))

@@ -54,6 +54,9 @@
     source = new Bokeh.ColumnDataSource({ data: { t_ms: [], p_consistent: [], ci_low: [], ci_high: [] } });
     figure.varea({ x: { field: "t_ms" }, y1: { field: "ci_low" }, y2: { field: "ci_high" }, source,
       fill_alpha: 0.3, fill_color: "#1f77b4" });
+    for (const edge of ["ci_low", "ci_high"]) { // the band's edges too: it stays visible where it is thin
+      figure.line({ x: { field: "t_ms" }, y: { field: edge }, source, line_width: 1, line_alpha: 0.6, line_color: "#1f77b4" });
+    }
     figure.line({ x: { field: "t_ms" }, y: { field: "p_consistent" }, source, line_width: 2 });
     span = new Bokeh.Span({ location: 0.999, dimension: "width", line_dash: "dashed", line_color: "gray" });
     tvisSpan = new Bokeh.Span({ location: 0, dimension: "height", line_dash: "dotted", line_color: "firebrick" });
@@ -120,6 +123,16 @@
     });
   }
 
+  // ?profile=ymmr&n=5&r=2&w=2 (also trials, seed, t, target, fanout, log=0) opens those settings:
+  // a link, or a plain `chromium --headless --screenshot URL`, shows a chosen view; the headline's
+  // data-state is such a query
+  const QUERY = { profile: "pbs-profile", n: "pbs-n", r: "pbs-r", w: "pbs-w", trials: "pbs-trials",
+    seed: "pbs-seed", t: "pbs-t", target: "pbs-target", fanout: "pbs-fanout" };
+  function fromQuery(q) {
+    for (const [key, id] of Object.entries(QUERY)) if (q.has(key)) $(id).value = q.get(key);
+    if (q.has("log")) $("pbs-log").checked = !["0", "false", "no"].includes(q.get("log"));
+  }
+
   function schedule() {
     // coalesce a burst of events (typing) into one update, after the browser shows the new value
     if (pending === null) pending = setTimeout(update, 0);
@@ -133,6 +146,7 @@
       sel.appendChild(o);
     }
     sel.value = "lnkd-disk";
+    fromQuery(new URLSearchParams(window.location.search));
     const describe = () => { $("pbs-profile-note").textContent = PROFILES[sel.value].description; };
     describe();
     sel.addEventListener("change", describe);
