@@ -15,7 +15,7 @@ and the built page in headless Chromium.
      band = Z sqrt(2 q(1-q)/n) + 1/n (F(x_q) of a q-quantile of an independent sample has variance
      about q(1-q)/n on top of F's own; the two-sided form allows atoms, e.g. tau = 0).
 
-   Z = 4.5, about 200 comparisons: a correct port fails by chance with probability below 0.2 %
+   Z = 4.5, about 300 comparisons: a correct port fails by chance with probability about 0.2 %
    (Bonferroni). The runs are seeded, so the outcome is reproducible.
 2. The site built as ``make docs`` builds it (strict), served from a loopback static server
    (``http.server`` in a thread), opened in headless Chromium (the flags of
