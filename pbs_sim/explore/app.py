@@ -178,7 +178,8 @@ class ExplorerApp:
                     tools="pan,wheel_zoom,box_zoom,reset,save")
         # ticks at 1, 2, 5 x 10^k over the data (draw() sets them): Bokeh's log ticker labels only
         # whole decades, none at all on a range like 0.3 .. 15 ms
-        fl.xaxis.ticker = FixedTicker(ticks=[])
+        self.latency_ticker = FixedTicker(ticks=[])
+        fl.xaxis.ticker = self.latency_ticker
         fl.xaxis.formatter = CustomJSTickFormatter(code="return String(Number(tick.toPrecision(3)));")
         fl.line(x="ms", y="p", source=self.src_read, line_width=2, color="#1f77b4", legend_label="read")
         fl.line(x="ms", y="p", source=self.src_write, line_width=2, color="#d62728", legend_label="write")
@@ -329,12 +330,12 @@ class ExplorerApp:
         pos = [i for i, t in enumerate(v.curve["t_ms"]) if t > 0]
         self.src_curve.data = {k: [v.curve[k][i] for i in pos] for k in ("t_ms", "p_consistent", "ci_low", "ci_high")}
         self.span_target.location = v.state.target
-        shown = math.isfinite(v.t_visibility_ms) and v.t_visibility_ms > 0
-        self.span_tvis.location = v.t_visibility_ms if shown else 1.0
-        self.span_tvis.visible = shown
+        tvis_drawn = math.isfinite(v.t_visibility_ms) and v.t_visibility_ms > 0
+        self.span_tvis.location = v.t_visibility_ms if tvis_drawn else 1.0
+        self.span_tvis.visible = tvis_drawn
         self.src_read.data = {"ms": [max(x, 1e-6) for x in v.read_cdf["ms"]], "p": v.read_cdf["p"]}
         self.src_write.data = {"ms": [max(x, 1e-6) for x in v.write_cdf["ms"]], "p": v.write_cdf["p"]}
-        self.fig_latency.xaxis.ticker.ticks = log_ticks(
+        self.latency_ticker.ticks = log_ticks(
             [*self.src_read.data["ms"], *self.src_write.data["ms"]])
         tr = v.tradeoff
         finite = [math.isfinite(x) for x in tr["t_visibility_ms"]]
@@ -356,7 +357,7 @@ class ExplorerApp:
             "x_offset": [facing(x, 6)[1] for x in xs],
         }
         now = [i for i in keep if tr["current"][i]]
-        now_data: dict[str, list[Any]] = {k: [tr[k][i] for i in now] for k in ("t_visibility_ms", "latency_ms", "label")}
+        now_data: dict[str, Any] = {k: [tr[k][i] for i in now] for k in ("t_visibility_ms", "latency_ms", "label")}
         now_data["align"] = [facing(tr["t_visibility_ms"][i], 10)[0] for i in now]
         now_data["x_offset"] = [facing(tr["t_visibility_ms"][i], 10)[1] for i in now]
         self.src_now.data = now_data
