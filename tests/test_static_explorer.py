@@ -211,12 +211,12 @@ return {value: e.getAttribute('data-value'), text: e.textContent, state: e.getAt
         last: e.getAttribute('data-last-ms'), hidden: e.hidden};
 """
 CURVE_JS = """
-const doc = Bokeh.documents[0];
+const doc = Bokeh.documents[Bokeh.documents.length - 1];  // the figure drawn last
 if (!doc) return null;
 for (const m of doc.all_models) {
   if (m.type === 'ColumnDataSource' || (m.data && m.data.p_consistent)) {
     const d = m.data; if (!d.p_consistent) continue;
-    return {n: d.t_ms.length, t_last: d.t_ms[d.t_ms.length - 1], p_first: d.p_consistent[0],
+    return {n: d.t_ms.length, t_first: d.t_ms[0], t_last: d.t_ms[d.t_ms.length - 1], p_first: d.p_consistent[0],
             p_last: d.p_consistent[d.p_consistent.length - 1]};
   }
 }
@@ -368,6 +368,15 @@ def test_the_static_explorer_in_headless_chromium(driver: Any, static_server: st
     _wait(d, READ_JS, "pbs-message", lambda g: g["hidden"])
     _state(d, profile="ymmr", n=5, r=1, w=2)
     _expect(d, "ymmr", 5, 1, 2)
+    # the t axis: log by default (no t = 0 on it); unticked, linear from t = 0
+    log_curve = _wait(d, CURVE_JS, "", lambda c: c["n"] > 10)
+    assert log_curve["t_first"] > 0
+    d.find_element(By.ID, "pbs-log").click()
+    updates = changed("linear t axis", updates)
+    lin = _wait(d, CURVE_JS, "", lambda c: c["t_first"] == 0)
+    assert d.execute_script("return Bokeh.documents.length") == 1  # the log figure's document is gone
+    assert lin["p_first"] == pytest.approx(float(d.execute_script(READ_JS, "pbs-p0")["value"]))
+
     # a link with a query opens those settings
     d.get(static_server + "explorer.html?profile=wan&n=4&r=1&w=3")
     _wait(d, READ_JS, "pbs-timing", lambda g: g["updates"] == "1")

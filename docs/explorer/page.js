@@ -44,6 +44,11 @@
   function makeFigure(log) {
     const plt = Bokeh.Plotting;
     const host = $("pbs-curve");
+    if (figure !== null && figure.document) { // a new axis type is a new figure: drop the old one's document
+      const old = figure.document, i = Bokeh.documents.indexOf(old);
+      old.clear();
+      if (i >= 0) Bokeh.documents.splice(i, 1);
+    }
     host.innerHTML = "";
     figure = plt.figure({
       title: "P(consistent) against time after commit (95 % Wilson band)",
