@@ -260,7 +260,7 @@ def _used_placement(sc: Any) -> tuple[Placement, int]:
 
 
 def _check_outage_against_analytic(placement: dict[str, Any], q: float, seeds: int, keys: int,
-                                   all_sets: bool = False) -> None:
+                                   all_sets: bool = False) -> dict[str, float]:
     sc0 = _outage_scenario(0, placement, keys=keys, q=q)
     pl, k = _used_placement(sc0)
     want = ap.loss_outage(pl, 1.0, q)
@@ -280,6 +280,8 @@ def _check_outage_against_analytic(placement: dict[str, Any], q: float, seeds: i
     f_hat = float(np.mean(frac))
     se_f = float(np.std(frac, ddof=1)) / math.sqrt(seeds)
     assert abs(f_hat - want.fraction) < 4 * max(se_f, 1e-6), (f_hat, want.fraction, se_f)
+    return {"sets": pl.m, "p_analytic": want.p, "p_sim": p_hat, "se_p": se_p, "fraction_analytic": want.fraction,
+            "fraction_sim": f_hat, "se_fraction": se_f}
 
 
 @pytest.mark.validation
