@@ -5,7 +5,7 @@
   :mod:`pbs_sim.analytic.placement` counts), keys spread over them by their weights, and the
   contradictions between ``[placement]`` and ``[cluster]`` are one-line errors.
 * Power outage, rack loss and DC loss: scripted and random, the nodes they take, bad entries.
-* Validation (docs/validation.md §12b): under a scripted power outage the simulator's measured
+* Validation (docs/validation.md §12): under a scripted power outage the simulator's measured
   P(at least one key lost) and fraction of keys lost agree with the analytic answer for the same
   placement (the replica sets the run's keys use) within a confidence interval over seeds.
 """
