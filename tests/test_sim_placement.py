@@ -319,3 +319,26 @@ def test_simulated_outage_loss_agrees_with_the_analytic_min_copysets() -> None:
 ])
 def test_simulated_outage_loss_agrees_with_the_analytic_slow(placement: dict[str, Any], q: float) -> None:
     _check_outage_against_analytic(placement, q=q, seeds=200, keys=600, mc_trials=20_000)
+
+
+def test_sloppy_quorums_on_a_copyset_placement_park_hints_on_its_fallbacks() -> None:
+    """Copysets have no ring: a key's fallbacks are the other nodes in id order after its first
+    replica (pbs_sim.sim.ring); a sloppy write whose replicas are down parks hints there."""
+    raw = {"cluster": {"nodes": 12, "replication": 3, "write_quorum": 3, "sloppy_quorum": True},
+           "placement": {"kind": "copyset", "scatter_width": 4},
+           "hinted_handoff": {"store": "fallback"},
+           "workload": {"duration_ms": 2000.0, "rate_per_s": 200.0, "read_fraction": 0.5, "keys": 50},
+           "faults": {"schedule": [{"at_ms": 200.0, "action": "crash", "nodes": [0, 1], "duration_ms": 1000.0}]}}
+    sc = scenario_from_dict(raw)
+    res = simulate(sc)
+    assert res.summary()["write_availability"] == 1.0
+    hints = res.frames()["hints"]
+    stored = hints[hints["action"].astype(str) == "stored"]
+    assert len(stored) > 0
+    ring = build_model(sc).ring
+    for key, holder, owner in zip(stored["key"], stored["holder"], stored["owner"], strict=True):
+        prefs, walk = ring.preference_list(int(key)), ring.full_walk(int(key))
+        assert owner in prefs and owner in (0, 1) and holder in walk[3:]
+        # the first healthy fallbacks in the documented order: ids after the first replica
+        first = prefs[0]
+        assert walk[3:] == tuple(x for x in ((first + d) % 12 for d in range(1, 12)) if x not in prefs)
