@@ -342,3 +342,13 @@ def test_sloppy_quorums_on_a_copyset_placement_park_hints_on_its_fallbacks() -> 
         # the first healthy fallbacks in the documented order: ids after the first replica
         first = prefs[0]
         assert walk[3:] == tuple(x for x in ((first + d) % 12 for d in range(1, 12)) if x not in prefs)
+
+
+def test_a_sweep_refuses_a_contradicting_cell_before_any_run(tmp_path: Path) -> None:
+    from pbs_sim.sweep.spec import load_sweep
+
+    p = tmp_path / "sw.toml"
+    p.write_text('[sweep]\nengine = "simulate"\nreplications = 1\nseed = 1\n[base.cluster]\nnodes = 30\n'
+                 '[base.placement]\nkind = "copyset"\n[grid]\n"placement.nodes" = [30, 40]\n')
+    with pytest.raises(ConfigError, match=r"placement.nodes: cell 1: 40 contradicts cluster.nodes = 30"):
+        load_sweep(p)
