@@ -29,16 +29,16 @@ from pbs_sim.sim.ring import Ring, scenario_placement
 from pbs_sim.simulation import simulate
 
 
-def _outage_scenario(seed: int, placement: dict[str, Any], nodes: int = 60, keys: int = 600, q: float = 0.3,
+def _outage_scenario(seed: int, placement: dict[str, Any], cluster_nodes: int = 60, keys: int = 600, q: float = 0.3,
                      **fault: Any) -> Any:
-    """``keys`` keys preloaded on ``nodes`` nodes (R = 3, every replica written), then one power
+    """``keys`` keys preloaded on ``cluster_nodes`` nodes (R = 3, every replica written), then one power
     outage of every node in which each does not survive the reboot with probability ``q``; no
     repair, no replacement before the end: a key is lost iff its whole replica set was."""
     load_ms = keys * 1000.0 / 100_000.0
     event = {"at_ms": load_ms + 500.0, "action": "outage", "fraction": 1.0, "no_reboot_probability": q,
              "duration_ms": 100.0, **fault}
     return scenario_from_dict({
-        "cluster": {"nodes": nodes, "replication": 3, "read_quorum": 1, "write_quorum": 1},
+        "cluster": {"nodes": cluster_nodes, "replication": 3, "read_quorum": 1, "write_quorum": 1},
         "placement": placement,
         "workload": {"kind": "open", "keys": keys, "read_fraction": 1.0, "rate_per_s": 10.0, "duration_ms": 1000.0,
                      "warmup_ms": 0.0, "preload": True, "preload_rate_per_s": 100_000.0},
@@ -352,3 +352,21 @@ def test_a_sweep_refuses_a_contradicting_cell_before_any_run(tmp_path: Path) -> 
                  '[base.placement]\nkind = "copyset"\n[grid]\n"placement.nodes" = [30, 40]\n')
     with pytest.raises(ConfigError, match=r"placement.nodes: cell 1: 40 contradicts cluster.nodes = 30"):
         load_sweep(p)
+
+
+def test_an_outage_that_loses_one_whole_replica_set_loses_exactly_its_keys() -> None:
+    """Scripted nodes, every disk lost (no_reboot_probability = 1): the keys lost are exactly the
+    keys whose replica set lies inside the lost nodes; with probability 0 nothing is lost."""
+    placement = {"kind": "min_copysets"}
+    sc = _outage_scenario(0, placement, keys=300, fraction=None, nodes=[0], no_reboot_probability=1.0)
+    ring = build_model(sc).ring
+    target = set(ring.preference_list(0)) | {59}  # key 0's replica set and one node more
+    lost_keys = {k for k in range(300) if set(ring.preference_list(k)) <= target}
+    sc = _outage_scenario(0, placement, keys=300, fraction=None, nodes=sorted(target), no_reboot_probability=1.0)
+    res = simulate(sc)
+    s = res.summary()
+    assert s["keys_lost"] == len(lost_keys) > 0 and s["lost_writes"] == len(lost_keys)
+    assert set(res.frames()["lost_writes"]["key"]) == lost_keys
+    safe = _outage_scenario(0, placement, keys=300, fraction=None, nodes=sorted(target), no_reboot_probability=0.0)
+    s = simulate(safe).summary()
+    assert s["keys_lost"] == 0 and s["lost_writes"] == 0
