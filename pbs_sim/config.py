@@ -313,7 +313,7 @@ class FaultEvent:
     groups: tuple[tuple[int, ...], ...] = opt((), doc="partition: node groups cut from each other")
     clients: bool = opt(False, doc="partition: cut clients from `nodes` instead of node groups")
     one_way: bool = opt(False, doc="partition: only messages from the first group to the others are dropped")
-    duration_ms: float | None = opt(None, gt=0, doc="undo (recover / heal) after this long")
+    duration_ms: float | None = opt(None, gt=0, doc="undo (recover / heal; outage: reboot, default faults.outage_recovery_ms) after this long")
     jump_ms: float = opt(0.0, doc="clock-jump: add this (ms, negative = backwards) to the clocks of `nodes`")
     clock_clients: tuple[int, ...] = opt((), doc="clock-jump: client clocks to jump too (clocks.timestamp_source = client)")
     # -- issue 20: correlated failures (pbs_sim.sim.faults) --
@@ -447,8 +447,10 @@ class HintedHandoffConfig:
 
 # -- issue 20: placement and correlated failures (pbs_sim.placement, pbs_sim.analytic.placement) --------
 # Self-contained block: the two sections below, their cross-field rules (_check_loss_model) and nothing
-# else. The durability engines read them; the simulator's ring (cluster.nodes, cluster.vnodes) does not
-# yet (the simulator integration is a later step), so [placement] may describe a larger cluster.
+# else. The durability engines read them; the simulator's ring follows a stated [placement]
+# (placement.given; pbs_sim.sim.ring.scenario_placement joins it with [cluster] and refuses a
+# contradiction when a model is built), so for the `loss` command alone [placement] may describe a
+# larger cluster than [cluster].
 MAX_PLACEMENT_NODES = 100_000
 PLACEMENT_KINDS = ("token_ring", "fixed_ring", "copyset", "min_copysets", "random", "window")
 FAILURE_KINDS = ("fixed", "outage", "independent", "rack", "dc", "burst")
