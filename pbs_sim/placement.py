@@ -26,8 +26,10 @@ Strategies (``kind``):
   i and the other R − 1 replicas a uniform (R − 1)-subset of the S nodes after i (a model of
   Facebook's HDFS "buddy groups"; the Copysets paper's Facebook setting uses S = 10).
 
-Must not touch: loss probabilities (the analytic module) and the simulator's ring (it may build one
-from :func:`token_ring` later; nothing here imports SimPy).
+Must not touch: loss probabilities (the analytic module) and the simulator's ring (nothing here imports
+SimPy). :mod:`pbs_sim.sim.ring` re-draws :func:`token_ring`'s and :func:`fixed_ring`'s tokens and
+owners from the same seed streams (spawn keys 1 and 2) to keep their ring order: change a draw here and
+change it there (``tests/test_sim_placement.py`` checks every preference list is a set of this module's).
 """
 
 from __future__ import annotations
