@@ -13,11 +13,11 @@ With a ``[placement]`` (:class:`pbs_sim.placement.PlacementSpec`, ``placement=``
 are the placement's replica sets, the ones the analytic loss engine (:mod:`pbs_sim.analytic.placement`)
 reads, so that a simulated outage and the analytic answer describe the same cluster:
 
-* ``token_ring``: the placement's V seeded random tokens per node (``pbs_sim.placement.token_ring``'s
-  draw), scaled monotonically into the key hash's token space; the walk is today's (the first N
+* ``token_ring``: the placement's V seeded random tokens per node (``pbs_sim.placement.token_ring_layout``),
+  scaled monotonically into the key hash's token space; the walk is today's (the first N
   distinct nodes clockwise), skipping nodes of racks already used for the first N when the
   placement is rack-aware; fallbacks continue the ring walk over the remaining distinct nodes.
-* ``fixed_ring``: Q equal partitions owned as ``pbs_sim.placement.fixed_ring`` assigns them; key
+* ``fixed_ring``: Q equal partitions owned as ``pbs_sim.placement.fixed_ring_owners`` assigns them; key
   position p falls in the partition whose upper bound is the first >= p; the walk as above.
 * ``copyset``, ``min_copysets``, ``random``, ``window``: no ring: the placement's distinct replica
   sets, each holding the fraction of the token space its weight says (cumulative weights cut [0, 1)
@@ -93,26 +93,19 @@ class Ring:
         return lo + min(int(u * width), width - 1)
 
     def _placement_ring(self, s: PlacementSpec) -> tuple[list[int], list[int]]:
-        """The tokens and owners of a token_ring or fixed_ring placement, in ring order: the very
-        draws of ``pbs_sim.placement`` (same seed streams), so every range has the replica set the
-        analytic engine counts."""
-        import numpy as np
-
-        from ..placement import racks_of_spec
+        """The tokens and owners of a token_ring or fixed_ring placement, in ring order: the layout
+        ``pbs_sim.placement`` builds its sets from, so every range has the replica set the analytic
+        engine counts."""
+        from ..placement import fixed_ring_owners, racks_of_spec, token_ring_layout
 
         if s.kind == "token_ring":
-            rng = np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(1,)))
-            tokens = rng.random(s.nodes * s.vnodes)
-            node = np.repeat(np.arange(s.nodes), s.vnodes)
-            order = np.argsort(tokens, kind="stable")
-            toks = [self._scale(float(t)) for t in tokens[order]]
-            owners = node[order].tolist()
+            tokens, node = token_ring_layout(s)
+            toks = [self._scale(float(t)) for t in tokens]
+            owners = node.tolist()
             rk = racks_of_spec(s) if s.rack_aware else None
             self._rack = None if rk is None else rk.tolist()
         else:
-            rng = np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(2,)))
-            label = rng.permutation(s.nodes)
-            owners = label[np.arange(s.ring_size) % s.nodes].tolist()
+            owners = fixed_ring_owners(s).tolist()
             # partition j is (j / Q, (j + 1) / Q] of the space: its token is its upper bound
             lo, width = self._space
             toks = [lo + ((j + 1) * width) // s.ring_size - 1 for j in range(s.ring_size)]
