@@ -35,7 +35,7 @@ from .coordinator import Coordinator, Deadlines, requirement_count
 from .mechanism import Mechanism, install_all
 from .network import CLIENT, Network
 from .node import Node
-from .ring import Ring
+from .ring import Ring, scenario_placement
 from .versioning import VersionCounter, VersioningPolicy, make_policy
 from .workload import Workload, make_workload
 
@@ -175,7 +175,8 @@ def build(
         from ..ycsb import YcsbKeySpace
 
         keys = YcsbKeySpace(wl.ycsb_spec, wl.keys, c.key_hash, on_new=history.add_key_name)
-    ring = Ring(c.nodes, c.replication, c.vnodes, keys=keys)
+    # [placement] (issue 20): its replica sets; without one, today's ring (pbs_sim.sim.ring)
+    ring = Ring(c.nodes, c.replication, c.vnodes, keys=keys, placement=scenario_placement(scenario))
     network = Network(env, profile, lat.other_delay, streams.get)
     policy = policy if policy is not None else make_policy(c.versioning, c.vv_actor or "node")
     nodes = [Node(i, env, network, history, policy) for i in range(c.nodes)]
