@@ -32,6 +32,7 @@ from pbs_sim.config import scenario_from_dict
 from pbs_sim.export import history_events, write_jepsen
 from pbs_sim.histories import VALUE_CHECKS, check_file, check_history, check_run_values
 from pbs_sim.histories.edn import Keyword, _fallback, _parse_line
+from pbs_sim.histories.versions import run_frames
 from pbs_sim.simulation import simulate
 
 
@@ -130,6 +131,14 @@ def test_export_with_versions_then_import_gives_the_runs_findings(tmp_path: Path
     for suffix, how in (("edn", {}), ("elle.edn", {"elle": True}), ("jsonl", {"jsonl": True})):
         path = tmp_path / f"h.{suffix}"
         write_jepsen(fr, path, versions=True, **how)
+        # both tables of the true order come back row for row: the carried contexts and what each
+        # writing session knew otherwise (LWW losses and concurrent pairs read their union)
+        back = run_frames(path)
+        for name in ("causal_parents", "session_parents"):
+            assert (name in back) == (name in fr), (suffix, name)
+            if name in fr:
+                assert sorted(back[name][["op_id", "parent"]].itertuples(index=False, name=None)) == \
+                    sorted(fr[name][["op_id", "parent"]].itertuples(index=False, name=None)), (suffix, name)
         got = check_history(path)
         assert isinstance(got, CheckReport), suffix
         assert (got.policy, got.ops, got.promised, got.ok) == (want.policy, want.ops, want.promised, want.ok), suffix
