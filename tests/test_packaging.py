@@ -39,3 +39,14 @@ def test_citation_file_names_this_version_and_the_pbs_paper() -> None:
     assert str(cff["version"]) == _project()["version"]
     titles = [ref["title"] for ref in cff["references"]]
     assert "Probabilistically Bounded Staleness for Practical Partial Quorums" in titles
+
+
+def test_project_urls_name_the_home_docs_source_issues_and_changelog() -> None:
+    urls = _project().get("urls", {})
+    assert {"Homepage", "Documentation", "Source", "Issues", "Changelog"} <= set(urls), sorted(urls)
+    assert all(u.startswith("https://") for u in urls.values()), urls
+
+
+def test_the_install_page_says_how_to_install_from_the_wheel() -> None:
+    text = (REPO / "docs" / "quickstart.md").read_text(encoding="utf-8")
+    assert "python -m build" in text and "pip install dist/pbs_sim-" in text
