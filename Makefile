@@ -25,7 +25,7 @@ $(STAMP_DOCS): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP_RUN)
 
 # `make run` writes into runs/ (ignored by git), so a fresh clone stays clean after it;
-# `make quickstart-results` regenerates the committed copy README shows, results/quickstart/.
+# `make quickstart-results` regenerates the committed copy README and the site show, results/quickstart/.
 QUICKSTART_OUT ?= runs/quickstart
 
 run: $(STAMP_RUN)

@@ -55,7 +55,7 @@ else:  # pragma: no cover
 
 
 MAX_INT = 2**63 - 1  # every integer setting (seeds included) fits an int64 column
-# Work bounds of one simulated run. A run's peak memory grows by ~0.5 kB per operation (README,
+# Work bounds of one simulated run. A run's peak memory grows by ~0.5 kB per operation (docs/guide/performance.md,
 # benchmarks/bench_startup.py: 618 MB at 10^6), so MAX_OPS is ~5 GB; MAX_EVENTS bounds the
 # background processes (anti-entropy exchanges, fault events).
 MAX_OPS = 10**7
@@ -270,14 +270,14 @@ class WorkloadConfig:
         None,
         doc="open/closed: YCSB core workload a | b | c | d | f, or a YCSB properties file (recordcount, operationcount, "
             "*proportion, requestdistribution = zipfian | uniform | latest | hotspot, ...): its operation mix and "
-            "key choice replace read_fraction and key_distribution (README, YCSB)",
+            "key choice replace read_fraction and key_distribution (docs/guide/workloads.md, YCSB)",
     )
     ycsb_target_per_s: float | None = opt(
         None, gt=0, doc="ycsb, closed: YCSB's -target, operations per second over all clients (each client paced)",
     )
     trace: str | None = opt(
         None, doc="kind = trace: the operations table to replay (CSV, Parquet or JSONL: at_ms, client, op, key[, "
-                  "value]; or a run's own ops table), relative to the scenario's folder (README, Traces)",
+                  "value]; or a run's own ops table), relative to the scenario's folder (docs/guide/workloads.md, Traces)",
     )
     trace_time_scale: float = opt(1.0, gt=0, doc="trace: an operation recorded at t is issued at t * trace_time_scale")
     trace_keys: str = opt(

@@ -209,7 +209,7 @@ def _spec(name: str, props: dict[str, tuple[int, str]], source: str | None, key:
             "target", "insertstart", "insertcount",
         }
         if not known and "." not in prop:  # dotted keys are DB bindings' settings (cassandra.*, ...)
-            raise err(prop, "unknown YCSB property (pbs_sim reads CoreWorkload's; see README, YCSB)")
+            raise err(prop, "unknown YCSB property (pbs_sim reads CoreWorkload's; see docs/guide/workloads.md, YCSB)")
         del val
     dist = props.get("requestdistribution", (0, "uniform"))[1].strip()
     if dist not in DISTRIBUTIONS:

@@ -1,7 +1,7 @@
 """Issue 9 through the real entry point: every bad input refused with one line and a documented exit
 status before any work, every output directory written as a unit, every JSON output strict.
 
-Exit statuses (README "Exit statuses"): 0 ok; 1 a sweep replication failed or did not run; 2 bad
+Exit statuses (docs/guide/scenarios.md, "Exit statuses"): 0 ok; 1 a sweep replication failed or did not run; 2 bad
 input (config file, option, value) or a usage error, before any work; 3 the operating system refused
 a file operation (read-only file system, permission, name too long, not a directory); 130 interrupted.
 """

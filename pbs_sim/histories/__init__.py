@@ -4,7 +4,7 @@ Owns: the public entry points -- :func:`load_operations` (a history file as oper
 ``pbs_sim.histories.records``), :func:`run_operations` (a pbs-sim run's own history as the same
 operations, from the event stream the Jepsen export writes) and :func:`check_file` (a file, judged by
 ``pbs_sim.histories.values.check_values``). The formats are documented in docs/design.md ("History
-files") and README ("Siblings, version vectors and the checker").
+files") and docs/guide/siblings.md.
 Must not touch: the version-level checker (``pbs_sim.checker``), SimPy.
 """
 
