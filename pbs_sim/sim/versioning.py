@@ -495,6 +495,134 @@ class DVVPolicy(SiblingPolicy):
         return int(e)
 
 
+class Antichain(tuple):  # type: ignore[type-arg]
+    """A vv-client / vv-node-naive state that :func:`sync_tagged` built: no two siblings with equal
+    clocks, none below another. Equal to (and hashed as) the plain tuple; the type only lets the next
+    sync skip the pairs it already knows are unordered."""
+
+    __slots__ = ()
+
+
+def _below(c: Any, d: dict[Any, int]) -> bool:
+    get = d.get
+    for x, n in c:  # noqa: SIM110  (a loop, not all() over a generator: 2x faster here)
+        if n > get(x, 0):
+            return False
+    return True
+
+
+def sync_tagged(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
+    """:func:`pbs_sim.vclock._sync_tagged` (vv-client, vv-node-naive): the same siblings in the same
+    order, without its pairwise ``vv_leq`` scan (which built a dict per pair: vv-client ran at 0.13 of
+    LWW). When ``a`` is an :class:`Antichain` only pairs with a sibling ``a`` lacks are compared; a
+    clock with more entries than another is never below it (counters are > 0)."""
+    if type(a) is Antichain:
+        return _sync_onto(a, b)
+    out: list[Any] = []
+    seen: set[Any] = set()
+    for s in (*a, *b):
+        c = s.clock
+        if c in seen:
+            continue
+        seen.add(c)
+        out.append(s)
+    clocks = [s.clock for s in out]
+    dicts: list[dict[Any, int] | None] = [None] * len(out)
+    kept = []
+    for i, c in enumerate(clocks):
+        li = len(c)
+        below = False
+        for j, cj in enumerate(clocks):
+            if j == i or len(cj) < li:
+                continue
+            d = dicts[j]
+            if d is None:
+                d = dicts[j] = dict(cj)
+            if _below(c, d):  # c <= cj and c != cj (distinct after the dedup)
+                below = True
+                break
+        if not below:
+            kept.append(out[i])
+    return Antichain(kept)
+
+
+def _sync_onto(a: Antichain, b: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``sync_tagged(a, b)`` for an antichain ``a``: no sibling of ``a`` is below (or equal to) another
+    of ``a``, so only the siblings of ``b`` whose clock ``a`` lacks can change anything."""
+    ids = {id(t) for t in a}
+    fresh: list[Any] = []
+    for s in b:
+        if id(s) in ids:
+            continue  # the very sibling a holds
+        c = s.clock
+        n = len(c)
+        # tuple == walks the entries even when the lengths differ: compare lengths first
+        if any(len(t.clock) == n and t.clock == c for t in a) or any(t.clock == c for t in fresh):
+            continue
+        fresh.append(s)
+    if not fresh:
+        return a  # nothing new: a itself, in its order, every sibling kept
+    anti_b = type(b) is Antichain
+    fd = [dict(t.clock) for t in fresh]
+    fl = [len(t.clock) for t in fresh]
+    kept = []
+    for s in a:  # an a-sibling can only be below a fresh one
+        c, li = s.clock, len(s.clock)
+        if not any(fl[k] >= li and _below(c, fd[k]) for k in range(len(fresh))):
+            kept.append(s)
+    adicts: list[dict[Any, int] | None] = [None] * len(a)
+    for i, s in enumerate(fresh):
+        c, li = s.clock, len(s.clock)
+        below = False
+        for j, t in enumerate(a):
+            if len(t.clock) < li:
+                continue
+            d = adicts[j]
+            if d is None:
+                d = adicts[j] = dict(t.clock)
+            if _below(c, d):
+                below = True
+                break
+        if not below and not anti_b:  # fresh siblings of one antichain b are unordered among themselves
+            below = any(k != i and fl[k] >= li and _below(c, fd[k]) for k in range(len(fresh)))
+        if not below:
+            kept.append(s)
+    return Antichain(kept)
+
+
+class TaggedPolicy(SiblingPolicy):
+    """vv-client and vv-node-naive: :class:`SiblingPolicy` with the same merge computed faster
+    (:func:`sync_tagged`; an unchanged state recognised by identity or tuple equality, and two
+    antichains compared as sets without hashing their long clocks)."""
+
+    def __init__(self, name: str, clock: Any) -> None:
+        super().__init__(name, clock)
+        self._sync = sync_tagged
+
+    def new_version(
+        self, key: int, seq: int, timestamp_ms: float, origin: int, context: Any, client: int = -1,
+    ) -> Any:
+        # put's state is an antichain: the actor's state it adds to is one (by induction from the
+        # empty state), the new clock's actor entry exceeds every stored one (so it is below and
+        # equal to none), and put drops every sibling below it
+        return Antichain(super().new_version(key, seq, timestamp_ms, origin, context, client))
+
+    def merge(self, held: Any, incoming: Any) -> Any:
+        if incoming is None:
+            return None
+        if held is None:
+            return incoming
+        s = sync_tagged(held, incoming)
+        if s is held or s == held:  # same siblings in the same order: the same set
+            return None
+        if type(s) is Antichain and type(held) is Antichain:
+            # no duplicates on either side: equal sets iff equal sizes and one inside the other
+            same = len(s) == len(held) and all(x in held for x in s)
+        else:
+            same = frozenset(s) == frozenset(held)
+        return None if same else s
+
+
 #: ``cluster.vv_actor`` -> the :mod:`pbs_sim.vclock` algorithm of ``versioning = "vv"``.
 VV_ACTORS: dict[str, str] = {"node": "vv-node", "client": "vv-client", "node-naive": "vv-node-naive"}
 
@@ -505,6 +633,8 @@ def _sibling(clock_name: str) -> Callable[[], VersioningPolicy]:
 
         if clock_name == "dvv":
             return DVVPolicy(CLOCKS[clock_name])
+        if clock_name in ("vv-client", "vv-node-naive"):
+            return TaggedPolicy(clock_name, CLOCKS[clock_name])
         return SiblingPolicy(clock_name, CLOCKS[clock_name])
 
     return make
