@@ -341,6 +341,10 @@ class History:
         if version is not None:
             self._version[row] = version
 
+    def answered_counts(self) -> array:
+        """The ``answered`` column itself, for a hot path that counts replies in place."""
+        return self._answered
+
     def answered(self, row: int) -> None:
         """One more reply to operation ``row`` (late replies count too)."""
         self._answered[row] += 1

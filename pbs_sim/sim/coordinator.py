@@ -316,6 +316,7 @@ class Coordinator:
         self.on_quorum: list[Callable[[ReadOp], None]] = []
         self.placement: Placement | None = None
         self._send = network.send
+        self._answered = history.answered_counts()
         self._ack = self._on_ack
         self._resp = self._on_response
 
@@ -416,7 +417,7 @@ class Coordinator:
         op: WriteOp = msg.op
         op.acks += 1
         op.acked_by.append(msg.src)
-        self.history.answered(op.op_id)
+        self._answered[op.op_id] += 1  # history.answered(op.op_id), without the call
         if self.placement is not None:
             if self.placement.ack_ready(op, msg) and not op.done:
                 self.commit_write(op)
@@ -461,10 +462,12 @@ class Coordinator:
         op: ReadOp = msg.op
         stamp: Stamp | None = msg.value
         op.replies.append((msg.src, stamp))
-        self.history.answered(op.op_id)
+        self._answered[op.op_id] += 1  # history.answered(op.op_id), without the call
         if op.done or op.quorum_at != INF:
-            for hook in self.read_hooks:
-                hook.on_late(self, op, msg.src, stamp)
+            # a late reply: only the read hooks (read repair) want it
+            if self.read_hooks:
+                for hook in self.read_hooks:
+                    hook.on_late(self, op, msg.src, stamp)
             return
         op.count += 1
         merged = self.policy.merge(op.best, stamp)
