@@ -316,6 +316,9 @@ class Coordinator:
         self.on_quorum: list[Callable[[ReadOp], None]] = []
         self.placement: Placement | None = None
         self._send = network.send
+        self._fanout = network.fanout
+        self._writers = [nd.on_write for nd in nodes]  # request handlers by node id, bound once
+        self._readers = [nd.on_read for nd in nodes]
         self._answered = history.answered_counts()
         self._ack = self._on_ack
         self._resp = self._on_response
@@ -407,10 +410,9 @@ class Coordinator:
         if not self._up() or len(targets) < self.w:
             self._finish(op, now, FAILED)
             return op
-        send, ack, nodes, stamp, src = self._send, self._ack, self.nodes, op.stamp, self.endpoint
         extra = self.remote_extra_ms
-        for dst in targets:
-            send(src, dst, "W", op, stamp, nodes[dst].on_write, ack, 0.0 if dst == local or extra == 0.0 else extra)
+        self._fanout(self.endpoint, targets, "W", op, op.stamp, self._writers, self._ack,
+                            None if extra == 0.0 else [0.0 if d == local else extra for d in targets])
         return op
 
     def _on_ack(self, msg: Message) -> None:
@@ -452,10 +454,9 @@ class Coordinator:
         if not self._up() or len(targets) < self.r:
             self._finish(op, now, FAILED)
             return op
-        send, resp, nodes, src = self._send, self._resp, self.nodes, self.endpoint
         extra = self.remote_extra_ms
-        for dst in targets:
-            send(src, dst, "R", op, None, nodes[dst].on_read, resp, 0.0 if dst == local or extra == 0.0 else extra)
+        self._fanout(self.endpoint, targets, "R", op, None, self._readers, self._resp,
+                            None if extra == 0.0 else [0.0 if d == local else extra for d in targets])
         return op
 
     def _on_response(self, msg: Message) -> None:

@@ -31,7 +31,7 @@ Hooks (used by faults, anti-entropy, ...)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from heapq import heappush
 from typing import Any
 
@@ -165,6 +165,39 @@ class Network:
         heappush(self._queue, (self.env._now + delay, 1, next(self._eid),  # noqa: SLF001  (1: NORMAL)
                                Message(src, dst, kind, op, value, handler, reply, extra_ms, self._callbacks)))
         return True
+
+    def fanout(
+        self, src: int, dsts: Sequence[int], kind: str, op: Any, value: Any, handlers: Sequence[Handler],
+        reply: Handler | None = None, extras: Sequence[float] | None = None,
+    ) -> None:
+        """``send(src, dsts[i], kind, op, value, handlers[dsts[i]], reply, extras[i])`` for each ``i`` in
+        order (``handlers`` is indexed by the destination node; ``extras`` None = no WAN surcharge): a
+        coordinator's requests of one operation, with the same draws, heap entries and counts as one
+        ``send`` each, the per-kind state looked up once for the block."""
+        if self.drop_rules or self.message_loss > 0.0:
+            send = self.send
+            for i, dst in enumerate(dsts):
+                send(src, dst, kind, op, value, handlers[dst], reply, 0.0 if extras is None else extras[i])
+            return
+        sent = self.sent
+        sent[kind] = sent.get(kind, 0) + len(dsts)
+        k = self._kinds.get(kind)
+        if k is None:
+            k = self._kinds[kind] = (self._samplers.get(kind) or self.sampler(kind), self.samples[kind])
+        sampler, samples = k
+        queue, eid, cbs, cap, now = self._queue, self._eid, self._callbacks, self.sample_cap, self.env._now  # noqa: SLF001
+        for i, dst in enumerate(dsts):
+            extra = 0.0 if extras is None else extras[i]
+            j = sampler._i  # noqa: SLF001
+            buf = sampler._buf  # noqa: SLF001
+            if j < len(buf):
+                sampler._i = j + 1  # noqa: SLF001
+                delay = buf[j] + extra
+            else:
+                delay = sampler() + extra
+            if len(samples) < cap:
+                samples.append(delay)
+            heappush(queue, (now + delay, 1, next(eid), Message(src, dst, kind, op, value, handlers[dst], reply, extra, cbs)))
 
     def _send_drop(self, src: int, dst: int, kind: str) -> str | None:
         for rule in self.drop_rules:
