@@ -14,7 +14,7 @@ the kind its own distribution).
 Performance: a message is one small ``__slots__`` object pushed directly onto the SimPy heap (the
 entry ``env.schedule`` would push, normal priority) with a shared callback tuple (no process, no
 per-message list); when it fires, :meth:`Network._deliver` calls ``msg.handler(msg)``. Each kind's
-sampler and sample list are looked up once per message, and the sampler's buffer is read inline.
+sampler and sample list are looked up once per message (a block of them for :meth:`Network.fanout`).
 
 Hooks (used by faults, anti-entropy, ...)
 -----------------------------------------
@@ -151,14 +151,7 @@ class Network:
         if k is None:
             k = self._kinds[kind] = (self._samplers.get(kind) or self.sampler(kind), self.samples[kind])
         sampler, samples = k
-        # BufferedSampler.__call__ inlined: the same value, the same buffer position
-        i = sampler._i  # noqa: SLF001
-        buf = sampler._buf  # noqa: SLF001
-        if i < len(buf):
-            sampler._i = i + 1  # noqa: SLF001
-            delay = buf[i] + extra_ms
-        else:
-            delay = sampler() + extra_ms
+        delay = sampler() + extra_ms
         if len(samples) < self.sample_cap:
             samples.append(delay)
         # env.schedule(msg, NORMAL, delay), without the two calls
@@ -188,13 +181,7 @@ class Network:
         queue, eid, cbs, cap, now = self._queue, self._eid, self._callbacks, self.sample_cap, self.env._now  # noqa: SLF001
         for i, dst in enumerate(dsts):
             extra = 0.0 if extras is None else extras[i]
-            j = sampler._i  # noqa: SLF001
-            buf = sampler._buf  # noqa: SLF001
-            if j < len(buf):
-                sampler._i = j + 1  # noqa: SLF001
-                delay = buf[j] + extra
-            else:
-                delay = sampler() + extra
+            delay = sampler() + extra
             if len(samples) < cap:
                 samples.append(delay)
             heappush(queue, (now + delay, 1, next(eid), Message(src, dst, kind, op, value, handlers[dst], reply, extra, cbs)))
