@@ -546,45 +546,55 @@ def sync_tagged(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
     return Antichain(kept)
 
 
+#: ``(id(c), id(d)) -> (c, d, c <= d)`` for clocks already compared (the same siblings meet again in
+#: many syncs); holding ``c`` and ``d`` keeps their ids from being reused while the entry lives. A pure
+#: memo (results never depend on it), emptied when it reaches the limit and when a policy is made.
+_LEQ: dict[tuple[int, int], tuple[Any, Any, bool]] = {}
+_LEQ_LIMIT = 50_000
+
+
+def _leq(c: Any, d: Any) -> bool:
+    """``c <= d`` for version vectors, remembered per pair of clock objects."""
+    key = (id(c), id(d))
+    hit = _LEQ.get(key)
+    if hit is not None:
+        return hit[2]
+    r = len(c) <= len(d) and _below(c, dict(d))
+    if len(_LEQ) >= _LEQ_LIMIT:
+        _LEQ.clear()
+    _LEQ[key] = (c, d, r)
+    return r
+
+
 def _sync_onto(a: Antichain, b: tuple[Any, ...]) -> tuple[Any, ...]:
     """``sync_tagged(a, b)`` for an antichain ``a``: no sibling of ``a`` is below (or equal to) another
-    of ``a``, so only the siblings of ``b`` whose clock ``a`` lacks can change anything."""
+    of ``a``, so only the siblings of ``b`` whose clock ``a`` lacks can change anything; clock
+    comparisons are remembered per pair of clock objects (:func:`_leq`)."""
     ids = {id(t) for t in a}
     fresh: list[Any] = []
     for s in b:
         if id(s) in ids:
             continue  # the very sibling a holds
         c = s.clock
+        # equal clocks: each below the other (remembered, unlike a tuple == that walks the entries)
         n = len(c)
-        # tuple == walks the entries even when the lengths differ: compare lengths first
-        if any(len(t.clock) == n and t.clock == c for t in a) or any(t.clock == c for t in fresh):
+        if any(len(t.clock) == n and _leq(c, t.clock) and _leq(t.clock, c) for t in a) or any(
+                t.clock == c for t in fresh):
             continue
         fresh.append(s)
     if not fresh:
         return a  # nothing new: a itself, in its order, every sibling kept
     anti_b = type(b) is Antichain
-    fd = [dict(t.clock) for t in fresh]
-    fl = [len(t.clock) for t in fresh]
     kept = []
     for s in a:  # an a-sibling can only be below a fresh one
-        c, li = s.clock, len(s.clock)
-        if not any(fl[k] >= li and _below(c, fd[k]) for k in range(len(fresh))):
+        c = s.clock
+        if not any(_leq(c, t.clock) for t in fresh):
             kept.append(s)
-    adicts: list[dict[Any, int] | None] = [None] * len(a)
     for i, s in enumerate(fresh):
-        c, li = s.clock, len(s.clock)
-        below = False
-        for j, t in enumerate(a):
-            if len(t.clock) < li:
-                continue
-            d = adicts[j]
-            if d is None:
-                d = adicts[j] = dict(t.clock)
-            if _below(c, d):
-                below = True
-                break
+        c = s.clock
+        below = any(_leq(c, t.clock) for t in a)
         if not below and not anti_b:  # fresh siblings of one antichain b are unordered among themselves
-            below = any(k != i and fl[k] >= li and _below(c, fd[k]) for k in range(len(fresh)))
+            below = any(k != i and _leq(c, t.clock) for k, t in enumerate(fresh))
         if not below:
             kept.append(s)
     return Antichain(kept)
@@ -598,6 +608,7 @@ class TaggedPolicy(SiblingPolicy):
     def __init__(self, name: str, clock: Any) -> None:
         super().__init__(name, clock)
         self._sync = sync_tagged
+        _LEQ.clear()  # a run starts without the previous run's clocks held
 
     def new_version(
         self, key: int, seq: int, timestamp_ms: float, origin: int, context: Any, client: int = -1,
