@@ -116,8 +116,8 @@ def jepsen_riak_rmw(duration_ms: float = 60_000.0, seed: int = 2013, out: str | 
     """The same Jepsen setting with real read-modify-write clients (issue 10) adding one element each
     to a set (union merge, issue 11), measured instead of inferred: per versioning (``lww`` / ``dvv``)
     and quorum design (strict / sloppy + fallback hints), the fraction of acknowledged updates lost
-    (``lost_update_fraction``: overwritten by a write whose read did not include them — Jepsen's
-    missing elements under last-write-wins) and, under DVV, ``lost_items`` (elements added by
+    (``lost_update_fraction``, value level: absent from every later version, none of which merged
+    them — Jepsen's missing elements under last-write-wins) and, under DVV, ``lost_items`` (elements added by
     acknowledged writes that no later state holds; siblings are merged by union)."""
     rows = []
     for versioning in ("lww", "dvv"):

@@ -37,16 +37,17 @@ SCHEMAS: dict[str, dict[str, str]] = {
             "completed_event": "int"},
     "sibling_settings": {"policy": "str", "merge": "str", "max_siblings": "int", "siblings_warning": "int"},
     "causal_parents": {"op_id": "int", "parent": "int"},
+    "session_parents": {"op_id": "int", "parent": "int"},
     "read_versions": {"op_id": "int", "version": "int"},
     "final_versions": {"key": "int", "version": "int"},
     "write_stamps": {"op_id": "int", "timestamp_ms": "float"},
     "rmw_reads": {"op_id": "int"},
 }
 #: What ``pbs-sim check`` reads: the operations, and (when the run wrote them) the versioning
-#: policy, the causal parents, the versions each read returned, the final replica state, the LWW
+#: policy, the causal parents (the carried contexts and the sessions' knowledge), the versions each read returned, the final replica state, the LWW
 #: write stamps and the read-modify-write pairs. Nothing else (not ``applies``, not ``reads``).
-CHECK_TABLES = ("ops", "sibling_settings", "causal_parents", "read_versions", "final_versions", "write_stamps",
-                "rmw_reads")
+CHECK_TABLES = ("ops", "sibling_settings", "causal_parents", "session_parents", "read_versions", "final_versions",
+                "write_stamps", "rmw_reads")
 #: What ``pbs-sim export`` reads.
 EXPORT_TABLES = ("ops", "read_versions")
 TABLE_SUFFIXES = (".csv", ".parquet")

@@ -44,6 +44,8 @@ from .errors import ConfigError, DistributionError
 from .keys import KEY_HASHES, is_numeric_name
 from .numbers import num
 from .profiles import Profile, get_profile
+from .scripts import Script, read_script
+from .scripts import script as script_from_rows
 from .topology import ConsistencyConfig, TopologyConfig, check_topology, fill_cluster_defaults
 
 if sys.version_info >= (3, 11):
@@ -201,7 +203,15 @@ class LatencyConfig:
 
 @dataclass(frozen=True)
 class WorkloadConfig:
-    kind: str = opt("open", choices=("open", "closed", "pbs-probe"), doc="open (Poisson) | closed (think time) | pbs-probe")
+    kind: str = opt("open", choices=("open", "closed", "pbs-probe", "trace", "script"),
+                    doc="open (Poisson) | closed (think time) | pbs-probe | trace (replay workload.trace) | "
+                        "script (workload.script: an exact schedule)")
+    script: Script | None = opt(
+        None,
+        doc="kind = script: the operations, one a line (pbs_sim.scripts): a CSV or JSON Lines file (path relative "
+            "to the scenario file) with at_ms, client, op (read | write | rmw), key, value, and optional id, "
+            "context (none | last-read | last-reply | an earlier id), coordinator; or a list of such tables",
+    )
     keys: int = opt(1000, ge=1, le=10**8, doc="number of keys")
     key_distribution: KeyDistribution = opt(KeyDistribution(), doc="uniform | zipf(s=0.99)")
     read_fraction: float = opt(0.9, ge=0, le=1, doc="fraction of operations that are reads")
@@ -250,6 +260,28 @@ class WorkloadConfig:
             "item only), union (its item and every sibling it knew: add-only sets), lww (its item and the newest "
             "sibling), or module:function taking a list of frozensets and returning one",
     )
+    # -- YCSB core workloads and trace replay (issue 18; pbs_sim.ycsb, pbs_sim.traces)
+    ycsb: str | None = opt(
+        None,
+        doc="open/closed: YCSB core workload a | b | c | d | f, or a YCSB properties file (recordcount, operationcount, "
+            "*proportion, requestdistribution = zipfian | uniform | latest | hotspot, ...): its operation mix and "
+            "key choice replace read_fraction and key_distribution (README, YCSB)",
+    )
+    ycsb_target_per_s: float | None = opt(
+        None, gt=0, doc="ycsb, closed: YCSB's -target, operations per second over all clients (each client paced)",
+    )
+    trace: str | None = opt(
+        None, doc="kind = trace: the operations table to replay (CSV, Parquet or JSONL: at_ms, client, op, key[, "
+                  "value]; or a run's own ops table), relative to the scenario's folder (README, Traces)",
+    )
+    trace_time_scale: float = opt(1.0, gt=0, doc="trace: an operation recorded at t is issued at t * trace_time_scale")
+    trace_keys: str = opt(
+        "as-is", choices=("as-is", "dense", "modulo"),
+        doc="trace: as-is (each key by its name; an integer k is the key named k) | dense (distinct keys "
+            "renamed 0, 1, ... by first use) | modulo (integer key mod workload.keys)",
+    )
+    ycsb_spec: Any = field(default=None, compare=False, metadata={"internal": True})  # resolved workload.ycsb
+    trace_info: Any = field(default=None, compare=False, metadata={"internal": True})  # workload.trace's scan
 
 
 @dataclass(frozen=True)
@@ -535,6 +567,8 @@ def _public_fields(cls: type) -> list[dataclasses.Field[Any]]:
 
 
 def _dump(v: Any) -> Any:
+    if isinstance(v, Script):  # a file by its path; an inline script by its lines
+        return v.path if v.path is not None else v.rows()
     if isinstance(v, KeyName):
         return int(v) if is_numeric_name(v) else str(v)
     if isinstance(v, Distribution):
@@ -673,6 +707,7 @@ def _scenario_from_dict(raw: Mapping[str, Any], source: str, base_dir: str | Pat
     if raw.get("_write_any"):
         built["cluster"] = dataclasses.replace(built["cluster"], write_any=True)
     built["cluster"] = _apply_levels(built["cluster"], built["consistency"], built["topology"], raw, source)
+    built["workload"] = _resolve_workload_files(built["workload"], raw.get("workload", {}), source, bd)
     scenario = Scenario(**built, source=source, base_dir=str(bd) if bd else None)
     _check_scenario(scenario)
     return scenario
@@ -734,6 +769,14 @@ def _convert(tp: Any, value: Any, meta: Mapping[str, Any], source: str, key: str
             raise ConfigError(source, key, f"{dist.spec()} can be negative; use absnormal(...) here")
         check_delay(dist, source, key)
         return dist
+    if tp is Script:
+        if isinstance(value, Script):
+            return value
+        if isinstance(value, str | Path):
+            return read_script(value, base_dir)
+        if isinstance(value, list | tuple):
+            return script_from_rows(value, source=f"{source}: {key}")
+        raise ConfigError(source, key, f"expected a script file's path or a list of operations, got {value!r}")
     if tp is KeyName:
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise ConfigError(source, key, f"expected a key name (a string) or an integer key, got {value!r}")
@@ -834,6 +877,7 @@ def _check_scenario(sc: Scenario) -> None:
         raise ConfigError(src, "workload.probe_offsets_ms", "pbs-probe needs read offsets (or workload.probe_offset)")
     if w.kind == "pbs-probe" and w.preload:
         raise ConfigError(src, "workload.preload", "pbs-probe writes a fresh key per trial; preload is for open and closed")
+    _check_script(sc)
     for i, t in enumerate(w.probe_offsets_ms):
         if t < 0:
             raise ConfigError(src, f"workload.probe_offsets_ms[{i}]", f"offsets must be >= 0, got {num(t)}")
@@ -865,6 +909,28 @@ def _check_scenario(sc: Scenario) -> None:
     _check_loss_model(sc)
 
 
+def _check_script(sc: Scenario) -> None:
+    """A scripted workload (``pbs_sim.scripts``): the script is given, fits the cluster, and the
+    synthetic generators' options that would add operations of their own are off."""
+    src, w, c = sc.source, sc.workload, sc.cluster
+    if w.kind != "script":
+        if w.script is not None:
+            raise ConfigError(src, "workload.script", f"only applies to workload.kind = 'script' (kind is {w.kind!r})")
+        return
+    if w.script is None:
+        raise ConfigError(src, "workload.script", "kind = 'script' needs the script: a file's path or a list of operations")
+    if w.preload:
+        raise ConfigError(src, "workload.preload", "a script is the whole schedule; preload is for open and closed")
+    if w.hot_key_writers_per_s:
+        raise ConfigError(src, "workload.hot_key_writers_per_s", "a script is the whole schedule; write them as lines")
+    if w.write_pattern != "blind":
+        raise ConfigError(src, "workload.write_pattern", "a script says per line: op = rmw for a read-modify-write")
+    if sc.clocks.causality == "off":
+        raise ConfigError(src, "clocks.causality", "cannot be 'off' with a script: its writes carry causal contexts "
+                          "and write replies (leave it 'auto')")
+    w.script.check_cluster(c.nodes, c.coordinator)
+
+
 def _check_siblings(sc: Scenario) -> None:
     src, c = sc.source, sc.cluster
     if c.vv_actor is not None and c.versioning != "vv":
@@ -880,6 +946,73 @@ def _check_siblings(sc: Scenario) -> None:
             load_merge(m)
         except ValueError as exc:
             raise ConfigError(src, "workload.merge", str(exc)) from None
+
+
+def _resolve_workload_files(
+    w: WorkloadConfig, table: Mapping[str, Any], source: str, base_dir: Path | None
+) -> WorkloadConfig:
+    """Issue 18: ``workload.ycsb`` (a YCSB core workload or properties file, ``pbs_sim.ycsb``) and
+    ``workload.trace`` (``pbs_sim.traces``) name data; read and check it now, once, so a bad file is
+    one line before anything runs. A properties file's ``recordcount``, ``threadcount`` and
+    ``target`` become ``keys``, ``clients`` and ``ycsb_target_per_s`` (giving both, differently, is
+    an error). The trace is scanned whole (streamed): every row is checked here."""
+    if not isinstance(table, Mapping):  # pragma: no cover - _build refused it already
+        return w
+    if w.ycsb is None:
+        if w.ycsb_target_per_s is not None:
+            raise ConfigError(source, "workload.ycsb_target_per_s", "paces YCSB's clients: it needs workload.ycsb")
+    else:
+        from .ycsb import check_hotspot, load_spec
+
+        if w.kind not in ("open", "closed"):
+            raise ConfigError(source, "workload.ycsb", f"YCSB's workloads run on open or closed clients, not kind = {w.kind!r}")
+        defaults = WorkloadConfig()
+        for name in ("read_fraction", "key_distribution", "write_pattern"):
+            # a value other than the default (to_dict writes every key, so presence says nothing)
+            if getattr(w, name) != getattr(defaults, name):
+                raise ConfigError(source, f"workload.{name}",
+                                  "workload.ycsb sets the operation mix, the key choice and which writes read first; "
+                                  "remove this key")
+        spec = load_spec(w.ycsb, base_dir, source)
+        changes: dict[str, Any] = {"ycsb_spec": spec}
+        for prop, name, value in (("recordcount", "keys", spec.recordcount), ("threadcount", "clients", spec.threadcount),
+                                  ("target", "ycsb_target_per_s", spec.target)):
+            if value is None:
+                continue
+            if name in table and table[name] != value:
+                raise ConfigError(source, f"workload.{name}",
+                                  f"the YCSB properties file sets {prop} = {num(value)}; give one of the two")
+            changes[name] = value
+        keys = changes.get("keys", w.keys)
+        if spec.distribution == "hotspot":
+            check_hotspot(keys, spec.hot_data_fraction, spec.hot_opn_fraction, source, "workload.ycsb")
+        if spec.distribution == "latest" and keys < 2:
+            raise ConfigError(source, "workload.keys", "YCSB's latest distribution needs at least 2 records")
+        if spec.distribution == "zipfian" and spec.insert > 0 and spec.operationcount is None:
+            raise ConfigError(source, "workload.ycsb", "zipfian with inserts sizes its key space from operationcount "
+                                                      "(YCSB's expectednewkeys): the properties file must give it")
+        if changes.get("ycsb_target_per_s", w.ycsb_target_per_s) is not None and w.kind != "closed":
+            raise ConfigError(source, "workload.ycsb_target_per_s", "paces closed-loop clients: it needs kind = 'closed'")
+        w = dataclasses.replace(w, **changes)
+    if w.kind != "trace":
+        if w.trace is not None:
+            raise ConfigError(source, "workload.trace", "a trace is replayed by kind = 'trace'")
+        return w
+    if w.trace is None:
+        raise ConfigError(source, "workload.trace", "kind = 'trace' needs workload.trace (the operations table to replay)")
+    if w.preload:
+        raise ConfigError(source, "workload.preload", "a trace holds its own load phase; preload is for open and closed")
+    if w.write_pattern != "blind":
+        raise ConfigError(source, "workload.write_pattern", "a trace says which writes read first (op = rmw)")
+    from .traces import scan_trace
+
+    info = scan_trace(w.trace, base_dir, source)
+    if not info.int_keys and w.trace_keys == "modulo":
+        raise ConfigError(source, "workload.trace_keys", f"{info.path} has key names that are not integers: "
+                                                         "modulo folds integer keys (use as-is or dense)")
+    if info.rows > MAX_OPS:
+        raise ConfigError(source, "workload.trace", f"{info.path} has {info.rows:,} operations; at most {num(MAX_OPS)} per run")
+    return dataclasses.replace(w, trace_info=info)
 
 
 def _check_clocks(sc: Scenario) -> None:
@@ -922,6 +1055,10 @@ def run_horizon_ms(sc: Scenario) -> float:
     w = sc.workload
     if w.kind == "pbs-probe":
         return w.trials * w.probe_interval_ms + max((*w.probe_offsets_ms, 0.0))
+    if w.kind == "trace" and w.trace_info is not None:  # issue 18: the trace's own span
+        return float(w.trace_info.last_ms * w.trace_time_scale)
+    if w.kind == "script":
+        return w.script.end_ms if w.script is not None else 0.0
     h = w.warmup_ms + w.duration_ms
     if w.preload:
         rate = w.preload_rate_per_s if w.preload_rate_per_s is not None else w.rate_per_s
@@ -936,7 +1073,7 @@ def background_span_ms(sc: Scenario) -> float:
     ends, so their work is bounded over this span, not over the horizon alone."""
     c, w = sc.cluster, sc.workload
     tail = max(c.read_timeout_ms, c.write_timeout_ms)
-    if w.write_pattern == "rmw":
+    if w.write_pattern == "rmw" or w.kind == "script":  # a script's rmw lines too
         tail += c.read_timeout_ms + w.rmw_gap.mean
     return run_horizon_ms(sc) + tail
 
@@ -963,18 +1100,29 @@ def _check_work(sc: Scenario) -> None:
             )
     elif w.kind == "closed":
         cycle_ms = w.think_time.mean + _round_trip_ms(sc)
-        if cycle_ms <= 0:
+        paced = w.ycsb_target_per_s is not None  # issue 18: YCSB's -target spaces each client's operations
+        if cycle_ms <= 0 and not paced:
             raise ConfigError(
                 src, "workload.think_time",
                 "a zero think time with zero latencies loops forever at one instant; give either a positive mean",
             )
-        ops = w.clients * span_ms / cycle_ms
+        ops = w.clients * span_ms / cycle_ms if cycle_ms > 0 else math.inf
+        if w.ycsb_target_per_s is not None:
+            ops = min(ops, w.ycsb_target_per_s * span_ms / 1000 + w.clients)
+        if w.ycsb_spec is not None and w.ycsb_spec.operationcount is not None:
+            ops = min(ops, w.ycsb_spec.operationcount)
         if ops > MAX_OPS:
             raise ConfigError(
                 src, "workload.duration_ms",
                 f"{w.clients} clients cycling every ~{num(cycle_ms, 3)} ms for {num(span_ms)} ms is ~{num(ops, 3)} operations; "
                 f"at most {num(MAX_OPS)} per run",
             )
+    elif w.kind == "trace":
+        ops = w.trace_info.rows if w.trace_info is not None else 0  # bounded by _resolve_workload_files
+    elif w.kind == "script":
+        ops = 2 * len(w.script) if w.script is not None else 0  # an rmw line is two operations
+        if ops > MAX_OPS:
+            raise ConfigError(src, "workload.script", f"{len(w.script or ()):,} lines; at most {num(MAX_OPS // 2)} per run")
     else:
         offsets = 1 if w.probe_offset is not None else len(w.probe_offsets_ms)
         ops = w.trials * (1 + offsets)
@@ -1002,8 +1150,12 @@ def _check_work(sc: Scenario) -> None:
             )
     horizon_ms = run_horizon_ms(sc)
     if horizon_ms > MAX_DELAY_MS:
-        if w.kind == "pbs-probe":
+        if w.kind == "trace":
+            key = "workload.trace_time_scale"
+        elif w.kind == "pbs-probe":
             key = "workload.probe_interval_ms"
+        elif w.kind == "script":
+            key = "workload.script"
         elif horizon_ms - span_ms > span_ms:  # the preload is the longer part
             key = "workload.preload_rate_per_s" if w.preload_rate_per_s is not None else "workload.rate_per_s"
         else:

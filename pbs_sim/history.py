@@ -29,9 +29,15 @@ replay in the order they happened — sort by ``(at, event)`` — never by a pri
 
     op_id, version, event
 
-``causal_parents`` (``pbs_sim.sim.causality``: one row per direct causal parent of a write)::
+``causal_parents`` (``pbs_sim.sim.causality``: one row per version of the causal context a write
+carried -- its own read, or the reply it was based on; none for a blind write)::
 
-    op_id (the write), parent (the ``seq`` of a version of the same key its session knew), event
+    op_id (the write), parent (the ``seq`` of a version of the same key), event
+
+``session_parents`` (the same shape: every other version the writing session knew -- its reads and
+write replies since its last write to the key, and that write)::
+
+    op_id, parent, event
 
 Keys and values (``pbs_sim.keys``). The ``key`` columns hold int indices; key ``i`` is named
 ``str(i)`` unless the ``keys`` table names it (only when some key was given a name that is not its

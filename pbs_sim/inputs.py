@@ -42,3 +42,22 @@ def recording() -> Iterator[dict[str, str]]:
         yield seen
     finally:
         _open.remove(seen)
+
+
+def note_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Record ``path`` like :func:`note`, hashing it in chunks (large traces are never read whole);
+    returns the digest."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    value = h.hexdigest()
+    note_digest(path, value)
+    return value
+
+
+def note_digest(path: str | Path, value: str) -> None:
+    """Record that ``path`` was read with this content digest (already computed)."""
+    key = str(Path(path).resolve())
+    for seen in _open:
+        seen[key] = value

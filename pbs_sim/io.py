@@ -230,9 +230,9 @@ def provenance() -> dict[str, Any]:
 RUN_MANIFEST_KIND = "pbs-sim run"
 FIGURE_SUFFIXES = (".png", ".svg")  # what `pbs-sim plot` writes into a results directory
 # Files derived from a run and written into its directory by other commands: figures (`pbs-sim
-# plot`) and Jepsen histories (`pbs-sim export`, history.edn / history-elle.edn). A run directory
-# holding them is still a run's (a new `run --out` replaces them with it, no --force needed).
-DERIVED_SUFFIXES = (*FIGURE_SUFFIXES, ".edn")
+# plot`) and exported histories (`pbs-sim export`, history.edn / history-elle.edn / history.jsonl). A
+# run directory holding them is still a run's (a new `run --out` replaces them with it, no --force needed).
+DERIVED_SUFFIXES = (*FIGURE_SUFFIXES, ".edn", ".jsonl")
 LOCK = ".lock"  # OUT/.lock: held by whichever pbs-sim run or sweep is writing OUT
 
 

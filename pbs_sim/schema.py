@@ -22,9 +22,14 @@ History:
    not compute, where a name was missing before); ``ops`` ``asked`` / ``answered`` are 16-bit;
    sessions and stale-read causes order records at one instant by event number. A sweep part of
    schema 2 may hold other values for the same names, so ``--resume`` does not mix the two.
+4. Issue 18: ``causal_parents`` holds the context each write carried (per operation; none for a blind
+   write), the sessions' other knowledge moves to ``session_parents``; ``lost_updates`` /
+   ``lost_update_fraction`` are value level (absent from every later version, none of which merged
+   them), the overwriter-missed count is ``overwritten_updates`` / ``overwritten_update_fraction``;
+   scenario configs may have ``workload.kind = "script"`` and ``workload.script``.
 """
 
 from __future__ import annotations
 
-RESULTS_SCHEMA = 3
+RESULTS_SCHEMA = 4
 RESULTS_SCHEMA_VERSION = RESULTS_SCHEMA  # the name issue 10 used

@@ -8,8 +8,13 @@ by event numbers) -- closes it transitively (Warshall) and applies the definitio
 * LWW-lost: acknowledged w, some u that may be stored (ok or timed out) is above w in the store's
   order and w does not happen before u; the winner is the lowest such u in the store's order;
 * concurrent pairs: acknowledged x, y with neither happening before the other;
-* lost updates: an acknowledged read-modify-write whose next stored write above it in the store's
-  order does not have it in its causal past (parent edges only).
+* overwritten updates: an acknowledged read-modify-write whose next stored write above it in the
+  store's order does not have it in its causal past (the carried contexts' edges only);
+* lost updates (value level): an acknowledged read-modify-write with a stored write above it in the
+  store's order, none of those having it in its causal past.
+
+The true order's edges are the carried contexts (``causal_parents``) and what the writing session
+knew (``session_parents``); the causal past is the contexts' alone.
 """
 
 from __future__ import annotations
@@ -25,26 +30,30 @@ from pbs_sim.metrics import causality
 from pbs_sim.simulation import simulate
 
 
-def reference(ops: Any, frames: Any) -> tuple[set[tuple[int, int]], int, set[int]]:
+def reference(ops: Any, frames: Any) -> tuple[set[tuple[int, int]], int, set[int], set[int]]:
     w = causality.writes_table(ops, frames)
     cp = frames.get("causal_parents")
+    sp = frames.get("session_parents")
     rmw = set(frames["rmw_reads"]["op_id"].tolist()) if frames.get("rmw_reads") is not None else set()
     lost: set[tuple[int, int]] = set()
     pairs = 0
     lost_up: set[int] = set()
+    over_up: set[int] = set()
     for _, g in w.groupby("key"):
         g = g.sort_values("issued_event").reset_index(drop=True)
         n = len(g)
         row = {int(s): i for i, s in enumerate(g["seq"])}
         ops_ = g["op_id"].to_numpy()
         par = np.zeros((n, n), bool)
-        if cp is not None and len(cp):
-            sub = cp[cp["op_id"].isin(ops_)]
-            idx = {int(o): i for i, o in enumerate(ops_)}
-            for o, p in zip(sub["op_id"], sub["parent"], strict=True):
-                par[row[int(p)], idx[int(o)]] = True
+        ses = np.zeros((n, n), bool)
+        idx = {int(o): i for i, o in enumerate(ops_)}
+        for table, mat in ((cp, par), (sp, ses)):
+            if table is not None and len(table):
+                sub = table[table["op_id"].isin(ops_)]
+                for o, p in zip(sub["op_id"], sub["parent"], strict=True):
+                    mat[row[int(p)], idx[int(o)]] = True
         ack, iss = g["ack_event"].to_numpy(), g["issued_event"].to_numpy()
-        hb = par | (ack[:, None] < iss[None, :])
+        hb = par | ses | (ack[:, None] < iss[None, :])
         causal = par.copy()
         for m in range(n):  # Warshall
             hb |= hb[:, [m]] & hb[[m], :]
@@ -58,8 +67,10 @@ def reference(ops: Any, frames: Any) -> tuple[set[tuple[int, int]], int, set[int
             if beaters:
                 lost.add((int(ops_[i]), int(ops_[beaters[0]])))
             if int(ops_[i]) in rmw:
-                nxt = [u for u in order if rank[u] > rank[i] and applied[u]][:1]
-                if nxt and not causal[i, nxt[0]]:
+                above = [u for u in order if rank[u] > rank[i] and applied[u]]
+                if above and not causal[i, above[0]]:
+                    over_up.add(int(ops_[i]))
+                if above and not any(causal[i, u] for u in above):
                     lost_up.add(int(ops_[i]))
         okr = np.flatnonzero(ok)
         for a in range(len(okr)):
@@ -67,7 +78,7 @@ def reference(ops: Any, frames: Any) -> tuple[set[tuple[int, int]], int, set[int
                 x, y = okr[a], okr[b]
                 if not hb[x, y] and not hb[y, x]:
                     pairs += 1
-    return lost, pairs, lost_up
+    return lost, pairs, lost_up, over_up
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -94,7 +105,8 @@ def test_bounded_metrics_equal_the_brute_force_definitions(
     res = simulate(scenario_from_dict(raw))
     frames = {name: res.history.to_frame(name) for name in res.history.tables}
     got = causality.analyse(frames["ops"], frames)
-    lost, pairs, lost_up = reference(frames["ops"], frames)
+    lost, pairs, lost_up, over_up = reference(frames["ops"], frames)
     assert set(zip(got["lww_losses"]["op_id"], got["lww_losses"]["winner_op_id"], strict=True)) == lost
     assert got["concurrent_write_pairs"] == pairs
     assert set(got["lost_updates"]["op_id"]) == lost_up
+    assert set(got["overwritten_updates"]["op_id"]) == over_up

@@ -276,7 +276,7 @@ def test_verbose_names_what_was_read_and_verified(runs: dict[str, Path], capsys:
     assert code == 0
     read = [line for line in err.splitlines() if line.startswith("pbs-sim: read ")]
     names = {Path(line.split()[2]).name for line in read}
-    assert names == {"ops.csv", "sibling_settings.csv", "causal_parents.csv", "read_versions.csv",
+    assert names == {"ops.csv", "sibling_settings.csv", "causal_parents.csv", "session_parents.csv", "read_versions.csv",
                      "final_versions.csv", "rmw_reads.csv"}, err
     assert all("SHA-256" in line for line in read)
     code, _, err = run_in_process(["check", str(runs["dvv"]), "-q"], capsys)

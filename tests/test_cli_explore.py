@@ -89,4 +89,4 @@ def test_ctrl_c_exits_130() -> None:
             proc.kill()
             proc.wait()
     assert code == 130, rest
-    assert "Traceback" not in rest and rest.strip().startswith("pbs-sim: ")
+    assert "Traceback" not in rest and rest.strip() == "pbs-sim: interrupted", rest

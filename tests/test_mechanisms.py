@@ -170,7 +170,7 @@ def test_every_manifest_carries_the_results_schema(tmp_path: Any, capsys: pytest
                             "--no-progress"], capsys)
     assert code == 0, err
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["provenance"]["results_schema"] == manifest["results_schema"] == RESULTS_SCHEMA == 3
+    assert manifest["provenance"]["results_schema"] == manifest["results_schema"] == RESULTS_SCHEMA == 4
 
 
 # -- declared summary names (issue 17): collisions refused at import, reports checked on every run

@@ -43,10 +43,12 @@ def finish(m: Model) -> dict[str, Any]:
     return {k: m.history.to_frame(k) for k in m.history.tables}
 
 
-def write(m: Model, client: int, at: float) -> Any:
+def write(m: Model, client: int, at: float, context: Any = None) -> Any:
+    """A write of key 0 by ``client`` at ``at`` through the key's first replica; ``context``: the
+    state it is based on (an earlier write's ``op.returned``, a read's ``op.best``; None: blind)."""
     if at > m.env.now:
         m.env.run(until=at)
-    return m.coordinators[m.ring.preference_list(0)[0]].write(client, 0)
+    return m.coordinators[m.ring.preference_list(0)[0]].write(client, 0, context=context)
 
 
 def held(m: Model, node: int = 0) -> list[int]:
@@ -87,19 +89,24 @@ def test_ddia_shopping_cart_exact_trace_matches_the_hand_algorithm() -> None:
     ddia = DDIAServer()
     ctx = {1: 0, 2: 0}
     script = [(1, 0.0), (2, 0.0), (1, 10.0), (2, 20.0), (1, 30.0)]
-    observed, expected = [], []
+    observed, expected, replies = [], [], []
+    last: dict[int, Any] = {}
+    ops = []
     for seq, (client, at) in enumerate(script, start=1):
-        op = write(m, client, at)
+        op = write(m, client, at, None if client not in last else last[client].returned)
+        last[client] = op
+        ops.append(op)
         assert op.seq == seq
         ctx[client], returned = ddia.put(ctx[client], seq)
-        # the state the write returns (what its client carries next) is what DDIA's server returns
-        assert list(m.policy.versions(op.stamp)) == returned
+        replies.append(returned)
         if seq == 1:  # write 2 is issued at the same instant
             continue
-        m.env.run(until=at + 1.5)
+        m.env.run(until=at + 3)
         observed.append(held(m))
         expected.append(sorted(ddia.values.values()))
     assert observed == expected == [[1, 2], [2, 3], [3, 4], [4, 5]]
+    # the state each write returns (what its client carries next: return_body) is what DDIA's server returns
+    assert [list(m.policy.versions(op.returned)) for op in ops] == replies == [[1], [1, 2], [2, 3], [3, 4], [4, 5]]
     state = m.nodes[0].store[0]
     assert sorted((s.dot, s.value) for s in state) == [((0, 4), 4), ((0, 5), 5)]  # DDIA's versions 4 and 5
     frames = finish(m)
@@ -152,8 +159,10 @@ def test_alternating_writers_through_one_node(versioning: str, actor: str | None
     DVV: write j + 2 discards exactly write j (its context covers j's dot): at most 2."""
     m = model(versioning, actor)
     counts = []
+    last: dict[int, Any] = {}
     for j in range(8):
-        write(m, 1 + j % 2, 10.0 * j)
+        c = 1 + j % 2
+        last[c] = write(m, c, 10.0 * j, None if c not in last else last[c].returned)
         m.env.run(until=10.0 * j + 5)
         counts.append(len(held(m)))
     if versioning == "vv":

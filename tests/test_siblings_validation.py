@@ -69,7 +69,7 @@ def test_dvv_sibling_creating_writes_are_one_minus_exp_lambda_delta(lam_per_ms: 
     _within(p_hat, 1.0 - math.exp(-lam_per_ms * delta_ms), n)
     assert fd["ops"][["kind", "issued_at", "version"]].equals(fl["ops"][["kind", "issued_at", "version"]])
     creators = set(ws.loc[ws["siblings"] > 1, "op_id"].tolist())
-    assert creators == set(fl["lost_updates"]["overwriter_op_id"].tolist())
+    assert creators == set(fl["overwritten_updates"]["overwriter_op_id"].tolist())
     # and DVV itself loses nothing: every update survives as a sibling or in a successor's past
     s = dvv.summary()
     assert s["false_dominance_lost_writes"] == 0 and s["lost_items"] == 0 and s["false_concurrency"] == 0

@@ -122,8 +122,11 @@ def main(argv: list[str] | None = None) -> Any:
         return cli.main(args=argv, prog_name="pbs-sim", standalone_mode=False)
     except PbsSimError as exc:
         fail(str(exc))
-    except click.exceptions.Abort:
-        click.echo("pbs-sim: aborted", err=True)
+    except click.exceptions.Abort as exc:
+        # Click turns Ctrl-C inside a command into Abort; an Abort of Click's own (a declined prompt)
+        # has no KeyboardInterrupt behind it
+        interrupted = isinstance(exc.__context__, KeyboardInterrupt)
+        click.echo(f"pbs-sim: {'interrupted' if interrupted else 'aborted'}", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:  # usage errors: Click's own format (Usage / Try / Error)
         exc.show()

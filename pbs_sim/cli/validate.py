@@ -37,12 +37,27 @@ def scenario_facts(sc: Any) -> list[str]:
         offsets = (f"one offset per trial from {wl.probe_offset.spec()}" if wl.probe_offset is not None
                    else "reads at " + ", ".join(f"{num(t)}" for t in wl.probe_offsets_ms) + " ms after commit")
         lines.append(f"workload  pbs-probe: {wl.trials:,} trials every {num(wl.probe_interval_ms)} ms; {offsets}")
+    elif wl.trace_info is not None:  # issue 18: trace replay
+        t = wl.trace_info
+        lines.append(f"workload  trace: {t.rows:,} operations ({t.rmw_rows:,} read-modify-writes) from {t.path} "
+                     f"({t.fmt}, {t.form} columns) over {num(t.last_ms * wl.trace_time_scale)} ms; keys {wl.trace_keys}")
+    elif wl.kind == "script" and wl.script is not None:
+        sc_ = wl.script
+        kinds = {k: sum(o.op == k for o in sc_.ops) for k in ("read", "write", "rmw")}
+        lines.append(f"workload  script {sc_.path or sc_.source}: {len(sc_):,} lines ({kinds['read']} reads, "
+                     f"{kinds['write']} writes, {kinds['rmw']} read-modify-writes) by "
+                     f"{len({o.client for o in sc_.ops})} clients on {len({o.key for o in sc_.ops})} keys, "
+                     f"over {num(sc_.end_ms)} ms")
     else:
         rate = (f"Poisson {num(wl.rate_per_s)} ops/s (~{wl.rate_per_s * wl.duration_ms / 1000:,.0f} measured ops)"
                 if wl.kind == "open" else f"{wl.clients} clients, think time {wl.think_time.spec()}")
+        y = wl.ycsb_spec
+        mix = (f"{num(100 * wl.read_fraction)} % reads" if y is None else  # issue 18: YCSB's mix and key choice
+               f"YCSB {y.name}: read {y.read:g}, update {y.update:g}, insert {y.insert:g}, read-modify-write {y.rmw:g}")
+        keys = wl.key_distribution.spec() if y is None else y.distribution
         lines.append(
-            f"workload  {wl.kind}: {rate}; {wl.keys:,} keys {wl.key_distribution.spec()}; "
-            f"{num(100 * wl.read_fraction)} % reads; {num(wl.duration_ms)} ms after {num(wl.warmup_ms)} ms warm-up"
+            f"workload  {wl.kind}: {rate}; {wl.keys:,} keys {keys}; {mix}; {num(wl.duration_ms)} ms after "
+            f"{num(wl.warmup_ms)} ms warm-up"
         )
     extras = []
     if sc.faults.crash_mttf_ms or sc.faults.disk_loss_mttf_ms or sc.faults.message_loss or sc.faults.schedule:

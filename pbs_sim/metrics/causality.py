@@ -10,10 +10,19 @@ them (docs/design.md, "two orders"):
   ``tie`` (equal timestamps: the tie-break decided), ``clock-skew`` (u was issued before w in real
   time yet stamped later: only a skewed clock does that), ``concurrency`` (u was issued while w was
   in flight, not knowing w: LWW keeps one of two concurrent writes even with perfect clocks);
-* ``lost_updates`` / ``lost_update_fraction`` -- acknowledged *updates* (the writes of
-  read-modify-write clients, ``rmw_reads``) overwritten by a write whose causal past does not
-  include them. The overwriter is the next write above it in the store's
-  order. These happen with perfect clocks;
+* ``lost_updates`` / ``lost_update_fraction`` -- value level (issue 18): acknowledged *updates* (the
+  writes of read-modify-write clients, ``rmw_reads``) absent from every later version, none of which
+  merged them: the store superseded u (under LWW some applied write is above u in the store's
+  order; under sibling policies the final state does not hold u) and no write above u in the
+  store's order has u in its causal past -- the contexts the writes carried (``causal_parents``),
+  so what a read-modify-write's own read returned, never what its session knew otherwise. The
+  fraction is of the measured acknowledged updates. Under the exact sibling clocks a write is above
+  u only if it merged u, so only a clock's false dominance loses an update. Two overlapping Poisson
+  read-modify-write writers of total rate lambda, each writing delta after its read, with negligible
+  latencies and perfect clocks: ``P(lost) = (1 - exp(-2 lambda delta)) / 2`` (docs/design.md);
+* ``overwritten_updates`` / ``overwritten_update_fraction`` -- acknowledged updates whose overwriter
+  (the next applied write above it in the store's order, LWW) did not merge them (its own context
+  misses them), whether or not a later version did. For the same writers ``1 - exp(-lambda delta)``;
 * ``concurrent_write_pairs`` -- pairs of acknowledged writes to one key that are concurrent in the
   true order;
 * ``monotonic_write_violation_rate`` -- per measured committed write: the store's order puts it below
@@ -32,11 +41,12 @@ sessions are computed on ranks (:func:`in_store_order`), so they stay exact unde
 policies (issue 11) make the store's order partial: they replace the ranks by dominance between the
 versions' recorded metadata, and multi-version reads come from the ``read_versions`` table; the
 true order and everything computed from it stay as they are.
-The true order: u -> v if v's causal context includes u (``causal_parents``, transitively) or u was
-acknowledged before v was issued (``completed_event < issued_event``: event numbers order
-simultaneous events), closed transitively. Only writes issued while w was in flight can be
-concurrent with w, so every decision looks at that window only: memory and time stay bounded for
-10^6-operation histories.
+The true order: u -> v if v's causal context includes u (``causal_parents``), or v's session knew u
+when v was issued (``session_parents``: its reads and write replies since its last write, and that
+write -- happened-before), or u was acknowledged before v was issued (``completed_event <
+issued_event``: event numbers order simultaneous events), closed transitively. Only writes issued
+while w was in flight can be concurrent with w, so every decision looks at that window only: memory
+and time stay bounded for 10^6-operation histories.
 Must not touch: SimPy, the simulator.
 """
 
@@ -59,8 +69,9 @@ else:  # imported on first use (pbs_sim._lazy): starting a command does not pay 
 
 NAMES = (
     "lww_lost_writes", "lww_lost_fraction", "lww_lost_clock_skew", "lww_lost_concurrency", "lww_lost_tie",
-    "lost_updates", "lost_update_fraction", "concurrent_write_pairs",
-    "monotonic_write_violation_rate", "writes_follow_reads_violation_rate", "causality_tracked",
+    "lost_updates", "lost_update_fraction", "overwritten_updates", "overwritten_update_fraction",
+    "concurrent_write_pairs", "monotonic_write_violation_rate", "writes_follow_reads_violation_rate",
+    "causality_tracked",
 )
 CAUSES = ("clock-skew", "concurrency", "tie")
 INF_EVENT = np.iinfo(np.int64).max
@@ -202,10 +213,13 @@ class _Key:
     """One key's writes in issue order, with parents as row indices (for the bounded searches)."""
 
     __slots__ = ("op", "seq", "rank", "ts", "iss", "ack", "applied", "ok", "parents", "row_of_seq", "by_rank",
-                 "t", "lat_max", "iss_l", "ack_l")
+                 "t", "lat_max", "iss_l", "ack_l", "cparents", "_children")
 
-    def __init__(self, g: Mapping[str, np.ndarray], parents: dict[int, list[int]]) -> None:
-        """``g``: one key's columns of :func:`writes_table`, in issue order (:func:`_by_key`)."""
+    def __init__(self, g: Mapping[str, np.ndarray], parents: dict[int, list[int]],
+                 context: dict[int, list[int]] | None = None) -> None:
+        """``g``: one key's columns of :func:`writes_table`, in issue order (:func:`_by_key`);
+        ``parents``: op_id -> the true order's direct predecessors (context and session); ``context``:
+        op_id -> the causal context's versions alone (None: the same as ``parents``)."""
         self.op = g["op_id"]
         self.seq = g["seq"]
         self.rank = g["rank"]
@@ -220,6 +234,9 @@ class _Key:
         self.row_of_seq = {int(s): i for i, s in enumerate(self.seq.tolist())}
         self.parents = [[self.row_of_seq[p] for p in parents.get(int(o), ()) if p in self.row_of_seq]
                         for o in self.op.tolist()]
+        self.cparents = self.parents if context is None else [
+            [self.row_of_seq[p] for p in context.get(int(o), ()) if p in self.row_of_seq] for o in self.op.tolist()]
+        self._children: list[list[int]] | None = None
         self.by_rank = np.argsort(self.rank, kind="stable")  # rows in store order
         self.iss_l: list[int] = self.iss.tolist()
         self.ack_l: list[int] = self.ack.tolist()
@@ -264,8 +281,8 @@ class _Key:
         return n
 
     def in_causal_past(self, u: int, v: int) -> bool:
-        """Is write row ``u`` in the causal past of row ``v`` (parents, transitively)?"""
-        stack, seen, lo = list(self.parents[v]), set(), self.iss[u]
+        """Is write row ``u`` in the causal past of row ``v`` (the carried contexts, transitively)?"""
+        stack, seen, lo = list(self.cparents[v]), set(), self.iss[u]
         while stack:
             x = stack.pop()
             if x == u:
@@ -273,7 +290,29 @@ class _Key:
             if x in seen or self.iss[x] < lo:
                 continue
             seen.add(x)
-            stack.extend(self.parents[x])
+            stack.extend(self.cparents[x])
+        return False
+
+    def merged_above(self, u: int, pos: np.ndarray) -> bool:
+        """Does some stored write (applied somewhere) above row ``u`` in the store's order (``pos``: each
+        row's place in it) have u in its causal past? A search over u's descendants (the contexts,
+        forwards) that stops at the first such one -- with perfect clocks, u's first applied child."""
+        ch = self._children
+        if ch is None:
+            ch = self._children = [[] for _ in self.cparents]
+            for y, ps in enumerate(self.cparents):
+                for p in ps:
+                    ch[p].append(y)
+        mine = pos[u]
+        stack, seen = list(ch[u]), set()
+        while stack:
+            x = stack.pop()
+            if x in seen:
+                continue
+            if pos[x] > mine and self.applied[x]:
+                return True
+            seen.add(x)
+            stack.extend(ch[x])
         return False
 
 
@@ -290,32 +329,70 @@ def _by_key(writes: pd.DataFrame) -> Iterator[tuple[int, dict[str, np.ndarray]]]
         yield int(keys[a]), {c: v[a:b] for c, v in cols.items()}
 
 
-def _parents(frames: Mapping[str, pd.DataFrame]) -> dict[int, list[int]]:
-    cp = frames.get("causal_parents")
+def _parents(frames: Mapping[str, pd.DataFrame], tables: tuple[str, ...] = ("causal_parents", "session_parents"),
+             ) -> dict[int, list[int]]:
+    """op_id -> parent seqs from ``tables`` (default: the true order's, context and session)."""
     out: dict[int, list[int]] = {}
-    if cp is None or cp.empty:
-        return out
-    for o, p in zip(cp["op_id"].to_numpy(np.int64).tolist(), cp["parent"].to_numpy(np.int64).tolist(), strict=True):
-        out.setdefault(o, []).append(p)
+    for name in tables:
+        cp = frames.get(name)
+        if cp is None or cp.empty:
+            continue
+        for o, p in zip(cp["op_id"].to_numpy(np.int64).tolist(), cp["parent"].to_numpy(np.int64).tolist(),
+                        strict=True):
+            out.setdefault(o, []).append(p)
     return out
+
+
+def _sibling_lost_updates(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], warmup_ms: float,
+                          is_update: set[int]) -> tuple[list[tuple[Any, ...]], int]:
+    """Sibling policies: measured acknowledged updates the final state does not hold and no stored write
+    (one not failed at once) has in its causal context (the store's order is the contexts' causal
+    order: a write above u merged u).
+    Rows as :func:`analyse`'s ``lost_updates`` (no overwriter: -1), and the number of updates."""
+    from .siblings import final_state
+
+    final = final_state(frames)
+    ctx = frames.get("causal_parents")
+    merged: set[tuple[int, int]] = set()
+    if ctx is not None and len(ctx):
+        key_of = ops["key"].to_numpy(np.int64)
+        child = ctx["op_id"].to_numpy(np.int64)
+        stored = np.asarray(~_is(ops["status"], "failed"))[child]  # a write that failed at once is no version
+        merged = set(zip(key_of[child[stored]].tolist(), ctx["parent"].to_numpy(np.int64)[stored].tolist(),
+                         strict=True))
+    m = (_is(ops["kind"], "write") & _is(ops["status"], "ok") & (ops["issued_at"].to_numpy(float) >= warmup_ms)
+         & ops["op_id"].isin(list(is_update)).to_numpy())
+    rows: list[tuple[Any, ...]] = []
+    sub = ops.loc[m]
+    for o, kk, v in zip(sub["op_id"].tolist(), sub["key"].tolist(), sub["version"].tolist(), strict=True):
+        if final is not None and v not in final.get(kk, set()) and (kk, v) not in merged:
+            rows.append((int(o), int(kk), int(v), -1, 0))
+    return rows, int(m.sum())
 
 
 def analyse(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], warmup_ms: float = 0.0, *,
             losses_only: bool = False) -> dict[str, Any]:
     """LWW losses, lost updates and concurrent pairs: ``{"lww_losses": frame, "lost_updates": frame,
-    "concurrent_write_pairs": int, "acked": int, "updates": int}`` (see the module docstring).
+    "overwritten_updates": frame, "concurrent_write_pairs": int, "acked": int, "updates": int}`` (see
+    the module docstring; under sibling policies ``overwritten_updates`` is empty and a lost update's
+    ``overwriter_op_id`` is -1: nothing above it in the store's order).
     ``losses_only``: skip the concurrent pairs and lost updates (left 0 / empty), as the checker does."""
     writes = writes_table(ops, frames)
     parents = _parents(frames)
+    context = _parents(frames, ("causal_parents",)) if frames.get("session_parents") is not None else None
+    from .siblings import settings
+
+    sibling = settings(frames)["policy"] != "lww"
     rmw = frames.get("rmw_reads")
     is_update = set(rmw["op_id"].to_numpy(np.int64).tolist()) if rmw is not None else set()
     losses: list[tuple[Any, ...]] = []
     lost_up: list[tuple[Any, ...]] = []
+    over_up: list[tuple[Any, ...]] = []
     pairs = 0
     acked_measured = 0
     updates = 0
     for kv, g in _by_key(writes):
-        k = _Key(g, parents)
+        k = _Key(g, parents, context)
         n = len(k.op)
         measured = k.t >= warmup_ms
         # -- concurrent pairs of acknowledged writes: x issued before y and acknowledged after y was
@@ -361,24 +438,35 @@ def analyse(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], warmup_ms: fl
             cause = ("tie" if k.ts[u] == k.ts[w] else "clock-skew" if k.iss[u] < k.iss[w] else "concurrency")
             losses.append((int(k.op[w]), kv, int(k.seq[w]), float(k.ts[w]),
                            int(k.op[u]), int(k.seq[u]), float(k.ts[u]), cause))
-        # -- lost updates: acknowledged updates whose overwriter (next above in store order) missed them
+        # -- lost updates (value level, LWW): an acknowledged update that the store superseded (an applied
+        # write is above it) and no write above it merged (has it in its carried causal context); and
+        # overwritten updates: the overwriter (the next applied write above) did not merge it
         applied_pos = np.where(k.applied[br], np.arange(n), n)
         next_applied = np.r_[np.minimum.accumulate(applied_pos[::-1])[::-1], n]  # first applied at >= position
         for w in ([] if losses_only else np.flatnonzero(k.ok & measured).tolist()):
             if int(k.op[w]) not in is_update:
                 continue
+            if sibling:
+                continue  # counted on the final state below (the store's order is partial)
             updates += 1
             q = int(next_applied[int(pos_of_row[w]) + 1])
             if q >= n:
                 continue
             v = int(br[q])
             if not k.in_causal_past(w, v):
-                lost_up.append((int(k.op[w]), kv, int(k.seq[w]), int(k.op[v]), int(k.seq[v])))
+                row = (int(k.op[w]), kv, int(k.seq[w]), int(k.op[v]), int(k.seq[v]))
+                over_up.append(row)
+                if not k.merged_above(w, pos_of_row):
+                    lost_up.append(row)
+    if sibling and not losses_only:
+        lost_up, updates = _sibling_lost_updates(ops, frames, warmup_ms, is_update)
     lww = pd.DataFrame(losses, columns=["op_id", "key", "version", "timestamp_ms", "winner_op_id",
                                         "winner_version", "winner_timestamp_ms", "cause"])
-    lu = pd.DataFrame(lost_up, columns=["op_id", "key", "version", "overwriter_op_id", "overwriter_version"])
-    return {"lww_losses": lww, "lost_updates": lu, "concurrent_write_pairs": pairs, "acked": acked_measured,
-            "updates": updates}
+    cols = ["op_id", "key", "version", "overwriter_op_id", "overwriter_version"]
+    lu = pd.DataFrame(lost_up, columns=cols)
+    ou = pd.DataFrame(over_up, columns=cols)
+    return {"lww_losses": lww, "lost_updates": lu, "overwritten_updates": ou, "concurrent_write_pairs": pairs,
+            "acked": acked_measured, "updates": updates, "sibling": sibling}
 
 
 def true_order(ops: pd.DataFrame, frames: Mapping[str, pd.DataFrame], a: int, b: int) -> str:
@@ -460,8 +548,9 @@ class CausalityReporter:
 
     name = "causality"
     names = ("lww_lost_writes", "lww_lost_fraction", "lww_lost_clock_skew", "lww_lost_concurrency", "lww_lost_tie",
-             "lost_updates", "lost_update_fraction", "concurrent_write_pairs", "monotonic_write_violation_rate",
-             "writes_follow_reads_violation_rate", "causality_tracked")
+             "lost_updates", "lost_update_fraction", "overwritten_updates", "overwritten_update_fraction",
+             "concurrent_write_pairs", "monotonic_write_violation_rate", "writes_follow_reads_violation_rate",
+             "causality_tracked")
 
     def report(self, run: RunView) -> Report:
         frames = run.frames
@@ -478,12 +567,16 @@ class CausalityReporter:
             "lww_lost_tie": float(causes.get("tie", 0)),
             "lost_updates": float(len(lu)),
             "lost_update_fraction": len(lu) / res["updates"] if res["updates"] else math.nan,
+            "overwritten_updates": float(len(res["overwritten_updates"])),
+            "overwritten_update_fraction": (len(res["overwritten_updates"]) / res["updates"]
+                                            if res["updates"] and not res["sibling"] else math.nan),
             "concurrent_write_pairs": float(res["concurrent_write_pairs"]),
             "monotonic_write_violation_rate": float(sv["monotonic_write_violation"].mean()) if n_w else math.nan,
             "writes_follow_reads_violation_rate": float(sv["writes_follow_reads_violation"].mean()) if n_w else math.nan,
             "causality_tracked": float("causality" in run.mechanisms),
         }
-        return summary, {"lww_losses": lww, "lost_updates": lu, "write_sessions": sv}
+        return summary, {"lww_losses": lww, "lost_updates": lu, "overwritten_updates": res["overwritten_updates"],
+                         "write_sessions": sv}
 
 
 REPORTER = CausalityReporter()

@@ -159,6 +159,10 @@ def build(
     # synthetic keys 0..keys-1 (pbs-probe: one per trial) are named by their index; other names
     # (scripts, a named hot key) are interned after them and recorded in the history's keys table
     keys = KeySpace(wl.trials if wl.kind == "pbs-probe" else wl.keys, c.key_hash, on_new=history.add_key_name)
+    if wl.ycsb_spec is not None:  # issue 18: YCSB's records are named as YCSB names them (pbs_sim.ycsb)
+        from ..ycsb import YcsbKeySpace
+
+        keys = YcsbKeySpace(wl.ycsb_spec, wl.keys, c.key_hash, on_new=history.add_key_name)
     ring = Ring(c.nodes, c.replication, c.vnodes, keys=keys)
     network = Network(env, profile, lat.other_delay, streams.get)
     policy = policy if policy is not None else make_policy(c.versioning, c.vv_actor or "node")
@@ -198,6 +202,8 @@ def build(
 
     workload = make_workload(env, wl, pick, streams.get)
     workload.keyspace = keys
+    if hasattr(workload, "coordinators"):  # a script's lines may name their coordinating node
+        workload.coordinators = coordinators
     model = Model(
         scenario=scenario, streams=streams, env=env, history=history, ring=ring, network=network,
         nodes=nodes, coordinators=coordinators, deadlines=deadlines, versions=versions,

@@ -48,9 +48,14 @@ Extension points
   or ``fn(op_id, client, now) -> timestamp_ms`` (``pbs_sim.sim.clocks``: skewed, drifting, jumping
   node or client clocks).
 - ``coordinator.contexts``: None, or the run's :class:`~pbs_sim.sim.versioning.SessionContexts`
-  (``pbs_sim.sim.causality``): a read's returned versions are learnt by its client's session, and a
-  write records its direct causal parents. ``write(..., context=state)``: the state the client read
-  (or a write returned); sibling policies build the new version's causal context from it.
+  (``pbs_sim.sim.causality``): a read's returned versions, and a write's reply, are learnt by its
+  client's session, and a write records its causal parents. ``write(..., context=state)``: the state
+  this one write is based on -- the read a read-modify-write made, or an earlier write's reply
+  (``op.returned``) -- as a store passes it, per operation; None: a blind write, no context. Sibling
+  policies build the new version's causal context from exactly that state.
+- Write replies (Riak's ``return_body``; on while ``contexts`` is installed): every replica the write
+  reaches records its state right after applying it, and each ack merges that state into
+  ``op.reply``; what the client has at commit is the merge over the W acks (``op.returned``).
 
 Versions. Every comparison goes through ``coordinator.policy`` (``pbs_sim.sim.versioning``): the
 stamp a write carries is ``policy.new_version(...)``, a read's best response is the ``policy.merge``
@@ -85,7 +90,7 @@ INF = float("inf")
 class WriteOp:
     __slots__ = (
         "op_id", "key", "seq", "stamp", "client", "coordinator", "issued_at", "need", "targets",
-        "acks", "acked_by", "done", "completed_at", "status", "on_done",
+        "acks", "acked_by", "done", "completed_at", "status", "on_done", "reply", "at_replica",
     )
 
     def __init__(self, op_id: int, key: int, seq: int, stamp: Stamp, client: int, coordinator: Coordinator,
@@ -105,10 +110,21 @@ class WriteOp:
         self.completed_at = INF
         self.status = 0
         self.on_done: Callable[[Any], None] | None = None
+        # return_body: the merge of the states the acknowledging replicas held right after applying
+        # the write (None until the first such ack; see Coordinator.write)
+        self.reply: Any = None
+        self.at_replica: dict[int, Any] | None = None  # replica -> its state after the apply, until its ack
 
     @property
     def kind(self) -> str:
         return "write"
+
+    @property
+    def returned(self) -> Any:
+        """What the write's reply hands the client (Riak's ``return_body``): the merged state of the
+        replicas that acknowledged it by its commit, or, where no replica state came back (a write
+        sent by a placement: sloppy quorums), the version the write made."""
+        return self.stamp if self.reply is None else self.reply
 
     def expire(self, at: float) -> None:
         self.coordinator.expire(self, at)
@@ -370,10 +386,11 @@ class Coordinator:
         self, client: int, key: int, on_done: Callable[[Any], None] | None = None, context: Any = None,
         update_of: int | None = None, value: str | None = None,
     ) -> WriteOp:
-        """Issue a write of ``key`` now; the op commits at the W-th ack. ``update_of``: the op id of
-        the read this write updates (read-modify-write clients). ``value``: the value it writes
-        (scripted workloads); None = the default ``client:seq`` (``pbs_sim.keys``), which costs nothing
-        to record."""
+        """Issue a write of ``key`` now; the op commits at the W-th ack. ``context``: the state this
+        write is based on (a read's ``op.best``, an earlier write's ``op.returned``; None: blind).
+        ``update_of``: the op id of the read this write updates (read-modify-write clients).
+        ``value``: the value it writes (scripted workloads); None = the default ``client:seq``
+        (``pbs_sim.keys``), which costs nothing to record."""
         env = self.env
         now = env._now  # noqa: SLF001
         seq = self.versions.next(key)
@@ -388,19 +405,14 @@ class Coordinator:
         if value is not None:
             self.history.set_value(op_id, value)
         ts = now + self.clock_offset_ms if self.timestamp is None else self.timestamp(op_id, client, now)
+        # the context is this operation's own (its read, or a reply it names), never the session's
+        # pooled knowledge: two overlapping operations of one client do not share what they read
+        stamp = self.policy.new_version(key, seq, ts, self.endpoint, context, client=client)
         contexts = self.contexts
-        if contexts is not None and contexts.policy is not None:
-            # sibling policies: the context is what the session knows, and the write's returned state
-            # becomes the session's knowledge (pbs_sim.sim.versioning.SessionContexts)
-            stamp = self.policy.new_version(
-                key, seq, ts, self.endpoint, contexts.write_context(client, key, context), client=client)
-            contexts.parents(client, key, op_id, seq, stamp)
-        else:
-            if contexts is not None:
-                contexts.parents(client, key, op_id, seq)
-            stamp = self.policy.new_version(key, seq, ts, self.endpoint, context, client=client)
-        if contexts is not None and update_of is not None:
-            contexts.update(op_id, update_of)
+        if contexts is not None:
+            contexts.record(client, key, op_id, seq, context, getattr(self.policy, "implied", ()))
+            if update_of is not None:
+                contexts.update(op_id, update_of)
         op = WriteOp(op_id, key, seq, stamp, client, self, now, self.w, targets)
         op.on_done = on_done
         self.deadlines.add(now + self.write_timeout_ms, op)
@@ -411,14 +423,35 @@ class Coordinator:
             self._finish(op, now, FAILED)
             return op
         extra = self.remote_extra_ms
+        if contexts is not None:  # return_body: the replicas' states come back with their acks
+            op.at_replica = {}
+            at = self._write_at
+            self._fanout(self.endpoint, targets, "W", op, op.stamp, [at] * len(self.nodes), self._ack,
+                         None if extra == 0.0 else [0.0 if d == local else extra for d in targets])
+            return op
         self._fanout(self.endpoint, targets, "W", op, op.stamp, self._writers, self._ack,
-                            None if extra == 0.0 else [0.0 if d == local else extra for d in targets])
+                     None if extra == 0.0 else [0.0 if d == local else extra for d in targets])
         return op
+
+    def _write_at(self, msg: Message) -> None:
+        """A write reaches a replica (return_body): the replica applies and acks it, and its state right
+        after the apply is what its ack carries back."""
+        node = self.nodes[msg.dst]
+        node.on_write(msg)
+        op: WriteOp = msg.op
+        if op.at_replica is not None and not op.done:
+            op.at_replica[msg.dst] = node.store.get(op.key)
 
     def _on_ack(self, msg: Message) -> None:
         op: WriteOp = msg.op
         op.acks += 1
         op.acked_by.append(msg.src)
+        at = op.at_replica
+        if at is not None and not op.done:
+            state = at.pop(msg.src, None)
+            merged = self.policy.merge(op.reply, state)
+            if merged is not None:
+                op.reply = merged
         self._answered[op.op_id] += 1  # history.answered(op.op_id), without the call
         if self.placement is not None:
             if self.placement.ack_ready(op, msg) and not op.done:
@@ -456,7 +489,7 @@ class Coordinator:
             return op
         extra = self.remote_extra_ms
         self._fanout(self.endpoint, targets, "R", op, None, self._readers, self._resp,
-                            None if extra == 0.0 else [0.0 if d == local else extra for d in targets])
+                     None if extra == 0.0 else [0.0 if d == local else extra for d in targets])
         return op
 
     def _on_response(self, msg: Message) -> None:
@@ -501,11 +534,15 @@ class Coordinator:
                 if len(versions) > 1:
                     self.history.add_read_versions(op.op_id, versions)
                 if self.contexts is not None:
-                    self.contexts.learn(op.client, op.key, versions, op.best)
+                    self.contexts.learn(op.client, op.key, versions)
             else:
                 self.history.complete(op.op_id, at, status, 0)
         else:
             self.history.complete(op.op_id, at, status)
+            if status == OK and self.contexts is not None:
+                op.at_replica = None  # the reply is what the client has now; later acks change nothing
+                if op.reply is not None:
+                    self.contexts.learn(op.client, op.key, self.policy.versions(op.reply))
         self.deadlines.finished()
         if op.on_done is not None:
             op.on_done(op)

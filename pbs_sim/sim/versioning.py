@@ -32,13 +32,14 @@ Operations (``state`` may be None = nothing stored / nothing received):
   single-version columns) / every write it holds (more than one only for sibling policies: the
   history's ``read_versions`` side table).
 
-Causal contexts (:class:`SessionContexts`): what each client's session knows of each key -- the
-versions it read (every version a read returned) and its own writes -- since its last write to
-that key. A write's direct causal parents are that set; after the write, the session's knowledge
-of the key collapses to the write itself (its parents already cover the rest). Memory is one small
-set per (client, key) a session touched, so the history stays bounded: parents go to the
-``causal_parents`` side table as ``(op_id, parent_seq)`` rows, and the metrics take transitive
-closures per key (``pbs_sim.metrics.causality``).
+Causal contexts (:class:`SessionContexts`, issue 18): a write carries the context of the one
+state it is based on -- its own read (a read-modify-write), an earlier write's reply (Riak's
+``return_body``), or nothing (a blind write) -- per operation, as a store passes it; its direct
+causal parents are that state's versions (the ``causal_parents`` side table). Separately, each
+session's knowledge of a key since its last write (every version its reads and write replies
+returned) goes to the ``session_parents`` table: the happened-before edges of the true order. Memory
+is one small set per (client, key) a session touched, so the history stays bounded, and the metrics
+take transitive closures per key (``pbs_sim.metrics.causality``).
 """
 
 from __future__ import annotations
@@ -137,7 +138,10 @@ class SiblingPolicy:
     "the context covers the dot" means "the client saw it" (Preguiça et al. 2010, section 5).
     The write's context is the read state it carries (``write(..., context=state)``: the
     read-modify-write's read, or a write's returned state) turned into one version vector by the
-    clock's ``context``; a blind write carries the empty vector.
+    clock's ``context``; a blind write carries the empty vector. Under ``vv-client`` the client is the
+    actor and its counter passes every one of its own earlier versions: the put discards those whose
+    other entries the context covers, and they count as the write's causal parents too
+    (:attr:`implied`), so the recorded causal order is the one this exact clock implements.
 
     Variants (``pbs_sim.vclock``'s names): ``vv`` + ``vv_actor="node"`` -> ``vv-node`` (Riak vnode
     vclocks, one clock per sibling set: sibling explosion, false concurrency); ``"node-naive"`` ->
@@ -156,6 +160,9 @@ class SiblingPolicy:
         self.clock = clock
         self.actor_is_client = clock.name == "vv-client"
         self._actors: dict[tuple[int, int], Any] = {}
+        #: the versions the last ``new_version`` superseded beyond its context (vv-client: the client's
+        #: own earlier writes), recorded as causal parents with the context's
+        self.implied: tuple[int, ...] = ()
         self._sync = clock.sync
         self._values = clock.values
 
@@ -170,6 +177,13 @@ class SiblingPolicy:
         held = self._actors.get(ak)
         state = clock.put(clock.empty() if held is None else held, ctx, seq, node=actor, client=client)
         self._actors[ak] = state
+        if self.actor_is_client and held:
+            # a client-actor vector covers the client's own earlier writes its counter passes: those the
+            # put discarded are in the new version's causal context as the store compares it
+            kept = set(self._values(state))
+            self.implied = tuple(sorted(v for v in self._values(held) if v not in kept))
+        else:
+            self.implied = ()
         return state
 
     # -- order -------------------------------------------------------------------------------------
@@ -688,111 +702,82 @@ class VersionCounter:
 
 
 class Session(set):  # type: ignore[type-arg]
-    """What one session knows of one key: the write ``seq``s (the set) and, under sibling
-    policies, the policy state (``state``; None: none known)."""
+    """What one session knows of one key: the write ``seq``s it learnt since its last write."""
 
-    __slots__ = ("state",)
-    state: Any
+    __slots__ = ()
 
 
 class SessionContexts:
-    """Per (client, key): the write ``seq``s the client's session knows since its last write.
+    """Causal contexts as the stores pass them, per operation (issue 18), and what each session knows.
 
-    ``learn(client, key, seqs)`` after a read returns; ``parents(client, key, seq)`` when a write is
-    issued: returns its direct causal parents (sorted) and resets the session's knowledge of the
-    key to that write. ``append(op_id, parent_seq)`` (the ``causal_parents`` table) records them;
+    Two relations, two tables:
+
+    * ``causal_parents`` -- the context a write *carried*: the versions of the state it is based on
+      (``write(..., context=state)``: a read-modify-write's own read, the reply of an earlier write,
+      any earlier read a script names), nothing for a blind write. This is what the store's clocks
+      compare (sibling policies turn the same state into the new version's causal context), what the
+      write's value is made of (``pbs_sim.merges``), and so the store's order under sibling policies
+      and the value-level lost updates. Two overlapping operations of one client do not pool their
+      knowledge: each carries its own read.
+    * ``session_parents`` -- what the writing *session* knew when it issued the write (Lamport's
+      happened-before): every version its reads and write replies returned since its last write, and
+      that write (the session's knowledge collapses to each write it issues; its rows cover the rest
+      transitively). With ``causal_parents`` this is the true order of ``pbs_sim.metrics.causality``
+      (LWW loss: did the store drop a write its overwriter's client knew about?). Only seqs the
+      causal context does not already hold are recorded here.
+
+    ``learn(client, key, seqs)`` when a read or a write's reply returns; ``record(client, key, op_id,
+    seq, context)`` when a write is issued: records both and returns the write's causal parents;
     ``update(op_id, read_op)`` (the ``rmw_reads`` table) marks a read-modify-write and its read.
-
-    Sibling policies (``policy`` given): the session also keeps the policy *state* it knows of the
-    key -- the join of what its reads returned since its last write and the state that write
-    returned -- and a write's causal context is that state joined with what the caller passed
-    (:meth:`write_context`). After a write the session knows every version the write's state holds
-    (``parents(..., returned=...)``: the write and the siblings its coordinator returned with it, as
-    Riak's ``return_body`` does), so the ``causal_parents`` table and the contexts the store
-    compares describe one and the same causal order. Under LWW (``policy`` None) nothing changes.
-
-    Both are kept in one dict, ``sessions``: ``(client, key) ->`` a :class:`Session`, the set of
-    known seqs with the state as an attribute (one lookup per read and per write in a dict that
-    grows with the (client, key) pairs touched, and one object per pair); :attr:`known` and
-    :attr:`states` are views of it for inspection.
+    Memory: one small set per (client, key) a session touched.
     """
 
-    __slots__ = ("sessions", "append", "extend", "add_update", "policy", "_merge", "_versions")
+    __slots__ = ("sessions", "extend", "session_extend", "add_update", "_versions")
 
-    def __init__(self, append: Callable[..., Any], add_update: Callable[..., Any] | None = None,
-                 policy: VersioningPolicy | None = None,
-                 extend: Callable[[int, Sequence[int]], None] | None = None) -> None:
+    def __init__(self, extend: Callable[[int, Sequence[int]], None],
+                 add_update: Callable[..., Any] | None = None,
+                 versions: Callable[[Any], tuple[int, ...]] | None = None,
+                 session_extend: Callable[[int, Sequence[int]], None] | None = None) -> None:
         self.sessions: dict[tuple[int, int], Session] = {}
-        self.append = append
-        self.extend = extend  # (op_id, parents): all of a write's rows at once, if given
+        self.extend = extend  # (op_id, parents): the causal_parents rows of one write
+        self.session_extend = session_extend  # (op_id, seqs): the session_parents rows of one write
         self.add_update = add_update  # (write op_id, read op_id): the read a read-modify-write carries
-        self.policy = policy
-        self._merge = None if policy is None else policy.merge
-        self._versions = None if policy is None else policy.versions
+        self._versions = versions if versions is not None else DEFAULT_POLICY.versions
 
     @property
     def known(self) -> dict[tuple[int, int], set[int]]:
         """(client, key) -> the seqs the session knows (a copy)."""
         return {ck: set(e) for ck, e in self.sessions.items()}
 
-    @property
-    def states(self) -> dict[tuple[int, int], Any]:
-        """(client, key) -> the policy state the session knows (sibling policies; a copy)."""
-        return {ck: e.state for ck, e in self.sessions.items() if e.state is not None}
-
     def update(self, op_id: int, read_op: int) -> None:
         if self.add_update is not None:
             self.add_update(op_id, read_op)
 
-    def learn(self, client: int, key: int, seqs: tuple[int, ...], state: Any = None) -> None:
-        merge = self._merge
-        if merge is None:
-            state = None
+    def learn(self, client: int, key: int, seqs: tuple[int, ...]) -> None:
+        """The session read (or a write's reply returned) the versions ``seqs`` of ``key``."""
+        if not seqs:
+            return
         e = self.sessions.get((client, key))
         if e is None:
-            if seqs or state is not None:
-                e = self.sessions[(client, key)] = Session(seqs)
-                e.state = state
-            return
-        if state is not None:
-            held = e.state
-            if held is None:
-                e.state = state  # what merge(None, state) gives
-            elif held is not state and merge is not None:  # merge(state, state) changes nothing
-                merged = merge(held, state)
-                if merged is not None:
-                    e.state = merged
-        if seqs:
+            self.sessions[(client, key)] = Session(seqs)
+        else:
             e.update(seqs)
 
-    def write_context(self, client: int, key: int, passed: Any) -> Any:
-        """The causal context state a write of the session carries (sibling policies)."""
-        if self._merge is None:
-            return passed
-        e = self.sessions.get((client, key))
-        held = None if e is None else e.state
-        if passed is None:
-            return held
-        merged = self._merge(held, passed)
-        return held if merged is None else merged
-
-    def parents(self, client: int, key: int, op_id: int, seq: int, returned: Any = None) -> tuple[int, ...]:
-        """``returned``: sibling policies, the state the write returns (the session's new knowledge)."""
+    def record(self, client: int, key: int, op_id: int, seq: int, context: Any,
+               implied: tuple[int, ...] = ()) -> tuple[int, ...]:
+        """A write ``seq`` of ``key`` issued with the causal ``context`` state (None: blind): record its
+        causal parents (the context's versions, and ``implied``: what the policy's version supersedes
+        beyond them, :attr:`SiblingPolicy.implied`) and its session's other knowledge; return the parents."""
         ck = (client, key)
         s = self.sessions.get(ck)
-        if returned is None or self._versions is None:
-            e = self.sessions[ck] = Session((seq,))
-            e.state = None if s is None else s.state
-        else:
-            e = self.sessions[ck] = Session(self._versions(returned))
-            e.state = returned
-        if not s:
-            return ()
-        out = tuple(sorted(s))
-        if self.extend is not None:
+        self.sessions[ck] = Session((seq,))
+        out = () if context is None else self._versions(context)
+        if implied:
+            out = tuple(sorted({*out, *implied}))
+        if out:
             self.extend(op_id, out)
-        else:
-            add = self.append
-            for p in out:
-                add(op_id, p)
+        if s and self.session_extend is not None:
+            rest = sorted(s.difference(out)) if out else sorted(s)
+            if rest:
+                self.session_extend(op_id, rest)
         return out

@@ -27,7 +27,8 @@ streams are the same with preload on or off.
 Write patterns and contention (open and closed; issue 10). ``write_pattern = "blind"`` issues a
 write as is (what every earlier version did). ``"rmw"`` makes every write a read-modify-write: the
 client reads the key, waits ``rmw_gap`` after the read returns, then writes; the write carries what
-its session read (the causal context, ``pbs_sim.sim.causality``). A read that fails ends the update
+that one read returned (its causal context, per operation: two overlapping updates of one client do
+not pool their reads; ``pbs_sim.sim.causality``). A read that fails ends the update
 without a write. ``hot_key_writers_per_s = [r0, r1, ...]`` adds one writer per entry on
 ``hot_key``, writer i being client ``clients + 1 + i`` with Poisson writes at ``r_i`` per second,
 from the end of the warm-up to the end of the run, following ``write_pattern``. The run's issuing
@@ -387,5 +388,14 @@ class ProbeWorkload(Workload):
 
 
 def make_workload(env: simpy.Environment, cfg: WorkloadConfig, coordinator_for: CoordinatorFor, rng_for: RngFor) -> Workload:
+    if cfg.ycsb_spec is not None or cfg.kind == "trace":  # issue 18: YCSB's workloads, trace replay
+        from . import trace, ycsb
+
+        return ycsb.make(env, cfg, coordinator_for, rng_for) if cfg.kind != "trace" else trace.make(
+            env, cfg, coordinator_for, rng_for)
+    if cfg.kind == "script":  # pbs_sim.sim.script builds on this module
+        from .script import ScriptWorkload
+
+        return ScriptWorkload(env, cfg, coordinator_for, rng_for)
     cls = {"open": OpenWorkload, "closed": ClosedWorkload, "pbs-probe": ProbeWorkload}[cfg.kind]
     return cls(env, cfg, coordinator_for, rng_for)
