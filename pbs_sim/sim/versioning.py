@@ -642,7 +642,11 @@ class TaggedPolicy(SiblingPolicy):
             return None
         if type(s) is Antichain and type(held) is Antichain:
             # no duplicates on either side: equal sets iff equal sizes and one inside the other
-            same = len(s) == len(held) and all(x in held for x in s)
+            # (by identity first: ``x in held`` would call Tagged.__eq__ on every sibling before x)
+            same = len(s) == len(held)
+            if same:
+                ids = {id(t) for t in held}
+                same = all(id(x) in ids or x in held for x in s)
         else:
             same = frozenset(s) == frozenset(held)
         return None if same else s
