@@ -573,11 +573,26 @@ def _leq(c: Any, d: Any) -> bool:
     hit = _LEQ.get(key)
     if hit is not None:
         return hit[2]
-    r = len(c) <= len(d) and _below(c, dict(d))
+    r = len(c) <= len(d) and _below(c, _as_dict(d))
     if len(_LEQ) >= _LEQ_LIMIT:
         _LEQ.clear()
     _LEQ[key] = (c, d, r)
     return r
+
+
+#: ``id(d) -> (d, dict(d))``: a clock's entries as a dict, built once per clock object (same memo rules)
+_DICTS: dict[int, tuple[Any, dict[Any, int]]] = {}
+
+
+def _as_dict(d: Any) -> dict[Any, int]:
+    hit = _DICTS.get(id(d))
+    if hit is not None:
+        return hit[1]
+    m = dict(d)
+    if len(_DICTS) >= _LEQ_LIMIT:
+        _DICTS.clear()
+    _DICTS[id(d)] = (d, m)
+    return m
 
 
 def _sync_onto(a: Antichain, b: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -590,10 +605,8 @@ def _sync_onto(a: Antichain, b: tuple[Any, ...]) -> tuple[Any, ...]:
         if id(s) in ids:
             continue  # the very sibling a holds
         c = s.clock
-        # equal clocks: each below the other (remembered, unlike a tuple == that walks the entries)
         n = len(c)
-        if any(len(t.clock) == n and _leq(c, t.clock) and _leq(t.clock, c) for t in a) or any(
-                t.clock == c for t in fresh):
+        if any(len(t.clock) == n and t.clock == c for t in a) or any(t.clock == c for t in fresh):
             continue
         fresh.append(s)
     if not fresh:
@@ -623,6 +636,7 @@ class TaggedPolicy(SiblingPolicy):
         super().__init__(name, clock)
         self._sync = sync_tagged
         _LEQ.clear()  # a run starts without the previous run's clocks held
+        _DICTS.clear()
 
     def new_version(
         self, key: int, seq: int, timestamp_ms: float, origin: int, context: Any, client: int = -1,
