@@ -79,7 +79,7 @@ def run_until(env: simpy.Environment, until: simpy.Event) -> Any:
             if not queue:
                 raise RuntimeError(f'No scheduled events left but "until" event was not triggered: {until}')
             env._now, _, _, event = heappop(queue)  # noqa: SLF001
-            callbacks, event.callbacks = event.callbacks, None
+            callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
             try:
                 for callback in callbacks:
                     callback(event)

@@ -109,7 +109,7 @@ class Network:
         self.message_loss = 0.0
         self._loss_rng: np.random.Generator | None = None
         self._callbacks = (self._deliver,)
-        self._queue = env._queue  # noqa: SLF001  (sim/events.py: messages go on SimPy's heap directly)
+        self._queue: list[Any] = env._queue  # noqa: SLF001  (sim/events.py: messages go on SimPy's heap directly)
         self._eid = env._eid  # noqa: SLF001
         # per kind: (sampler, observed-delay samples), looked up once per message
         self._kinds: dict[str, tuple[BufferedSampler, list[float]]] = {}
