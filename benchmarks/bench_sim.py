@@ -105,7 +105,8 @@ def run_ops_cli(ops: int, seed: int = 1) -> dict[str, Any]:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         w0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "pbs_sim", "run", str(path), "--ops", "--out", str(Path(tmp) / "out"),
-                        "--no-progress"], check=True, stdout=subprocess.DEVNULL, env={**os.environ})
+                        "--no-progress"], check=True, stdout=subprocess.DEVNULL, env={**os.environ}, cwd=tmp)
+        # (cwd: ``-m`` puts the working directory first on sys.path; PYTHONPATH must pick the code)
         wall = time.perf_counter() - w0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
