@@ -41,7 +41,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import pandas as pd
@@ -52,6 +52,9 @@ from .metrics import sessions as ses_m
 from .metrics import siblings as sib_m
 from .metrics.order import store_order
 from .metrics.staleness import _is
+
+if TYPE_CHECKING:
+    from .histories import ValueReport
 
 CHECKS = ("lost_writes", "non_concurrent_siblings", "read_your_writes", "monotonic_reads", "monotonic_writes",
           "writes_follow_reads", "causal_violations")
@@ -159,7 +162,32 @@ def _frames(history: Any) -> Mapping[str, pd.DataFrame]:
 
 
 # -- the checks -----------------------------------------------------------------------------------------
-def check(history: Any, require: Iterable[str] = ()) -> CheckReport:
+def _history_file(history: Any, fmt: str | None) -> Path | None:
+    """``history`` as a history file's path (EDN / JSONL / CSV), as ``pbs-sim check`` decides: an
+    existing file, or a path that does not exist but names a format (``fmt``) or a history suffix
+    (so a missing file is reported as a missing history file, not as a missing run directory)."""
+    if not isinstance(history, (str, Path)):
+        return None
+    from .histories.records import SUFFIXES
+
+    path = Path(history)
+    if path.is_file() or (not path.exists() and (fmt is not None or path.suffix.lower() in SUFFIXES)):
+        return path
+    return None
+
+
+@overload
+def check(history: str | Path, require: Iterable[str] = (), *, fmt: str | None = None,
+          values: bool = False) -> CheckReport | ValueReport: ...
+
+
+@overload
+def check(history: Any, require: Iterable[str] = (), *, fmt: str | None = None,
+          values: bool = False) -> CheckReport: ...
+
+
+def check(history: Any, require: Iterable[str] = (), *, fmt: str | None = None,
+          values: bool = False) -> CheckReport | ValueReport:
     """Check a recorded history against what its versioning policy promises (module docstring).
 
     Lost acknowledged writes, siblings that are not pairwise concurrent, read-your-writes,
@@ -167,24 +195,40 @@ def check(history: Any, require: Iterable[str] = ()) -> CheckReport:
     and up to ten op ids. Sibling policies promise no lost write, concurrent siblings and no causal
     violation; last-write-wins promises none of these (they are reported).
 
+    A history file recorded on a real cluster -- a Jepsen history (``.edn``: ``jepsen.independent``
+    tuples or Elle's rw-register ``:txn``) or the JSONL / CSV history format (docs/design.md,
+    "History files") -- is judged as ``pbs-sim check FILE`` judges it
+    (``pbs_sim.histories.check_history``): by its values alone, with the checks that need versions
+    listed as skipped, unless it carries pbs-sim's version metadata (``pbs-sim export
+    --versions``): then it gets the version-level checks, its run's findings.
+
     The cyclic garbage collector is paused while it runs: the passes build millions of small lists
     and dicts (parents, read sets, bitsets) and no cycles, and each full collection would walk them
     all again (about 15 % of the time on a 1.5 x 10^6-operation history).
 
     Args:
-        history: a ``History``, a ``SimResult`` simulated with ``record_ops=True``, its frames, or a
-            results directory written by ``pbs-sim run --ops`` (verified against its manifest).
+        history: a ``History``, a ``SimResult`` simulated with ``record_ops=True``, its frames, a
+            results directory written by ``pbs-sim run --ops`` (verified against its manifest), or
+            the path of a history file (``.edn``, ``.jsonl``, ``.csv``).
         require: checks to treat as promised on top of the policy's (e.g. ``["read_your_writes"]``).
+        fmt: a history file's format, ``"edn"``, ``"jsonl"`` or ``"csv"`` (default: by its suffix).
+        values: judge by values alone: a history file exported with ``--versions`` as if it had
+            none, a results directory as an import of its export is judged.
 
     Returns:
         A ``CheckReport``: ``policy``, ``ops``, ``findings`` (name -> count and examples),
         ``promised``, ``ok`` (every promised check found nothing), ``render()`` (the text
-        ``pbs-sim check`` prints) and ``to_dict()``.
+        ``pbs-sim check`` prints) and ``to_dict()``. Judged by values (a history file without
+        version metadata, or ``values``): a ``pbs_sim.histories.ValueReport`` with the same
+        ``ok``, ``render()`` and ``to_dict()``, ``findings`` (name -> every flagged op ref) and
+        ``skipped`` (the checks that need versions, and why).
 
     Raises:
         TypeError: ``history`` is none of the accepted kinds.
         ConfigError: a results directory that is incomplete, altered since its manifest, or not a
-            run written with ``--ops``; an unknown ``require`` name.
+            run written with ``--ops``; a history file that is missing, or whose line is not EDN /
+            JSON / CSV or breaks the history's rules (the message names the file, line and reason);
+            ``fmt`` given for a results directory; an unknown ``require`` name.
 
     Example:
         >>> res = pbs_sim.simulate({"cluster": {"versioning": "dvv"},
@@ -193,7 +237,31 @@ def check(history: Any, require: Iterable[str] = ()) -> CheckReport:
         >>> report = check(res)
         >>> report.policy, report.ok
         ('dvv', True)
+        >>> import pathlib, tempfile
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "h.jsonl"
+        >>> _ = f.write_text('{"process": 0, "type": "invoke", "f": "write", "key": "x", "value": "a", "time": 0}\\n'
+        ...                  '{"process": 0, "type": "ok", "f": "write", "key": "x", "value": "a", "time": 5}\\n'
+        ...                  '{"process": 1, "type": "invoke", "f": "read", "key": "x", "value": null, "time": 9}\\n'
+        ...                  '{"process": 1, "type": "ok", "f": "read", "key": "x", "value": ["a"], "time": 12}\\n')
+        >>> report = check(f)
+        >>> type(report).__name__, report.ops, report.ok
+        ('ValueReport', 2, True)
     """
+    path = _history_file(history, fmt)
+    if path is not None:
+        from .histories import check_history
+
+        return check_history(path, fmt, require, values=values)
+    if fmt is not None:
+        raise PbsSimError(f"{history}: fmt={fmt!r} is for a history file; this is not one")
+    if values:
+        from .histories import check_run_values
+
+        if isinstance(history, (str, Path)):
+            from .checker_input import EXPORT_TABLES, load_run
+
+            return check_run_values(load_run(history, EXPORT_TABLES), require, source=str(history))
+        return check_run_values(_frames(history), require)
     paused = gc.isenabled()
     gc.disable()
     try:

@@ -175,6 +175,11 @@ class ClusterConfig:
     )
     max_siblings: int = opt(100, ge=1, doc="reads returning more siblings count as sibling_limit_exceeded (Riak: 100)")
     siblings_warning: int = opt(25, ge=1, doc="reads returning more siblings than this are counted as warnings (Riak: 25)")
+    # -- speculative retry (issue 19; pbs_sim.sim.speculative)
+    speculative_retry: str = opt(
+        "NONE", doc="Cassandra's speculative_retry: NONE | ALWAYS (one extra read at once) | Xms (one more read if "
+                    "no quorum after X ms) | Xp (X = the p-th percentile of the coordinator's read latency)",
+    )
 
 
 @dataclass(frozen=True)
@@ -305,14 +310,25 @@ class PredictConfig:
 @dataclass(frozen=True)
 class FaultEvent:
     at_ms: float = opt(0.0, ge=0, doc="when")
-    action: str = opt("crash", choices=("crash", "recover", "wipe", "partition", "heal", "clock-jump"), doc="what")
-    nodes: tuple[int, ...] = opt((), doc="nodes affected (crash, recover, wipe; partition side A)")
+    action: str = opt(
+        "crash", choices=("crash", "recover", "wipe", "partition", "heal", "clock-jump", "outage", "rack-loss", "dc-loss"),
+        doc="what",
+    )
+    nodes: tuple[int, ...] = opt((), doc="nodes affected (crash, recover, wipe, outage; partition side A)")
     groups: tuple[tuple[int, ...], ...] = opt((), doc="partition: node groups cut from each other")
     clients: bool = opt(False, doc="partition: cut clients from `nodes` instead of node groups")
     one_way: bool = opt(False, doc="partition: only messages from the first group to the others are dropped")
-    duration_ms: float | None = opt(None, gt=0, doc="undo (recover / heal) after this long")
+    duration_ms: float | None = opt(None, gt=0, doc="undo (recover / heal; outage: reboot, default faults.outage_recovery_ms) after this long")
     jump_ms: float = opt(0.0, doc="clock-jump: add this (ms, negative = backwards) to the clocks of `nodes`")
     clock_clients: tuple[int, ...] = opt((), doc="clock-jump: client clocks to jump too (clocks.timestamp_source = client)")
+    # -- issue 20: correlated failures (pbs_sim.sim.faults) --
+    count: int | None = opt(None, ge=1, doc="outage: this many uniformly chosen nodes lose power (instead of nodes)")
+    fraction: float | None = opt(None, gt=0, le=1, doc="outage: round(fraction x nodes) uniformly chosen nodes lose power")
+    no_reboot_probability: float = opt(
+        0.0, ge=0, le=1, doc="outage: probability each node does not survive the reboot (its disk is lost)",
+    )
+    racks: tuple[int, ...] = opt((), doc="rack-loss: rack indices (placement.racks) whose nodes all lose their disks")
+    dcs: tuple[int, ...] = opt((), doc="dc-loss: datacenter indices (placement.datacenters) whose nodes all lose their disks")
 
 
 @dataclass(frozen=True)
@@ -323,9 +339,20 @@ class FaultsConfig:
     replace_ms: float = opt(600_000.0, ge=0, doc="time until an empty replacement joins")
     message_loss: float = opt(0.0, ge=0, le=1, doc="probability any message is dropped")
     schedule: tuple[FaultEvent, ...] = opt(
-        (), doc="scripted faults ([[faults.schedule]]: at_ms, action crash|recover|wipe|partition|heal|clock-jump, "
-                "nodes, groups, clients, one_way, duration_ms; clock-jump: jump_ms, clock_clients)",
+        (), doc="scripted faults ([[faults.schedule]]: at_ms, action crash|recover|wipe|partition|heal|clock-jump|"
+                "outage|rack-loss|dc-loss, nodes, groups, clients, one_way, duration_ms; clock-jump: jump_ms, "
+                "clock_clients; outage: nodes, count or fraction, no_reboot_probability; rack-loss: racks; dc-loss: dcs)",
     )
+    # -- issue 20: correlated failures as random processes (pbs_sim.sim.faults) --
+    outage_mtbf_ms: float | None = opt(None, gt=0, doc="cluster-wide: exponential time between power outages")
+    outage_nodes: int | None = opt(None, ge=1, doc="outage: nodes that lose power (default: outage_fraction)")
+    outage_fraction: float = opt(1.0, gt=0, le=1, doc="outage: fraction of the nodes that lose power")
+    outage_no_reboot_probability: float = opt(
+        0.01, ge=0, le=1, doc="outage: probability a node does not survive the reboot (its disk is lost)",
+    )
+    outage_recovery_ms: float = opt(60_000.0, ge=0, doc="outage: time until the surviving nodes are back up")
+    rack_loss_mtbf_ms: float | None = opt(None, gt=0, doc="cluster-wide: exponential time between losses of a uniform rack")
+    dc_loss_mtbf_ms: float | None = opt(None, gt=0, doc="cluster-wide: exponential time between losses of a uniform DC")
 
 
 @dataclass(frozen=True)
@@ -425,8 +452,10 @@ class HintedHandoffConfig:
 
 # -- issue 20: placement and correlated failures (pbs_sim.placement, pbs_sim.analytic.placement) --------
 # Self-contained block: the two sections below, their cross-field rules (_check_loss_model) and nothing
-# else. The durability engines read them; the simulator's ring (cluster.nodes, cluster.vnodes) does not
-# yet (the simulator integration is a later step), so [placement] may describe a larger cluster.
+# else. The durability engines read them; the simulator's ring follows a stated [placement]
+# (placement.given; pbs_sim.sim.ring.scenario_placement joins it with [cluster] and refuses a
+# contradiction when a model is built), so for the `loss` command alone [placement] may describe a
+# larger cluster than [cluster].
 MAX_PLACEMENT_NODES = 100_000
 PLACEMENT_KINDS = ("token_ring", "fixed_ring", "copyset", "min_copysets", "random", "window")
 FAILURE_KINDS = ("fixed", "outage", "independent", "rack", "dc", "burst")
@@ -455,6 +484,8 @@ class PlacementConfig:
     rack_aware: bool = opt(True, doc="token_ring with racks > 0: one replica per rack (NetworkTopologyStrategy)")
     datacenters: int = opt(1, ge=1, doc="DCs: rack r (node i without racks) is in DC r mod datacenters")
     seed: int = opt(0, ge=0, doc="seed of the placement's random choices (tokens, permutations, chunks)")
+    # set when the scenario has a [placement] table: the simulator's ring then uses it (pbs_sim.sim.ring)
+    given: bool = field(default=False, metadata={"internal": True})
 
 
 @dataclass(frozen=True)
@@ -545,6 +576,8 @@ class Scenario:
         if self.cluster.write_any:  # issue 12: ANY round-trips as written
             out["cluster"]["write_quorum"] = "any"
         _levels_to_dict(self, out)
+        if not self.placement.given:  # round trip: a scenario without [placement] keeps today's ring
+            out.pop("placement", None)
         return out
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
@@ -707,6 +740,8 @@ def _scenario_from_dict(raw: Mapping[str, Any], source: str, base_dir: str | Pat
     if raw.get("_write_any"):
         built["cluster"] = dataclasses.replace(built["cluster"], write_any=True)
     built["cluster"] = _apply_levels(built["cluster"], built["consistency"], built["topology"], raw, source)
+    if "placement" in raw:  # issue 20: the simulator's ring follows a stated [placement] (pbs_sim.sim.ring)
+        built["placement"] = dataclasses.replace(built["placement"], given=True)
     built["workload"] = _resolve_workload_files(built["workload"], raw.get("workload", {}), source, bd)
     scenario = Scenario(**built, source=source, base_dir=str(bd) if bd else None)
     _check_scenario(scenario)
@@ -866,6 +901,13 @@ def _check_scenario(sc: Scenario) -> None:
     """Rules that span fields; each names the key to fix."""
     src, c = sc.source, sc.cluster
     check_topology(sc)  # issue 19: datacenters and named levels first (pbs_sim.topology)
+    if c.speculative_retry != "NONE":
+        from .sim.speculative import parse as parse_speculative
+
+        try:
+            parse_speculative(c.speculative_retry)
+        except ValueError as e:
+            raise ConfigError(src, "cluster.speculative_retry", str(e)) from None
     if c.replication > c.nodes:
         raise ConfigError(src, "cluster.replication", f"N = {c.replication} exceeds cluster.nodes = {c.nodes}")
     if c.read_quorum > c.replication:
@@ -902,11 +944,61 @@ def _check_scenario(sc: Scenario) -> None:
                                   "client clocks stamp nothing unless clocks.timestamp_source = 'client'")
         if ev.action == "partition" and not ev.nodes and len(ev.groups) < 2:
             raise ConfigError(src, f"{key}.groups", "partition needs two or more groups (or nodes with clients = true)")
+        _check_correlated_event(sc, ev, key)
     _check_clocks(sc)
     _check_work(sc)
     _check_sloppy(sc)
     _check_siblings(sc)
     _check_loss_model(sc)
+    _check_correlated_processes(sc)
+
+
+def _check_correlated_event(sc: Scenario, ev: FaultEvent, key: str) -> None:
+    """Issue 20: an outage, rack-loss or dc-loss entry names nodes, racks or DCs that exist."""
+    src, n, pl = sc.source, sc.cluster.nodes, sc.placement
+    outage_keys = ev.count is not None or ev.fraction is not None or ev.no_reboot_probability > 0
+    if ev.action != "outage" and outage_keys:
+        raise ConfigError(src, f"{key}.count" if ev.count is not None else (
+            f"{key}.fraction" if ev.fraction is not None else f"{key}.no_reboot_probability"),
+            f"only applies to action = 'outage', not {ev.action!r}")
+    if ev.action != "rack-loss" and ev.racks:
+        raise ConfigError(src, f"{key}.racks", f"only applies to action = 'rack-loss', not {ev.action!r}")
+    if ev.action != "dc-loss" and ev.dcs:
+        raise ConfigError(src, f"{key}.dcs", f"only applies to action = 'dc-loss', not {ev.action!r}")
+    if ev.action == "outage":
+        given = sum((bool(ev.nodes), ev.count is not None, ev.fraction is not None))
+        if given != 1:
+            raise ConfigError(src, f"{key}.nodes", "an outage takes nodes, a count or a fraction of the nodes: give exactly one")
+        if ev.count is not None and ev.count > n:
+            raise ConfigError(src, f"{key}.count", f"an outage of {ev.count} nodes is larger than the cluster ({n} nodes)")
+        if ev.fraction is not None and round(ev.fraction * n) < 1:
+            raise ConfigError(src, f"{key}.fraction", f"{num(ev.fraction)} x {n} nodes rounds to no node")
+    elif ev.action == "rack-loss":
+        if not ev.racks:
+            raise ConfigError(src, f"{key}.racks", "rack-loss needs at least one rack index")
+        if pl.racks == 0:
+            raise ConfigError(src, f"{key}.racks", "rack-loss needs racks: set placement.racks > 0")
+        for j, r in enumerate(ev.racks):
+            if not 0 <= r < pl.racks:
+                raise ConfigError(src, f"{key}.racks[{j}]", f"rack {r} does not exist (placement.racks = {pl.racks}: 0..{pl.racks - 1})")
+    elif ev.action == "dc-loss":
+        if not ev.dcs:
+            raise ConfigError(src, f"{key}.dcs", "dc-loss needs at least one datacenter index")
+        for j, d in enumerate(ev.dcs):
+            if not 0 <= d < pl.datacenters:
+                raise ConfigError(src, f"{key}.dcs[{j}]",
+                                  f"datacenter {d} does not exist (placement.datacenters = {pl.datacenters}: 0..{pl.datacenters - 1})")
+
+
+def _check_correlated_processes(sc: Scenario) -> None:
+    """Issue 20: the random outage, rack-loss and dc-loss processes fit the cluster."""
+    src, f, n = sc.source, sc.faults, sc.cluster.nodes
+    if f.outage_nodes is not None and f.outage_nodes > n:
+        raise ConfigError(src, "faults.outage_nodes", f"an outage of {f.outage_nodes} nodes is larger than the cluster ({n} nodes)")
+    if f.outage_mtbf_ms is not None and f.outage_nodes is None and round(f.outage_fraction * n) < 1:
+        raise ConfigError(src, "faults.outage_fraction", f"{num(f.outage_fraction)} x {n} nodes rounds to no node")
+    if f.rack_loss_mtbf_ms is not None and sc.placement.racks == 0:
+        raise ConfigError(src, "faults.rack_loss_mtbf_ms", "rack loss needs racks: set placement.racks > 0")
 
 
 def _check_script(sc: Scenario) -> None:

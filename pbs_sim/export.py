@@ -113,15 +113,16 @@ def _raw_events(frames: Mapping[str, pd.DataFrame]) -> Iterator[tuple[str, bool,
 #: header / trailer comment lines that carry what is not per operation.
 META_HEADER = ";pbs-sim "
 META_FINAL = ";pbs-sim-final "
-META_TABLES = ("ops", "sibling_settings", "causal_parents", "read_versions", "final_versions", "write_stamps",
-               "rmw_reads")
+META_TABLES = ("ops", "sibling_settings", "causal_parents", "session_parents", "read_versions", "final_versions",
+               "write_stamps", "rmw_reads")
 
 
 class _Meta:
     """What a history with versions adds to each line (docs/design.md, "History files"): per
     invocation ``:at`` (issued_at, ms, exact), ``:event`` (issued_event) and ``:key-index`` (the
     key's index in the tables, where its name is not that index), and for a write its
-    causal ``:parents`` (seqs), LWW ``:stamp`` (ms) and ``:rmw-read`` (the read it was computed
+    causal ``:parents`` (seqs: the context it carried), ``:session-parents`` (seqs: the rest of what
+    its session knew, which the true order counts too), LWW ``:stamp`` (ms) and ``:rmw-read`` (the read it was computed
     from); per completion ``:at``, ``:event``, ``:version`` (the ops table's), ``:versions`` (every
     version a read returned, when several) and ``:status`` when the type does not say it (pending).
     The policy and the final replica state go on ``;pbs-sim`` comment lines, which EDN readers
@@ -142,6 +143,7 @@ class _Meta:
         # a key named other than its index (a script's "cart") also carries the index the tables use
         self.key_index = {r: k for r, (k, nm) in enumerate(zip(key.tolist(), names, strict=True)) if nm != str(k)}
         self.parents = _group(frames.get("causal_parents"), "parent")
+        self.session = _group(frames.get("session_parents"), "parent")
         self.versions = _group(frames.get("read_versions"), "version")
         ws = frames.get("write_stamps")
         self.stamps = dict(zip(ws["op_id"].to_numpy(np.int64).tolist(), ws["timestamp_ms"].to_numpy(float).tolist(),
@@ -165,6 +167,8 @@ class _Meta:
             if not is_read:
                 if row in self.parents:
                     out["parents"] = self.parents[row]
+                if row in self.session:
+                    out["session-parents"] = self.session[row]
                 if row in self.stamps:
                     out["stamp"] = self.stamps[row]
                 if row in self.rmw:

@@ -387,6 +387,10 @@ class History:
         """The ``answered`` column itself, for a hot path that counts replies in place."""
         return self._answered
 
+    def asked_more(self, row: int) -> None:
+        """Operation ``row`` asked one more replica after it was issued (speculative retry)."""
+        self._asked[row] += 1
+
     def answered(self, row: int) -> None:
         """One more reply to operation ``row`` (late replies count too)."""
         self._answered[row] += 1

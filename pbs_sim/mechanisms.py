@@ -29,6 +29,7 @@ from .metrics import faults as faults_metrics
 from .metrics import handoff as handoff_metrics
 from .metrics import repair as repair_metrics
 from .metrics import siblings as siblings_metrics
+from .metrics import speculative as speculative_metrics
 from .metrics.mechanism import Reporter
 from .sim import (
     anti_entropy,
@@ -40,6 +41,7 @@ from .sim import (
     repair,
     siblings,
     sloppy,
+    speculative,
 )
 from .sim.mechanism import Mechanism
 
@@ -101,6 +103,7 @@ MECHANISMS: tuple[Registered, ...] = register(
     Registered(failure_detector.MECHANISM, handoff_metrics.FD_REPORTER),
     Registered(sloppy.MECHANISM, handoff_metrics.SLOPPY_REPORTER),
     Registered(handoff.MECHANISM, handoff_metrics.REPORTER),
+    Registered(speculative.MECHANISM, speculative_metrics.REPORTER),
     Registered(None, durability_metrics.REPORTER),
     Registered(None, causes_metrics.REPORTER),
 )

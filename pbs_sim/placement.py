@@ -26,8 +26,9 @@ Strategies (``kind``):
   i and the other R − 1 replicas a uniform (R − 1)-subset of the S nodes after i (a model of
   Facebook's HDFS "buddy groups"; the Copysets paper's Facebook setting uses S = 10).
 
-Must not touch: loss probabilities (the analytic module) and the simulator's ring (it may build one
-from :func:`token_ring` later; nothing here imports SimPy).
+Must not touch: loss probabilities (the analytic module) and the simulator's ring (nothing here imports
+SimPy). :mod:`pbs_sim.sim.ring` places its tokens from :func:`token_ring_layout` and
+:func:`fixed_ring_owners`, so the simulator's ranges are this module's.
 """
 
 from __future__ import annotations
@@ -320,17 +321,30 @@ def _ring_walk(owner: np.ndarray, r: int, rack: np.ndarray | None) -> np.ndarray
     return out
 
 
+def token_ring_layout(s: PlacementSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The token ring's V seeded random tokens per node on [0, 1), sorted, and each one's node (the
+    simulator's ring, :mod:`pbs_sim.sim.ring`, places its tokens from the same layout)."""
+    rng = np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(1,)))
+    tokens = rng.random(s.nodes * s.vnodes)
+    node = np.repeat(np.arange(s.nodes), s.vnodes)
+    order = np.argsort(tokens, kind="stable")
+    return tokens[order], node[order]
+
+
+def fixed_ring_owners(s: PlacementSpec) -> np.ndarray:
+    """The owner of each of the Q partitions of Riak's ring: claimed round-robin in a seeded random
+    order of the nodes (shared with :mod:`pbs_sim.sim.ring`)."""
+    rng = np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(2,)))
+    label = rng.permutation(s.nodes)
+    return label[np.arange(s.ring_size) % s.nodes]
+
+
 def token_ring(s: PlacementSpec) -> Placement:
     """V random tokens per node; range i is (tok[i-1], tok[i]] and belongs to the node of token i
     (Cassandra's convention); its replicas are the next R distinct nodes clockwise (SimpleStrategy),
     skipping nodes of racks already used when rack-aware (NetworkTopologyStrategy in one DC, with
     racks >= R so that the walk never has to fall back to a used rack)."""
-    rng = np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(1,)))
-    tokens = rng.random(s.nodes * s.vnodes)
-    node = np.repeat(np.arange(s.nodes), s.vnodes)
-    order = np.argsort(tokens, kind="stable")
-    tok, own = tokens[order], node[order]
-    del tokens, node, order
+    tok, own = token_ring_layout(s)
     length = np.diff(np.concatenate([[tok[-1] - 1.0], tok]))
     rack = racks_of_spec(s) if s.rack_aware else None
     sets = _ring_walk(own, s.replication, rack)
@@ -342,9 +356,7 @@ def fixed_ring(s: PlacementSpec) -> Placement:
     """Riak's ring of Q equal partitions, claimed round-robin by the nodes in a seeded random order
     (Riak's claim aims at the same property: any R consecutive partitions on distinct nodes); a
     partition's preference list is the next R distinct owners. With Q < n only Q nodes own data."""
-    rng = np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(2,)))
-    label = rng.permutation(s.nodes)
-    owner = label[np.arange(s.ring_size) % s.nodes]
+    owner = fixed_ring_owners(s)
     sets = _ring_walk(owner, s.replication, None)
     rows, w = _dedup(sets, np.full(s.ring_size, 1.0 / s.ring_size), s.nodes)
     return Placement(s, rows, w / w.sum())

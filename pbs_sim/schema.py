@@ -27,9 +27,14 @@ History:
    ``lost_update_fraction`` are value level (absent from every later version, none of which merged
    them), the overwriter-missed count is ``overwritten_updates`` / ``overwritten_update_fraction``;
    scenario configs may have ``workload.kind = "script"`` and ``workload.script``.
+5. Issue 19 (the request path): summaries gain the speculative-retry columns (``speculative_reads``,
+   ``speculative_read_fraction``, ...; zeros when it is off) and the history a ``speculative_reads`` /
+   ``speculative_useful`` table; ``ops.asked`` counts a read's extra request; scenario configs may set
+   ``cluster.speculative_retry``; a sloppy-quorum write's reply (``return_body``) is the acknowledging
+   replicas' merged state, so ``session_parents`` under sloppy quorums with contexts holds more.
 """
 
 from __future__ import annotations
 
-RESULTS_SCHEMA = 4
+RESULTS_SCHEMA = 5
 RESULTS_SCHEMA_VERSION = RESULTS_SCHEMA  # the name issue 10 used

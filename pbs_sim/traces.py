@@ -7,7 +7,8 @@ holds more than one batch of a trace in memory (Parquet: ``BATCH_ROWS`` rows; CS
 rows of ``BLOCK_BYTES`` bytes). Must not touch: SimPy (the
 replay is ``pbs_sim.sim.trace``), the config dataclasses.
 
-Column sets (extra columns are ignored):
+Column sets (extra columns are ignored, except a script's ``context``: a trace replays no
+per-operation contexts, so one that gives them is refused rather than replayed without them):
 
 - a user's trace: ``at_ms`` (issue time, ms, >= 0, non-decreasing), ``client`` (integer >= 0, the
   session), ``op`` (``read`` | ``write`` | ``rmw``), ``key`` (a name: any text, or an integer >= 0
@@ -44,6 +45,8 @@ MAX_CLIENT = 2**31 - 1  # the history's client column is int32
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 USER_COLUMNS = ("at_ms", "client", "op", "key")
 OPS_COLUMNS = ("issued_at", "client", "kind", "key")
+SCRIPT_ONLY = ("context",)  # a script's column (pbs_sim.scripts) a trace refuses rather than ignores (an
+# ``id`` column is common in application logs and harmless: ignored)
 
 
 class TraceError(ConfigError):
@@ -102,6 +105,13 @@ def _columns(names: list[str], path: Path) -> tuple[str, tuple[str, ...]]:
         if missing:
             raise TraceError(str(path), None, f"missing column {', '.join(missing)} (a trace has columns "
                                               f"{', '.join(USER_COLUMNS)}[, value])")
+        # a script's context columns would be silently dropped (extra columns are ignored): a trace's
+        # writes are blind and its rmws carry their own read, so say where contexts are taken
+        ctx = [c for c in SCRIPT_ONLY if c in have]
+        if ctx:
+            raise TraceError(str(path), None, f"column {ctx[0]!r}: a trace replays no per-operation contexts (its "
+                                              "writes are blind, its rmws write what their own read returned); "
+                                              "a script (workload.kind = \"script\") takes contexts")
         return "user", USER_COLUMNS + (("value",) if "value" in have else ())
     if "issued_at" in have and "kind" in have:
         if "key" not in have and "key_name" in have:

@@ -149,3 +149,33 @@ def test_negative_jitter_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="anti_entropy.jitter_ms"):
         scenario_from_dict({"anti_entropy": {"mode": "merkle", "jitter_ms": -1}})
+
+
+@pytest.mark.parametrize("mode", ["merkle", "gossip-push-pull", "gossip-pull"])
+def test_keys_that_enter_the_key_space_mid_run_are_repaired(mode: str) -> None:
+    """Anti-entropy covers every key of the run's key space, not only 0..keys-1: a YCSB workload D
+    insert (record ``keys + 3``, named as YCSB names it) and a name interned mid-run (a trace's or
+    script's key) each written on one replica only reach the key's other replicas through exchanges
+    (and only through them: the workload is not started)."""
+    sc = scenario_from_dict({
+        "cluster": {"nodes": 4, "replication": 3},
+        "latency": {"profile": "lnkd-ssd", "w": 1, "a": 1, "r": 1, "s": 1, "other": 1},
+        "workload": {"kind": "closed", "ycsb": "d", "keys": 10, "clients": 1, "duration_ms": 1},
+        "anti_entropy": {"mode": mode, "interval": 100, "tree_depth": 4},
+    })
+    m = build(sc, Streams(1))
+    m.started = True
+    for fn in m.on_start:
+        fn(m)
+    inserted = 10 + 3
+    assert m.keys.name(inserted).startswith("user")
+    m.env.run(until=50)  # trees and ranges exist before the keys appear
+    named = m.keys.index("cart")
+    for k in (inserted, named):
+        m.nodes[m.ring.preference_list(k)[0]].apply(k, (0.0, 1), VIA_OTHER)
+    m.env.run(until=2000)
+    for k in (inserted, named):
+        holders = [n for n in m.nodes if n.store.get(k) == (0.0, 1)]
+        assert sorted(n.node_id for n in holders) == sorted(m.ring.preference_list(k)), (mode, k)
+    ap = m.history.to_frame("applies")
+    assert set(ap.loc[ap["via"].astype(str) == "anti-entropy", "key"]) == {inserted, named}

@@ -121,7 +121,7 @@ def test_registry_pairs_each_simulator_half_with_a_reporter_of_the_same_name() -
     names = [m.sim.name for m in MECHANISMS if m.sim is not None]
     assert names == [m.name for m in sim_mechanisms()] == [
         "faults", "read_repair", "anti_entropy", "clocks", "causality", "siblings", "failure_detector",
-        "sloppy_quorum", "hinted_handoff",
+        "sloppy_quorum", "hinted_handoff", "speculative_retry",
     ]
     for entry in MECHANISMS:
         if entry.sim is not None:
@@ -170,7 +170,7 @@ def test_every_manifest_carries_the_results_schema(tmp_path: Any, capsys: pytest
                             "--no-progress"], capsys)
     assert code == 0, err
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["provenance"]["results_schema"] == manifest["results_schema"] == RESULTS_SCHEMA == 4
+    assert manifest["provenance"]["results_schema"] == manifest["results_schema"] == RESULTS_SCHEMA == 5
 
 
 # -- declared summary names (issue 17): collisions refused at import, reports checked on every run

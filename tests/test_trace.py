@@ -140,6 +140,9 @@ BAD = [
       {"at_ms": 4, "client": 0, "op": "read", "key": 1}], "row 3 (line 4): times are not sorted"),
     ([{"at_ms": 0, "client": 0, "key": 1}], "missing column op"),
     ([{"at_ms": 0, "client": -1, "op": "read", "key": 1}], "row 1 (line 2): client must be an integer"),
+    # a script's context column would be dropped silently: refused, naming where contexts are taken
+    ([{"at_ms": 0, "client": 0, "op": "write", "key": 1, "context": "x"}],
+     "column 'context': a trace replays no per-operation contexts"),
 ]
 
 

@@ -22,3 +22,8 @@ def test_ycsb_experiment_reduced(tmp_path: Path) -> None:
     # F's read-modify-writes are the only updates with a lost-update count; A and B update blind
     f = table[table["workload"] == "f"]
     assert f[f"{mod.LOST_UPDATES}_mean"].notna().all()
+    # the value-level count is a subset of the overwritten one (a lost update's overwriter missed it);
+    # overwritten updates are an LWW count: nan where siblings are kept
+    f_lww, f_dvv = f[f["policy"] == "lww"], f[f["policy"] == "dvv"]
+    assert f_lww[f"{mod.OVERWRITTEN}_mean"].notna().all() and f_dvv[f"{mod.OVERWRITTEN}_mean"].isna().all()
+    assert (f_lww[f"{mod.LOST_UPDATES}_mean"] <= f_lww[f"{mod.OVERWRITTEN}_mean"] + 1e-12).all()

@@ -67,13 +67,37 @@ def headline_html(v: View) -> str:
     )
 
 
+def log_ticks(values: list[float]) -> list[float]:
+    """Ticks 1, 2, 5 x 10^k from just below the smallest positive value to just above the largest
+    (1 .. 9 x 10^k when that gives fewer than four), for a log axis over ``values``."""
+    pos = [x for x in values if x > 0 and math.isfinite(x)]
+    if not pos:
+        return [1.0]
+    lo, hi = min(pos), max(pos)
+    if hi <= lo:
+        lo, hi = lo / 2, hi * 2
+    ticks: list[float] = []
+    for mantissas in ((1, 2, 5), tuple(range(1, 10))):
+        ticks = [float(f"{m}e{k}") for k in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+                 for m in mantissas if lo / 1.5 <= m * 10.0**k <= hi * 1.5]
+        if len(ticks) >= 4:
+            break
+    return ticks
+
+
 class ExplorerApp:
     """One browser session (or one notebook cell): widgets, figures and their update."""
 
     def __init__(self, state: ExplorerState | None = None, explorer: Explorer | None = None,
                  sync_url: bool = True, query: Mapping[str, str] | None = None) -> None:
         import panel as pn
-        from bokeh.models import ColumnDataSource, HoverTool
+        from bokeh.models import (
+            ColumnDataSource,
+            CustomJSTickFormatter,
+            DataRange1d,
+            FixedTicker,
+            HoverTool,
+        )
         from bokeh.models.annotations import Span
         from bokeh.plotting import figure
 
@@ -131,12 +155,19 @@ class ExplorerApp:
         self.src_curve = ColumnDataSource({"t_ms": [], "p_consistent": [], "ci_low": [], "ci_high": []})
         self.src_read = ColumnDataSource({"ms": [], "p": []})
         self.src_write = ColumnDataSource({"ms": [], "p": []})
-        self.src_trade = ColumnDataSource({"t_visibility_ms": [], "latency_ms": [], "label": [], "color": [], "size": []})
-        self.src_now = ColumnDataSource({"t_visibility_ms": [], "latency_ms": [], "label": []})
+        self.src_trade = ColumnDataSource({"t_visibility_ms": [], "latency_ms": [], "label": [], "color": [], "size": [],
+                                           "short": [], "align": [], "x_offset": []})
+        self.src_now = ColumnDataSource({"t_visibility_ms": [], "latency_ms": [], "label": [], "align": [], "x_offset": []})
 
-        fc = figure(title="P(consistent) against time after commit (95 % band)", x_axis_label="t after commit (ms)",
-                    y_axis_label="P(consistent)", height=320, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,save")
-        fc.varea(x="t_ms", y1="ci_low", y2="ci_high", source=self.src_curve, fill_alpha=0.3, fill_color="#1f77b4")
+        # A log t axis: a heavy-tailed profile (lnkd-disk) rises within the first few ms of a range
+        # its tail stretches to hundreds, which a linear axis squeezes against the y axis, band and all.
+        # t = 0 has no place on it: P(consistent at t = 0) is in the headline.
+        fc = figure(title="P(consistent) against time after commit (95 % band)", x_axis_label="t after commit (ms, log)",
+                    y_axis_label="P(consistent)", height=320, sizing_mode="stretch_width", x_axis_type="log",
+                    tools="pan,wheel_zoom,box_zoom,reset,save")
+        fc.varea(x="t_ms", y1="ci_low", y2="ci_high", source=self.src_curve, fill_alpha=0.35, fill_color="#1f77b4")
+        for edge in ("ci_low", "ci_high"):  # the band's edges drawn too: it stays visible where it is thin
+            fc.line(x="t_ms", y=edge, source=self.src_curve, line_width=1, line_alpha=0.6, color="#1f77b4")
         fc.line(x="t_ms", y="p_consistent", source=self.src_curve, line_width=2)
         self.span_target = Span(location=0.999, dimension="width", line_dash="dashed", line_color="gray")
         self.span_tvis = Span(location=0, dimension="height", line_dash="dotted", line_color="firebrick")
@@ -145,17 +176,27 @@ class ExplorerApp:
         fl = figure(title="Latency CDFs (R-th read response, W-th write ack)", x_axis_label="latency (ms)",
                     y_axis_label="P(latency ≤ x)", height=320, sizing_mode="stretch_width", x_axis_type="log",
                     tools="pan,wheel_zoom,box_zoom,reset,save")
+        # ticks at 1, 2, 5 x 10^k over the data (draw() sets them): Bokeh's log ticker labels only
+        # whole decades, none at all on a range like 0.3 .. 15 ms
+        self.latency_ticker = FixedTicker(ticks=[])
+        fl.xaxis.ticker = self.latency_ticker
+        fl.xaxis.formatter = CustomJSTickFormatter(code="return String(Number(tick.toPrecision(3)));")
         fl.line(x="ms", y="p", source=self.src_read, line_width=2, color="#1f77b4", legend_label="read")
         fl.line(x="ms", y="p", source=self.src_write, line_width=2, color="#d62728", legend_label="write")
         fl.legend.location = "bottom_right"
         ft = figure(title="Every (R, W) of this N: latency vs staleness", x_axis_label="t-visibility at target (ms)",
                     y_axis_label="read p99.9 + write p99.9 (ms)", height=320, sizing_mode="stretch_width",
-                    tools="pan,wheel_zoom,box_zoom,reset,save")
+                    tools="pan,wheel_zoom,box_zoom,reset,save",
+                    x_range=DataRange1d(range_padding=0.12), y_range=DataRange1d(range_padding=0.12))
         ft.scatter(x="t_visibility_ms", y="latency_ms", source=self.src_trade, size="size", color="color", alpha=0.8)
+        # every point named "R,W"; labels face inwards (right of a point in the left half of the
+        # plot, left of it in the right half) so none runs off the frame
+        ft.text(x="t_visibility_ms", y="latency_ms", text="short", source=self.src_trade, text_font_size="8pt",
+                x_offset="x_offset", y_offset=4, text_align="align", text_baseline="bottom", text_color="#555555")
         ft.scatter(x="t_visibility_ms", y="latency_ms", source=self.src_now, size=16, color="firebrick",
                    marker="circle_cross", fill_alpha=0.2)
         ft.text(x="t_visibility_ms", y="latency_ms", text="label", source=self.src_now, text_font_size="10pt",
-                x_offset=10, y_offset=-6, text_color="firebrick")
+                x_offset="x_offset", y_offset=-6, text_align="align", text_baseline="top", text_color="firebrick")
         ft.add_tools(HoverTool(tooltips=[("", "@label"), ("t-vis", "@t_visibility_ms ms"), ("latency", "@latency_ms ms")]))
         self.fig_curve, self.fig_latency, self.fig_trade = fc, fl, ft
 
@@ -168,13 +209,16 @@ class ExplorerApp:
             ww["max_t_visibility_ms"], pn.Row(ww["node_availability"], ww["min_availability"]),
             self.timing, width=380,
         )
+        # The recommender table gets the full width of its own row, and scrolls sideways rather than
+        # being cut off (beside the trade-off plot, at 1,400 px, its last columns were clipped).
+        self.table.styles = {"overflow-x": "auto"}
         main = pn.Column(
             self.alert, self.headline,
             pn.Row(pn.pane.Bokeh(fc, sizing_mode="stretch_width"), pn.pane.Bokeh(fl, sizing_mode="stretch_width"),
                    sizing_mode="stretch_width"),
-            pn.Row(pn.pane.Bokeh(ft, sizing_mode="stretch_width"),
-                   pn.Column("### Recommended configurations", self.table_note, self.table, sizing_mode="stretch_width"),
-                   sizing_mode="stretch_width"),
+            pn.pane.Bokeh(ft, sizing_mode="stretch_width"),
+            pn.Column("### Recommended configurations", self.table_note, self.table, sizing_mode="stretch_width",
+                      css_classes=["pbs-recommendations"]),
             sizing_mode="stretch_width",
         )
         self.layout = pn.Row(controls, main, sizing_mode="stretch_width", css_classes=["pbs-explorer"])
@@ -282,23 +326,41 @@ class ExplorerApp:
         import pandas as pd
 
         self.headline.object = headline_html(v)
-        self.src_curve.data = {k: v.curve[k] for k in ("t_ms", "p_consistent", "ci_low", "ci_high")}
+        # the log t axis has no t = 0 (the headline gives P(consistent at t = 0))
+        pos = [i for i, t in enumerate(v.curve["t_ms"]) if t > 0]
+        self.src_curve.data = {k: [v.curve[k][i] for i in pos] for k in ("t_ms", "p_consistent", "ci_low", "ci_high")}
         self.span_target.location = v.state.target
-        self.span_tvis.location = v.t_visibility_ms if math.isfinite(v.t_visibility_ms) else 0.0
+        tvis_drawn = math.isfinite(v.t_visibility_ms) and v.t_visibility_ms > 0
+        self.span_tvis.location = v.t_visibility_ms if tvis_drawn else 1.0
+        self.span_tvis.visible = tvis_drawn
         self.src_read.data = {"ms": [max(x, 1e-6) for x in v.read_cdf["ms"]], "p": v.read_cdf["p"]}
         self.src_write.data = {"ms": [max(x, 1e-6) for x in v.write_cdf["ms"]], "p": v.write_cdf["p"]}
+        self.latency_ticker.ticks = log_ticks(
+            [*self.src_read.data["ms"], *self.src_write.data["ms"]])
         tr = v.tradeoff
         finite = [math.isfinite(x) for x in tr["t_visibility_ms"]]
         keep = [i for i, ok in enumerate(finite) if ok]
+        xs = [tr["t_visibility_ms"][i] for i in keep]
+        mid = (min(xs) + max(xs)) / 2 if xs else 0.0
+
+        def facing(x: float, gap: float) -> tuple[str, float]:
+            return ("right", -gap) if xs and max(xs) > min(xs) and x > mid else ("left", gap)
+
         self.src_trade.data = {
-            "t_visibility_ms": [tr["t_visibility_ms"][i] for i in keep],
+            "t_visibility_ms": xs,
             "latency_ms": [tr["latency_ms"][i] for i in keep],
             "label": [tr["label"][i] for i in keep],
             "color": ["firebrick" if tr["current"][i] else "#1f77b4" for i in keep],
             "size": [12 if tr["current"][i] else 8 for i in keep],
+            "short": ["" if tr["current"][i] else f"{tr['r'][i]},{tr['w'][i]}" for i in keep],  # the current one: its own label
+            "align": [facing(x, 6)[0] for x in xs],
+            "x_offset": [facing(x, 6)[1] for x in xs],
         }
         now = [i for i in keep if tr["current"][i]]
-        self.src_now.data = {k: [tr[k][i] for i in now] for k in ("t_visibility_ms", "latency_ms", "label")}
+        now_data: dict[str, Any] = {k: [tr[k][i] for i in now] for k in ("t_visibility_ms", "latency_ms", "label")}
+        now_data["align"] = [facing(tr["t_visibility_ms"][i], 10)[0] for i in now]
+        now_data["x_offset"] = [facing(tr["t_visibility_ms"][i], 10)[1] for i in now]
+        self.src_now.data = now_data
         table = v.table
         cols = [c for c in TABLE_COLUMNS if c in table.columns]
         shown = pd.DataFrame(table[cols].head(40)).rename(columns=TABLE_COLUMNS)
@@ -371,5 +433,5 @@ def serve(port: int = 5006, address: str = "127.0.0.1", show: bool = True,
         raise KeyboardInterrupt
 
 
-__all__ = ["ExplorerApp", "build_app", "headline_html", "serve"]
+__all__ = ["ExplorerApp", "build_app", "headline_html", "log_ticks", "serve"]
 

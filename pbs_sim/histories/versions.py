@@ -3,7 +3,7 @@
 Owns: :func:`has_versions` (does a history file carry pbs-sim's version metadata: a ``;pbs-sim``
 first line in EDN, a ``{"pbs_sim": ...}`` first line in JSONL, as ``pbs-sim export --versions``
 writes) and :func:`run_frames` (the tables ``pbs_sim.checker`` reads -- ``ops``,
-``sibling_settings``, ``causal_parents``, ``read_versions``, ``final_versions``, ``write_stamps``,
+``sibling_settings``, ``causal_parents``, ``session_parents``, ``read_versions``, ``final_versions``, ``write_stamps``,
 ``rmw_reads`` -- rebuilt from it, so that ``pbs-sim check`` gives the version-level findings of the
 run itself). The metadata keys are those of ``pbs_sim.export._Meta``. A history without them is
 judged by values (``pbs_sim.histories.values``). Errors name the file, the line and the reason.
@@ -105,6 +105,7 @@ def run_frames(path: str | Path, fmt: str | None = None) -> dict[str, pd.DataFra
     c_write = array("b")
     status_of: dict[int, str] = {}  # row -> status (every completed row)
     parents: list[tuple[int, int]] = []
+    session: list[tuple[int, int]] = []  # session_parents: what the writing session knew besides its context
     versions: list[tuple[int, int]] = []
     stamps: list[tuple[int, float]] = []
     rmw: list[tuple[int, int]] = []
@@ -165,6 +166,7 @@ def run_frames(path: str | Path, fmt: str | None = None) -> dict[str, pd.DataFra
                 c_ver.append(0)
                 if not is_read:
                     parents.extend((oid, int(x)) for x in get(rec, "parents") or ())
+                    session.extend((oid, int(x)) for x in get(rec, "session-parents") or ())
                     if get(rec, "stamp") is not None:
                         stamps.append((oid, float(get(rec, "stamp"))))
                     if get(rec, "rmw-read") is not None:
@@ -222,6 +224,7 @@ def run_frames(path: str | Path, fmt: str | None = None) -> dict[str, pd.DataFra
                 out[name][c] = out[name][c].astype(np.float64 if c == "timestamp_ms" else np.int64)
 
     table("causal_parents", parents, ["op_id", "parent"])
+    table("session_parents", session, ["op_id", "parent"])
     table("read_versions", versions, ["op_id", "version"])
     table("write_stamps", stamps, ["op_id", "timestamp_ms"])
     table("rmw_reads", rmw, ["op_id", "read_op"])

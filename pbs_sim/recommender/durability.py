@@ -52,7 +52,7 @@ class DurabilityModel:
 
         sc = load_scenario(path)  # every key checked, one line each
         raw = sc.to_dict()
-        placement = {k: v for k, v in raw["placement"].items() if k not in ("nodes", "replication")}
+        placement = {k: v for k, v in raw.get("placement", {}).items() if k not in ("nodes", "replication")}
         nodes = sc.placement.nodes if sc.placement.nodes is not None else sc.cluster.nodes
         return DurabilityModel(placement, raw["failure_model"], nodes, source=str(path))
 

@@ -5,7 +5,17 @@ Owns: the key ranges (keys grouped by the set of nodes that replicate them), one
 processes, and the ``anti_entropy`` history table (one row per exchange: start, node, peer, keys in
 the range, messages, round trips, hashes compared, keys sent, keys repaired, bytes, duration, status).
 Modes: ``off`` (Voldemort: nothing runs), ``merkle`` and ``gossip-push`` / ``gossip-pull`` /
-``gossip-push-pull``. Must not touch: coordinators, metrics; node stores only via
+``gossip-push-pull``.
+
+Keys covered: every key of the run's key space (``model.keys``, pbs_sim.keys). The workload's
+keys ``0..keys-1``, then the names interned when the run is built, are placed in their ranges up
+front, in index order (the order fixes range ids, and so which range an exchange
+picks: unchanged from before keys had names). A key that enters later -- a YCSB insert (workload
+D's ``keys, keys + 1, ...``), a trace's or script's key beyond them, a name interned mid-run --
+joins its range on its first apply on any node (``_on_apply``): trees are sparse, so that is one
+leaf insert on that node's tree, and a peer that does not hold the key differs from it there, so
+the next exchange of the range streams it. A key that no node has applied has nothing to repair.
+Must not touch: coordinators, metrics; node stores only via
 ``node.apply(..., VIA_ANTI_ENTROPY)``.
 
 Merkle mode. Every node waits ``interval`` (+ uniform ``jitter_ms``), picks one of its ranges and a
@@ -316,7 +326,11 @@ class AntiEntropyMechanism:
     def install(self, model: Model, streams: Streams) -> AntiEntropy:
         cfg = model.scenario.anti_entropy
         wl = model.scenario.workload
-        keys = range(wl.keys) if wl.kind != "pbs-probe" else range(0)
+        # the workload's keys 0..keys-1, then the names interned at build (sorted: index order); every
+        # later key joins on its first apply. Not range(len(model.keys)): YCSB's key space reserves
+        # room for 10^7 inserts, and pbs-probe's holds one key per trial -- keys no exchange needs
+        # until one is written
+        keys = [*range(wl.keys), *sorted(model.keys.interned())] if wl.kind != "pbs-probe" else []
         ae = AntiEntropy(model.env, cfg, model.ring, model.nodes, model.network, model.history,
                          streams.get("anti-entropy"), keys)
         model.on_start.append(lambda m: ae.start())

@@ -29,13 +29,14 @@ from ..config import Scenario
 from ..distributions import BufferedSampler, Uniform
 from ..history import History, RunFacts
 from ..keys import KeySpace
+from ..levels import Requirement
 from ..rng import Streams
-from .coordinator import Coordinator, Deadlines
+from .coordinator import Coordinator, Deadlines, requirement_count
 from .events import run_until
 from .mechanism import Mechanism, install_all
 from .network import CLIENT, Network
 from .node import Node
-from .ring import Ring
+from .ring import Ring, scenario_placement
 from .versioning import VersionCounter, VersioningPolicy, make_policy
 from .workload import Workload, make_workload
 
@@ -65,6 +66,18 @@ class Model:
     def part(self, name: str) -> Any:
         """The component of installed mechanism ``name`` (KeyError if it is not installed)."""
         return self.parts[name]
+
+    def dependency(self, mech: Mechanism, name: str) -> Any:
+        """The component of mechanism ``name``, which ``mech`` declares in its ``needs`` or ``uses``
+        (None: a ``uses`` that is not installed). An undeclared name is a programming error."""
+        from .mechanism import MissingConnection, declared
+
+        needs, uses = declared(mech)
+        if name not in needs and name not in uses:
+            raise MissingConnection(f"mechanism {mech.name!r} reaches for {name!r} without declaring it")
+        if name in needs:
+            return self.parts[name]
+        return self.parts.get(name)
 
     def coordinator_for(self, key: int) -> Coordinator:
         """Who coordinates an operation on ``key`` (per ``cluster.coordinator``)."""
@@ -163,7 +176,8 @@ def build(
         from ..ycsb import YcsbKeySpace
 
         keys = YcsbKeySpace(wl.ycsb_spec, wl.keys, c.key_hash, on_new=history.add_key_name)
-    ring = Ring(c.nodes, c.replication, c.vnodes, keys=keys)
+    # [placement] (issue 20): its replica sets; without one, today's ring (pbs_sim.sim.ring)
+    ring = Ring(c.nodes, c.replication, c.vnodes, keys=keys, placement=scenario_placement(scenario))
     network = Network(env, profile, lat.other_delay, streams.get)
     policy = policy if policy is not None else make_policy(c.versioning, c.vv_actor or "node")
     nodes = [Node(i, env, network, history, policy) for i in range(c.nodes)]
@@ -172,10 +186,16 @@ def build(
     deadlines = Deadlines(env)
     uniform = BufferedSampler(Uniform(0.0, 1.0), streams.get("replica-choice"))
 
+    # the quorum stage's count: the requirement each operation's level sets (pbs_sim.levels; on a flat
+    # cluster the config has resolved a named level to its count, and ANY to W = 1 with write_any)
+    r_need = requirement_count(Requirement(f"R={c.read_quorum}", total=c.read_quorum))
+    w_need = requirement_count(Requirement("ANY" if c.write_any else f"W={c.write_quorum}", total=c.write_quorum,
+                                           hint_ok=c.write_any))
+
     def make(endpoint: int) -> Coordinator:
         return Coordinator(
             endpoint, env, network, ring, nodes, history, versions, deadlines,
-            n=c.replication, r=c.read_quorum, w=c.write_quorum,
+            n=c.replication, r=r_need, w=w_need,
             read_fanout=c.read_fanout, write_fanout=c.write_fanout, replica_choice=c.replica_choice,
             read_timeout_ms=c.read_timeout_ms, write_timeout_ms=c.write_timeout_ms,
             uniform=uniform, remote_extra_ms=profile.remote_extra_ms, policy=policy,

@@ -67,7 +67,7 @@ class CausalityMechanism:
             session_extend=SESSION_PARENTS_TABLE.create(model.history).keyed_appender(),
         )
         for coord in model.coordinators.values():
-            coord.contexts = contexts
+            coord.plug("contexts", self.name, contexts)
         return contexts
 
 

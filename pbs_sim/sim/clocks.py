@@ -179,7 +179,7 @@ class ClocksMechanism:
         clocks = Clocks(model.env, model.scenario.clocks, len(model.nodes), model.history, streams,
                         clock_jumps(model.scenario))
         for endpoint, coord in model.coordinators.items():
-            coord.timestamp = clocks.stamper(endpoint)
+            coord.plug("timestamp", self.name, clocks.stamper(endpoint))
         model.on_start.append(lambda m: clocks.start())
         return clocks
 

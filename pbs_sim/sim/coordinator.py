@@ -18,6 +18,29 @@ coordinator that is down when an operation arrives fails it at once (status ``fa
 WAN profiles (``profile.remote_extra_ms > 0``): per operation one of the key's N replicas, chosen
 uniformly, is local to the coordinator; every other replica's request and reply get the extra delay.
 
+The request path (issue 19)
+---------------------------
+An operation passes named stages, in this order (docs/design.md, "The request path"):
+
+1. ``targets`` -- target selection: the key's preference list, the fan-out (``all`` / ``quorum``) and
+   the replica choice. Slots: ``placement`` (one owner: a :class:`Placement` that chooses targets and
+   sends writes itself; sloppy quorums) and ``read_all_chance`` (one owner: read repair's chance).
+2. ``stamp`` -- what a write carries: slots ``timestamp`` (one owner: clocks) and ``contexts`` (one
+   owner: causality's session contexts).
+3. ``issue`` -- list ``read_issued``: ``fn(coord, op)`` after a read's requests are sent (speculative
+   retry arms its timer here and sends more requests with :meth:`Coordinator.send_read`).
+4. ``quorum`` -- the quorum condition: slot ``quorum`` (one owner; None = the count ``op.need``, the
+   ``Requirement.block_for`` of the operation's level, :func:`requirement_count`), or a condition that
+   decides ack by ack / response by response (``ack_ready`` / ``response_ready``: PW/PR, ANY).
+5. ``reply`` -- lists ``read_hooks`` (read repair, at the quorum and for late replies), ``on_quorum``
+   (recorders at the quorum) and ``on_commit`` (recorders at a write's commit), run in the order
+   their mechanisms were installed (the registry order, ``pbs_sim.mechanisms``).
+
+Mechanisms contribute only through :meth:`Coordinator.plug` (``plug(slot, by=name, value)``): a slot
+already owned by another mechanism is a :class:`StageConflict`, so no mechanism overwrites another's
+contribution; list contributions compose in installation order. ``coord.contributions`` records who
+contributed what (slot -> mechanism names).
+
 Extension points
 ----------------
 - **Read repair** plugs in through ``coordinator.read_hooks`` (a list of :class:`ReadHook`):
@@ -81,10 +104,39 @@ from .network import CLIENT, Message, Network
 from .versioning import DEFAULT_POLICY, SessionContexts, Stamp, VersionCounter, VersioningPolicy
 
 if TYPE_CHECKING:
+    from ..levels import Requirement
+
+if TYPE_CHECKING:
     from .node import Node
     from .ring import Ring
 
 INF = float("inf")
+
+#: The stages of the request path, in the order an operation passes them, and each stage's contribution
+#: points: a slot (one owner) or a list (contributions composed in installation order).
+STAGES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("targets", (("placement", "slot"), ("read_all_chance", "slot"))),
+    ("stamp", (("timestamp", "slot"), ("contexts", "slot"))),
+    ("issue", (("read_issued", "list"),)),
+    ("quorum", (("quorum", "slot"),)),
+    ("reply", (("read_hooks", "list"), ("on_quorum", "list"), ("on_commit", "list"))),
+)
+_POINTS: dict[str, str] = {point: kind for _, points in STAGES for point, kind in points}
+
+
+class StageConflict(RuntimeError):
+    """Two mechanisms claim one slot of the request path (a programming error)."""
+
+
+def requirement_count(req: Requirement) -> int:
+    """The replies a single-datacenter coordinator waits for under ``req`` (a level's requirement,
+    :mod:`pbs_sim.levels`): its ``block_for`` when it is a plain count. DC-local and each-DC parts
+    need datacenters, which this simulator does not model yet: refused here. ``hint_ok`` (ANY) is a
+    count of 1 whose hint acceptance is the ``quorum`` slot's (``pbs_sim.sim.sloppy``)."""
+    if not req.is_count:
+        raise ValueError(f"level {req.level}: DC-local and each-DC requirements need datacenters, "
+                         "which the simulator does not model yet")
+    return req.total
 
 
 class WriteOp:
@@ -122,8 +174,8 @@ class WriteOp:
     @property
     def returned(self) -> Any:
         """What the write's reply hands the client (Riak's ``return_body``): the merged state of the
-        replicas that acknowledged it by its commit, or, where no replica state came back (a write
-        sent by a placement: sloppy quorums), the version the write made."""
+        replicas that acknowledged it by its commit (sloppy quorums' fallbacks included), or, where no
+        replica state came back (an ANY write committed on a coordinator hint), the version it made."""
         return self.stamp if self.reply is None else self.reply
 
     def expire(self, at: float) -> None:
@@ -133,7 +185,7 @@ class WriteOp:
 class ReadOp:
     __slots__ = (
         "op_id", "key", "client", "coordinator", "issued_at", "need", "targets", "count", "best",
-        "replies", "done", "quorum_at", "completed_at", "status", "on_done",
+        "replies", "done", "quorum_at", "completed_at", "status", "on_done", "local",
     )
 
     def __init__(self, op_id: int, key: int, client: int, coordinator: Coordinator, issued_at: float,
@@ -153,6 +205,7 @@ class ReadOp:
         self.completed_at = INF
         self.status = 0
         self.on_done: Callable[[Any], None] | None = None
+        self.local = -2  # the WAN-local replica (set only when an ``issue``-stage contribution needs it)
 
     @property
     def kind(self) -> str:
@@ -330,7 +383,10 @@ class Coordinator:
         self.read_hooks: list[ReadHook] = []
         self.on_commit: list[Callable[[WriteOp], None]] = []
         self.on_quorum: list[Callable[[ReadOp], None]] = []
+        self.read_issued: list[Callable[[Coordinator, ReadOp], None]] = []
         self.placement: Placement | None = None
+        self.quorum: Placement | None = None  # None: the count op.need
+        self.contributions: dict[str, list[str]] = {}
         self._send = network.send
         self._fanout = network.fanout
         self._writers = [nd.on_write for nd in nodes]  # request handlers by node id, bound once
@@ -338,6 +394,26 @@ class Coordinator:
         self._answered = history.answered_counts()
         self._ack = self._on_ack
         self._resp = self._on_response
+
+    # -- the request path's contribution points ---------------------------------------------------
+    def plug(self, point: str, by: str, value: Any) -> None:
+        """Mechanism ``by`` contributes ``value`` to ``point`` of the request path (:data:`STAGES`): a
+        slot takes one owner (a second is a :class:`StageConflict`); a list appends, so contributions
+        run in the order their mechanisms were installed."""
+        kind = _POINTS.get(point)
+        if kind is None:
+            raise StageConflict(f"{by!r} plugs into {point!r}, which is no point of the request path "
+                                f"({', '.join(_POINTS)})")
+        owners = self.contributions.setdefault(point, [])
+        if kind == "slot":
+            if owners and owners[0] != by:
+                raise StageConflict(f"{by!r} cannot take the {point!r} slot: mechanism {owners[0]!r} owns it")
+            if not owners:
+                owners.append(by)
+            setattr(self, point, value)
+        else:
+            owners.append(by)
+            getattr(self, point).append(value)
 
     # -- target choice ------------------------------------------------------------------------
     def _subset(self, prefs: Sequence[int], k: int) -> list[int]:
@@ -453,8 +529,9 @@ class Coordinator:
             if merged is not None:
                 op.reply = merged
         self._answered[op.op_id] += 1  # history.answered(op.op_id), without the call
-        if self.placement is not None:
-            if self.placement.ack_ready(op, msg) and not op.done:
+        quorum = self.quorum
+        if quorum is not None:
+            if quorum.ack_ready(op, msg) and not op.done:
                 self.commit_write(op)
             return
         if op.acks == op.need and not op.done:
@@ -490,7 +567,19 @@ class Coordinator:
         extra = self.remote_extra_ms
         self._fanout(self.endpoint, targets, "R", op, None, self._readers, self._resp,
                      None if extra == 0.0 else [0.0 if d == local else extra for d in targets])
+        if self.read_issued:
+            op.local = local
+            for fn in self.read_issued:
+                fn(self, op)
         return op
+
+    def send_read(self, op: ReadOp, dst: int) -> None:
+        """Ask one more replica ``dst`` for ``op`` (the ``issue`` stage: speculative retry). Its reply is
+        handled like any other: counted towards the quorum if it comes first, late otherwise."""
+        extra = self.remote_extra_ms
+        self.history.asked_more(op.op_id)
+        self._send(self.endpoint, dst, "R", op, None, self.nodes[dst].on_read, self._resp,
+                   0.0 if dst == op.local or extra == 0.0 else extra)
 
     def _on_response(self, msg: Message) -> None:
         op: ReadOp = msg.op
@@ -507,7 +596,7 @@ class Coordinator:
         merged = self.policy.merge(op.best, stamp)
         if merged is not None:
             op.best = merged
-        if op.count == op.need if self.placement is None else self.placement.response_ready(op, msg):
+        if op.count == op.need if self.quorum is None else self.quorum.response_ready(op, msg):
             op.quorum_at = self.env._now  # noqa: SLF001
             deferred = False
             for hook in self.read_hooks:
@@ -553,4 +642,7 @@ class Coordinator:
             self._finish(op, at, TIMEOUT)
 
 
-__all__ = ["CLIENT", "Coordinator", "Deadlines", "Placement", "ReadHook", "ReadOp", "WriteOp"]
+__all__ = [
+    "CLIENT", "STAGES", "Coordinator", "Deadlines", "Placement", "ReadHook", "ReadOp", "StageConflict", "WriteOp",
+    "requirement_count",
+]

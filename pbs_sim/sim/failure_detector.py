@@ -198,6 +198,7 @@ class FailureDetectorMechanism:
     requires: tuple[str, ...] = ("env", "nodes", "network", "history")
     tables: tuple[TableSpec, ...] = (DETECTOR_TABLE,)
     moves_data = False
+    uses: tuple[str, ...] = ("faults",)  # crashes and partitions change what it sees
 
     def enabled(self, scenario: Scenario) -> bool:
         return needed(scenario)
@@ -208,7 +209,7 @@ class FailureDetectorMechanism:
                              perfect=cfg.mode != "delay")
         for node in model.nodes:
             node.on_state.append(fd.on_node_state)
-        faults = model.parts.get("faults")
+        faults = model.dependency(self, "faults")
         if faults is not None:
             faults.on_change.append(fd.recompute)
         model.on_start.append(lambda m: fd.start())

@@ -27,6 +27,24 @@ Rules
   one-way then drops the client's requests only.
 - ``heal`` with nodes/groups removes the cuts between them; without, every cut. ``duration_ms`` on a
   partition (or crash) heals (recovers) that event after that long.
+
+Correlated failures (issue 20)
+------------------------------
+- Power outage (``outage``; scripted with ``nodes``, ``count`` F or ``fraction`` f, or the random
+  process ``faults.outage_mtbf_ms``): the nodes go down at once (a ``crash`` row each, and one
+  ``outage`` row with ``node = -1`` listing them). After the recovery time (``duration_ms``;
+  default ``faults.outage_recovery_ms``) each reboots; independently with probability
+  ``no_reboot_probability`` it does not survive the reboot: its disk is lost then (a ``wipe`` row,
+  the durability metrics' disk-loss path) and an empty replacement joins ``faults.replace_ms``
+  later; the others ``recover`` with their data. F nodes are drawn uniformly without replacement.
+- Rack loss (``rack-loss``, ``racks``; random: ``faults.rack_loss_mtbf_ms``, one uniform rack) and
+  DC loss (``dc-loss``, ``dcs``; random: ``faults.dc_loss_mtbf_ms``, one uniform DC): every node of
+  the rack or DC loses its disk at once (``wipe``; replaced after ``faults.replace_ms``). Racks and
+  DCs are the placement's (``pbs_sim.placement.racks_of_spec`` / ``dc_of_spec``: node i in rack
+  i mod racks, or blocks; rack r in DC r mod datacenters).
+- Draws come from named streams (``faults-outage`` for the random process, ``faults-scripted-outage``
+  for scripted entries, ``faults-rack-loss``, ``faults-dc-loss``): runs are reproducible, and a
+  scenario without these entries draws nothing new.
 """
 
 from __future__ import annotations
@@ -46,8 +64,9 @@ if TYPE_CHECKING:
     from .build import Model
     from .node import Node
 
-ACTIONS = ("crash", "recover", "wipe", "replace", "partition", "heal", "disk-loss")
-CRASH, RECOVER, WIPE, REPLACE, PARTITION, HEAL, DISK_LOSS = range(len(ACTIONS))
+# new actions go at the end: the codes of the old ones (and so old faults tables) are unchanged
+ACTIONS = ("crash", "recover", "wipe", "replace", "partition", "heal", "disk-loss", "outage", "rack-loss", "dc-loss")
+CRASH, RECOVER, WIPE, REPLACE, PARTITION, HEAL, DISK_LOSS, OUTAGE, RACK_LOSS, DC_LOSS = range(len(ACTIONS))
 
 
 class Faults:
@@ -55,7 +74,7 @@ class Faults:
 
     def __init__(
         self, env: Any, cfg: FaultsConfig, nodes: Sequence[Node], network: Any, history: Any,
-        streams: Streams,
+        streams: Streams, racks: Sequence[int] | None = None, dcs: Sequence[int] | None = None,
     ) -> None:
         self.env = env
         self.cfg = cfg
@@ -73,6 +92,10 @@ class Faults:
             network.message_loss = cfg.message_loss
         self.counts = {a: 0 for a in ACTIONS}
         self.on_change: list[Callable[[], None]] = []  # after a partition or heal (failure detector)
+        # each node's rack and DC (the placement's; None: no racks, one DC)
+        self.racks = list(racks) if racks is not None else None
+        self.dcs = list(dcs) if dcs is not None else [0] * len(nodes)
+        self._outage_rng: np.random.Generator | None = None
 
     # -- node state ------------------------------------------------------------------------------
     def _record(self, node: int, action: int, detail: str = "") -> None:
@@ -116,6 +139,57 @@ class Faults:
         self._replacing[i] = False
         self._record(i, REPLACE)
         self._set_up(i)
+
+    # -- correlated failures (issue 20) -------------------------------------------------------------
+    def outage(self, members: Sequence[int], no_reboot: float, recovery_ms: float, rng: np.random.Generator) -> Any:
+        """Process: ``members`` lose power now; after ``recovery_ms`` each reboots, and with probability
+        ``no_reboot`` its disk is lost (wiped, an empty replacement after ``replace_ms``)."""
+        members = sorted(int(i) for i in members)
+        # one draw per member, made now and in member order: the same seed loses the same nodes
+        lost = (rng.random(len(members)) < no_reboot).tolist() if no_reboot > 0 else [False] * len(members)
+        self._record(-1, OUTAGE, f"nodes-{members}")
+        for i in members:
+            self.crash(i)
+        if recovery_ms > 0:
+            yield self.env.timeout(recovery_ms)
+        for i, gone in zip(members, lost, strict=True):
+            if gone:
+                # the crash ends in a lost disk, not a recovery: the node stays down as "replacing"
+                # (no recover row: the replay never sees it up with its old data)
+                self._crashed[i] = False
+                self.env.process(self.disk_loss(i))
+            else:
+                self.recover(i)
+
+    def lose_group(self, members: Sequence[int], action: int, detail: str) -> None:
+        """Every node of a rack or DC loses its disk now (``action``: RACK_LOSS or DC_LOSS)."""
+        self._record(-1, action, detail)
+        for i in members:
+            self.env.process(self.disk_loss(int(i)))
+
+    def rack_members(self, rack: int) -> list[int]:
+        assert self.racks is not None
+        return [i for i, r in enumerate(self.racks) if r == rack]
+
+    def dc_members(self, dc: int) -> list[int]:
+        return [i for i, d in enumerate(self.dcs) if d == dc]
+
+    def _outage_loop(self, rng: np.random.Generator) -> Any:
+        cfg, n = self.cfg, len(self.nodes)
+        assert cfg.outage_mtbf_ms is not None
+        size = cfg.outage_nodes if cfg.outage_nodes is not None else round(cfg.outage_fraction * n)
+        while True:
+            yield self.env.timeout(rng.exponential(cfg.outage_mtbf_ms))
+            members = rng.choice(n, size=size, replace=False) if size < n else np.arange(n)
+            # the next outage's clock starts when this one is over (the survivors are back)
+            yield from self.outage(members.tolist(), cfg.outage_no_reboot_probability, cfg.outage_recovery_ms, rng)
+
+    def _group_loop(self, mtbf_ms: float, groups: int, members: Callable[[int], list[int]], action: int,
+                    name: str, rng: np.random.Generator) -> Any:
+        while True:
+            yield self.env.timeout(rng.exponential(mtbf_ms))
+            g = int(rng.integers(groups))
+            self.lose_group(members(g), action, f"{name}-{g}")
 
     # -- partitions ------------------------------------------------------------------------------
     def _rule(self, src: int, dst: int, kind: str) -> bool:
@@ -187,6 +261,14 @@ class Faults:
                 env.process(self._crash_loop(i, self.streams.get(f"faults-crash-{i}")))
             if cfg.disk_loss_mttf_ms is not None:
                 env.process(self._disk_loop(i, self.streams.get(f"faults-disk-{i}")))
+        if cfg.outage_mtbf_ms is not None:
+            env.process(self._outage_loop(self.streams.get("faults-outage")))
+        if cfg.rack_loss_mtbf_ms is not None and self.racks:
+            env.process(self._group_loop(cfg.rack_loss_mtbf_ms, max(self.racks) + 1, self.rack_members, RACK_LOSS,
+                                         "rack", self.streams.get("faults-rack-loss")))
+        if cfg.dc_loss_mtbf_ms is not None:
+            env.process(self._group_loop(cfg.dc_loss_mtbf_ms, max(self.dcs) + 1, self.dc_members, DC_LOSS,
+                                         "dc", self.streams.get("faults-dc-loss")))
         if cfg.schedule:
             env.process(self._scripted(sorted(cfg.schedule, key=lambda e: e.at_ms)))
 
@@ -232,6 +314,22 @@ class Faults:
             cid = self.partition(self.pairs_for(ev), detail + ("-one-way" if ev.one_way else ""))
             if ev.duration_ms is not None:
                 env.process(self._later(ev.duration_ms, lambda: self.heal([cid], detail)))
+        elif ev.action == "outage":
+            n = len(self.nodes)
+            rng = self._scripted_rng()
+            if ev.nodes:
+                members = list(ev.nodes)
+            else:
+                size = ev.count if ev.count is not None else round((ev.fraction or 0.0) * n)
+                members = rng.choice(n, size=size, replace=False).tolist() if size < n else list(range(n))
+            recovery = ev.duration_ms if ev.duration_ms is not None else self.cfg.outage_recovery_ms
+            env.process(self.outage(members, ev.no_reboot_probability, recovery, rng))
+        elif ev.action == "rack-loss":
+            for r in ev.racks:
+                self.lose_group(self.rack_members(r), RACK_LOSS, f"rack-{r}")
+        elif ev.action == "dc-loss":
+            for d in ev.dcs:
+                self.lose_group(self.dc_members(d), DC_LOSS, f"dc-{d}")
         elif ev.action == "heal":
             if not ev.nodes and not ev.groups:
                 self.heal(None, "all")
@@ -239,6 +337,13 @@ class Faults:
                 pairs = set(self.pairs_for(ev))
                 ids = [cid for cid, ps in self._cuts if pairs & set(ps)]
                 self.heal(ids, "selected")
+
+    def _scripted_rng(self) -> np.random.Generator:
+        """One stream for every scripted outage's draws, made on first use (scenarios without
+        outages draw nothing new)."""
+        if self._outage_rng is None:
+            self._outage_rng = self.streams.get("faults-scripted-outage")
+        return self._outage_rng
 
     def _later(self, delay: float, fn: Any) -> Any:
         yield self.env.timeout(delay)
@@ -248,7 +353,8 @@ class Faults:
 def enabled(cfg: FaultsConfig) -> bool:
     return bool(
         cfg.crash_mttf_ms is not None or cfg.disk_loss_mttf_ms is not None or cfg.message_loss > 0
-        or cfg.schedule
+        or cfg.schedule or cfg.outage_mtbf_ms is not None or cfg.rack_loss_mtbf_ms is not None
+        or cfg.dc_loss_mtbf_ms is not None
     )
 
 
@@ -273,7 +379,13 @@ class FaultsMechanism:
         return enabled(scenario.faults)
 
     def install(self, model: Model, streams: Streams) -> Faults:
-        faults = Faults(model.env, model.scenario.faults, model.nodes, model.network, model.history, streams)
+        from ..placement import dc_of_spec, racks_of_spec, spec_from_config
+
+        sc = model.scenario
+        spec = spec_from_config(sc.placement, sc.cluster, sc.source)
+        rk = racks_of_spec(spec)
+        faults = Faults(model.env, sc.faults, model.nodes, model.network, model.history, streams,
+                        racks=None if rk is None else rk.tolist(), dcs=dc_of_spec(spec).tolist())
         model.on_start.append(lambda m: faults.start())
         record_dropped_writes(model)
         return faults

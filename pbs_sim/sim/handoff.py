@@ -296,17 +296,19 @@ class HintedHandoffMechanism:
     requires: tuple[str, ...] = ("env", "nodes", "network", "history", "ring")
     tables: tuple[TableSpec, ...] = (HINTS_TABLE,)
     moves_data = True
+    needs: tuple[str, ...] = ("failure_detector",)
+    uses: tuple[str, ...] = ("sloppy_quorum",)  # on with sloppy quorums, coordinator hints and ANY
 
     def enabled(self, scenario: Scenario) -> bool:
         return enabled(scenario)
 
     def install(self, model: Model, streams: Streams) -> HintedHandoff:
-        fd = model.parts.get("failure_detector")
-        placement = model.parts.get("sloppy_quorum")
-        if fd is None or (placement is None and model.scenario.cluster.sloppy_quorum):
+        fd = model.dependency(self, "failure_detector")
+        placement = model.dependency(self, "sloppy_quorum")
+        if placement is None and model.scenario.cluster.sloppy_quorum:
             from .mechanism import MissingConnection
 
-            raise MissingConnection("mechanism 'hinted_handoff' requires failure_detector and sloppy_quorum")
+            raise MissingConnection("mechanism 'hinted_handoff' with sloppy quorums needs mechanism 'sloppy_quorum'")
         hh = HintedHandoff(model.env, model.scenario.hinted_handoff, model.nodes, model.network, model.history,
                            fd, model.ring)
         if placement is not None:

@@ -12,6 +12,15 @@ no-op at run time. ``install`` wires hooks and, to launch processes, appends a `
 ``model.on_start``; it returns the mechanism's component, which the model keeps under the
 mechanism's ``name`` (``model.part(name)``). Random streams: ``streams.get("<name>-<purpose>")``.
 
+Mechanisms that build on other mechanisms declare them by name: ``needs`` (must be installed, and
+earlier in the registry) and ``uses`` (used when installed; if so, it must be earlier). The builder
+checks both before anything is installed and raises one :class:`MissingConnection` naming the
+mechanism, the dependency and why; a mechanism reaches a declared dependency with
+``model.dependency(self, name)`` (None for an absent ``uses``), never by looking a name up itself.
+Contributions to the coordinators' request path go through ``coord.plug(point, by=name, value)``
+(``pbs_sim.sim.coordinator``: the stages and their order), which refuses a slot another mechanism
+owns.
+
 Adding a mechanism: one module under ``pbs_sim/sim/`` with a ``Mechanism``, one under
 ``pbs_sim/metrics/`` with a ``Reporter``, and one line in ``pbs_sim.mechanisms.MECHANISMS``.
 """
@@ -59,6 +68,8 @@ class Mechanism(Protocol):
     requires: tuple[str, ...]
     tables: tuple[TableSpec, ...]
     moves_data: bool
+    # optional on an implementation (read with getattr, default ()): ``needs`` -- mechanisms that must be
+    # installed before this one; ``uses`` -- mechanisms used if installed (then installed before it)
 
     def enabled(self, scenario: Scenario) -> bool:
         """Whether ``scenario`` turns this mechanism on (checked before anything is wired)."""
@@ -81,9 +92,9 @@ def install_all(model: Model, mechanisms: tuple[Mechanism, ...], streams: Stream
     names = [m.name for m in mechanisms]
     if len(set(names)) != len(names):
         raise ValueError(f"mechanism names must be unique, got {names}")
-    for mech in mechanisms:
-        if not mech.enabled(model.scenario):
-            continue
+    on = [m for m in mechanisms if m.enabled(model.scenario)]
+    check_dependencies(mechanisms, {m.name for m in on})
+    for mech in on:
         missing = [r for r in mech.requires if getattr(model, r, None) is None]
         if missing:
             raise MissingConnection(f"mechanism {mech.name!r} requires {', '.join(missing)}, not wired")
@@ -92,3 +103,27 @@ def install_all(model: Model, mechanisms: tuple[Mechanism, ...], streams: Stream
         part = mech.install(model, streams)
         model.parts[mech.name] = part
         model.history.mechanisms[mech.name] = mech.moves_data
+
+
+def declared(mech: Mechanism) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(needs, uses)`` of ``mech`` (both () when it declares none)."""
+    return tuple(getattr(mech, "needs", ())), tuple(getattr(mech, "uses", ()))
+
+
+def check_dependencies(mechanisms: tuple[Mechanism, ...], enabled: set[str]) -> None:
+    """Every declared dependency is a mechanism of ``mechanisms`` placed before its dependant, and
+    every ``needs`` of an enabled mechanism is enabled too; else one :class:`MissingConnection`."""
+    order = {m.name: i for i, m in enumerate(mechanisms)}
+    for mech in mechanisms:
+        needs, uses = declared(mech)
+        for dep in needs + uses:
+            if dep not in order:
+                raise MissingConnection(f"mechanism {mech.name!r} declares {dep!r}, which is no registered mechanism")
+            if order[dep] > order[mech.name]:
+                raise MissingConnection(f"mechanism {mech.name!r} builds on {dep!r}, which is installed after it: "
+                                        "move it earlier in the registry")
+        if mech.name in enabled:
+            for dep in needs:
+                if dep not in enabled:
+                    raise MissingConnection(f"mechanism {mech.name!r} needs mechanism {dep!r}, "
+                                            "which this scenario does not enable")

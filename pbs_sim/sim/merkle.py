@@ -15,6 +15,12 @@ concatenation of children; the *shape* of the exchange, and so its cost, is the 
 Leaves cover contiguous slices of the range's token space (as in Cassandra): a key goes to leaf
 ``token(key) * leaves >> 64`` where ``token`` is a 64-bit mix of the key. Only non-empty nodes are
 stored, so depth 30 with fan-out 64 costs memory proportional to the keys, not to the tree.
+The key is the simulator's int index (pbs_sim.keys), mixed: not the ring token of its name, which
+Cassandra's trees are built on. Within one range the two spread keys over leaves alike (uniformly,
+independently of versions), so what an exchange finds and costs has the same distribution; the
+ring token would only group a range's keys by arc, and would move every seeded anti-entropy figure
+(keys streamed per exchange) already published. A key that enters the key space mid-run (a YCSB
+insert) lands in its leaf like any other.
 
 The exchange protocol, as counted:
 

@@ -157,8 +157,8 @@ class ReadRepairMechanism:
         cfg = model.scenario.read_repair
         rr = ReadRepair(model.env, cfg, model.nodes, model.network, model.history)
         for coord in model.coordinators.values():
-            coord.read_hooks.append(rr)
-            coord.read_all_chance = cfg.chance
+            coord.plug("read_hooks", self.name, rr)
+            coord.plug("read_all_chance", self.name, cfg.chance)
         return rr
 
 

@@ -8,41 +8,135 @@ per-key preference list (the first N distinct nodes clockwise from the key) and 
 next distinct nodes after those N, in ring order: where a sloppy quorum would send hints). Keys are
 the simulator's int indices; the ring asks the run's key space for their names. No randomness: the
 same cluster gives the same ring in every run. Must not touch: SimPy, messages, node state.
+
+With a ``[placement]`` (:class:`pbs_sim.placement.PlacementSpec`, ``placement=``) the preference lists
+are the placement's replica sets, the ones the analytic loss engine (:mod:`pbs_sim.analytic.placement`)
+reads, so that a simulated outage and the analytic answer describe the same cluster:
+
+* ``token_ring``: the placement's V seeded random tokens per node (``pbs_sim.placement.token_ring_layout``),
+  scaled monotonically into the key hash's token space; the walk is today's (the first N
+  distinct nodes clockwise), skipping nodes of racks already used for the first N when the
+  placement is rack-aware; fallbacks continue the ring walk over the remaining distinct nodes.
+* ``fixed_ring``: Q equal partitions owned as ``pbs_sim.placement.fixed_ring_owners`` assigns them; key
+  position p falls in the partition whose upper bound is the first >= p; the walk as above.
+* ``copyset``, ``min_copysets``, ``random``, ``window``: no ring: the placement's distinct replica
+  sets, each holding the fraction of the token space its weight says (cumulative weights cut [0, 1)
+  into consecutive intervals; the key's position scaled to [0, 1) picks one). The first replica is
+  the set's member at index ``position mod N`` (so "first replica" is spread over the set, not always
+  its lowest id). Fallbacks (sloppy quorums) are the other nodes in id order after the first
+  replica (first + 1, first + 2, ... mod nodes), skipping the set: no ring to walk, and an order that
+  is deterministic and the same for every key of one first replica. Riak's partition walk
+  (``token_walk``) is then that same order: these placements have no partitions.
+
+Without ``placement`` the ring is exactly the one described first (``cluster.vnodes`` hashed tokens).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
+from typing import TYPE_CHECKING, Any
 
-from ..keys import KeySpace
+from ..keys import LONG_MIN, KeySpace
+
+if TYPE_CHECKING:
+    from ..placement import PlacementSpec
+
+RING_KINDS = ("token_ring", "fixed_ring")
 
 
 class Ring:
-    """``nodes`` physical nodes, ``vnodes`` tokens each, replication factor ``replication``."""
+    """``nodes`` physical nodes, ``vnodes`` tokens each, replication factor ``replication``; with
+    ``placement`` the placement's replica sets instead (module docstring)."""
 
     __slots__ = (
         "nodes", "replication", "vnodes", "_tokens", "_owners", "_walk_cache", "_cache_limit", "_full_cache",
-        "_token_cache", "keys",
+        "_token_cache", "keys", "placement", "_rack", "_sets", "_cum", "_space",
     )
 
     def __init__(self, nodes: int, replication: int, vnodes: int = 8, cache_limit: int = 1_000_000,
-                 keys: KeySpace | None = None) -> None:
+                 keys: KeySpace | None = None, placement: PlacementSpec | None = None) -> None:
         if not 1 <= replication <= nodes:
             raise ValueError(f"replication {replication} must be in 1..{nodes}")
+        if placement is not None and (placement.nodes, placement.replication) != (nodes, replication):
+            raise ValueError(f"placement of {placement.nodes} nodes, R = {placement.replication} on a ring of "
+                             f"{nodes} nodes, N = {replication}")
         self.nodes = nodes
         self.replication = replication
         self.vnodes = vnodes
         # the run's key space (names and hash); without one, key i is named str(i), Murmur3-placed
         self.keys = keys if keys is not None else KeySpace()
-        label = self.keys.node_token
-        points = sorted((label(f"node-{i}-vnode-{v}"), i) for i in range(nodes) for v in range(vnodes))
-        self._tokens = [p for p, _ in points]
-        self._owners = [i for _, i in points]
+        self.placement = placement
+        self._rack: list[int] | None = None
+        self._sets: list[tuple[int, ...]] = []
+        self._cum: list[float] = []
+        # the key hash's token space: positions are LONG_MIN .. LONG_MAX, or 0 .. 2**128 - 1 (md5)
+        self._space = (0, 1 << 128) if self.keys.key_hash == "md5" else (LONG_MIN, 1 << 64)
+        if placement is None:
+            label = self.keys.node_token
+            points = sorted((label(f"node-{i}-vnode-{v}"), i) for i in range(nodes) for v in range(vnodes))
+            self._tokens = [p for p, _ in points]
+            self._owners = [i for _, i in points]
+        elif placement.kind in RING_KINDS:
+            self._tokens, self._owners = self._placement_ring(placement)
+        else:
+            self._tokens, self._owners = [], []
+            self._placement_sets(placement)
         self._walk_cache: dict[int, tuple[int, ...]] = {}
         self._cache_limit = cache_limit
         self._full_cache: dict[int, tuple[int, ...]] = {}
         self._token_cache: dict[int, tuple[int, ...]] = {}
 
+    # -- placements (pbs_sim.placement) --------------------------------------------------------------
+    def _scale(self, u: float) -> int:
+        """A point of [0, 1] in the key hash's token space (monotone: the ring's order is kept)."""
+        lo, width = self._space
+        return lo + min(int(u * width), width - 1)
+
+    def _placement_ring(self, s: PlacementSpec) -> tuple[list[int], list[int]]:
+        """The tokens and owners of a token_ring or fixed_ring placement, in ring order: the layout
+        ``pbs_sim.placement`` builds its sets from, so every range has the replica set the analytic
+        engine counts."""
+        from ..placement import fixed_ring_owners, racks_of_spec, token_ring_layout
+
+        if s.kind == "token_ring":
+            tokens, node = token_ring_layout(s)
+            toks = [self._scale(float(t)) for t in tokens]
+            owners = node.tolist()
+            rk = racks_of_spec(s) if s.rack_aware else None
+            self._rack = None if rk is None else rk.tolist()
+        else:
+            owners = fixed_ring_owners(s).tolist()
+            # partition j is (j / Q, (j + 1) / Q] of the space: its token is its upper bound
+            lo, width = self._space
+            toks = [lo + ((j + 1) * width) // s.ring_size - 1 for j in range(s.ring_size)]
+        return toks, [int(o) for o in owners]
+
+    def _placement_sets(self, s: PlacementSpec) -> None:
+        from ..placement import build
+
+        pl = build(s)
+        self._sets = [tuple(int(x) for x in row) for row in pl.sets]
+        cum, acc = [], 0.0
+        for w in pl.weights.tolist():
+            acc += w
+            cum.append(acc)
+        self._cum = cum
+
+    def _set_walk(self, key: int) -> tuple[int, ...]:
+        """A set placement's order for ``key``: its replica set, rotated to start at the member
+        ``position mod N``, then every other node in id order after that first replica."""
+        pos = self.key_position(key)
+        lo, width = self._space
+        u = (pos - lo) / width
+        j = min(bisect_right(self._cum, u * self._cum[-1]), len(self._sets) - 1)
+        members = self._sets[j]
+        start = pos % len(members)
+        prefs = members[start:] + members[:start]
+        first, taken = prefs[0], set(prefs)
+        rest = tuple(x for x in ((first + d) % self.nodes for d in range(1, self.nodes)) if x not in taken)
+        return prefs + rest
+
+    # -- walks -------------------------------------------------------------------------------------
     def key_position(self, key: int) -> int:
         """The ring position of key index ``key``: the hash of its name."""
         return self.keys.position(key)
@@ -50,11 +144,27 @@ class Ring:
     def walk(self, key: int, count: int | None = None) -> tuple[int, ...]:
         """The first ``count`` distinct nodes (default: all) met walking clockwise from the key."""
         want = self.nodes if count is None else min(count, self.nodes)
+        if self._sets:
+            return self._set_walk(key)[:want]
         # the first token >= the key's: token ranges are (previous token, token], as in Cassandra
         # (and ranges() below); bisect_right gave a key sitting on a token to the next node
         start = bisect_left(self._tokens, self.key_position(key))
         seen: list[int] = []
         owners, n_tok = self._owners, len(self._owners)
+        rack = self._rack
+        if rack is not None:
+            # rack-aware (NetworkTopologyStrategy): the N replicas are the first N distinct nodes of
+            # distinct racks; the walk then goes on over the nodes it skipped, in ring order
+            used: set[int] = set()
+            for j in range(n_tok):
+                node = owners[(start + j) % n_tok]
+                if node not in seen and rack[node] not in used:
+                    seen.append(node)
+                    used.add(rack[node])
+                    if len(seen) == min(want, self.replication):
+                        break
+            if want <= self.replication:
+                return tuple(seen)
         for j in range(n_tok):
             node = owners[(start + j) % n_tok]
             if node not in seen:
@@ -91,6 +201,8 @@ class Ring:
         the ring, duplicates kept (one node owns several partitions), cached. Fallbacks taken from it
         can put several replicas of a key on one physical node."""
         out = self._token_cache.get(key)
+        if out is None and self._sets:  # a set placement has no partitions: its one walk
+            out = self._set_walk(key)
         if out is None:
             start = bisect_left(self._tokens, self.key_position(key))
             owners, n_tok = self._owners, len(self._owners)
@@ -106,3 +218,26 @@ class Ring:
             prev = self._tokens[j - 1]
             out.append((prev, tok, self._owners[j]))
         return out
+
+
+def scenario_placement(scenario: Any) -> PlacementSpec | None:
+    """The placement the simulator's ring uses: the scenario's ``[placement]`` when it has one
+    (``placement.given``), joined with ``[cluster]``; None keeps today's ring.
+
+    One source of truth: ``placement.nodes`` and ``placement.replication`` default to ``cluster.nodes``
+    and ``cluster.replication``; given and different, the scenario contradicts itself and this
+    raises the one-line ConfigError (exit status 2), before anything is built. (The ``loss`` command
+    reads ``[placement]`` alone and may describe a larger cluster; the simulator runs one.)"""
+    from ..errors import ConfigError
+    from ..placement import check_placement, spec_from_config
+
+    pl, c, src = scenario.placement, scenario.cluster, scenario.source
+    if not pl.given:
+        return None
+    for key, mine, theirs in (("nodes", pl.nodes, c.nodes), ("replication", pl.replication, c.replication)):
+        if mine is not None and mine != theirs:
+            raise ConfigError(src, f"placement.{key}", f"{mine} contradicts cluster.{key} = {theirs}: the simulator "
+                                                      f"runs one cluster; state it once (cluster.{key})")
+    spec = spec_from_config(pl, c, src)
+    check_placement(spec, src)
+    return spec

@@ -68,7 +68,7 @@ class SiblingsMechanism:
     def install(self, model: Model, streams: Streams) -> SiblingRecorder:
         rec = SiblingRecorder(READ_SIBLINGS_TABLE.create(model.history), model.policy)
         for coord in model.coordinators.values():
-            coord.on_quorum.append(rec.record)
+            coord.plug("on_quorum", self.name, rec.record)
         final = FINAL_VERSIONS_TABLE.create(model.history)
         add_write = WRITE_SIBLINGS_TABLE.create(model.history).appender()
         versions = model.policy.versions
@@ -77,7 +77,7 @@ class SiblingsMechanism:
             add_write(op.op_id, len(versions(op.stamp)))
 
         for coord in model.coordinators.values():
-            coord.on_commit.append(committed)
+            coord.plug("on_commit", self.name, committed)
         add_set = APPLY_VERSIONS_TABLE.create(model.history).keyed_appender()
         applies = model.history.tables["applies"]
 

@@ -206,10 +206,16 @@ class SloppyPlacement:
         send, nodes, stamp, src = self.network.send, self.nodes, op.stamp, coord.endpoint
         extra = coord.remote_extra_ms
         ack = coord._on_ack  # noqa: SLF001
+        # return_body (on while contexts are): each replica's state right after the apply comes back
+        # with its ack, and the coordinator merges it into the reply, as for strict writes
+        body = coord.contexts is not None
+        if body:
+            op.at_replica = {}
+        at_owner = coord._write_at if body else None  # noqa: SLF001
         for dst, owner in zip(plan, plan.owners, strict=True):
             x = 0.0 if dst == local or extra == 0.0 else extra
             if dst == owner:
-                send(src, dst, "W", op, stamp, nodes[dst].on_write, ack, x)
+                send(src, dst, "W", op, stamp, nodes[dst].on_write if at_owner is None else at_owner, ack, x)
             else:
                 send(src, dst, "W", op, stamp, partial(self._on_hinted_write, owner), ack, x)
         if self.coordinator_hints and plan:
@@ -225,6 +231,8 @@ class SloppyPlacement:
         node = self.nodes[msg.dst]
         op = msg.op
         node.apply(op.key, msg.value, VIA_HINT)
+        if op.at_replica is not None and not op.done:  # return_body: the fallback's state comes back too
+            op.at_replica[node.node_id] = node.store.get(op.key)
         if self.hints is not None:
             self.hints.fallback_stored(node, owner, op)
         assert msg.reply is not None
@@ -292,23 +300,22 @@ class SloppyMechanism:
     requires: tuple[str, ...] = ("env", "nodes", "network", "history", "ring", "coordinators")
     tables: tuple[TableSpec, ...] = (SLOPPY_OPS_TABLE, MEMBERS_TABLE)
     moves_data = True  # hinted copies land on nodes that are not replicas
+    needs: tuple[str, ...] = ("failure_detector",)
 
     def enabled(self, scenario: Scenario) -> bool:
         return enabled(scenario)
 
     def install(self, model: Model, streams: Streams) -> SloppyPlacement:
-        fd = model.parts.get("failure_detector")
-        if fd is None:
-            from .mechanism import MissingConnection
-
-            raise MissingConnection("mechanism 'sloppy_quorum' requires the failure_detector mechanism")
+        fd = model.dependency(self, "failure_detector")
         sc = model.scenario
         placement = SloppyPlacement(
             model.env, sc.cluster, model.ring, model.nodes, model.network, model.history, fd,
             coordinator_hints=sc.hinted_handoff.store == "coordinator",
         )
         for coord in model.coordinators.values():
-            coord.placement = placement
+            # it chooses the targets (and sends writes) and decides quorums ack by ack: PW/PR, ANY
+            coord.plug("placement", self.name, placement)
+            coord.plug("quorum", self.name, placement)
         return placement
 
 

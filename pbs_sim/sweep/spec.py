@@ -218,6 +218,7 @@ def sweep_from_dict(
         )
     cells = _expand(base, grid, zips, source, scenario_dir)
     _check_topology_engine(engine, cells, source)
+    _check_placement_engine(engine, cells, source)
     _check_engine(engine, source)
     return SweepSpec(
         engine=engine, base=base, grid=grid, zips=zips, replications=replications, seed=seed,
@@ -253,6 +254,20 @@ def _check_topology_engine(engine: str, cells: list[Cell], source: str) -> None:
             raise ConfigError(source, "sweep.engine",
                               f"cell {cell.index}: [topology] is not supported by sweeps on engine {engine!r} yet "
                               "(analytic per-DC-pair curves only): use `pbs-sim predict --scenario FILE`")
+
+
+def _check_placement_engine(engine: str, cells: list[Cell], source: str) -> None:
+    """Issue 20: on the simulator a cell's ``[placement]`` drives the ring, so a placement that
+    contradicts the cell's ``[cluster]`` is refused before any run (pbs_sim.sim.ring)."""
+    if engine != "simulate":
+        return
+    from ..sim.ring import scenario_placement
+
+    for cell in cells:
+        try:
+            scenario_placement(cell.scenario)
+        except ConfigError as exc:
+            raise ConfigError(source, exc.key, f"cell {cell.index}: {exc.reason}") from None
 
 
 def _check_engine(engine: str, source: str) -> None:
