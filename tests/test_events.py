@@ -87,10 +87,16 @@ def _trace_model(env: simpy.Environment, log: list[Any]) -> simpy.Event:
 
     env.process(proc(env, "p", 1.5))
     env.process(proc(env, "q", 1.0))
+    def note(t: float) -> None:
+        log.append(("call", t))
+
+    def finish(_: Any) -> None:
+        done.succeed("v")
+
     for t in (0.5, 1.0, 3.0, 9.0):
-        call_at(env, t, lambda _, t=t: log.append(("call", t)))
+        call_at(env, t, note, t)
     schedule(env, BareEvent((lambda e: log.append(("bare", env.now)),)), 1.0)
-    call_at(env, 4.0, lambda _: done.succeed("v"))
+    call_at(env, 4.0, finish)
     return done
 
 
