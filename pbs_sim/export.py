@@ -121,9 +121,9 @@ class _Meta:
     """What a history with versions adds to each line (docs/design.md, "History files"): per
     invocation ``:at`` (issued_at, ms, exact), ``:event`` (issued_event) and ``:key-index`` (the
     key's index in the tables, where its name is not that index), and for a write its
-    causal ``:parents`` (seqs: the context it carried), ``:session-parents`` (seqs: the rest of what
-    its session knew, which the true order counts too), LWW ``:stamp`` (ms) and ``:rmw-read`` (the read it was computed
-    from); per completion ``:at``, ``:event``, ``:version`` (the ops table's), ``:versions`` (every
+    causal ``:parents`` (seqs: the context it carried), ``:session-parents`` (seqs: what its
+    session knew otherwise; both are the true order's edges), LWW ``:stamp`` (ms) and
+    ``:rmw-read`` (the read it was computed from); per completion ``:at``, ``:event``, ``:version`` (the ops table's), ``:versions`` (every
     version a read returned, when several) and ``:status`` when the type does not say it (pending).
     The policy and the final replica state go on ``;pbs-sim`` comment lines, which EDN readers
     (Jepsen's, Elle's) skip. ``pbs_sim.histories.versions`` reads them back into the run's tables."""
@@ -261,7 +261,8 @@ def jsonl_lines(frames: Mapping[str, pd.DataFrame], *, versions: bool = False) -
     per invocation or completion, in event order, with ``process``, ``client`` (the simulator's
     client: the session), ``type``, ``f``, ``key``, ``value`` (a write's value; a read's list of
     values on ``ok``, else null), ``time`` (ns) and ``op_id``: what ``pbs-sim check FILE.jsonl`` reads.
-    With ``versions``, the version metadata of :class:`_Meta` too (``rmw_read`` for ``rmw-read``), a
+    With ``versions``, the version metadata of :class:`_Meta` too (``session_parents`` for
+    ``session-parents``, ``rmw_read`` for ``rmw-read``), a
     ``{"pbs_sim": ...}`` first line and ``{"pbs_sim_final": [node, key, version]}`` last lines."""
     meta = _Meta(frames) if versions else None
     if meta is not None:
