@@ -74,3 +74,53 @@ def test_a_failed_bare_event_crashes_the_run_like_a_failed_simpy_event() -> None
 
 def test_simpy_is_the_major_version_we_pinned() -> None:
     assert simpy.__version__.split(".")[0] == "4"
+
+
+def _trace_model(env: simpy.Environment, log: list[Any]) -> simpy.Event:
+    """Processes, bare events, calls and a done event at once: the trace both loops must give."""
+    done = env.event()
+
+    def proc(env: simpy.Environment, name: str, gap: float) -> Any:
+        for _ in range(3):
+            yield env.timeout(gap)
+            log.append((name, env.now))
+
+    env.process(proc(env, "p", 1.5))
+    env.process(proc(env, "q", 1.0))
+    def note(t: float) -> None:
+        log.append(("call", t))
+
+    def finish(_: Any) -> None:
+        done.succeed("v")
+
+    for t in (0.5, 1.0, 3.0, 9.0):
+        call_at(env, t, note, t)
+    schedule(env, BareEvent((lambda e: log.append(("bare", env.now)),)), 1.0)
+    call_at(env, 4.0, finish)
+    return done
+
+
+def test_run_until_is_simpys_run_until_an_event() -> None:
+    from pbs_sim.sim.events import run_until
+
+    logs: list[list[Any]] = [[], []]
+    env_a, env_b = simpy.Environment(), simpy.Environment()
+    done_a, done_b = _trace_model(env_a, logs[0]), _trace_model(env_b, logs[1])
+    assert env_a.run(until=done_a) == run_until(env_b, done_b) == "v"
+    assert logs[0] == logs[1] and env_a.now == env_b.now == 4.0
+    assert ("call", 9.0) not in logs[1]  # stopped at the done event, later events left on the heap
+    assert run_until(env_b, done_b) == "v"  # already processed: its value at once
+
+
+def test_run_until_raises_a_failed_event_and_an_empty_schedule() -> None:
+    from pbs_sim.sim.events import run_until
+
+    env = simpy.Environment()
+    ev = env.event()
+    ev.fail(ValueError("boom"))
+    with pytest.raises(ValueError, match="boom"):
+        run_until(env, env.event())
+    env = simpy.Environment()
+    call_at(env, 1.0, lambda _: None)
+    with pytest.raises(RuntimeError, match="No scheduled events left"):
+        run_until(env, env.event())

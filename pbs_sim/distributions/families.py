@@ -14,13 +14,15 @@ grammar, error messages, ``pbs-sim validate`` and the round-trip tests pick it u
 
 from __future__ import annotations
 
+import functools
 import io
+import itertools
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol
 
 from .. import inputs
 from .._lazy import LazyModule
@@ -541,30 +543,37 @@ def load_samples(path: str, column: str | None, base_dir: Path | None = None) ->
     return np.sort(arr)
 
 
-class BufferedSampler:
+def _blocks(dist: Distribution, rng: np.random.Generator, block: int) -> Iterator[list[float]]:
+    while True:
+        yield dist.sample(rng, block).tolist()
+
+
+class BufferedSampler(functools.partial):  # type: ignore[type-arg]
     """Draws one value at a time from pre-sampled blocks: what a DES needs per message.
 
     Sampling 4096 values per numpy call keeps per-message cost at a list pop; the sequence of values
-    depends only on the generator, so runs stay reproducible.
+    depends only on the generator, so runs stay reproducible. A block is drawn at the call that finds
+    the previous one used up. The call itself is C code: the object is a ``functools.partial`` of a
+    ``chain.from_iterable(blocks).__next__`` (about 2.5x faster per draw than a Python ``__call__``,
+    the same values in the same order; the simulator draws ~10 values per operation).
     """
 
-    __slots__ = ("dist", "rng", "block", "_buf", "_i")
+    dist: Distribution
+    rng: np.random.Generator
+    block: int
 
-    def __init__(self, dist: Distribution, rng: np.random.Generator, block: int = 4096) -> None:
+    def __new__(cls, dist: Distribution, rng: np.random.Generator, block: int = 4096) -> BufferedSampler:
+        self = super().__new__(cls, itertools.chain.from_iterable(_blocks(dist, rng, block)).__next__)
         self.dist = dist
         self.rng = rng
         self.block = block
-        self._buf: list[float] = []
-        self._i = 0
+        return self
 
-    def __call__(self) -> float:
-        i = self._i
-        buf = self._buf
-        if i >= len(buf):
-            buf = self._buf = self.dist.sample(self.rng, self.block).tolist()
-            i = 0
-        self._i = i + 1
-        return buf[i]
+    if TYPE_CHECKING:  # for the type checker only: at run time partial's C __call__ runs
+        def __call__(self) -> float: ...
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a BufferedSampler holds a live generator and cannot be pickled")
 
 
 def describe(d: Distribution) -> str:

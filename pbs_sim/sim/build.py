@@ -32,6 +32,7 @@ from ..keys import KeySpace
 from ..levels import Requirement
 from ..rng import Streams
 from .coordinator import Coordinator, Deadlines, requirement_count
+from .events import run_until
 from .mechanism import Mechanism, install_all
 from .network import CLIENT, Network
 from .node import Node
@@ -116,7 +117,7 @@ class Model:
         self.workload.on_stop.append(check)
         check()
         if progress is None:
-            env.run(until=done)
+            run_until(env, done)  # env.run(until=done), in the project's own loop (sim/events.py)
         else:
             step = max(self.workload.expected_end_ms, 1.0) / slices
             target = env.now

@@ -388,6 +388,10 @@ class Coordinator:
         self.quorum: Placement | None = None  # None: the count op.need
         self.contributions: dict[str, list[str]] = {}
         self._send = network.send
+        self._fanout = network.fanout
+        self._writers = [nd.on_write for nd in nodes]  # request handlers by node id, bound once
+        self._readers = [nd.on_read for nd in nodes]
+        self._answered = history.answered_counts()
         self._ack = self._on_ack
         self._resp = self._on_response
 
@@ -494,16 +498,15 @@ class Coordinator:
         if not self._up() or len(targets) < self.w:
             self._finish(op, now, FAILED)
             return op
-        send, ack, nodes, stamp, src = self._send, self._ack, self.nodes, op.stamp, self.endpoint
         extra = self.remote_extra_ms
         if contexts is not None:  # return_body: the replicas' states come back with their acks
             op.at_replica = {}
             at = self._write_at
-            for dst in targets:
-                send(src, dst, "W", op, stamp, at, ack, 0.0 if dst == local or extra == 0.0 else extra)
+            self._fanout(self.endpoint, targets, "W", op, op.stamp, [at] * len(self.nodes), self._ack,
+                         None if extra == 0.0 else [0.0 if d == local else extra for d in targets])
             return op
-        for dst in targets:
-            send(src, dst, "W", op, stamp, nodes[dst].on_write, ack, 0.0 if dst == local or extra == 0.0 else extra)
+        self._fanout(self.endpoint, targets, "W", op, op.stamp, self._writers, self._ack,
+                     None if extra == 0.0 else [0.0 if d == local else extra for d in targets])
         return op
 
     def _write_at(self, msg: Message) -> None:
@@ -525,7 +528,7 @@ class Coordinator:
             merged = self.policy.merge(op.reply, state)
             if merged is not None:
                 op.reply = merged
-        self.history.answered(op.op_id)
+        self._answered[op.op_id] += 1  # history.answered(op.op_id), without the call
         quorum = self.quorum
         if quorum is not None:
             if quorum.ack_ready(op, msg) and not op.done:
@@ -561,10 +564,9 @@ class Coordinator:
         if not self._up() or len(targets) < self.r:
             self._finish(op, now, FAILED)
             return op
-        send, resp, nodes, src = self._send, self._resp, self.nodes, self.endpoint
         extra = self.remote_extra_ms
-        for dst in targets:
-            send(src, dst, "R", op, None, nodes[dst].on_read, resp, 0.0 if dst == local or extra == 0.0 else extra)
+        self._fanout(self.endpoint, targets, "R", op, None, self._readers, self._resp,
+                     None if extra == 0.0 else [0.0 if d == local else extra for d in targets])
         if self.read_issued:
             op.local = local
             for fn in self.read_issued:
@@ -583,10 +585,12 @@ class Coordinator:
         op: ReadOp = msg.op
         stamp: Stamp | None = msg.value
         op.replies.append((msg.src, stamp))
-        self.history.answered(op.op_id)
+        self._answered[op.op_id] += 1  # history.answered(op.op_id), without the call
         if op.done or op.quorum_at != INF:
-            for hook in self.read_hooks:
-                hook.on_late(self, op, msg.src, stamp)
+            # a late reply: only the read hooks (read repair) want it
+            if self.read_hooks:
+                for hook in self.read_hooks:
+                    hook.on_late(self, op, msg.src, stamp)
             return
         op.count += 1
         merged = self.policy.merge(op.best, stamp)

@@ -11,9 +11,10 @@ from the profile's W/A/R/S; any other kind (``"repair"``, ``"ae"``, ``"hint"``, 
 ``latency.other`` (its own sampler per kind, all from that distribution, unless ``set_delay`` gives
 the kind its own distribution).
 
-Performance: a message is one small ``__slots__`` object scheduled directly on the SimPy heap with a
-shared callback tuple (no process, no per-message list); when it fires, :meth:`Network._deliver`
-calls ``msg.handler(msg)``.
+Performance: a message is one small ``__slots__`` object pushed directly onto the SimPy heap (the
+entry ``env.schedule`` would push, normal priority) with a shared callback tuple (no process, no
+per-message list); when it fires, :meth:`Network._deliver` calls ``msg.handler(msg)``. Each kind's
+sampler and sample list are looked up once per message (a block of them for :meth:`Network.fanout`).
 
 Hooks (used by faults, anti-entropy, ...)
 -----------------------------------------
@@ -30,7 +31,8 @@ Hooks (used by faults, anti-entropy, ...)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from heapq import heappush
 from typing import Any
 
 import numpy as np
@@ -38,7 +40,7 @@ import simpy
 
 from ..distributions import BufferedSampler, Distribution
 from ..profiles import Profile
-from .events import BareEvent, scheduler
+from .events import FastEvent
 
 CLIENT = -1
 WARS_KINDS = ("W", "A", "R", "S")
@@ -48,24 +50,22 @@ Handler = Callable[["Message"], None]
 DropRule = Callable[[int, int, str], bool]
 
 
-class Message(BareEvent):
+class Message(FastEvent):
     """One message in flight: a bare event (``pbs_sim.sim.events``) that sits on the heap directly.
 
     ``op`` is the operation it belongs to (or None), ``value`` the payload, ``handler`` what the
     receiver runs on delivery, ``reply`` the handler a response should be sent to, ``extra_ms`` the
-    WAN surcharge to repeat on the reply, ``sent_at`` / ``delay_ms`` when and how long.
+    WAN surcharge to repeat on the reply. A message is never failed, so ``_ok`` / ``_value`` (what
+    SimPy's step reads) are class constants, not per-message fields.
     """
 
-    __slots__ = ("src", "dst", "kind", "op", "value", "handler", "reply", "extra_ms", "sent_at", "delay_ms")
+    __slots__ = ("src", "dst", "kind", "op", "value", "handler", "reply", "extra_ms")
 
     def __init__(
         self, src: int, dst: int, kind: str, op: Any, value: Any, handler: Handler,
-        reply: Handler | None, extra_ms: float, sent_at: float, delay_ms: float,
-        callbacks: tuple[Callable[[Message], None], ...] = (),
+        reply: Handler | None, extra_ms: float, callbacks: tuple[Callable[[Message], None], ...] = (),
     ) -> None:
         self.callbacks = callbacks
-        self._ok = True
-        self._value = None
         self.src = src
         self.dst = dst
         self.kind = kind
@@ -74,11 +74,9 @@ class Message(BareEvent):
         self.handler = handler
         self.reply = reply
         self.extra_ms = extra_ms
-        self.sent_at = sent_at
-        self.delay_ms = delay_ms
 
     def __repr__(self) -> str:
-        return f"Message({self.kind} {self.src}->{self.dst} at {self.sent_at:g}+{self.delay_ms:g})"
+        return f"Message({self.kind} {self.src}->{self.dst})"
 
 
 class Network:
@@ -111,7 +109,10 @@ class Network:
         self.message_loss = 0.0
         self._loss_rng: np.random.Generator | None = None
         self._callbacks = (self._deliver,)
-        self._schedule = scheduler(env)
+        self._queue: list[Any] = env._queue  # noqa: SLF001  (sim/events.py: messages go on SimPy's heap directly)
+        self._eid = env._eid  # noqa: SLF001
+        # per kind: (sampler, observed-delay samples), looked up once per message
+        self._kinds: dict[str, tuple[BufferedSampler, list[float]]] = {}
 
     # -- configuration --------------------------------------------------------------------------
     def set_delay(self, kind: str, dist: Distribution) -> None:
@@ -121,6 +122,7 @@ class Network:
         self._other_dists[kind] = dist
         self._samplers[kind] = BufferedSampler(dist, self._rng_for(f"latency-{kind}"))
         self.samples.setdefault(kind, [])
+        self._kinds.pop(kind, None)
 
     def sampler(self, kind: str) -> BufferedSampler:
         s = self._samplers.get(kind)
@@ -143,16 +145,46 @@ class Network:
         if self.drop_rules or self.message_loss > 0.0:
             reason = self._send_drop(src, dst, kind)
             if reason:
-                self._drop(Message(src, dst, kind, op, value, handler, reply, extra_ms, self.env.now, 0.0), reason)
+                self._drop(Message(src, dst, kind, op, value, handler, reply, extra_ms), reason)
                 return False
-        sampler = self._samplers.get(kind) or self.sampler(kind)
+        k = self._kinds.get(kind)
+        if k is None:
+            k = self._kinds[kind] = (self._samplers.get(kind) or self.sampler(kind), self.samples[kind])
+        sampler, samples = k
         delay = sampler() + extra_ms
-        samples = self.samples[kind]
         if len(samples) < self.sample_cap:
             samples.append(delay)
-        msg = Message(src, dst, kind, op, value, handler, reply, extra_ms, self.env._now, delay, self._callbacks)  # noqa: SLF001
-        self._schedule(msg, delay)
+        # env.schedule(msg, NORMAL, delay), without the two calls
+        heappush(self._queue, (self.env._now + delay, 1, next(self._eid),  # noqa: SLF001  (1: NORMAL)
+                               Message(src, dst, kind, op, value, handler, reply, extra_ms, self._callbacks)))
         return True
+
+    def fanout(
+        self, src: int, dsts: Sequence[int], kind: str, op: Any, value: Any, handlers: Sequence[Handler],
+        reply: Handler | None = None, extras: Sequence[float] | None = None,
+    ) -> None:
+        """``send(src, dsts[i], kind, op, value, handlers[dsts[i]], reply, extras[i])`` for each ``i`` in
+        order (``handlers`` is indexed by the destination node; ``extras`` None = no WAN surcharge): a
+        coordinator's requests of one operation, with the same draws, heap entries and counts as one
+        ``send`` each, the per-kind state looked up once for the block."""
+        if self.drop_rules or self.message_loss > 0.0:
+            send = self.send
+            for i, dst in enumerate(dsts):
+                send(src, dst, kind, op, value, handlers[dst], reply, 0.0 if extras is None else extras[i])
+            return
+        sent = self.sent
+        sent[kind] = sent.get(kind, 0) + len(dsts)
+        k = self._kinds.get(kind)
+        if k is None:
+            k = self._kinds[kind] = (self._samplers.get(kind) or self.sampler(kind), self.samples[kind])
+        sampler, samples = k
+        queue, eid, cbs, cap, now = self._queue, self._eid, self._callbacks, self.sample_cap, self.env._now  # noqa: SLF001
+        for i, dst in enumerate(dsts):
+            extra = 0.0 if extras is None else extras[i]
+            delay = sampler() + extra
+            if len(samples) < cap:
+                samples.append(delay)
+            heappush(queue, (now + delay, 1, next(eid), Message(src, dst, kind, op, value, handlers[dst], reply, extra, cbs)))
 
     def _send_drop(self, src: int, dst: int, kind: str) -> str | None:
         for rule in self.drop_rules:

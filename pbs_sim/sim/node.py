@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 class Node:
     __slots__ = (
         "node_id", "env", "network", "history", "store", "up", "on_apply", "on_state", "wipes", "policy",
-        "_merge", "_version",
+        "_merge", "_version", "_send",
     )
 
     def __init__(
@@ -42,6 +42,7 @@ class Node:
         self._version = policy.version
         self.env = env
         self.network = network
+        self._send = network.send
         self.history = history
         self.store: dict[int, Stamp] = {}
         self.up = True
@@ -92,16 +93,14 @@ class Node:
     # -- request handlers (run on message delivery) ---------------------------------------------
     def on_write(self, msg: Message) -> None:
         """W arrives: apply the write, then ack to the coordinator (acks even if already newer)."""
-        self.apply(msg.op.key, msg.value)
-        assert msg.reply is not None
-        self.network.send(self.node_id, msg.src, "A", msg.op, None, msg.reply, None, msg.extra_ms)
+        op = msg.op
+        self.apply(op.key, msg.value)
+        self._send(self.node_id, msg.src, "A", op, None, msg.reply, None, msg.extra_ms)  # type: ignore[arg-type]
 
     def on_read(self, msg: Message) -> None:
         """R arrives: answer with the stamp held right now (None = never written)."""
-        assert msg.reply is not None
-        self.network.send(
-            self.node_id, msg.src, "S", msg.op, self.store.get(msg.op.key), msg.reply, None, msg.extra_ms
-        )
+        op = msg.op
+        self._send(self.node_id, msg.src, "S", op, self.store.get(op.key), msg.reply, None, msg.extra_ms)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         return f"Node({self.node_id}, {'up' if self.up else 'down'}, {len(self.store)} keys)"

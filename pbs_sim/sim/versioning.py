@@ -509,6 +509,163 @@ class DVVPolicy(SiblingPolicy):
         return int(e)
 
 
+class Antichain(tuple):  # type: ignore[type-arg]
+    """A vv-client / vv-node-naive state that :func:`sync_tagged` built: no two siblings with equal
+    clocks, none below another. Equal to (and hashed as) the plain tuple; the type only lets the next
+    sync skip the pairs it already knows are unordered."""
+
+    __slots__ = ()
+
+
+def _below(c: Any, d: dict[Any, int]) -> bool:
+    get = d.get
+    for x, n in c:  # noqa: SIM110  (a loop, not all() over a generator: 2x faster here)
+        if n > get(x, 0):
+            return False
+    return True
+
+
+def sync_tagged(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
+    """:func:`pbs_sim.vclock._sync_tagged` (vv-client, vv-node-naive): the same siblings in the same
+    order, without its pairwise ``vv_leq`` scan (which built a dict per pair: vv-client ran at 0.13 of
+    LWW). When ``a`` is an :class:`Antichain` only pairs with a sibling ``a`` lacks are compared; a
+    clock with more entries than another is never below it (counters are > 0)."""
+    if type(a) is Antichain:
+        return _sync_onto(a, b)
+    out: list[Any] = []
+    seen: set[Any] = set()
+    for s in (*a, *b):
+        c = s.clock
+        if c in seen:
+            continue
+        seen.add(c)
+        out.append(s)
+    clocks = [s.clock for s in out]
+    dicts: list[dict[Any, int] | None] = [None] * len(out)
+    kept = []
+    for i, c in enumerate(clocks):
+        li = len(c)
+        below = False
+        for j, cj in enumerate(clocks):
+            if j == i or len(cj) < li:
+                continue
+            d = dicts[j]
+            if d is None:
+                d = dicts[j] = dict(cj)
+            if _below(c, d):  # c <= cj and c != cj (distinct after the dedup)
+                below = True
+                break
+        if not below:
+            kept.append(out[i])
+    return Antichain(kept)
+
+
+#: ``(id(c), id(d)) -> (c, d, c <= d)`` for clocks already compared (the same siblings meet again in
+#: many syncs); holding ``c`` and ``d`` keeps their ids from being reused while the entry lives. A pure
+#: memo (results never depend on it), emptied when it reaches the limit and when a policy is made.
+_LEQ: dict[tuple[int, int], tuple[Any, Any, bool]] = {}
+_LEQ_LIMIT = 50_000
+
+
+def _leq(c: Any, d: Any) -> bool:
+    """``c <= d`` for version vectors, remembered per pair of clock objects."""
+    key = (id(c), id(d))
+    hit = _LEQ.get(key)
+    if hit is not None:
+        return hit[2]
+    r = len(c) <= len(d) and _below(c, _as_dict(d))
+    if len(_LEQ) >= _LEQ_LIMIT:
+        _LEQ.clear()
+    _LEQ[key] = (c, d, r)
+    return r
+
+
+#: ``id(d) -> (d, dict(d))``: a clock's entries as a dict, built once per clock object (same memo rules)
+_DICTS: dict[int, tuple[Any, dict[Any, int]]] = {}
+
+
+def _as_dict(d: Any) -> dict[Any, int]:
+    hit = _DICTS.get(id(d))
+    if hit is not None:
+        return hit[1]
+    m = dict(d)
+    if len(_DICTS) >= _LEQ_LIMIT:
+        _DICTS.clear()
+    _DICTS[id(d)] = (d, m)
+    return m
+
+
+def _sync_onto(a: Antichain, b: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``sync_tagged(a, b)`` for an antichain ``a``: no sibling of ``a`` is below (or equal to) another
+    of ``a``, so only the siblings of ``b`` whose clock ``a`` lacks can change anything; clock
+    comparisons are remembered per pair of clock objects (:func:`_leq`)."""
+    ids = {id(t) for t in a}
+    fresh: list[Any] = []
+    for s in b:
+        if id(s) in ids:
+            continue  # the very sibling a holds
+        c = s.clock
+        n = len(c)
+        if any(len(t.clock) == n and t.clock == c for t in a) or any(t.clock == c for t in fresh):
+            continue
+        fresh.append(s)
+    if not fresh:
+        return a  # nothing new: a itself, in its order, every sibling kept
+    anti_b = type(b) is Antichain
+    kept = []
+    for s in a:  # an a-sibling can only be below a fresh one
+        c = s.clock
+        if not any(_leq(c, t.clock) for t in fresh):
+            kept.append(s)
+    for i, s in enumerate(fresh):
+        c = s.clock
+        below = any(_leq(c, t.clock) for t in a)
+        if not below and not anti_b:  # fresh siblings of one antichain b are unordered among themselves
+            below = any(k != i and _leq(c, t.clock) for k, t in enumerate(fresh))
+        if not below:
+            kept.append(s)
+    return Antichain(kept)
+
+
+class TaggedPolicy(SiblingPolicy):
+    """vv-client and vv-node-naive: :class:`SiblingPolicy` with the same merge computed faster
+    (:func:`sync_tagged`; an unchanged state recognised by identity or tuple equality, and two
+    antichains compared as sets without hashing their long clocks)."""
+
+    def __init__(self, name: str, clock: Any) -> None:
+        super().__init__(name, clock)
+        self._sync = sync_tagged
+        _LEQ.clear()  # a run starts without the previous run's clocks held
+        _DICTS.clear()
+
+    def new_version(
+        self, key: int, seq: int, timestamp_ms: float, origin: int, context: Any, client: int = -1,
+    ) -> Any:
+        # put's state is an antichain: the actor's state it adds to is one (by induction from the
+        # empty state), the new clock's actor entry exceeds every stored one (so it is below and
+        # equal to none), and put drops every sibling below it
+        return Antichain(super().new_version(key, seq, timestamp_ms, origin, context, client))
+
+    def merge(self, held: Any, incoming: Any) -> Any:
+        if incoming is None:
+            return None
+        if held is None:
+            return incoming
+        s = sync_tagged(held, incoming)
+        if s is held or s == held:  # same siblings in the same order: the same set
+            return None
+        if type(s) is Antichain and type(held) is Antichain:
+            # no duplicates on either side: equal sets iff equal sizes and one inside the other
+            # (by identity first: ``x in held`` would call Tagged.__eq__ on every sibling before x)
+            same = len(s) == len(held)
+            if same:
+                ids = {id(t) for t in held}
+                same = all(id(x) in ids or x in held for x in s)
+        else:
+            same = frozenset(s) == frozenset(held)
+        return None if same else s
+
+
 #: ``cluster.vv_actor`` -> the :mod:`pbs_sim.vclock` algorithm of ``versioning = "vv"``.
 VV_ACTORS: dict[str, str] = {"node": "vv-node", "client": "vv-client", "node-naive": "vv-node-naive"}
 
@@ -519,6 +676,8 @@ def _sibling(clock_name: str) -> Callable[[], VersioningPolicy]:
 
         if clock_name == "dvv":
             return DVVPolicy(CLOCKS[clock_name])
+        if clock_name in ("vv-client", "vv-node-naive"):
+            return TaggedPolicy(clock_name, CLOCKS[clock_name])
         return SiblingPolicy(clock_name, CLOCKS[clock_name])
 
     return make
