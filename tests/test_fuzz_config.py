@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 
 from pbs_sim.config import SECTIONS, load_scenario
 from pbs_sim.distributions import parse
+from pbs_sim.sim import events as sim_events
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -215,7 +216,8 @@ class TooManyEvents(BaseException):
 @contextmanager
 def event_budget(limit: int) -> Iterator[None]:
     """Count every SimPy event processed inside (every ``Environment``, through ``step``, which
-    ``Environment.run`` and the model's stepping loop both call); past ``limit``, stop the run."""
+    ``Environment.run`` and the model's progress loop call; the model's own fast loop is swapped for
+    ``Environment.run`` meanwhile); past ``limit``, stop the run."""
     original = simpy.Environment.step
     count = 0
 
@@ -226,11 +228,20 @@ def event_budget(limit: int) -> Iterator[None]:
             raise TooManyEvents(f"the run did not end within {limit:,} simulation events")
         original(env)
 
+    # the model runs in the project's own loop (pbs_sim.sim.events.run_until), which does not call
+    # step: inside the budget it runs through SimPy's run, which does (the same events, counted)
+    fast_loop = sim_events.run_until
+
+    def counted_loop(env: simpy.Environment, until: simpy.Event) -> object:
+        return env.run(until=until)
+
     simpy.Environment.step = step  # type: ignore[method-assign]
+    sim_events.run_until = counted_loop  # type: ignore[assignment]
     try:
         yield
     finally:
         simpy.Environment.step = original  # type: ignore[method-assign]
+        sim_events.run_until = fast_loop  # type: ignore[assignment]
         PEAK["events"] = max(PEAK["events"], count)
 
 
