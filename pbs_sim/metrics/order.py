@@ -89,6 +89,8 @@ class StoreOrder:
 
     def covers(self, key: int, held: Iterable[int], s: int) -> bool:
         """Does a state holding the versions ``held`` hold ``s`` or a version above it?"""
+        if isinstance(held, (tuple, list, set, frozenset)) and s in held:
+            return True  # the common case, without a comparison per held version
         below = self.below
         return any(h == s or below(key, s, h) for h in held)
 
