@@ -142,13 +142,17 @@ class CausalIndex:
     exact search along the parent edges that stops at the first write whose window or floor decides
     it (:meth:`_search`)."""
 
-    __slots__ = ("pk", "_past", "_floor", "window")
+    __slots__ = ("pk", "_past", "_floor", "window", "_reach")
+
+    #: how many writes' whole causal pasts :meth:`_search` keeps (each: a floor and the seqs above it)
+    REACH_CACHE = 4096
 
     def __init__(self, pk: KeyParents, window: int | None = None) -> None:
         self.pk = pk
         self.window = window
         self._past: dict[int, dict[int, int]] = {}
         self._floor: dict[int, dict[int, int]] = {}
+        self._reach: dict[tuple[int, int], tuple[int, frozenset[int]]] = {}
 
     def key(self, k: int) -> dict[int, int]:
         d = self._past.get(k)
@@ -212,30 +216,38 @@ class CausalIndex:
         return self._search(k, x, s)
 
     def _search(self, k: int, x: int, s: int) -> bool:
-        """Exact: a depth-first search from ``s`` along parent edges, never below ``x``; a write within
-        the window of ``x`` answers by its bit, one whose floor reaches ``x`` answers yes."""
+        """Exact, for a write older than ``s``'s window and above its floor: is it in ``s``'s past?
+
+        ``s``'s whole causal past is worked out once and kept (a read's siblings are asked about
+        every write they may have missed, so the same ``s`` comes back many times): a search along
+        parent edges that keeps M, the highest floor met (every seq 1..M is in the past, so nothing
+        at or below M is expanded), and the seqs above M it reached."""
+        memo = self._reach.get((k, s))
+        if memo is None:
+            memo = self._closure(k, s)
+            if len(self._reach) >= self.REACH_CACHE:
+                self._reach.clear()
+            self._reach[(k, s)] = memo
+        floor, above = memo
+        return x <= floor or x in above
+
+    def _closure(self, k: int, s: int) -> tuple[int, frozenset[int]]:
         parents = self.pk.get(k, {})
-        d, fl, w = self._past[k], self._floor[k], self.window
-        assert w is not None
-        seen: set[int] = set()
+        fl = self._floor[k]
+        m = fl.get(s, 0)
+        above: set[int] = set()
         stack = [s]
         while stack:
             y = stack.pop()
             for p in parents.get(y, ()):
-                if p < x or p in seen:
+                if p <= m or p in above:
                     continue
-                if p == x:
-                    return True
-                seen.add(p)
-                gap = p - x
-                if gap <= w:
-                    if (d.get(p, 0) >> (w - gap)) & 1:
-                        return True
-                elif x <= fl.get(p, 0):
-                    return True
-                else:
-                    stack.append(p)
-        return False
+                above.add(p)
+                fp = fl.get(p, 0)
+                if fp > m:
+                    m = fp
+                stack.append(p)
+        return m, frozenset(a for a in above if a > m)
 
     def seen(self, k: int, returned: Iterable[int], want: Iterable[int]) -> bool:
         """Every seq of ``want`` is in ``returned`` or in the causal past of one of them.
