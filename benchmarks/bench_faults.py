@@ -27,12 +27,10 @@ from typing import Any
 from pbs_sim.config import scenario_from_dict
 from pbs_sim.io import provenance, write_json
 from pbs_sim.metrics import staleness as st_m
-from pbs_sim.rng import Streams
-from pbs_sim.sim.build import build
 from pbs_sim.simulation import mechanism_metrics
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sim import plain_raw  # noqa: E402  (the same plain scenario, so "vs plain" compares like with like)
+from bench_sim import plain_raw, timed_run  # noqa: E402  (the same plain scenario, so "vs plain" compares like with like)
 
 HERE = Path(__file__).resolve().parent
 EXTRAS: dict[str, Any] = {
@@ -48,12 +46,7 @@ def run(ops: int, with_faults: bool, seed: int = 1) -> dict[str, Any]:
     if with_faults:
         raw.update(EXTRAS)
     sc = scenario_from_dict(raw)
-    t_build = time.process_time()
-    model = build(sc, Streams(seed))
-    build_s = time.process_time() - t_build
-    t0 = time.process_time()
-    history = model.run()
-    cpu = time.process_time() - t0
+    model, history, build_s, cpu = timed_run(sc, seed)
     sent = dict(model.network.sent)
     t1 = time.process_time()
     ops_f = history.to_frame("ops")

@@ -70,6 +70,16 @@ def plain_raw(ops: int, seed: int = 1) -> dict[str, Any]:
     }
 
 
+def timed_run(sc: Any, seed: int) -> tuple[Any, Any, float, float]:
+    """Build and run ``sc``: (model, history, build CPU s, run CPU s) -- the metrics are not timed."""
+    t_build = time.process_time()
+    model = build(sc, Streams(seed))
+    build_s = time.process_time() - t_build
+    t0 = time.process_time()
+    history = model.run()
+    return model, history, build_s, time.process_time() - t0
+
+
 def simulate_ops(ops: int, seed: int = 1) -> dict[str, Any]:
     sc = scenario_from_dict(plain_raw(ops, seed))
     model = build(sc, Streams(seed))

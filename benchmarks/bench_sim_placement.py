@@ -28,11 +28,9 @@ from pbs_sim.config import scenario_from_dict
 from pbs_sim.io import provenance, write_json
 from pbs_sim.metrics import durability as dur_m
 from pbs_sim.metrics.order import store_order
-from pbs_sim.rng import Streams
-from pbs_sim.sim.build import build
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sim import plain_raw  # noqa: E402  (the same workload, so "vs plain" compares like with like)
+from bench_sim import plain_raw, timed_run  # noqa: E402  (the same workload, so "vs plain" compares like with like)
 
 HERE = Path(__file__).resolve().parent
 NODES = 200
@@ -56,12 +54,7 @@ def run(label: str, placement: dict[str, Any] | None, ops: int, outage: bool = F
         raw["faults"] = {"replace_ms": 1e9, "schedule": [
             {"at_ms": mid, "action": "outage", "fraction": 1.0, "no_reboot_probability": 0.01, "duration_ms": 50.0}]}
     sc = scenario_from_dict(raw)
-    t_build = time.process_time()
-    model = build(sc, Streams(seed))
-    build_s = time.process_time() - t_build
-    t0 = time.process_time()
-    history = model.run()
-    cpu = time.process_time() - t0
+    model, history, build_s, cpu = timed_run(sc, seed)
     row = {"ring": label + (" + outage" if outage else ""), "ops": history.n_ops, "build_cpu_s": build_s,
            "run_cpu_s": cpu, "ops_per_cpu_s": history.n_ops / cpu}
     if outage:
