@@ -4,12 +4,12 @@ malformed file is the same one-line ``ConfigError``."""
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import pytest
 from cli_in_process import run_cli
+from test_history_import import _csv_from_jsonl  # the CSV form of a JSONL history
 
 import pbs_sim
 from pbs_sim.checker import CheckReport
@@ -22,15 +22,6 @@ SCENARIO = ('[cluster]\nnodes = 3\nversioning = "dvv"\ncoordinator = "random"\nr
             'read_fraction = 0.7\nclients = 4\n[faults]\nmessage_loss = 0.1\n')
 
 
-def _to_csv(src: Path, dst: Path) -> None:
-    with src.open() as fh, dst.open("w", newline="") as out:
-        w = csv.writer(out)
-        w.writerow(["process", "client", "type", "f", "key", "value", "time", "op_id"])
-        for line in fh:
-            r = json.loads(line)
-            v = r["value"]
-            v = "" if v is None else "|".join(map(str, v)) if isinstance(v, list) else v
-            w.writerow([r["process"], r["client"], r["type"], r["f"], r["key"], v, r["time"], r["op_id"]])
 
 
 def test_python_check_on_history_files_is_the_clis(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -45,7 +36,7 @@ def test_python_check_on_history_files_is_the_clis(tmp_path: Path, capsys: pytes
     assert sum(by_values.counts().values()) > 0  # stale reads and session violations: findings to compare
     write_jepsen(pbs_sim.checker.load_frames(out), out / "h.edn")
     write_jepsen(pbs_sim.checker.load_frames(out), out / "h.jsonl", jsonl=True)
-    _to_csv(out / "h.jsonl", out / "h.csv")
+    _csv_from_jsonl(out / "h.jsonl", out / "h.csv")
     for name in ("h.edn", "h.jsonl", "h.csv"):
         for path in (out / name, str(out / name)):
             rep = pbs_sim.check(path)
