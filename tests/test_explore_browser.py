@@ -21,6 +21,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -78,23 +79,30 @@ def _browser_paths() -> tuple[str, str]:
     return browser, driver
 
 
-@pytest.fixture
-def driver() -> Iterator[Any]:
+@contextmanager
+def headless_chrome(width: int, page_load_timeout_s: float = HANG_GUARD_S) -> Iterator[Any]:
+    """Debian's headless Chromium through its own chromedriver (no download), ``width`` x 1000 px."""
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (dev extras)")
     from selenium.webdriver.chrome.service import Service
 
     browser, chromedriver = _browser_paths()
     opts = webdriver.ChromeOptions()
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1600,1000", "--hide-scrollbars"):
+                f"--window-size={width},1000", "--hide-scrollbars"):
         opts.add_argument(arg)
     opts.binary_location = browser
     d = webdriver.Chrome(service=Service(chromedriver), options=opts)  # explicit driver: no download
-    d.set_page_load_timeout(HANG_GUARD_S)
+    d.set_page_load_timeout(page_load_timeout_s)
     try:
         yield d
     finally:
         d.quit()
+
+
+@pytest.fixture
+def driver() -> Iterator[Any]:
+    with headless_chrome(1600) as d:
+        yield d
 
 
 def _free_port() -> int:

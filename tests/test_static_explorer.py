@@ -267,22 +267,10 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture
 def driver() -> Iterator[Any]:
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (dev extras)")
-    from selenium.webdriver.chrome.service import Service
-    from test_explore_browser import _browser_paths
+    from test_explore_browser import headless_chrome
 
-    browser, chromedriver = _browser_paths()
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1400,1000", "--hide-scrollbars"):
-        opts.add_argument(arg)
-    opts.binary_location = browser
-    d = webdriver.Chrome(service=Service(chromedriver), options=opts)
-    d.set_page_load_timeout(HANG_GUARD_S)
-    try:
+    with headless_chrome(1400, HANG_GUARD_S) as d:
         yield d
-    finally:
-        d.quit()
 
 
 def _wait(d: Any, js: str, arg: str, ok: Any) -> Any:
