@@ -185,8 +185,8 @@ def test_each_row_is_what_its_seed_gives_and_rebuilds_alone(tmp_path: Path) -> N
     assert rebuilt.result is not None and rebuilt.result.summary["mean_x"] == target["mean_x"]
 
 
-def test_predict_rows_rebuild_alone(tmp_path: Path) -> None:
-    sw = write(tmp_path / "p.toml", """
+#: a predict-engine sweep of two cells, two replications each
+PREDICT_TWO_CELLS = """
 [sweep]
 engine = "predict"
 replications = 2
@@ -196,7 +196,11 @@ trials = 2000
 [[zip]]
 keys = ["cluster.read_quorum", "cluster.write_quorum"]
 values = [[1, 1], [2, 1]]
-""")
+"""
+
+
+def test_predict_rows_rebuild_alone(tmp_path: Path) -> None:
+    sw = write(tmp_path / "p.toml", PREDICT_TWO_CELLS)
     res = run_sweep(sw, workers=1, out=tmp_path / "out", progress=False)
     assert res.ok and len(res.results) == 4
     row = res.results.iloc[3]
@@ -214,17 +218,7 @@ def test_predict_tables_name_each_replications_seed(tmp_path: Path) -> None:
     the row's numbers, and no other replication's seed does."""
     from pbs_sim.analytic.wars import predict_scenario
 
-    sw = write(tmp_path / "p.toml", """
-[sweep]
-engine = "predict"
-replications = 2
-seed = 11
-[base.predict]
-trials = 2000
-[[zip]]
-keys = ["cluster.read_quorum", "cluster.write_quorum"]
-values = [[1, 1], [2, 1]]
-""")
+    sw = write(tmp_path / "p.toml", PREDICT_TWO_CELLS)
     res = run_sweep(sw, workers=1, out=tmp_path / "out", progress=False)
     on_disk = io.read_table(tmp_path / "out" / "results.csv")
     assert "replication_seed" in on_disk.columns and "metric_seed" not in on_disk.columns
