@@ -40,12 +40,15 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_explore_browser import (  # the live explorer test's browser and its bounded looks
+    _wait,
+    headless_chrome,
+)
 
 import pbs_sim
 from pbs_sim.distributions import families
@@ -222,7 +225,6 @@ for (const m of doc.all_models) {
 }
 return null;
 """
-POLLS = 1_000
 
 
 @pytest.fixture(scope="module")
@@ -267,21 +269,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture
 def driver() -> Iterator[Any]:
-    from test_explore_browser import headless_chrome
-
     with headless_chrome(1400, HANG_GUARD_S) as d:
         yield d
-
-
-def _wait(d: Any, js: str, arg: str, ok: Any) -> Any:
-    """Look at the page until ``ok`` holds, at most POLLS times (a bound on work, not on time)."""
-    got = None
-    for _ in range(POLLS):
-        got = d.execute_script(js, arg)
-        if got is not None and ok(got):
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"{POLLS} looks at {arg}: never as expected, last {got!r}")
 
 
 def _state(d: Any, **kv: Any) -> dict[str, Any]:
