@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..config import Scenario
     from ..distributions import Distribution
+    from ..levels import Requirement
     from ..topology import TopologyConfig
 
 INTRA_RACK = "intra_rack"
@@ -144,4 +145,52 @@ class Layout:
         return laws
 
 
-__all__ = ["INTRA_DC", "INTRA_RACK", "Layout"]
+
+
+@dataclass(frozen=True)
+class Need:
+    """A level's requirement compiled for one coordinator datacenter on a layout: what the quorum
+    stage (and the ideal-level counterfactual) test reply by reply.
+
+    ``total`` replies from anywhere, and ``by_dc[d]`` replies from datacenter index d (the LOCAL_*
+    part lands on the coordinator's datacenter; EACH_QUORUM sets every datacenter with RF > 0)."""
+
+    level: str
+    total: int
+    by_dc: tuple[tuple[int, int], ...]  # (datacenter index, replies needed there)
+    hint_ok: bool = False
+
+    @property
+    def block_for(self) -> int:
+        return self.total + sum(c for _, c in self.by_dc)
+
+    @property
+    def is_count(self) -> bool:
+        return not self.by_dc
+
+    def met(self, total: int, per_dc: list[int]) -> bool:
+        """Whether ``total`` replies, ``per_dc[d]`` of them from datacenter d, meet the requirement."""
+        if total < self.total:
+            return False
+        for d, c in self.by_dc:  # noqa: SIM110  (a loop: cheaper than all() per reply)
+            if per_dc[d] < c:
+                return False
+        return True
+
+
+def compile_need(req: Requirement, layout: Layout, local_dc: int) -> Need:
+    """``req`` (``pbs_sim.levels``) as a :class:`Need` for a coordinator in datacenter ``local_dc``.
+    On a flat layout the LOCAL_* and each-DC parts are counts over the cluster (``pbs_sim.levels``
+    has already resolved them so)."""
+    parts: dict[int, int] = {}
+    if req.local:
+        parts[local_dc] = parts.get(local_dc, 0) + req.local
+    for name, c in req.per_dc:
+        d = layout.dc_index(name)
+        parts[d] = parts.get(d, 0) + c
+    if layout.flat and parts:  # one datacenter: every part is a count
+        return Need(req.level, req.total + sum(parts.values()), (), req.hint_ok)
+    return Need(req.level, req.total, tuple(sorted(parts.items())), req.hint_ok)
+
+
+__all__ = ["INTRA_DC", "INTRA_RACK", "Layout", "Need", "compile_need"]
