@@ -5,7 +5,7 @@ read repair async and blocking, Merkle and gossip anti-entropy, crashes, disk lo
 partitions, skewed and drifting clocks, sloppy quorums with hinted handoff, preload, read-modify-write,
 hot-key writers, closed and pbs-probe workloads, node coordinators, WAN). For each, the digest of the
 summary (every figure's exact bits; wall and CPU times left out) and of every frame ``simulate(..., record_ops=True)`` gives
-(columns, dtypes and every value, through ``pandas.util.hash_pandas_object``) must equal the digest
+(columns, value kinds and every value, hashed the same under pandas 2 and 3) must equal the digest
 recorded from the code before the speed work (``tests/data/speed_identity.json``).
 
 Regenerate only on purpose, with the code whose figures are the reference:
@@ -105,13 +105,29 @@ CASES: dict[str, dict[str, Any]] = {
 
 
 def _frame_digest(df: Any) -> str:
+    """Columns, value kinds and every value, independent of the pandas version: numbers by their
+    bytes (as float64 / int64), text and categories by their values. (``hash_pandas_object`` and
+    dtype names differ between pandas 2 and 3, whose default string dtype is new.)"""
+    import numpy as np
     import pandas as pd
 
     h = hashlib.sha256()
-    h.update(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
     h.update(repr(len(df)).encode())
-    if len(df.columns):
-        h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+    for c in df.columns:
+        col = df[c]
+        if isinstance(col.dtype, pd.CategoricalDtype) or not (
+            pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype)
+        ):
+            kind = "text"
+            data = "\x1f".join("\x00" if pd.isna(v) else str(v) for v in col.astype(object)).encode()
+        elif pd.api.types.is_bool_dtype(col.dtype):
+            kind, data = "bool", np.ascontiguousarray(col.to_numpy(dtype=bool)).tobytes()
+        elif pd.api.types.is_integer_dtype(col.dtype):
+            kind, data = "int", np.ascontiguousarray(col.to_numpy(dtype=np.int64)).tobytes()
+        else:
+            kind, data = "float", np.ascontiguousarray(col.to_numpy(dtype=np.float64)).tobytes()
+        h.update(repr((str(c), kind, len(data))).encode())
+        h.update(data)
     return h.hexdigest()
 
 
