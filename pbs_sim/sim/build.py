@@ -202,7 +202,10 @@ def build(
     network.nodes = nodes
     versions = VersionCounter()
     deadlines = Deadlines(env)
+    # one U(0,1) stream per purpose (docs/design.md, "Randomness and reproducibility")
     uniform = BufferedSampler(Uniform(0.0, 1.0), streams.get("replica-choice"))
+    u_local = BufferedSampler(Uniform(0.0, 1.0), streams.get("wan-local"))
+    u_chance = BufferedSampler(Uniform(0.0, 1.0), streams.get("read-repair-chance"))
 
     # the quorum stage's count: the requirement each operation's level sets (pbs_sim.levels; on a flat
     # cluster the config has resolved a named level to its count, and ANY to W = 1 with write_any)
@@ -216,7 +219,7 @@ def build(
             n=c.replication, r=r_need, w=w_need,
             read_fanout=c.read_fanout, write_fanout=c.write_fanout, replica_choice=c.replica_choice,
             read_timeout_ms=c.read_timeout_ms, write_timeout_ms=c.write_timeout_ms,
-            uniform=uniform, remote_extra_ms=profile.remote_extra_ms, policy=policy,
+            uniform=uniform, local_uniform=u_local, chance_uniform=u_chance, remote_extra_ms=profile.remote_extra_ms, policy=policy,
         )
 
     coordinators: dict[int, Coordinator] = {}

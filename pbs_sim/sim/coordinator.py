@@ -373,6 +373,8 @@ class Coordinator:
         read_timeout_ms: float = 10_000.0,
         write_timeout_ms: float = 10_000.0,
         uniform: BufferedSampler | None = None,
+        local_uniform: BufferedSampler | None = None,
+        chance_uniform: BufferedSampler | None = None,
         remote_extra_ms: float = 0.0,
         policy: VersioningPolicy = DEFAULT_POLICY,
     ) -> None:
@@ -390,7 +392,12 @@ class Coordinator:
         self.replica_choice = replica_choice
         self.read_timeout_ms = read_timeout_ms
         self.write_timeout_ms = write_timeout_ms
-        self.uniform = uniform  # U(0,1) draws: replica subsets, WAN locality, read-repair chance
+        # U(0,1) draws, one stream per purpose (build: "replica-choice", "wan-local",
+        # "read-repair-chance"), so read repair's chance leaves the subsets as they were; a
+        # coordinator built with only ``uniform`` draws all three from it
+        self.uniform = uniform  # replica subsets
+        self.u_local = local_uniform if local_uniform is not None else uniform  # the WAN-local replica
+        self.u_chance = chance_uniform if chance_uniform is not None else uniform  # read-repair chance
         self.remote_extra_ms = remote_extra_ms
         self.read_all_chance = 0.0
         self.clock_offset_ms = 0.0
@@ -466,8 +473,8 @@ class Coordinator:
     def _local(self, prefs: Sequence[int]) -> int:
         if self.remote_extra_ms <= 0.0:
             return -2
-        assert self.uniform is not None
-        return prefs[int(self.uniform() * len(prefs))]
+        assert self.u_local is not None
+        return prefs[int(self.u_local() * len(prefs))]
 
     def write_targets(self, key: int, prefs: Sequence[int]) -> tuple[Sequence[int], int]:
         """(replicas to send the write to, the WAN-local replica or -2)."""
@@ -486,13 +493,14 @@ class Coordinator:
         local = self._local(prefs)
         if self.read_fanout == "all":
             return prefs, local
+        # the R-subset is drawn even for a read the chance sends to all N, so read repair's chance
+        # takes no draw from the replica-choice stream: every other operation's subset stays put
+        chosen = prefs[: self.r] if self.replica_choice == "preference" else self._subset(prefs, self.r)
         if self.read_all_chance > 0.0:
-            assert self.uniform is not None
-            if self.uniform() < self.read_all_chance:
+            assert self.u_chance is not None
+            if self.u_chance() < self.read_all_chance:
                 return prefs, local
-        if self.replica_choice == "preference":
-            return prefs[: self.r], local
-        return self._subset(prefs, self.r), local
+        return chosen, local
 
     def _up(self) -> bool:
         return self.endpoint < 0 or self.nodes[self.endpoint].up
