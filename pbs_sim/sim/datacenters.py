@@ -129,17 +129,20 @@ class DCTargets:
         return self._quorum(coord, prefs, self.write_need)
 
     def read(self, coord: Coordinator, prefs: Sequence[int]) -> Sequence[int]:
-        if self.read_fanout != "all" and coord.read_all_chance > 0.0:
-            u = coord.uniform
-            assert u is not None
-            if u() < coord.read_all_chance:
-                return prefs
         if self.read_fanout == "all":
             if self.read_local_only:
                 dc, local = self.node_dc, self.local
                 return [x for x in prefs if dc[x] == local]
             return prefs
-        return self._quorum(coord, prefs, self.read_need)
+        # as Coordinator.read_targets: the subset is drawn even when the chance sends the read to
+        # every replica, and the chance has its own stream, so the subsets stay put
+        chosen = self._quorum(coord, prefs, self.read_need)
+        if coord.read_all_chance > 0.0:
+            u = coord.u_chance
+            assert u is not None
+            if u() < coord.read_all_chance:
+                return prefs
+        return chosen
 
     def _quorum(self, coord: Coordinator, prefs: Sequence[int], need: Need) -> list[int]:
         """Just the replicas ``need`` needs: per datacenter the larger of its part and what the count
