@@ -411,7 +411,9 @@ class Coordinator:
         self.placement: Placement | None = None
         self.quorum: Placement | None = None  # None: the count op.need
         self.contributions: dict[str, list[str]] = {}
-        # datacenters (set_needs): DC-aware requirements, None = the counts r and w
+        # datacenters (set_needs): this coordinator's datacenter (index; 0 on a flat cluster) and its
+        # DC-aware requirements, None = the counts r and w
+        self.dc = 0
         self.r_need: Need | None = None
         self.w_need: Need | None = None
         self._rn, self._wn = r, w  # what op.need starts at: the count, or -1 (a DC-aware need)
@@ -426,10 +428,12 @@ class Coordinator:
         self._ack = self._on_ack
         self._resp = self._on_response
 
-    def set_needs(self, read: Need, write: Need, node_dc: Sequence[int], n_dc: int, targets: DCTargets) -> None:
+    def set_needs(self, dc: int, read: Need, write: Need, node_dc: Sequence[int], n_dc: int,
+                  targets: DCTargets) -> None:
         """Datacenters: this coordinator's read and write requirements compiled for its datacenter
         (``pbs_sim.sim.layout.compile_need``), each node's datacenter, and its target choice. A count
         need keeps today's path (``op.need`` the count); others are tallied per datacenter."""
+        self.dc = dc
         self.r, self.w = read.block_for, write.block_for
         self.r_need = None if read.is_count else read
         self.w_need = None if write.is_count else write

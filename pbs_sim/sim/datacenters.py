@@ -187,9 +187,10 @@ def wire(sc: Scenario, layout: Layout, coordinators: dict[int, Coordinator]) -> 
                                        c.replica_choice))
     for ep, coord in coordinators.items():
         d = layout.endpoint_dc(ep)
+        coord.dc = d
         if d in per_dc:
             rn, wn, targets = per_dc[d]
-            coord.set_needs(rn, wn, layout.node_dc, len(layout.names), targets)
+            coord.set_needs(d, rn, wn, layout.node_dc, len(layout.names), targets)
 
 
 __all__ = ["ClientDCs", "DCTargets", "Router", "wire"]
