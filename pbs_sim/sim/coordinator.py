@@ -161,6 +161,7 @@ class WriteOp:
         "op_id", "key", "seq", "stamp", "client", "coordinator", "issued_at", "need", "targets",
         "acks", "acked_by", "done", "completed_at", "status", "on_done", "reply", "at_replica", "tally",
     )
+    tally: list[int]  # acks per datacenter: set only under a DC-aware need (Coordinator.set_needs)
 
     def __init__(self, op_id: int, key: int, seq: int, stamp: Stamp, client: int, coordinator: Coordinator,
                  issued_at: float, need: int, targets: Sequence[int]) -> None:
@@ -204,6 +205,7 @@ class ReadOp:
         "op_id", "key", "client", "coordinator", "issued_at", "need", "targets", "count", "best",
         "replies", "done", "quorum_at", "completed_at", "status", "on_done", "local", "tally",
     )
+    tally: list[int]  # responses per datacenter: set only under a DC-aware need (Coordinator.set_needs)
 
     def __init__(self, op_id: int, key: int, client: int, coordinator: Coordinator, issued_at: float,
                  need: int, targets: Sequence[int]) -> None:
