@@ -9,7 +9,9 @@ events per CPU second to that rate shows how close to raw SimPy the model runs (
 6 messages plus one arrival). Also reports the history's memory per operation, the peak RSS, the
 ratio of simulated time to CPU time, and (issue 21) the whole ``pbs-sim run --ops`` command on the
 same scenario — simulate, metrics, every table written — as operations per CPU second of the child
-process. Prints a markdown table and writes ``benchmarks/results/sim.json``. Targets (issue 21):
+process. Issue 19: the same scenario with a 3-DC link table (``Network.set_links``; constant laws,
+and random inter-DC laws), each next to a plain run, as the cost of per-link latency. Prints
+markdown tables and writes ``benchmarks/results/sim.json``. Targets (issue 21):
 >= 70,000 ops per CPU s for the run, >= 35,000 end to end.
 
     .venv/bin/python benchmarks/bench_sim.py            # 10^5 and 10^6 operations (about a minute)
@@ -80,15 +82,41 @@ def timed_run(sc: Any, seed: int) -> tuple[Any, Any, float, float]:
     return model, history, build_s, time.process_time() - t0
 
 
-def simulate_ops(ops: int, seed: int = 1) -> dict[str, Any]:
+#: 3-DC link tables on the benchmark's 3 nodes (node d in DC d; the client endpoint -1 in DC 0): what
+#: ``Network.set_links`` costs next to the plain network. "tiny-constant" and "tiny-random" add
+#: delays too small to change the run's dynamics (about 0.01-0.05 ms), so they show the per-message
+#: cost of the link part alone (a constant added without a draw; a draw from the link's own stream);
+#: "wan" is a realistic table (10-40 ms between DCs): its operations stay in flight longer, so the
+#: heap and the pending operations grow, and the run slows for that reason too.
+LINK_LAWS: dict[str, dict[str, str]] = {
+    "tiny-constant": {"intra_rack": "constant(0)", "intra_dc": "constant(0.01)", "a|b": "constant(0.02)",
+                      "a|c": "constant(0.03)", "b|c": "constant(0.05)"},
+    "tiny-random": {"intra_rack": "constant(0)", "intra_dc": "constant(0.01)", "a|b": "exponential(mean=0.02)",
+                    "a|c": "exponential(mean=0.03)", "b|c": "exponential(mean=0.05)"},
+    "wan": {"intra_rack": "constant(0)", "intra_dc": "constant(0.2)", "a|b": "shifted(exponential(mean=1), 10)",
+            "a|c": "shifted(exponential(mean=2), 40)", "b|c": "lognormal(mu=3.55, sigma=0.1)"},
+}
+
+
+def _three_dc(src: int, dst: int) -> str:
+    names = "abc"
+    a, b = sorted((names[max(src, 0)], names[max(dst, 0)]))
+    return "intra_rack" if a == b else f"{a}|{b}"
+
+
+def simulate_ops(ops: int, seed: int = 1, links: str | None = None) -> dict[str, Any]:
     sc = scenario_from_dict(plain_raw(ops, seed))
     model = build(sc, Streams(seed))
+    if links is not None:
+        from pbs_sim.distributions import parse
+
+        model.network.set_links(_three_dc, {k: parse(v) for k, v in LINK_LAWS[links].items()})
     t0, w0 = time.process_time(), time.perf_counter()
     history = model.run()
     cpu, wall = time.process_time() - t0, time.perf_counter() - w0
     messages = sum(model.network.sent.values())
     return {
-        "ops": history.n_ops, "messages": messages, "cpu_s": cpu, "wall_s": wall,
+        "links": links or "none", "ops": history.n_ops, "messages": messages, "cpu_s": cpu, "wall_s": wall,
         "sim_time_ms": history.facts.sim_time_ms, "sim_to_cpu": history.facts.sim_time_ms / 1000.0 / cpu,
         "ops_per_cpu_s": history.n_ops / cpu, "messages_per_cpu_s": messages / cpu,
         "history_bytes_per_op": history.nbytes() / max(1, history.n_ops),
@@ -131,6 +159,13 @@ def main() -> int:
     sizes = [10_000, 100_000] if args.quick else [100_000, 1_000_000]
     bare = max(bare_simpy(500_000) for _ in range(3))
     rows = [simulate_ops(ops) for ops in sizes]
+    # the cost of per-link laws (Network.set_links), on the smaller size, each next to a plain run
+    link_rows = []
+    for kind in LINK_LAWS:
+        plain = simulate_ops(sizes[0])
+        linked = simulate_ops(sizes[0], links=kind)
+        link_rows.append({**linked, "plain_ops_per_cpu_s": plain["ops_per_cpu_s"],
+                          "vs_plain": linked["ops_per_cpu_s"] / plain["ops_per_cpu_s"]})
     cli = run_ops_cli(sizes[-1])
     bare = max(bare, *(bare_simpy(500_000) for _ in range(3)))  # best of runs before and after
     for r in rows:
@@ -144,6 +179,11 @@ def main() -> int:
     for r in rows:
         print(f"{r['ops']:,} operations: {r['sim_time_ms'] / 1000:.1f} s simulated in {r['cpu_s']:.2f} CPU s "
               f"= {r['sim_to_cpu']:.2f} simulated s per CPU s")
+    print("\n| 3-DC link laws (set_links) | operations | ops / CPU s | plain run just before | ratio |")
+    print("|---|---:|---:|---:|---:|")
+    for r in link_rows:
+        print(f"| {r['links']} | {r['ops']:,} | {r['ops_per_cpu_s']:,.0f} | {r['plain_ops_per_cpu_s']:,.0f} | "
+              f"{r['vs_plain']:.2f} |")
     print(f"\n`pbs-sim run --ops`, {cli['ops']:,} operations: {cli['cpu_s']:.2f} CPU s = {cli['ops_per_cpu_s']:,.0f} ops "
           f"per CPU s (target >= 35,000: {'met' if cli['ops_per_cpu_s'] >= 35_000 else 'NOT met'}), "
           f"peak RSS {cli['peak_rss_mb']:,.0f} MB")
@@ -151,7 +191,7 @@ def main() -> int:
           f"target >= 70,000 ops per CPU second: {'met' if min(r['ops_per_cpu_s'] for r in rows) >= 70_000 else 'NOT met'}")
     write_json(HERE / "results" / "sim.json", {
         "benchmark": "bench_sim", "quick": args.quick, "bare_simpy_events_per_cpu_s": bare,
-        "rows": rows, "run_ops_cli": cli, "peak_rss_mb": peak_rss_mb, "provenance": provenance(),
+        "rows": rows, "link_rows": link_rows, "run_ops_cli": cli, "peak_rss_mb": peak_rss_mb, "provenance": provenance(),
         "setup": "N=3 on 3 nodes, R=W=1, all fan-out, lnkd-disk, open 20k ops/s, 90% reads, 10^4 zipf keys",
     })
     return 0
