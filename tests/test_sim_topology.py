@@ -410,3 +410,64 @@ def test_what_cannot_run_on_a_topology_is_refused_naming_its_key() -> None:
         with pytest.raises(ConfigError) as info:
             build(sc)
         assert info.value.key == key, info.value.line()
+
+
+@pytest.mark.parametrize("coordinator", ["client", "random", "first-replica"])
+def test_every_operation_is_coordinated_in_its_clients_datacenter(coordinator: str) -> None:
+    """Open workload, 6 clients over weights 2 and 1 (Sainte-Laguë: dc1 gets ids 0, 2, 3, 5): each
+    op's coordinator endpoint is in its client's datacenter; first-replica picks the key's first
+    replica there; client-side endpoints spread over the datacenter's racks."""
+    raw = {
+        "cluster": {"coordinator": coordinator},
+        "topology": dcs(("dc1", 4, 2, 3), ("dc2", 3, 3, 2), inter_dc="constant(5)"),
+        "consistency": {"read": "LOCAL_QUORUM", "write": "LOCAL_ONE"},
+        "workload": {"kind": "open", "clients": 6, "rate_per_s": 2000, "duration_ms": 300, "warmup_ms": 0},
+        "run": {"seed": 2},
+    }
+    raw["topology"]["datacenters"][0]["clients"] = 2.0
+    m = build(scenario_from_dict(raw))
+    ops = m.run().to_frame("ops")
+    lay = m.layout
+    assert lay is not None
+    seats = ClientDCs(lay.clients)
+    assert [seats(i) for i in range(6)] == [0, 1, 0, 0, 1, 0]
+    for client, key, ep in zip(ops["client"], ops["key"], ops["coordinator"], strict=True):
+        d = seats(int(client))
+        assert lay.endpoint_dc(int(ep)) == d
+        if coordinator == "first-replica":
+            assert int(ep) == next(x for x in m.ring.preference_list(int(key)) if lay.node_dc[x] == d)
+    if coordinator == "client":  # a uniformly chosen rack per operation: every rack's endpoint is used
+        assert set(ops["coordinator"]) == {lay.client_endpoint(d, k) for d in (0, 1) for k in range(lay.dc_racks[d])}
+    assert (ops["status"] == "ok").all()
+
+
+def test_a_quorum_fanout_read_asks_the_nearest_datacenters_first() -> None:
+    """QUORUM (4 of RF 2 + 2 + 2) with read_fanout = "quorum" from dc a: its 2 replicas, then the 2 of
+    the nearer datacenter b (3 ms against 9 ms), never c; LOCAL_QUORUM with fan-out all asks a's only."""
+    raw = {
+        "cluster": {"coordinator": "client", "read_fanout": "quorum"},
+        "topology": {**dcs(("a", 2, 1, 2), ("b", 2, 1, 2), ("c", 2, 1, 2)),
+                     "links": [{"between": ["a", "b"], "delay": "constant(3)"},
+                               {"between": ["a", "c"], "delay": "constant(9)"},
+                               {"between": ["b", "c"], "delay": "constant(1)"}]},
+        "consistency": {"read": "QUORUM", "write": "QUORUM"},
+        "workload": {"kind": "open", "warmup_ms": 0},
+    }
+    m = _build_started(raw)
+    lay = m.layout
+    assert lay is not None
+    coord = m.coordinators[lay.client_endpoint(0)]
+    for key in range(50):
+        op = coord.read(0, key)
+        assert sorted(lay.node_dc[x] for x in op.targets) == [0, 0, 1, 1]
+    m2 = _build_started({**raw, "cluster": {"coordinator": "client"}, "consistency": {"read": "LOCAL_QUORUM"}})
+    lay2 = m2.layout
+    assert lay2 is not None
+    op = m2.coordinators[lay2.client_endpoint(1)].read(0, 3)
+    assert {lay2.node_dc[x] for x in op.targets} == {1} and len(op.targets) == 2
+
+
+def _build_started(raw: dict[str, Any]) -> Model:
+    m = build(scenario_from_dict(raw))
+    m.started = True
+    return m
