@@ -87,15 +87,15 @@ _RANGE = re.compile(r"^\s*(\d+)\s*(?:(?:\.\.|-|:)\s*(\d+))?\s*$")
 def _rf_range(text: str, source: str, what: str) -> tuple[int, int]:
     m = _RANGE.match(text)
     if not m:
-        raise ConfigError(source, None, f"{text.strip()!r} is not an RF or a range like 1..3{what}")
+        raise ConfigError(None, source, f"{text.strip()!r} is not an RF or a range like 1..3{what}")
     lo = int(m.group(1))
     hi = int(m.group(2)) if m.group(2) is not None else lo
     if hi < lo:
-        raise ConfigError(source, None, f"empty range {lo}..{hi}{what} (the first RF must be <= the last)")
+        raise ConfigError(None, source, f"empty range {lo}..{hi}{what} (the first RF must be <= the last)")
     return lo, hi
 
 
-def parse_rf_bounds(text: str | Mapping[str, Any] | None, topo: TopologyConfig, source: str = "--rf") -> dict[str, tuple[int, int]]:
+def parse_rf_bounds(text: str | Mapping[str, Any] | None, topo: TopologyConfig, source: str = "rf") -> dict[str, tuple[int, int]]:
     """RF bounds per datacenter: ``"1..3"`` (every datacenter), ``"us-east-1=1..3,eu-west-1=0..2"``
     (the others keep the default), or a mapping; default ``1..min(3, nodes)``. RF_d <= nodes_d."""
     bounds = {d.name: (1, min(3, d.nodes)) for d in topo.datacenters}
@@ -111,23 +111,23 @@ def parse_rf_bounds(text: str | Mapping[str, Any] | None, topo: TopologyConfig, 
         else:
             for part in parts:
                 if "=" not in part:
-                    raise ConfigError(source, None, f"{part!r}: expected DC=RANGE like us-east-1=1..3 (or one range for every datacenter)")
+                    raise ConfigError(None, source, f"{part!r}: expected DC=RANGE like us-east-1=1..3 (or one range for every datacenter)")
                 dc, _, rng = part.partition("=")
                 dc = dc.strip()
                 if dc not in bounds:
-                    raise ConfigError(source, None, f"{dc!r} is not a datacenter of the topology ({', '.join(topo.names)})")
+                    raise ConfigError(None, source, f"{dc!r} is not a datacenter of the topology ({', '.join(topo.names)})")
                 if dc in given:
-                    raise ConfigError(source, None, f"{dc} is given twice")
+                    raise ConfigError(None, source, f"{dc} is given twice")
                 given[dc] = _rf_range(rng, source, f" for {dc}")
     for dc, (lo, hi) in given.items():
         if dc not in bounds:
-            raise ConfigError(source, None, f"{dc!r} is not a datacenter of the topology ({', '.join(topo.names)})")
+            raise ConfigError(None, source, f"{dc!r} is not a datacenter of the topology ({', '.join(topo.names)})")
         nodes = topo.dc(dc).nodes
         if hi > nodes:
-            raise ConfigError(source, None, f"RF {hi} for {dc} exceeds its {nodes} nodes")
+            raise ConfigError(None, source, f"RF {hi} for {dc} exceeds its {nodes} nodes")
         bounds[dc] = (lo, hi)
     if all(hi == 0 for _, hi in bounds.values()):
-        raise ConfigError(source, None, "every datacenter's RF is 0: no replicas")
+        raise ConfigError(None, source, "every datacenter's RF is 0: no replicas")
     return bounds
 
 
@@ -139,21 +139,21 @@ def parse_levels(text: str | Iterable[str] | None, kind: str, source: str) -> tu
     out: list[str] = []
     for item in items:
         if not item:
-            raise ConfigError(source, None, "an empty level name")
+            raise ConfigError(None, source, "an empty level name")
         lvl = canonical(item)
         if lvl not in CASSANDRA_LEVELS:
-            raise ConfigError(source, None, f"unknown level {item!r}; expected some of {', '.join(CASSANDRA_LEVELS)}")
+            raise ConfigError(None, source, f"unknown level {item!r}; expected some of {', '.join(CASSANDRA_LEVELS)}")
         if lvl == "ANY" and kind == "read":
-            raise ConfigError(source, None, "ANY is only supported for writes (Cassandra refuses it for reads)")
+            raise ConfigError(None, source, "ANY is only supported for writes (Cassandra refuses it for reads)")
         if lvl in out:
-            raise ConfigError(source, None, f"{lvl} is given twice")
+            raise ConfigError(None, source, f"{lvl} is given twice")
         out.append(lvl)
     if not out:
-        raise ConfigError(source, None, "no levels")
+        raise ConfigError(None, source, "no levels")
     return tuple(out)
 
 
-def parse_pairs(spec: str | Iterable[tuple[str, str]], clients: Sequence[str], source: str = "--pairs") -> list[tuple[str, str]]:
+def parse_pairs(spec: str | Iterable[tuple[str, str]], clients: Sequence[str], source: str = "pairs") -> list[tuple[str, str]]:
     """``all``, ``cross``, ``local`` or ``WRITE_DC:READ_DC,...`` over the client datacenters."""
     every = [(a, b) for a in clients for b in clients]
     if isinstance(spec, str):
@@ -163,7 +163,7 @@ def parse_pairs(spec: str | Iterable[tuple[str, str]], clients: Sequence[str], s
         if s == "cross":
             out = [(a, b) for a, b in every if a != b]
             if not out:
-                raise ConfigError(source, None, "cross: only one datacenter has clients, so there is no cross-DC pair")
+                raise ConfigError(None, source, "cross: only one datacenter has clients, so there is no cross-DC pair")
             return out
         if s == "local":
             return [(a, a) for a in clients]
@@ -171,7 +171,7 @@ def parse_pairs(spec: str | Iterable[tuple[str, str]], clients: Sequence[str], s
         for part in s.split(","):
             a, sep, b = part.strip().partition(":")
             if not sep:
-                raise ConfigError(source, None, f"{part.strip()!r}: expected all, cross, local or WRITE_DC:READ_DC pairs")
+                raise ConfigError(None, source, f"{part.strip()!r}: expected all, cross, local or WRITE_DC:READ_DC pairs")
             items.append((a.strip(), b.strip()))
     else:
         items = [(str(a), str(b)) for a, b in spec]
@@ -179,11 +179,11 @@ def parse_pairs(spec: str | Iterable[tuple[str, str]], clients: Sequence[str], s
     for a, b in items:
         for dc in (a, b):
             if dc not in clients:
-                raise ConfigError(source, None, f"{dc!r} is not a datacenter with clients ({', '.join(clients)})")
+                raise ConfigError(None, source, f"{dc!r} is not a datacenter with clients ({', '.join(clients)})")
         if (a, b) not in out:
             out.append((a, b))
     if not out:
-        raise ConfigError(source, None, "no pairs")
+        raise ConfigError(None, source, "no pairs")
     return out
 
 
@@ -210,16 +210,16 @@ def parse_dc_ms(text: str | None, source: str) -> float | dict[str, float] | Non
         try:
             return float(s)
         except ValueError:
-            raise ConfigError(source, None, f"{s!r} is not a number of ms or DC=MS pairs") from None
+            raise ConfigError(None, source, f"{s!r} is not a number of ms or DC=MS pairs") from None
     out: dict[str, float] = {}
     for part in s.split(","):
         dc, sep, v = part.partition("=")
         if not sep:
-            raise ConfigError(source, None, f"{part.strip()!r}: expected DC=MS like us-east-1=5")
+            raise ConfigError(None, source, f"{part.strip()!r}: expected DC=MS like us-east-1=5")
         try:
             out[dc.strip()] = float(v)
         except ValueError:
-            raise ConfigError(source, None, f"{v.strip()!r} is not a number of ms (for {dc.strip()})") from None
+            raise ConfigError(None, source, f"{v.strip()!r} is not a number of ms (for {dc.strip()})") from None
     return out
 
 
@@ -552,14 +552,14 @@ class TopologyRecommendation:
         }
 
 
-def check_work(n_candidates: int, n_pairs: int, trials: int, n_max: int, source: str = "--trials") -> None:
+def check_work(n_candidates: int, n_pairs: int, trials: int, n_max: int, source: str = "trials") -> None:
     """Refuse a search beyond ``MAX_TOPOLOGY_WORK`` or ``MAX_TOPOLOGY_DRAWS``, one line, before any work."""
     work = n_candidates * n_pairs * trials
     if work > MAX_TOPOLOGY_WORK:
-        raise ConfigError(source, None, f"{n_candidates:,} candidates x {n_pairs} DC pairs x {trials:,} trials = {work:,}; "
+        raise ConfigError(None, source, f"{n_candidates:,} candidates x {n_pairs} DC pairs x {trials:,} trials = {work:,}; "
                                         f"at most {MAX_TOPOLOGY_WORK:,} (lower the trials, narrow --rf or the levels)")
     if n_max * trials > MAX_TOPOLOGY_DRAWS:
-        raise ConfigError(source, None, f"the largest layout's {n_max} replicas x {trials:,} trials = {n_max * trials:,} "
+        raise ConfigError(None, source, f"the largest layout's {n_max} replicas x {trials:,} trials = {n_max * trials:,} "
                                         f"replica-trials kept per DC pair; at most {MAX_TOPOLOGY_DRAWS:,} "
                                         f"(lower the trials to {MAX_TOPOLOGY_DRAWS // n_max:,} or the RF bounds)")
 
@@ -709,7 +709,7 @@ def recommend_topology(
     evaluated = list(selected) + [(d, d) for d in clients if (d, d) not in selected]
     cands, skipped = enumerate_candidates(topology, bounds, max_total_rf, rls, wls)
     if not cands:
-        raise ConfigError("rf" if max_total_rf is None else "max_total_rf", None,
+        raise ConfigError(None, "rf" if max_total_rf is None else "max_total_rf",
                           "no RF layout and levels to consider: every combination is out of bounds or unmeetable")
     n_max = sum(hi for _, hi in bounds.values())
     check_work(len(cands), len(evaluated), trials, n_max, source="trials")
