@@ -132,7 +132,7 @@ def render_topology(rec: Any, sc: Any) -> str:
         cut = ("reads+writes" if r["reads_survive_cut"] and r["writes_survive_cut"] else "reads" if r["reads_survive_cut"]
                else "writes" if r["writes_survive_cut"] else "neither")
         flag = "  (borderline: CI crosses the bound)" if r["borderline"] else ""
-        return (f"  {rank:>4}  {r['rf']:<{width}} {r['read_level']:<12} {r['write_level']:<12}{mark} "
+        return (f"  {rank:>4}  {r['rf']:<{width}} {r['read_level']:<12} {r['write_level']:<12} {mark}"
                 f"{_ms(float(r['read_latency_' + col + '_ms'])):>11} {_ms(float(r['write_latency_' + col + '_ms'])):>12}  "
                 f"{_ms(float(r['t_visibility_ms'])):>12} {ci:>17}  {r['worst_pair']:<24}"
                 + (f" {100 * float(r[p_col]):>10.2f}%" if p_col else "")
