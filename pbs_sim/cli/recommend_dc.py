@@ -145,7 +145,7 @@ def render_topology(rec: Any, sc: Any) -> str:
         lines += [
             "no candidate meets every target.",
             f"closest: RF {c['rf']} read {c['read_level']} write {c['write_level']}, which misses: {c['misses']}.",
-            "", f"  latencies (worst client datacenter) and t-visibility (worst pair) in ms; cut-off: what completes "
+            "", "  latencies (worst client datacenter) and t-visibility (worst pair) in ms; cut-off: what completes "
                 "when any one datacenter is cut off", header, line(c, "-"),
         ]
     else:
@@ -153,7 +153,7 @@ def render_topology(rec: Any, sc: Any) -> str:
         lines += [
             f"{len(feasible):,} feasible of {len(rec.table):,} candidates, cheapest first (fewest replicas ΣRF, then read + "
             f"write {pct} of the worst client datacenters); * = on the Pareto front of read {pct}, write {pct} and t-visibility",
-            f"  latencies (worst client datacenter) and t-visibility (worst pair) in ms; cut-off: what completes when any "
+            "  latencies (worst client datacenter) and t-visibility (worst pair) in ms; cut-off: what completes when any "
             "one datacenter is cut off", header,
         ]
         lines += [line(r, str(r["rank"])) for r in feasible.head(SHOWN).to_dict("records")]

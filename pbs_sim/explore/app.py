@@ -441,10 +441,14 @@ class ExplorerApp:
         now_data["x_offset"] = [facing(tr["t_visibility_ms"][i], 10)[1] for i in now]
         self.src_now.data = now_data
         topo = v.mode == "topology"
-        self.fig_trade.title.text = (f"Every (read level, write level) for writes in {v.write_dc}, reads in {v.read_dc}: "
-                                     "latency vs staleness" if topo else "Every (R, W) of this N: latency vs staleness")
-        self.fig_latency.title.text = ("Latency CDFs (this pair's read and write levels)" if topo
-                                       else "Latency CDFs (R-th read response, W-th write ack)")
+        from bokeh.models.annotations import Title
+
+        for fig, text in ((self.fig_trade, f"Every (read level, write level) for writes in {v.write_dc}, reads in "
+                           f"{v.read_dc}: latency vs staleness" if topo else "Every (R, W) of this N: latency vs staleness"),
+                          (self.fig_latency, "Latency CDFs (this pair's read and write levels)" if topo
+                           else "Latency CDFs (R-th read response, W-th write ack)")):
+            if isinstance(fig.title, Title):
+                fig.title.text = text
         self.table_title.object = "### Every (write DC, read DC) pair" if topo else "### Recommended configurations"
         table = v.table
         if topo:
