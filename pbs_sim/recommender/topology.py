@@ -636,20 +636,30 @@ def recommend_topology(
             replication factors are ignored (the search chooses them).
         rf: RF bounds, ``"1..3"`` or ``"dc1=1..3,dc2=0..2"`` (default 1..min(3, nodes) each).
         max_total_rf: the largest ΣRF considered.
-        read_levels, write_levels: level names to consider (default ``READ_LEVELS``).
+        read_levels: read level names to consider (default ``READ_LEVELS``).
+        write_levels: write level names to consider (default ``WRITE_LEVELS``; ANY on request).
         pairs: the (write DC, read DC) pairs the staleness targets cover.
-        max_read_ms, max_write_ms: latency bounds at ``percentile``, one number for every client
+        max_read_ms: read latency bound at ``percentile``, one number for every client
             datacenter or a mapping per datacenter.
+        max_write_ms: write latency bound, as ``max_read_ms``.
         percentile: ``"p50"``, ``"p99"`` or ``"p99.9"``.
         max_t_visibility_ms: bound on the t-visibility at ``target`` (every selected pair).
         target: the probability of the t-visibility, in (0, 1).
-        at_ms, min_p_consistent: P(consistent at ``at_ms`` ms) >= ``min_p_consistent`` (in (0, 1]).
+        at_ms: the time after commit (ms) of the ``min_p_consistent`` target.
+        min_p_consistent: P(consistent at ``at_ms``) >= this for every selected pair, in (0, 1].
         node_availability: each replica up with this probability, independently.
         min_availability: the least read and write availability accepted (every client DC).
         available_when_cut: ``"reads"``, ``"writes"`` or ``"both"`` must complete when any one
             datacenter is cut off (both sides, replicas up).
-        trials: trials per pair; seed: the root seed (None draws one, reported); fanout: as predict.
+        trials: trials per (write DC, read DC) pair.
+        seed: the root seed, the same for every pair and candidate (None draws one, reported).
+        fanout: ``"all"`` or ``"quorum"`` read fan-out, as in predict.
         progress: called with the trials of each pair once its candidates are scored.
+
+    Returns:
+        A ``TopologyRecommendation``: ``best``, ``feasible``, ``closest``, ``excluded``, ``table``
+        (one row per candidate), ``pairs`` (one row per candidate and pair), ``pairs_of(row)`` and
+        ``to_dict()``.
 
     Raises:
         ConfigError: bad bounds, levels, pairs or targets, or a search beyond the work bounds.
