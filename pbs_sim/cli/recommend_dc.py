@@ -48,7 +48,14 @@ def recommend_scenario_file(path: str, values: Mapping[str, Any], given: set[str
     seed = values["seed"] if "seed" in given else sc.run.seed
     target = values["target"] if "target" in given else sc.predict.target
     fanout = values["fanout"] if "fanout" in given else (sc.predict.fanout or sc.cluster.read_fanout)
-    pairs = len(sc.topology.client_weights()) ** 2
+    from ..recommender.topology import parse_pairs
+
+    clients = list(sc.topology.client_weights())
+    try:
+        selected = parse_pairs(values["pairs"], clients)
+    except ConfigError as exc:
+        raise _option_error(exc) from None
+    pairs = len(set(selected) | {(d, d) for d in clients})  # the pairs evaluated, each reported once done
     bar = Progress(trials * pairs, "trial", "recommend", enabled=bool(values["progress"]) and trials * pairs >= 200_000)
     try:
         rec = recommend_topology(
