@@ -163,6 +163,18 @@ def _state_of(d: Any, **expected: Any) -> dict[str, list[str]]:
     return parse_qs(got["state"] or "")
 
 
+def _url_query(d: Any, **expected: str) -> dict[str, list[str]]:
+    """Wait until the page's URL carries these values (it is pushed after the figures, so it may
+    trail the headline by a message); return its query."""
+    query: dict[str, list[str]] = {}
+    for _ in range(POLLS):
+        query = parse_qs(urlparse(d.current_url).query)
+        if all(query.get(k, [None])[0] == v for k, v in expected.items()):
+            return query
+        time.sleep(0.1)
+    raise AssertionError(f"{POLLS} looks at the URL: never {expected}, last {query}")
+
+
 def _check_against_predict(d: Any, profile: str, n: int, r: int, w: int) -> None:
     res = pbs_sim.predict(profile, n, r, w, trials=DEFAULT_TRIALS, seed=1, target=0.999, t_ms=[10.0])
     p = d.execute_script(READ_JS, "#pbs-p-consistent")
@@ -194,8 +206,7 @@ def test_explorer_in_headless_chromium(driver: Any, server: str, tmp_path: Path)
     _state_of(d, profile=("ymmr", "lnkd-disk"), n=(5, 3), r=(2, 1), w=(2, 1))
     _check_against_predict(d, "ymmr", 5, 2, 2)
     # the URL carries the state
-    query = parse_qs(urlparse(d.current_url).query)
-    assert {k: query[k][0] for k in ("profile", "n", "r", "w")} == {"profile": "ymmr", "n": "5", "r": "2", "w": "2"}
+    _url_query(d, profile="ymmr", n="5", r="2", w="2")
 
     # bad input: a message in the page, the last good numbers stay
     _set(d, "r", "7")
@@ -281,9 +292,7 @@ def test_explorer_topology_mode_in_headless_chromium(driver: Any, server: str, t
     _state_of(d, dcs=("us:3,eu:2,ap:1", "east:3,west:3"), read_dc=("", ""))
     _check_against_predict_dc(d, "us:3,eu:2,ap:1", "constant(40)", "QUORUM", "LOCAL_QUORUM", "us", "ap")
     _wait(d, TABLE_JS, "", lambda m: "ap" in m["text"] and "eu" in m["text"])
-    query = parse_qs(urlparse(d.current_url).query)
-    assert {k: query[k][0] for k in ("mode", "dcs", "read_level")} == {
-        "mode": "topology", "dcs": "us:3,eu:2,ap:1", "read_level": "QUORUM"}
+    _url_query(d, mode="topology", dcs="us:3,eu:2,ap:1", read_level="QUORUM")
 
     # a level the replicas cannot meet: a message in the page, the last good numbers stay
     _set(d, "write-level", "EACH_QUORUM")

@@ -367,7 +367,6 @@ class Explorer:
         self._cache_bytes = cache_bytes
         self._traces: OrderedDict[str, Profile] = OrderedDict()  # parsed uploads by content digest
         self._pairs: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # topology mode: draws per DC pair
-        self._views: dict[tuple[Any, ...], Any] = {}
         self._nums: dict[tuple[Any, ...], Any] = {}  # (pair view, levels, target, t) -> numbers
 
     # -- the profile --------------------------------------------------------------------------
@@ -469,37 +468,36 @@ class Explorer:
 
     # -- topology mode ------------------------------------------------------------------------------
 
-    def _pair_draws(self, prof: Profile, key: tuple[Any, ...], st: ExplorerState, wdc: str, rdc: str) -> Any:
-        """The shared draws of one (write DC, read DC) pair (cached like the grid samples)."""
+    def _pair_view(self, prof: Profile, key: tuple[Any, ...], st: ExplorerState, wdc: str, rdc: str) -> Any:
+        """The shared draws of one (write DC, read DC) pair and their per-requirement reductions
+        (``recommender.topology._LayoutView``), cached together like the grid samples: at most a
+        quarter of the explorer's cache, about (40 ΣRF + 200) bytes per trial each."""
         from ..analytic.multidc import Layout
-        from ..recommender.topology import _draw_pair
+        from ..recommender.topology import _draw_pair, _LayoutView
 
         topo = topology_of(st)
         k = ("pair", key, st.dcs, st.wan, st.fanout, st.trials, st.seed, wdc, rdc)
         got = self._pairs.get(k)
         if got is not None:
             self._pairs.move_to_end(k)
-            return topo, got
+            return topo, k, got[0]
         layout = Layout.of(topo)
-        got = (layout, _draw_pair(prof, topo, layout, wdc, rdc, st.trials, st.seed, st.fanout))
-        self._pairs[k] = got
-        while sum(40 * g[0].n * st.trials for g in self._pairs.values()) > self._cache_bytes // 4 and len(self._pairs) > 1:
+        draws = _draw_pair(prof, topo, layout, wdc, rdc, st.trials, st.seed, st.fanout)
+        view = _LayoutView(topo, layout, layout.rf, draws, wdc, rdc, st.fanout)
+        self._pairs[k] = (view, (40 * layout.n + 200) * st.trials)
+        while sum(size for _, size in self._pairs.values()) > self._cache_bytes // 4 and len(self._pairs) > 1:
             self._pairs.popitem(last=False)
-        return topo, got
+        return topo, k, view
 
     def _pair_numbers(self, prof: Profile, key: tuple[Any, ...], st: ExplorerState, wdc: str, rdc: str,
                       read_level: str, write_level: str, ts: tuple[float, ...], arrays: bool = True) -> tuple[Any, Any, Any]:
         """(numbers, thresholds, (read latencies, write latencies)) of one pair at two levels; with
         ``arrays=False`` the numbers only (cached) and two Nones."""
         from ..levels import resolve
-        from ..recommender.topology import _latency, _LayoutView, _numbers
+        from ..recommender.topology import _latency, _numbers
 
-        topo, (layout, draws) = self._pair_draws(prof, key, st, wdc, rdc)
-        vk = ("view", key, st.dcs, st.wan, st.fanout, st.trials, st.seed, wdc, rdc)
-        view = self._views.get(vk)
-        if view is None:
-            view = _LayoutView(topo, layout, layout.rf, draws, wdc, rdc, st.fanout)
-            self._views = {vk: view, **{k: v for k, v in list(self._views.items())[:7]}}
+        topo, vk, view = self._pair_view(prof, key, st, wdc, rdc)
+        layout = view.layout
         rf = topo.replication()
         read, write = resolve(read_level, "read", rf, rdc), resolve(write_level, "write", rf, wdc)
         nk = (vk, read_level, write_level, st.target, ts)
