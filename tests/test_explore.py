@@ -175,3 +175,90 @@ def test_app_shows_what_a_bad_url_asks_for_and_draws_what_the_controls_show() ->
 def test_cli_explore_rejects_a_bad_port(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_in_process(["explore", "--port", "0", "--no-browser"], capsys)
     assert code == 2 and "--port: must be between 1 and 65535" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# Topology mode (issue 19)
+
+TOPO = replace(SMALL, mode="topology", dcs="east:3,west:2", wan="shifted(exponential(mean=3), by=20)")
+
+
+def _pair_prediction(st: ExplorerState, read_level: str, write_level: str, wdc: str, rdc: str) -> object:
+    from pbs_sim.analytic.multidc import predict_dc_pair
+    from pbs_sim.explore.state import topology_of
+    from pbs_sim.levels import resolve
+
+    topo = topology_of(st)
+    rf = topo.replication()
+    return predict_dc_pair(st.profile, topo, resolve(read_level, "read", rf, rdc), resolve(write_level, "write", rf, wdc),
+                           wdc, rdc, trials=st.trials, seed=st.seed, target=st.target, t_ms=[st.t_ms],
+                           fanout=st.fanout).result
+
+
+@pytest.mark.parametrize(
+    "st",
+    [TOPO, replace(TOPO, read_level="QUORUM", write_level="ONE", fanout="quorum", read_dc="east", t_ms=25.0),
+     replace(TOPO, read_level="EACH_QUORUM", write_level="LOCAL_ONE", write_dc="west", target=0.99)],
+    ids=["default-levels", "quorum-read-in-east", "each-quorum"],
+)
+def test_topology_view_equals_predict_dc_pair(st: ExplorerState) -> None:
+    """The shown pair's numbers and curve are predict_dc_pair's with the same seed; the trade-off
+    plot has every level pair the replicas can meet; the table has every (write DC, read DC)."""
+    ex = Explorer()
+    v = ex.view(st)
+    wdc, rdc = st.write_dc or "east", st.read_dc or "west"
+    res = _pair_prediction(st, st.read_level, st.write_level, wdc, rdc)
+    assert (v.write_dc, v.read_dc) == (wdc, rdc)
+    assert v.p_consistent_at_t == float(res.p_consistent(st.t_ms))
+    assert v.t_visibility_ms == res.t_visibility_ms and v.t_visibility_ci_ms == res.t_visibility_ci_ms
+    assert v.p_consistent_at_t0 == res.p_consistent_at_t0
+    assert v.read_p999_ms == res.read_latency_ms["p99.9"] and v.write_p999_ms == res.write_latency_ms["p99.9"]
+    assert np.array_equal(v.curve["p_consistent"], res.consistent_count(v.curve["t_ms"]) / res.trials)
+    assert sum(v.tradeoff["current"]) == 1 and len(v.tradeoff["label"]) == 64  # RF 3 and 2: every level can be met
+    assert len(v.table) == 4 and v.table.shown.sum() == 1
+    other = v.table[(v.table.write_dc == "west") & (v.table.read_dc == "east")].iloc[0]
+    want = _pair_prediction(st, st.read_level, st.write_level, "west", "east")
+    assert other.p_consistent_at_t == float(want.p_consistent(st.t_ms)) and other.t_visibility_ms == want.t_visibility_ms
+
+
+def test_topology_mode_bad_input_names_the_control_and_urls_round_trip() -> None:
+    ex = Explorer()
+    for change, message in [
+        ({"dcs": "east"}, "datacenters: 'east': expected name:RF"),
+        ({"dcs": "east:3,east:2"}, "datacenters: east is named twice"),
+        ({"dcs": "east:0,west:0"}, "datacenters: no datacenter holds replicas"),
+        ({"wan": "constant(-"}, "WAN delay: "),
+        ({"read_level": "ANY"}, "read level: ANY is only supported for writes"),
+        ({"write_level": "THREE", "dcs": "east:1,west:1"}, "write level: THREE needs 3 replies but there are 2"),
+        ({"read_dc": "north"}, "read DC: 'north' is not a datacenter (east, west)"),
+        ({"profile": "wan"}, "profile: wan adds its own WAN delay"),
+        ({"mode": "3d"}, "model: '3d' is not one of flat, topology"),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            ex.view(replace(TOPO, **change))  # type: ignore[arg-type]
+        assert str(info.value).startswith(message) and "\n" not in str(info.value), (change, str(info.value))
+    st, msgs = parse_query(TOPO.to_query())
+    assert (st, msgs) == (TOPO, [])
+    st, msgs = parse_query({**TOPO.to_query(), "read_dc": "north"})
+    assert st == TOPO and msgs[0].startswith("URL parameter read_dc=north: 'north' is not a datacenter")
+
+
+def test_app_topology_mode_switches_controls_and_draws_the_pair() -> None:
+    pytest.importorskip("panel")
+    from pbs_sim.explore.app import ExplorerApp
+
+    app = ExplorerApp(SMALL, sync_url=False)
+    assert app.topology_box.visible is False and app.recommender_box.visible
+    app.widgets["mode"].value = "topology"
+    assert app.alert.visible is False and app.topology_box.visible and not app.flat_box.visible
+    assert 'id="pbs-read-dc">west<' in app.headline.object and "at LOCAL_QUORUM" in app.headline.object
+    assert len(app.src_trade.data["label"]) == 64 and "write DC" in app.table.object.columns
+    app.widgets["dcs"].value = "a:1,b:2,c:2"  # the DC selects follow: the first writes, the last reads
+    assert app.widgets["write_dc"].options == ["a", "b", "c"] and app.widgets["read_dc"].value == "c"
+    assert 'id="pbs-read-dc">c<' in app.headline.object and len(app.table.object) == 9
+    app.widgets["read_dc"].value = "b"
+    assert 'id="pbs-read-dc">b<' in app.headline.object and app.state().read_dc == "b"
+    app.widgets["write_level"].value = "THREE"
+    assert app.widgets["write_level"].value == "THREE" and not app.alert.visible  # ΣRF = 5
+    app.widgets["dcs"].value = "a:1,b:1"
+    assert app.alert.visible and "THREE needs 3 replies" in app.alert.object

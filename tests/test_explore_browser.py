@@ -163,6 +163,18 @@ def _state_of(d: Any, **expected: Any) -> dict[str, list[str]]:
     return parse_qs(got["state"] or "")
 
 
+def _url_query(d: Any, **expected: str) -> dict[str, list[str]]:
+    """Wait until the page's URL carries these values (it is pushed after the figures, so it may
+    trail the headline by a message); return its query."""
+    query: dict[str, list[str]] = {}
+    for _ in range(POLLS):
+        query = parse_qs(urlparse(d.current_url).query)
+        if all(query.get(k, [None])[0] == v for k, v in expected.items()):
+            return query
+        time.sleep(0.1)
+    raise AssertionError(f"{POLLS} looks at the URL: never {expected}, last {query}")
+
+
 def _check_against_predict(d: Any, profile: str, n: int, r: int, w: int) -> None:
     res = pbs_sim.predict(profile, n, r, w, trials=DEFAULT_TRIALS, seed=1, target=0.999, t_ms=[10.0])
     p = d.execute_script(READ_JS, "#pbs-p-consistent")
@@ -194,8 +206,7 @@ def test_explorer_in_headless_chromium(driver: Any, server: str, tmp_path: Path)
     _state_of(d, profile=("ymmr", "lnkd-disk"), n=(5, 3), r=(2, 1), w=(2, 1))
     _check_against_predict(d, "ymmr", 5, 2, 2)
     # the URL carries the state
-    query = parse_qs(urlparse(d.current_url).query)
-    assert {k: query[k][0] for k in ("profile", "n", "r", "w")} == {"profile": "ymmr", "n": "5", "r": "2", "w": "2"}
+    _url_query(d, profile="ymmr", n="5", r="2", w="2")
 
     # bad input: a message in the page, the last good numbers stay
     _set(d, "r", "7")
@@ -227,3 +238,74 @@ def test_explorer_in_headless_chromium(driver: Any, server: str, tmp_path: Path)
     _check_against_predict(d, "lnkd-disk", 3, 2, 1)
     shown = d.execute_script(FIND_JS + "return find(document, '.pbs-profile').shadowRoot.querySelector('select').value;")
     assert shown == "lnkd-disk"  # the control shows the profile drawn
+
+
+TABLE_JS = FIND_JS + """
+const host = find(document, '.pbs-table');
+if (!host) return null;
+return {text: host.shadowRoot ? host.shadowRoot.textContent : host.textContent};
+"""
+
+
+def _check_against_predict_dc(d: Any, dcs: str, wan: str, read_level: str, write_level: str, wdc: str, rdc: str) -> None:
+    from pbs_sim.analytic.multidc import predict_dc_pair
+    from pbs_sim.explore.state import ExplorerState, topology_of
+    from pbs_sim.levels import resolve
+
+    topo = topology_of(ExplorerState(mode="topology", dcs=dcs, wan=wan, read_level=read_level, write_level=write_level))
+    rf = topo.replication()
+    res = predict_dc_pair("lnkd-disk", topo, resolve(read_level, "read", rf, rdc), resolve(write_level, "write", rf, wdc),
+                          wdc, rdc, trials=DEFAULT_TRIALS, seed=1, target=0.999, t_ms=[10.0]).result
+    p = d.execute_script(READ_JS, "#pbs-p-consistent")
+    t = d.execute_script(READ_JS, "#pbs-t-visibility")
+    assert float(p["value"]) == float(res.p_consistent(10.0)), (read_level, write_level, wdc, rdc, p)
+    assert float(t["value"]) == res.t_visibility_ms, (read_level, write_level, wdc, rdc, t)
+    assert d.execute_script(READ_JS, "#pbs-read-dc")["text"] == rdc
+    assert d.execute_script(READ_JS, "#pbs-write-dc")["text"] == wdc
+
+
+def test_explorer_topology_mode_in_headless_chromium(driver: Any, server: str, tmp_path: Path) -> None:
+    """Switch the page to datacenters, change the read level, the read DC and the datacenters
+    through the page's own inputs, and see the pair's numbers (predict_dc_pair's, exactly), the
+    per-pair table and the URL follow."""
+    d = driver
+    d.get(server)
+    _state_of(d, n=(3, 3))
+    _set(d, "mode", "topology")
+    _state_of(d, mode=("topology", "flat"))
+    _check_against_predict_dc(d, "east:3,west:3", "constant(40)", "LOCAL_QUORUM", "LOCAL_QUORUM", "east", "west")
+    # a local-quorum read 40 ms away from the write: stale at 10 ms, so the table's east -> west row says so
+    table = _wait(d, TABLE_JS, "", lambda m: "write DC" in m["text"] and "west" in m["text"])
+    assert "east" in table["text"]
+
+    local = float(d.execute_script(READ_JS, "#pbs-p-consistent")["value"])
+    _set(d, "read-level", "QUORUM")  # 4 of 6: the read waits for an east reply, which nearly always has the write
+    _state_of(d, mode=("topology", "flat"), read_level=("QUORUM", "LOCAL_QUORUM"))
+    _check_against_predict_dc(d, "east:3,west:3", "constant(40)", "QUORUM", "LOCAL_QUORUM", "east", "west")
+    assert float(d.execute_script(READ_JS, "#pbs-p-consistent")["value"]) > local + 0.5
+
+    _set(d, "read-dc", "east")  # the write's own datacenter
+    _state_of(d, mode=("topology", "flat"), read_dc=("east", ""))
+    _check_against_predict_dc(d, "east:3,west:3", "constant(40)", "QUORUM", "LOCAL_QUORUM", "east", "east")
+
+    _set(d, "dcs", "us:3,eu:2,ap:1")  # new datacenters: the selects offer them, the last one reads
+    _state_of(d, dcs=("us:3,eu:2,ap:1", "east:3,west:3"), read_dc=("", ""))
+    _check_against_predict_dc(d, "us:3,eu:2,ap:1", "constant(40)", "QUORUM", "LOCAL_QUORUM", "us", "ap")
+    _wait(d, TABLE_JS, "", lambda m: "ap" in m["text"] and "eu" in m["text"])
+    _url_query(d, mode="topology", dcs="us:3,eu:2,ap:1", read_level="QUORUM")
+
+    # a level the replicas cannot meet: a message in the page, the last good numbers stay
+    _set(d, "write-level", "EACH_QUORUM")
+    _state_of(d, write_level=("EACH_QUORUM", "LOCAL_QUORUM"))
+    _set(d, "read-level", "LOCAL_ONE")
+    _state_of(d, write_level=("EACH_QUORUM", "LOCAL_QUORUM"), read_level=("LOCAL_ONE", "LOCAL_QUORUM"))
+    _check_against_predict_dc(d, "us:3,eu:2,ap:1", "constant(40)", "LOCAL_ONE", "EACH_QUORUM", "us", "ap")
+    _set(d, "dcs", "us:3,eu:0")
+    _wait(d, MESSAGE_JS, "", lambda m: m["shown"] and "read level: LOCAL_ONE from eu: eu holds no replicas" in m["text"])
+    _check_against_predict_dc(d, "us:3,eu:2,ap:1", "constant(40)", "LOCAL_ONE", "EACH_QUORUM", "us", "ap")
+    d.save_screenshot(str(tmp_path / "explorer-topology.png"))
+
+    # a shared URL opens the same topology view
+    d.get(server + "?mode=topology&dcs=a:1,b:2&read_level=LOCAL_ONE&write_level=EACH_QUORUM&write_dc=b&read_dc=a")
+    _state_of(d, mode=("topology", "flat"), dcs=("a:1,b:2", "east:3,west:3"), write_dc=("b", ""), read_dc=("a", ""))
+    _check_against_predict_dc(d, "a:1,b:2", "constant(40)", "LOCAL_ONE", "EACH_QUORUM", "b", "a")

@@ -103,48 +103,117 @@ def render(rec: object, ns: list[int]) -> str:
     return "\n".join(lines)
 
 
+TOPOLOGY_ONLY = ("rf", "max_total_rf", "read_levels", "write_levels", "pairs", "percentile", "at_ms",
+                 "min_p_consistent", "available_when_cut")
+FLAT_ONLY = ("profile", "n_text", "sloppy_nodes", "durability_file", "max_loss_per_year")
+
+
+def _flag(name: str) -> str:
+    return "--" + {"n_text": "n", "durability_file": "durability"}.get(name, name).replace("_", "-")
+
+
+def _float_option(name: str, text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(_flag(name), None, f"{text.strip()!r} is not a number of ms") from None
+
+
 @click.command("recommend")
-@click.option("--profile", required=True, metavar="NAME|PATH",
+@click.option("--profile", default=None, metavar="NAME|PATH",
               help="Built-in profile, exponential(...), a profile TOML, or a CSV latency trace (columns w,a,r,s or one column).")
+@click.option("--scenario", "scenario", default=None, metavar="SCENARIO.toml",
+              help="Search a topology instead: the scenario's [topology] (datacenters, racks, links) and profile; "
+                   "RF per datacenter (--rf) and the named read and write levels are chosen. Instead of --profile/--n.")
 @click.option("--n", "n_text", default="3..7", show_default=True, metavar="3..7",
               help="Replication factors to consider: N, a range like 3..7, or a list 3,5,7.")
-@click.option("--max-read-ms", type=float, default=None, metavar="P99.9", help="Bound on read latency at the 99.9th percentile.")
-@click.option("--max-write-ms", type=float, default=None, metavar="P99.9", help="Bound on write latency at the 99.9th percentile.")
+@click.option("--rf", default=None, metavar="1..3|DC=1..3,...",
+              help="With --scenario: RF bounds, one range for every datacenter or DC=RANGE pairs "
+                   "(default 1..min(3, nodes) each; RF_d <= nodes_d).")
+@click.option("--max-total-rf", type=int, default=None, metavar="M", help="With --scenario: consider ΣRF <= M only.")
+@click.option("--read-levels", default=None, metavar="L1,L2,...",
+              help="With --scenario: read levels to consider (default ONE,LOCAL_ONE,TWO,THREE,LOCAL_QUORUM,QUORUM,"
+                   "EACH_QUORUM,ALL).")
+@click.option("--write-levels", default=None, metavar="L1,L2,...", help="With --scenario: write levels (same default; ANY on request).")
+@click.option("--pairs", default="all", show_default=True, metavar="all|cross|local|W:R,...",
+              help="With --scenario: the (write DC, read DC) pairs the staleness targets cover.")
+@click.option("--max-read-ms", default=None, metavar="MS|DC=MS,...",
+              help="Bound on read latency at the 99.9th percentile (--scenario: at --percentile, in every client "
+                   "datacenter or DC=MS per datacenter).")
+@click.option("--max-write-ms", default=None, metavar="MS|DC=MS,...", help="Bound on write latency, as --max-read-ms.")
+@click.option("--percentile", default="p99.9", show_default=True, type=click.Choice(["p50", "p99", "p99.9"]),
+              help="With --scenario: the latency percentile the bounds and the ranking use.")
 @click.option("--max-t-visibility-ms", type=float, default=None, metavar="T",
-              help="Bound on the t-visibility at --target (ms after commit until reads are consistent with that probability).")
+              help="Bound on the t-visibility at --target (ms after commit until reads are consistent with that "
+                   "probability; --scenario: for every pair of --pairs).")
 @click.option("--target", type=float, default=0.999, show_default=True, help="Probability in (0, 1) for the t-visibility.")
+@click.option("--at-ms", type=float, default=None, metavar="T",
+              help="With --scenario and --min-p-consistent: the time after commit the probability is taken at.")
+@click.option("--min-p-consistent", type=float, default=None, metavar="P",
+              help="With --scenario: P(consistent at --at-ms) >= P for every pair of --pairs (P in (0, 1]).")
 @click.option("--node-availability", type=float, default=0.999, show_default=True, metavar="A",
               help="Probability each node is up (independently): binomial model of strict quorums.")
 @click.option("--sloppy-nodes", type=int, default=None, metavar="M",
               help="Score availability for sloppy quorums over a ring of M nodes (fallbacks included) "
                    "instead of strict quorums.")
 @click.option("--min-availability", type=float, default=None, metavar="P",
-              help="Minimum availability of both reads and writes, e.g. 0.9999.")
+              help="Minimum availability of both reads and writes, e.g. 0.9999 (--scenario: in every client datacenter).")
+@click.option("--available-when-cut", type=click.Choice(["reads", "writes", "both"]), default=None,
+              help="With --scenario: these still complete when any one datacenter is cut off (both sides, replicas up).")
 @click.option("--max-loss-per-year", type=float, default=None, metavar="X",
               help="Bound on P(data loss in a year), e.g. 1e-6 (needs --durability).")
 @click.option("--durability", "durability_file", type=click.Path(dir_okay=False), default=None, metavar="FILE.toml",
               help="A scenario file whose [placement] and [failure_model] state the cluster; P(loss per year) "
                    "is computed for every N by the analytic engine.")
-@click.option("--trials", type=int, default=100_000, show_default=True, help="Monte Carlo trials per N.")
+@click.option("--trials", type=int, default=100_000, show_default=True,
+              help="Monte Carlo trials per N (--scenario: per DC pair, default 20,000).")
 @click.option("--seed", type=int, default=None,
-              help="Root seed in [0, 2**63) (default: a fresh one, printed so it can be given back).")
+              help="Root seed in [0, 2**63) (default: a fresh one, printed so it can be given back; "
+                   "--scenario: its run.seed).")
 @click.option("--fanout", default="all", show_default=True, metavar="all|quorum", help="Read fan-out, as in predict.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the report.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the full scored table as CSV (or .parquet).")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Progress on stderr: a bar on a terminal, else a line with the time left now and then.")
+@click.pass_context
 def recommend(
-    profile: str, n_text: str, max_read_ms: float | None, max_write_ms: float | None,
-    max_t_visibility_ms: float | None, target: float, node_availability: float, sloppy_nodes: int | None,
-    min_availability: float | None, max_loss_per_year: float | None, durability_file: str | None, trials: int,
-    seed: int | None, fanout: str, as_json: bool, out: str | None, progress: bool,
+    ctx: click.Context, profile: str | None, scenario: str | None, n_text: str, rf: str | None,
+    max_total_rf: int | None, read_levels: str | None, write_levels: str | None, pairs: str,
+    max_read_ms: str | None, max_write_ms: str | None, percentile: str, max_t_visibility_ms: float | None,
+    target: float, at_ms: float | None, min_p_consistent: float | None, node_availability: float,
+    sloppy_nodes: int | None, min_availability: float | None, available_when_cut: str | None,
+    max_loss_per_year: float | None, durability_file: str | None, trials: int, seed: int | None, fanout: str,
+    as_json: bool, out: str | None, progress: bool,
 ) -> None:
     """Score every (N, R, W) against latency, staleness and availability targets and rank the
-    feasible ones (exit status 1 when none is feasible; the closest is shown).
+    feasible ones (exit status 1 when none is feasible; the closest is shown). With --scenario,
+    score every RF per datacenter and named read and write level of its topology instead.
 
     Example: pbs-sim recommend --profile lnkd-disk --n 3..5 --max-read-ms 2 --max-write-ms 20
     --max-t-visibility-ms 10 --min-availability 0.9999
     """
+    values = dict(ctx.params)
+    given = {name for name in values if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}
+    if scenario is not None:
+        wrong = [name for name in FLAT_ONLY if name in given]
+        if wrong:
+            raise ConfigError(_flag(wrong[0]), None, "not with --scenario (the topology search takes --rf, the "
+                                                     "scenario's profile and its datacenters)")
+        from .recommend_dc import recommend_scenario_file
+
+        rec = recommend_scenario_file(scenario, values, given)
+        if rec.feasible.empty:
+            sys.exit(1)
+        return
+    wrong = [name for name in TOPOLOGY_ONLY if name in given]
+    if wrong:
+        raise ConfigError(_flag(wrong[0]), None, "needs --scenario FILE with [topology] (it chooses RF per datacenter and levels)")
+    if profile is None:
+        param = next(p for p in ctx.command.params if p.name == "profile")
+        raise click.MissingParameter(ctx=ctx, param=param)
+    read_bound, write_bound = _float_option("max_read_ms", max_read_ms), _float_option("max_write_ms", max_write_ms)
     from ..recommender import parse_n_range
     from ..recommender import recommend as run_recommend
 
@@ -179,7 +248,7 @@ def recommend(
     bar = Progress(trials * len(ns), "trial", "recommend", enabled=progress and sum(ns) * trials >= PROGRESS_MIN_WORK)
     try:
         rec = run_recommend(
-            prof, ns, max_read_ms=max_read_ms, max_write_ms=max_write_ms,
+            prof, ns, max_read_ms=read_bound, max_write_ms=write_bound,
             max_t_visibility_ms=max_t_visibility_ms, target=target, node_availability=node_availability,
             min_availability=min_availability, availability=model, max_loss_per_year=max_loss_per_year,
             durability=durability, trials=trials, seed=seed, fanout=fanout, progress=bar,

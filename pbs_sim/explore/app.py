@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 from ..errors import PbsSimError
 from ..recommender.availability import format_availability
-from .state import PROFILE_CHOICES, Explorer, ExplorerState, View, parse_query
+from .state import MODES, PROFILE_CHOICES, Explorer, ExplorerState, View, parse_dcs, parse_query
 
 TABLE_COLUMNS = {
     "rank": "rank", "n": "N", "r": "R", "w": "W", "read_latency_p999_ms": "read p99.9 ms",
@@ -32,6 +32,14 @@ TABLE_COLUMNS = {
     "read_availability": "read avail.", "write_availability": "write avail.", "pareto": "Pareto front",
     "misses": "misses",
 }
+
+
+PAIR_COLUMNS = {
+    "write_dc": "write DC", "read_dc": "read DC", "p_consistent_at_t": "P(consistent at t)",
+    "t_visibility_ms": "t-visibility ms", "read_latency_p999_ms": "read p99.9 ms", "write_latency_p999_ms": "write p99.9 ms",
+    "shown": "shown", "note": "note",
+}
+LEVEL_CHOICES = ("ONE", "LOCAL_ONE", "TWO", "THREE", "LOCAL_QUORUM", "QUORUM", "EACH_QUORUM", "ALL")
 
 
 def _fmt_ms(x: float) -> str:
@@ -47,10 +55,20 @@ def headline_html(v: View) -> str:
     def num(ident: str, value: float, text: str) -> str:
         return f'<span id="{ident}" data-value="{value!r}">{html.escape(text)}</span>'
 
+    if v.mode == "topology":
+        dcs = ", ".join(f"{html.escape(n)} RF {k}" for n, k in v.datacenters)
+        store = (f"<b>{html.escape(v.profile_name)}</b>, datacenters {dcs} (WAN {html.escape(st.wan)}), "
+                 f'write in <span id="pbs-write-dc">{html.escape(v.write_dc)}</span> at {v.write_level}, read in '
+                 f'<span id="pbs-read-dc">{html.escape(v.read_dc)}</span> at {v.read_level}')
+        strict = ""
+    else:
+        store = f"<b>{html.escape(v.profile_name)}</b>, N={st.n} R={st.r} W={st.w}"
+        strict = ("<br><i>R + W &gt; N: a strict quorum, every read is consistent in this model</i>"
+                  if st.r + st.w > st.n else "")
     return (
         f'<div id="pbs-headline" data-state="{html.escape(urlencode(st.to_query()))}" '
         f'style="font-size: 15px; line-height: 1.6">'
-        f"<b>{html.escape(v.profile_name)}</b>, N={st.n} R={st.r} W={st.w}, read fan-out {st.fanout}, "
+        f"{store}, read fan-out {st.fanout}, "
         f"{st.trials:,} trials, seed {st.seed}<br>"
         f"P(consistent at t = {st.t_ms:g} ms) = "
         + num("pbs-p-consistent", v.p_consistent_at_t, f"{100 * v.p_consistent_at_t:.3f} %")
@@ -62,7 +80,7 @@ def headline_html(v: View) -> str:
         + num("pbs-p0", v.p_consistent_at_t0, f"{100 * v.p_consistent_at_t0:.3f} %")
         + " · read p99.9 " + num("pbs-read-p999", v.read_p999_ms, _fmt_ms(v.read_p999_ms))
         + " · write p99.9 " + num("pbs-write-p999", v.write_p999_ms, _fmt_ms(v.write_p999_ms))
-        + ("<br><i>R + W &gt; N: a strict quorum, every read is consistent in this model</i>" if st.r + st.w > st.n else "")
+        + strict
         + "</div>"
     )
 
@@ -113,6 +131,7 @@ class ExplorerApp:
         def mk(cls: Any, label: str, **kw: Any) -> Any:
             return cls(**{label_key: label}, **kw)
 
+        dc_names = self._dc_options(st.dcs)
         self.widgets: dict[str, Any] = {
             "profile": mk(w.Select, "Profile", options=list(PROFILE_CHOICES), value=st.profile),
             "w_dist": mk(w.TextInput, "W delay (write)", value=st.w_dist),
@@ -135,9 +154,17 @@ class ExplorerApp:
             "max_t_visibility_ms": mk(w.TextInput, "max t-visibility (ms)", value=st.max_t_visibility_ms, placeholder="none"),
             "node_availability": mk(w.FloatInput, "node availability", value=st.node_availability, step=0.0001),
             "min_availability": mk(w.TextInput, "min availability", value=st.min_availability, placeholder="none"),
+            "mode": mk(w.Select, "Model", options=list(MODES), value=st.mode),
+            "dcs": mk(w.TextInput, "Datacenters (name:RF, ...)", value=st.dcs),
+            "wan": mk(w.TextInput, "WAN delay between datacenters (one way, ms)", value=st.wan),
+            "read_level": mk(w.Select, "Read level", options=list(LEVEL_CHOICES), value=st.read_level),
+            "write_level": mk(w.Select, "Write level", options=[*LEVEL_CHOICES, "ANY"], value=st.write_level),
+            "write_dc": mk(w.Select, "Write DC", options=dc_names, value=st.write_dc or (dc_names[0] if dc_names else None)),
+            "read_dc": mk(w.Select, "Read DC", options=dc_names, value=st.read_dc or (dc_names[-1] if dc_names else None)),
         }
         narrow = {"n", "r", "w"}
-        half = {"t_ms", "target", "trials", "seed", "max_read_ms", "max_write_ms", "node_availability", "min_availability"}
+        half = {"t_ms", "target", "trials", "seed", "max_read_ms", "max_write_ms", "node_availability", "min_availability",
+                "read_level", "write_level", "write_dc", "read_dc"}
         for key, widget in self.widgets.items():
             widget.css_classes = [f"pbs-{key.replace('_', '-')}"]
             widget.width = 110 if key in narrow else 170 if key in half else 350
@@ -202,22 +229,30 @@ class ExplorerApp:
 
         ww = self.widgets
         self.custom_box = pn.Column(ww["w_dist"], ww["a_dist"], ww["r_dist"], ww["s_dist"])
-        controls = pn.Column(
-            "### Store", ww["profile"], self.custom_box, self.trace, pn.Row(ww["n"], ww["r"], ww["w"]),
-            ww["fanout"], pn.Row(ww["t_ms"], ww["target"]), pn.Row(ww["trials"], ww["seed"]),
+        self.flat_box = pn.Row(ww["n"], ww["r"], ww["w"])
+        self.topology_box = pn.Column(
+            ww["dcs"], ww["wan"], pn.Row(ww["read_level"], ww["write_level"]), pn.Row(ww["write_dc"], ww["read_dc"]),
+            css_classes=["pbs-topology-controls"],
+        )
+        self.recommender_box = pn.Column(
             "### Recommender targets", ww["n_range"], pn.Row(ww["max_read_ms"], ww["max_write_ms"]),
             ww["max_t_visibility_ms"], pn.Row(ww["node_availability"], ww["min_availability"]),
-            self.timing, width=380,
+        )
+        controls = pn.Column(
+            "### Store", ww["mode"], ww["profile"], self.custom_box, self.trace, self.flat_box, self.topology_box,
+            ww["fanout"], pn.Row(ww["t_ms"], ww["target"]), pn.Row(ww["trials"], ww["seed"]),
+            self.recommender_box, self.timing, width=380,
         )
         # The recommender table gets the full width of its own row, and scrolls sideways rather than
         # being cut off (beside the trade-off plot, at 1,400 px, its last columns were clipped).
         self.table.styles = {"overflow-x": "auto"}
+        self.table_title = pn.pane.Markdown("### Recommended configurations")
         main = pn.Column(
             self.alert, self.headline,
             pn.Row(pn.pane.Bokeh(fc, sizing_mode="stretch_width"), pn.pane.Bokeh(fl, sizing_mode="stretch_width"),
                    sizing_mode="stretch_width"),
             pn.pane.Bokeh(ft, sizing_mode="stretch_width"),
-            pn.Column("### Recommended configurations", self.table_note, self.table, sizing_mode="stretch_width",
+            pn.Column(self.table_title, self.table_note, self.table, sizing_mode="stretch_width",
                       css_classes=["pbs-recommendations"]),
             sizing_mode="stretch_width",
         )
@@ -235,10 +270,38 @@ class ExplorerApp:
 
     # -- state <-> widgets <-> URL ---------------------------------------------------------------
 
+    @staticmethod
+    def _dc_options(text: str) -> list[str]:
+        try:
+            return [n for n, _ in parse_dcs(text)]
+        except PbsSimError:
+            return []
+
+    def _sync_dc_options(self) -> None:
+        """The write and read DC selects offer the datacenters typed (the first and the last by default)."""
+        names = self._dc_options(self.widgets["dcs"].value)
+        if not names:
+            return  # a bad datacenters text: validation shows its message, the selects keep their options
+        suspend, self._suspend = self._suspend, True
+        try:
+            for key, default in (("write_dc", names[0]), ("read_dc", names[-1])):
+                widget = self.widgets[key]
+                value = widget.value if widget.value in names else default
+                if list(widget.options) != names:
+                    widget.options = names
+                if widget.value != value:
+                    widget.value = value
+        finally:
+            self._suspend = suspend
+
     def state(self) -> ExplorerState:
         values = {f.name: self.widgets[f.name].value for f in fields(ExplorerState)}
         with contextlib.suppress(ValueError):  # else kept as typed: validation names the seed control
             values["seed"] = int(str(values["seed"]).strip())
+        names = self._dc_options(str(values["dcs"]))
+        if names:  # the first / last datacenter is the default: "" keeps the URL short
+            values["write_dc"] = "" if values["write_dc"] in (None, names[0]) else values["write_dc"]
+            values["read_dc"] = "" if values["read_dc"] in (None, names[-1]) else values["read_dc"]
         return ExplorerState(**values)
 
     def set_state(self, st: ExplorerState) -> None:
@@ -246,10 +309,20 @@ class ExplorerApp:
         self._suspend = True
         try:
             for f in fields(ExplorerState):
+                if f.name in ("write_dc", "read_dc"):
+                    continue
                 value = str(st.seed) if f.name == "seed" else getattr(st, f.name)
                 widget = self.widgets[f.name]
                 if widget.value != value:
                     widget.value = value
+            names = self._dc_options(st.dcs)
+            for key, default in (("write_dc", names[0] if names else ""), ("read_dc", names[-1] if names else "")):
+                widget = self.widgets[key]
+                if list(widget.options) != names:
+                    widget.options = names
+                want = getattr(st, key) or default
+                if widget.value != want:
+                    widget.value = want
         finally:
             self._suspend = False
         self._show_profile_controls()
@@ -272,6 +345,8 @@ class ExplorerApp:
         if self._suspend:
             return
         self._url_messages = []
+        if any(getattr(e, "obj", None) is self.widgets["dcs"] for e in events):
+            self._sync_dc_options()
         self._show_profile_controls()
         self.update()
 
@@ -284,6 +359,10 @@ class ExplorerApp:
         kind = self.widgets["profile"].value
         self.custom_box.visible = kind == "custom"
         self.trace.visible = kind == "trace"
+        topo = self.widgets["mode"].value == "topology"
+        self.flat_box.visible = not topo
+        self.recommender_box.visible = not topo
+        self.topology_box.visible = topo
 
     # -- the update ---------------------------------------------------------------------------------
 
@@ -361,7 +440,31 @@ class ExplorerApp:
         now_data["align"] = [facing(tr["t_visibility_ms"][i], 10)[0] for i in now]
         now_data["x_offset"] = [facing(tr["t_visibility_ms"][i], 10)[1] for i in now]
         self.src_now.data = now_data
+        topo = v.mode == "topology"
+        from bokeh.models.annotations import Title
+
+        for fig, text in ((self.fig_trade, f"Every (read level, write level) for writes in {v.write_dc}, reads in "
+                           f"{v.read_dc}: latency vs staleness" if topo else "Every (R, W) of this N: latency vs staleness"),
+                          (self.fig_latency, "Latency CDFs (this pair's read and write levels)" if topo
+                           else "Latency CDFs (R-th read response, W-th write ack)")):
+            if isinstance(fig.title, Title):
+                fig.title.text = text
+        self.table_title.object = "### Every (write DC, read DC) pair" if topo else "### Recommended configurations"
         table = v.table
+        if topo:
+            cols = [c for c in PAIR_COLUMNS if c in table.columns]
+            shown = pd.DataFrame(table[cols]).rename(columns=PAIR_COLUMNS)
+            if "P(consistent at t)" in shown:
+                shown["P(consistent at t)"] = shown["P(consistent at t)"].map(
+                    lambda x: "" if x != x else f"{100 * x:.3f} %")
+            for col in ("t-visibility ms", "read p99.9 ms", "write p99.9 ms"):
+                if col in shown:
+                    shown[col] = shown[col].map(lambda x: "" if x != x else f"{x:.4g}")
+            if "shown" in shown:
+                shown["shown"] = shown["shown"].map(lambda x: "◀" if x is True else "")
+            self.table.object = shown
+            self.table_note.object = v.table_message
+            return
         cols = [c for c in TABLE_COLUMNS if c in table.columns]
         shown = pd.DataFrame(table[cols].head(40)).rename(columns=TABLE_COLUMNS)
         for col in ("read p99.9 ms", "write p99.9 ms", "t-visibility ms"):

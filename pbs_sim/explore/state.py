@@ -12,12 +12,22 @@ What an update costs: the grid sample of one N (``pbs_sim.analytic.grid``) is dr
 (profile, N, fan-out, trials, seed) and kept; moving R, W, t or the target only re-reads it (a sort
 of one pair's thresholds). The recommender table needs one sample per N of its range, cached the
 same way. The displayed numbers equal ``pbs_sim.predict`` with the same settings and seed.
+
+Topology mode (``mode = "topology"``, issue 19): datacenters with a replication factor each
+(``dcs``, ``"east:3,west:3"``), one delay law for every pair of them (``wan``), a named read and
+write level, and a write DC and read DC. It is driven by the multi-DC WARS model
+(``pbs_sim.analytic.multidc``) through ``pbs_sim.recommender.topology``'s shared draws: one draw per
+(write DC, read DC) pair is kept, and the pair's curve, every (read level, write level) of the
+trade-off plot and the per-pair table are read off it. For two datacenters or more the numbers equal
+``predict_dc_pair`` with the same seed; one datacenter is drawn by the multi-DC kernel too (the flat
+mode is the single-DC predictor).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import re
 import tempfile
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -34,6 +44,7 @@ from ..distributions import parse
 from ..errors import ConfigError, PbsSimError
 from ..profiles import BUILTIN, Profile
 from ..recommender import StrictQuorum, Targets, parse_n_range, profile_from_trace, score
+from ..recommender.topology import MAX_TOPOLOGY_DRAWS
 
 PROFILE_CHOICES = (*BUILTIN, "custom", "trace")
 DEFAULT_TRIALS = 20_000
@@ -64,6 +75,13 @@ class ExplorerState:
     max_t_visibility_ms: str = ""
     node_availability: float = 0.999
     min_availability: str = ""
+    mode: str = "flat"  # "topology": the datacenter controls below drive the view
+    dcs: str = "east:3,west:3"  # datacenters, name:RF each
+    wan: str = "constant(40)"  # one-way delay added between any two datacenters
+    read_level: str = "LOCAL_QUORUM"
+    write_level: str = "LOCAL_QUORUM"
+    write_dc: str = ""  # "": the first datacenter
+    read_dc: str = ""  # "": the last datacenter
 
     def to_query(self) -> dict[str, str]:
         """Only what differs from the defaults (a short URL)."""
@@ -104,9 +122,15 @@ class View:
     read_cdf: dict[str, np.ndarray]
     write_cdf: dict[str, np.ndarray]
     tradeoff: dict[str, list[Any]]
-    table: Any  # pandas DataFrame: the recommender's rows for the targets
+    table: Any  # pandas DataFrame: the recommender's rows for the targets (topology mode: one row per DC pair)
     table_message: str = ""
     messages: list[str] = field(default_factory=list)
+    mode: str = "flat"
+    write_dc: str = ""  # topology mode: the pair shown, and its levels
+    read_dc: str = ""
+    read_level: str = ""
+    write_level: str = ""
+    datacenters: tuple[tuple[str, int], ...] = ()
 
 
 def _int_field(name: str, value: Any, low: int, high: int | None = None) -> int:
@@ -154,7 +178,8 @@ FIELD_OF_CONTROL = {
     "N": "n", "R": "r", "W": "w", "read fan-out": "fanout", "target": "target", "t": "t_ms", "trials": "trials",
     "seed": "seed", "recommender N": "n_range", "max read p99.9": "max_read_ms", "max write p99.9": "max_write_ms",
     "max t-visibility": "max_t_visibility_ms", "node availability": "node_availability",
-    "min availability": "min_availability",
+    "min availability": "min_availability", "model": "mode", "datacenters": "dcs", "WAN delay": "wan",
+    "read level": "read_level", "write level": "write_level", "write DC": "write_dc", "read DC": "read_dc",
 }
 CONTROL_OF_FIELD = {v: k for k, v in FIELD_OF_CONTROL.items()}
 
@@ -218,6 +243,81 @@ def validate_state(st: ExplorerState) -> None:
         _prob_field("min availability", m)
     if st.profile == "custom":
         custom_profile(st)
+    if st.mode not in MODES:
+        raise ConfigError("model", None, f"{st.mode!r} is not one of {', '.join(MODES)}")
+    topo = topology_of(st)  # checked in both modes, so a URL's topology parameters are judged alike
+    if st.mode == "topology":
+        if st.profile in BUILTIN and BUILTIN[st.profile].is_wan:
+            raise ConfigError("profile", None, f"{st.profile} adds its own WAN delay to remote replicas; with datacenters "
+                                               "choose a local profile (e.g. lnkd-disk) and set the WAN delay")
+        n_dc = sum(topo.replication().values())
+        _limits("trials", n=[n_dc], trials=st.trials)
+        if n_dc * st.trials > MAX_TOPOLOGY_DRAWS:
+            raise ConfigError("trials", None, f"{st.trials:,} trials x {n_dc} replicas = {n_dc * st.trials:,} replica-trials; "
+                                              f"the topology mode keeps at most {MAX_TOPOLOGY_DRAWS:,} per pair: lower the trials")
+
+
+MODES = ("flat", "topology")
+MAX_DATACENTERS = 5  # the per-pair table draws every pair: 25 at most
+_DC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def parse_dcs(text: str) -> tuple[tuple[str, int], ...]:
+    """``"east:3,west:3"`` -> (("east", 3), ("west", 3)); a mistake names the datacenters control."""
+    out: list[tuple[str, int]] = []
+    for part in str(text).split(","):
+        name, sep, rf = part.strip().partition(":")
+        name = name.strip()
+        if not sep or not _DC_NAME.match(name):
+            raise ConfigError("datacenters", None, f"{part.strip()!r}: expected name:RF, e.g. east:3 (names of letters, "
+                                                   "digits, - _ .)")
+        try:
+            k = int(rf)
+        except ValueError:
+            raise ConfigError("datacenters", None, f"{name}: RF {rf.strip()!r} is not a whole number") from None
+        if not 0 <= k <= MAX_N:
+            raise ConfigError("datacenters", None, f"{name}: RF must be between 0 and {MAX_N}, got {k}")
+        if any(name == n for n, _ in out):
+            raise ConfigError("datacenters", None, f"{name} is named twice")
+        out.append((name, k))
+    if len(out) > MAX_DATACENTERS:
+        raise ConfigError("datacenters", None, f"at most {MAX_DATACENTERS} datacenters here, got {len(out)}")
+    if sum(k for _, k in out) == 0:
+        raise ConfigError("datacenters", None, "no datacenter holds replicas (every RF is 0)")
+    if sum(k for _, k in out) > MAX_N:
+        raise ConfigError("datacenters", None, f"ΣRF = {sum(k for _, k in out)}; at most {MAX_N} here")
+    return tuple(out)
+
+
+def topology_of(st: ExplorerState) -> Any:
+    """The ``TopologyConfig`` of the topology controls (nodes = RF, one rack, clients everywhere),
+    its levels checked from every datacenter and its write and read DC; errors name the control."""
+    from ..levels import LevelError, resolve
+    from ..topology import Datacenter, TopologyConfig
+
+    dcs = parse_dcs(st.dcs)
+    try:
+        wan = parse(st.wan)
+    except PbsSimError as exc:
+        raise ConfigError("WAN delay", None, getattr(exc, "reason", str(exc))) from None
+    topo = TopologyConfig(datacenters=tuple(Datacenter(n, nodes=max(k, 1), replication=k) for n, k in dcs), inter_dc=wan)
+    rf = topo.replication()
+    for control, kind, level in (("read level", "read", st.read_level), ("write level", "write", st.write_level)):
+        for dc in rf:
+            try:
+                resolve(level, kind, rf, dc)
+            except LevelError as exc:
+                raise ConfigError(control, None, f"{exc} (from {dc})" if "from" not in str(exc) else str(exc)) from None
+    for control, value in (("write DC", st.write_dc), ("read DC", st.read_dc)):
+        if value and value not in rf:
+            raise ConfigError(control, None, f"{value!r} is not a datacenter ({', '.join(rf)})")
+    return topo
+
+
+def pair_of(st: ExplorerState) -> tuple[str, str]:
+    """(write DC, read DC): the chosen ones, else the first and the last datacenter."""
+    names = [n for n, _ in parse_dcs(st.dcs)]
+    return (st.write_dc or names[0], st.read_dc or names[-1])
 
 
 def parse_query(query: Mapping[str, str]) -> tuple[ExplorerState, list[str]]:
@@ -248,6 +348,16 @@ def parse_query(query: Mapping[str, str]) -> tuple[ExplorerState, list[str]]:
     return default, messages
 
 
+SHORT_LEVEL = {"ONE": "1", "TWO": "2", "THREE": "3", "QUORUM": "Q", "ALL": "A", "LOCAL_ONE": "L1",
+               "LOCAL_QUORUM": "LQ", "EACH_QUORUM": "EQ", "ANY": "ANY"}
+
+
+def canonical_level(name: str) -> str:
+    from ..levels import canonical
+
+    return canonical(name)
+
+
 class Explorer:
     """Validates states and computes views; one per app (it holds the cache)."""
 
@@ -256,6 +366,8 @@ class Explorer:
         self._frames: dict[tuple[Any, ...], Any] = {}
         self._cache_bytes = cache_bytes
         self._traces: OrderedDict[str, Profile] = OrderedDict()  # parsed uploads by content digest
+        self._pairs: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # topology mode: draws per DC pair
+        self._nums: dict[tuple[Any, ...], Any] = {}  # (pair view, levels, target, t) -> numbers
 
     # -- the profile --------------------------------------------------------------------------
 
@@ -319,6 +431,8 @@ class Explorer:
         """The view of ``st``; ``trace`` = (file name, CSV bytes) for the ``trace`` profile."""
         self.validate(st)
         prof, key = self._profile(st, trace)
+        if st.mode == "topology":
+            return self._topology_view(st, prof, key)
         sample = self.sample(prof, key, st.n, st)
         row = sample.row(st.r, st.w, target=st.target, t_ms=(st.t_ms,))
         p_t = float(row[f"p_consistent_at_{st.t_ms:g}_ms"])
@@ -352,6 +466,126 @@ class Explorer:
             table_message=message,
         )
 
+    # -- topology mode ------------------------------------------------------------------------------
+
+    def _pair_view(self, prof: Profile, key: tuple[Any, ...], st: ExplorerState, wdc: str, rdc: str) -> Any:
+        """The shared draws of one (write DC, read DC) pair and their per-requirement reductions
+        (``recommender.topology._LayoutView``), cached together like the grid samples: at most a
+        quarter of the explorer's cache, about (40 ΣRF + 200) bytes per trial each."""
+        from ..analytic.multidc import Layout
+        from ..recommender.topology import _draw_pair, _LayoutView
+
+        topo = topology_of(st)
+        k = ("pair", key, st.dcs, st.wan, st.fanout, st.trials, st.seed, wdc, rdc)
+        got = self._pairs.get(k)
+        if got is not None:
+            self._pairs.move_to_end(k)
+            return topo, k, got[0]
+        layout = Layout.of(topo)
+        draws = _draw_pair(prof, topo, layout, wdc, rdc, st.trials, st.seed, st.fanout)
+        view = _LayoutView(topo, layout, layout.rf, draws, wdc, rdc, st.fanout)
+        self._pairs[k] = (view, (40 * layout.n + 200) * st.trials)
+        while sum(size for _, size in self._pairs.values()) > self._cache_bytes // 4 and len(self._pairs) > 1:
+            self._pairs.popitem(last=False)
+        return topo, k, view
+
+    def _pair_numbers(self, prof: Profile, key: tuple[Any, ...], st: ExplorerState, wdc: str, rdc: str,
+                      read_level: str, write_level: str, ts: tuple[float, ...], arrays: bool = True) -> tuple[Any, Any, Any]:
+        """(numbers, thresholds, (read latencies, write latencies)) of one pair at two levels; with
+        ``arrays=False`` the numbers only (cached) and two Nones."""
+        from ..levels import resolve
+        from ..recommender.topology import _latency, _numbers
+
+        topo, vk, view = self._pair_view(prof, key, st, wdc, rdc)
+        layout = view.layout
+        rf = topo.replication()
+        read, write = resolve(read_level, "read", rf, rdc), resolve(write_level, "write", rf, wdc)
+        nk = (vk, read_level, write_level, st.target, ts)
+        if not arrays and nk in self._nums:
+            return self._nums[nk], None, None
+        w_t = view.write(write)
+        lat, minwr = view.read(read)
+        tau = minwr - w_t
+        np.maximum(tau, 0.0, out=tau)
+        n = layout.n
+        nums = _numbers(tau, st.target, ts, (n, min(read.block_for, n), min(write.block_for, n)), _latency(lat), _latency(w_t))
+        if len(self._nums) > 4096:
+            self._nums.clear()
+        self._nums[nk] = nums
+        return nums, tau, (lat, w_t)
+
+    def _topology_view(self, st: ExplorerState, prof: Profile, key: tuple[Any, ...]) -> View:
+        import pandas as pd
+
+        from ..analytic.multidc import _check_met, availability
+        from ..levels import LevelError, resolve
+        from ..recommender.topology import READ_LEVELS, WRITE_LEVELS
+
+        topo = topology_of(st)
+        rf = topo.replication()
+        wdc, rdc = pair_of(st)
+        nums, tau, (lat, w_t) = self._pair_numbers(prof, key, st, wdc, rdc, st.read_level, st.write_level, (st.t_ms,))
+        trials = len(tau)
+        srt = np.sort(tau)
+        p_t = nums.p_consistent[float(st.t_ms)]
+        lo, hi = wilson(np.asarray([round(p_t * trials)]), trials)
+        t_vis = nums.t_visibility_ms
+        t_top = max(t_vis if math.isfinite(t_vis) else float(srt[-1]), st.t_ms, float(srt[min(trials - 1, int(0.9999 * trials))]))
+        t_hi = 1.25 * t_top if t_top > 0 else 1.0
+        grid = np.unique(np.concatenate([np.linspace(0.0, t_hi, 240), np.geomspace(max(t_hi * 1e-4, 1e-3), t_hi, 120),
+                                         [st.t_ms], [t_vis] if math.isfinite(t_vis) else []]))
+        counts = np.searchsorted(srt, grid, side="right")
+        c_lo, c_hi = wilson(counts, trials)
+        curve = {"t_ms": grid, "p_consistent": counts / trials, "ci_low": c_lo, "ci_high": c_hi}
+        # every (read level, write level) the replicas can meet, for this pair: the trade-off plot
+        trade: dict[str, list[Any]] = {"r": [], "w": [], "t_visibility_ms": [], "latency_ms": [], "label": [], "current": []}
+        for rl in READ_LEVELS:
+            for wl in WRITE_LEVELS:
+                try:
+                    _check_met("read", resolve(rl, "read", rf, rdc), rf, rdc)
+                    _check_met("write", resolve(wl, "write", rf, wdc), rf, wdc)
+                except (LevelError, ConfigError):
+                    continue
+                x, _, _ = self._pair_numbers(prof, key, st, wdc, rdc, rl, wl, (), arrays=False)
+                trade["r"].append(SHORT_LEVEL[rl])
+                trade["w"].append(SHORT_LEVEL[wl])
+                trade["t_visibility_ms"].append(x.t_visibility_ms)
+                trade["latency_ms"].append(x.read_latency_ms["p99.9"] + x.write_latency_ms["p99.9"])
+                trade["label"].append(f"read {rl} / write {wl}")
+                trade["current"].append(rl == canonical_level(st.read_level) and wl == canonical_level(st.write_level))
+        # the per-pair view: every (write DC, read DC) at the chosen levels
+        rows = []
+        for a in rf:
+            for b in rf:
+                try:
+                    x, _, _ = self._pair_numbers(prof, key, st, a, b, st.read_level, st.write_level, (st.t_ms,), arrays=False)
+                except (LevelError, ConfigError) as exc:
+                    rows.append({"write_dc": a, "read_dc": b, "note": str(exc)})
+                    continue
+                rows.append({"write_dc": a, "read_dc": b, "p_consistent_at_t": x.p_consistent[float(st.t_ms)],
+                             "t_visibility_ms": x.t_visibility_ms, "read_latency_p999_ms": x.read_latency_ms["p99.9"],
+                             "write_latency_p999_ms": x.write_latency_ms["p99.9"],
+                             "shown": bool(a == wdc and b == rdc)})
+        cut = []
+        if len(rf) > 1:
+            for dc in rf:
+                read, write = resolve(st.read_level, "read", rf, dc), resolve(st.write_level, "write", rf, dc)
+                ok_r = availability(read, rf, dc, {dc}) == 1.0
+                ok_w = availability(write, rf, dc, {dc}) == 1.0
+                cut.append(f"{dc} reads {'complete' if ok_r else 'fail'}, writes {'complete' if ok_w else 'fail'}")
+        message = (f"Every (write DC, read DC) pair at read {canonical_level(st.read_level)}, write "
+                   f"{canonical_level(st.write_level)}; P(consistent) at t = {st.t_ms:g} ms."
+                   + (f" If a datacenter is cut off from the others (its replicas up): {'; '.join(cut)}." if cut else ""))
+        return View(
+            state=st, profile_name=prof.name, p_consistent_at_t=p_t, p_consistent_ci=(float(lo[0]), float(hi[0])),
+            p_consistent_at_t0=nums.p_consistent_at_t0, t_visibility_ms=t_vis, t_visibility_ci_ms=nums.t_visibility_ci_ms,
+            read_p999_ms=nums.read_latency_ms["p99.9"], write_p999_ms=nums.write_latency_ms["p99.9"], curve=curve,
+            read_cdf=_cdf_points(lat), write_cdf=_cdf_points(w_t), tradeoff=trade, table=pd.DataFrame(rows),
+            table_message=message, mode="topology", write_dc=wdc, read_dc=rdc,
+            read_level=canonical_level(st.read_level), write_level=canonical_level(st.write_level),
+            datacenters=parse_dcs(st.dcs),
+        )
+
     def _recommend(self, prof: Profile, key: tuple[Any, ...], st: ExplorerState) -> tuple[Any, str]:
         import pandas as pd
 
@@ -372,6 +606,6 @@ class Explorer:
 
 
 __all__ = [
-    "DEFAULT_TRIALS", "MAX_N", "PROFILE_CHOICES", "Explorer", "ExplorerState", "View", "custom_profile", "parse_query",
-    "validate_state",
+    "DEFAULT_TRIALS", "MAX_N", "MODES", "PROFILE_CHOICES", "Explorer", "ExplorerState", "View", "custom_profile",
+    "pair_of", "parse_dcs", "parse_query", "topology_of", "validate_state",
 ]
