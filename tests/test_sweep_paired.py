@@ -345,6 +345,7 @@ def _read_repair(common: bool) -> dict[str, Any]:
     return {"sweep": head, "base": SIM_BASE, "grid": {"read_repair.mode": ["off", "async"]}}
 
 
+@pytest.mark.validation
 def test_paired_interval_is_much_tighter_on_a_simulator_sweep(tmp_path: Path) -> None:
     """Read repair off vs async (N = 3, R = W = 1, 100 keys, ~700 operations a run, 8 replications):
     the stale-read fraction's paired interval. Measured: unpaired / paired half-width 4.6 here (4.0 and

@@ -157,7 +157,7 @@ def _print_paired(spec: SweepSpec, res: SweepResult, metrics: tuple[str, ...]) -
         for m in shown:
             r = rows[rows["metric"] == m].iloc[0]
             p, u = float(r["diff_half_width"]), float(r["unpaired_half_width"])
-            ratio = f" ({u / p:.1f}x narrower)" if p > 0 and u == u else ""
+            ratio = f" (x{u / p:.1f})" if p > 0 and u == u else ""
             click.echo(f"    {m:<24} {_num(r['diff_mean']):>10}  ({_num(r['diff_ci_low'])} .. "
                        f"{_num(r['diff_ci_high'])}, n={int(r['n_pairs'])})  +-{_num(p)} paired, "
                        f"+-{_num(u)} unpaired{ratio}")
@@ -165,4 +165,4 @@ def _print_paired(spec: SweepSpec, res: SweepResult, metrics: tuple[str, ...]) -
         click.echo(f"  ... {len(cells) - SHOWN_CELLS} more cells in {name}")
     g = gain(paired)
     if g == g:
-        click.echo(f"  median over metrics and cells: paired intervals {g:.1f}x narrower than unpaired")
+        click.echo(f"  unpaired / paired half-width, median over metrics and cells: {g:.1f}")
