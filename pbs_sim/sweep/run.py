@@ -104,7 +104,8 @@ def run_sweep(
 ) -> SweepResult:
     """Run a sweep into ``out``: every cell x replication, on the chosen executor, resumable.
 
-    Each replication (cell, rep) runs with ``SeedSequence(seed, spawn_key=(cell, rep))`` and is
+    Each replication (cell, rep) runs with ``SeedSequence(seed, spawn_key=(cell, rep))`` (under
+    ``[sweep] common_seeds``, its seed cell's: see ``pbs_sim.sweep.spec``) and is
     written at once to ``out/.parts/``; the tables are rebuilt from the parts, so a sweep killed at
     any moment loses only the runs in flight. Results are identical whichever executor runs them
     (only ``wall_s`` differs).
@@ -125,7 +126,7 @@ def run_sweep(
 
     Returns:
         A ``SweepResult``: the tables as written (``results``, ``curves``, ``summary``,
-        ``curves_summary``), the ``manifest``, ``out``, ``computed`` (replications computed by this
+        ``curves_summary``, and ``paired`` with common seeds), the ``manifest``, ``out``, ``computed`` (replications computed by this
         call) and ``counts``.
 
     Raises:
