@@ -5,6 +5,7 @@ Owns the sweep layer of the data flow (config -> engines -> **sweep** -> plots):
     spec.py     sweep files: validation of every cell up front, cell order, seeds, the sweep hash
     execute.py  engine lookup, the worker function, executors (serial, process pool, Dask)
     store.py    the results directory: durable parts, tables, manifest, resume checks
+    paired.py   paired differences between cells that share seeds ([sweep] common_seeds)
     run.py      run_sweep / rebuild_run / load_results
 
 Must not touch: how engines compute (it calls ``pbs_sim.engines.run_engine``), plotting.
@@ -39,12 +40,20 @@ Tables are ``.csv`` or ``.parquet`` (``--format``), rows sorted by (cell, rep):
               a step function: ``pbs_sim.metrics.curves``): ``n_reps``, ``p_consistent_mean`` and
               its 95% Student-t interval over replications clipped to [0, 1] (one replication:
               its own interval).
+``paired``    only with ``[sweep] common_seeds`` (cells share seeds: replication rep of a cell runs
+              with its seed cell's ``SeedSequence(root_seed, spawn_key=(seed_cell, rep))``): per
+              non-baseline cell and metric (every numeric metric but the timings), ``cell,
+              baseline_cell``, the cell's parameters as in ``summary``, ``metric, n_pairs, diff_mean,
+              diff_ci_low, diff_ci_high, diff_half_width`` (the mean of cell - baseline over
+              replications paired by rep, 95% Student-t), ``unpaired_half_width`` (Welch's, the
+              same replications read as independent), ``cell_mean, baseline_mean``.
 ``manifest.json``  kind, name, description, sweep_file, scenario_file, sweep_hash, identity
               (sweep_hash, pbs_sim_version, results_schema, inputs: data file -> sha256), status
               (running | interrupted | incomplete | complete), counts {ok, error, missing}, n_cells,
               replications, n_runs, started_at, resumed_at, finished_at, executor, format, files,
               sweep (the resolved sweep: engine, replications, seed, grid, zip, base scenario),
-              cells [{cell, params}], provenance (versions, git commit).
+              cells [{cell, params}] (with common seeds also seed_cell, baseline_cell), provenance
+              (versions, git commit).
 ``.parts/c<cell>-r<rep>.json``  one record per finished replication (what resume reads).
 """
 
@@ -56,6 +65,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..rng import replication_seed
     from .execute import Task, open_executor, register_engine, run_replication
+    from .paired import paired_differences
     from .run import RebuiltRun, SweepResult, default_out, load_results, rebuild_run, run_sweep
     from .spec import (
         Cell,
@@ -75,10 +85,11 @@ _EXPORTS = {
     **dict.fromkeys(("RebuiltRun", "SweepResult", "default_out", "load_results", "rebuild_run", "run_sweep"), "run"),
     **dict.fromkeys(("Cell", "SweepSpec", "Zip", "column_name", "expand", "load_sweep", "sweep_from_dict"), "spec"),
     **dict.fromkeys(("CONVENIENCE_COLUMNS", "CURVE_COLUMNS", "FIXED_COLUMNS"), "store"),
+    "paired_differences": "paired",
 }
 
 
-_SUBMODULES = ("spec", "execute", "store", "run")
+_SUBMODULES = ("spec", "execute", "store", "paired", "run")
 
 
 def __getattr__(name: str) -> Any:
@@ -95,6 +106,6 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "CONVENIENCE_COLUMNS", "CURVE_COLUMNS", "Cell", "FIXED_COLUMNS", "RebuiltRun", "SweepResult",
     "SweepSpec", "Task", "Zip", "column_name", "default_out", "expand", "load_results", "load_sweep",
-    "open_executor", "rebuild_run", "register_engine", "replication_seed", "run_replication",
+    "open_executor", "paired_differences", "rebuild_run", "register_engine", "replication_seed", "run_replication",
     "run_sweep", "sweep_from_dict",
 ]

@@ -49,13 +49,20 @@ CONNECT_TIMEOUT_S = 20.0  # how long to try reaching an existing Dask scheduler
 
 @dataclass(frozen=True)
 class Task:
-    """Everything one replication needs; small and picklable."""
+    """Everything one replication needs; small and picklable. ``seed_cell`` is the cell whose seeds
+    it runs with (None: ``cell`` itself; another cell under ``[sweep] common_seeds``)."""
 
     cell: int
     rep: int
     engine: str
     scenario: Scenario
     root_seed: int
+    seed_cell: int | None = None
+
+    @property
+    def seed(self) -> np.random.SeedSequence:
+        """``SeedSequence(root_seed, spawn_key=(seed_cell, rep))``."""
+        return replication_seed(self.root_seed, self.cell if self.seed_cell is None else self.seed_cell, self.rep)
 
 
 def _scalar(v: Any) -> Any:
@@ -90,7 +97,7 @@ def run_replication_full(task: Task) -> tuple[dict[str, Any], EngineResult | Non
     }
     try:
         fn = resolve_engine(task.engine)
-        seed = replication_seed(task.root_seed, task.cell, task.rep)
+        seed = task.seed
         result = fn(task.scenario, seed)
         record["summary"] = {str(k): _scalar(v) for k, v in result.summary.items()}
         # every results row names the seed its replication ran with (the store calls it

@@ -51,6 +51,8 @@ class SweepResult:
     manifest: dict[str, Any]
     computed: int = 0  # replications computed by this call (the rest came from a previous run)
     spec: SweepSpec | None = field(default=None, repr=False)
+    # paired differences (pbs_sim.sweep.paired): only a sweep with [sweep] common_seeds has rows
+    paired: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())
 
     @property
     def counts(self) -> dict[str, int]:
@@ -102,7 +104,8 @@ def run_sweep(
 ) -> SweepResult:
     """Run a sweep into ``out``: every cell x replication, on the chosen executor, resumable.
 
-    Each replication (cell, rep) runs with ``SeedSequence(seed, spawn_key=(cell, rep))`` and is
+    Each replication (cell, rep) runs with ``SeedSequence(seed, spawn_key=(cell, rep))`` (under
+    ``[sweep] common_seeds``, its seed cell's: see ``pbs_sim.sweep.spec``) and is
     written at once to ``out/.parts/``; the tables are rebuilt from the parts, so a sweep killed at
     any moment loses only the runs in flight. Results are identical whichever executor runs them
     (only ``wall_s`` differs).
@@ -123,7 +126,7 @@ def run_sweep(
 
     Returns:
         A ``SweepResult``: the tables as written (``results``, ``curves``, ``summary``,
-        ``curves_summary``), the ``manifest``, ``out``, ``computed`` (replications computed by this
+        ``curves_summary``, and ``paired`` with common seeds), the ``manifest``, ``out``, ``computed`` (replications computed by this
         call) and ``counts``.
 
     Raises:
@@ -212,6 +215,14 @@ def _run_locked(
     return SweepResult(out=out_dir, manifest=man, computed=computed, spec=spec, **tables)
 
 
+def task_of(spec: SweepSpec, cell: int, rep: int) -> Task:
+    """The task of replication ``rep`` of ``cell``: the sweep and ``rebuild_run`` build it here alone,
+    so a rebuilt row runs with the seed the sweep gave it (its seed cell's, under common seeds)."""
+    seed_cell = spec.seed_cell(cell)
+    return Task(cell, rep, spec.engine, spec.cells[cell].scenario, spec.seed,
+                None if seed_cell == cell else seed_cell)
+
+
 def _counts(spec: SweepSpec, records: Mapping[tuple[int, int], Mapping[str, Any]]) -> dict[str, int]:
     ok = sum(1 for r in records.values() if r.get("status") == "ok")
     return {"ok": ok, "error": len(records) - ok, "missing": spec.n_runs - len(records)}
@@ -236,7 +247,7 @@ def _drive(
             if key is None:
                 return
             cell, rep = key
-            task = Task(cell, rep, spec.engine, spec.cells[cell].scenario, spec.seed)
+            task = task_of(spec, cell, rep)
             try:
                 pending[executor.submit(run_replication, task)] = task
             except cf.BrokenExecutor:
@@ -272,14 +283,14 @@ class RebuiltRun:
 
 def rebuild_run(sweep: SweepLike, cell: int, rep: int) -> RebuiltRun:
     """Run replication ``rep`` of cell ``cell`` alone, in this process, exactly as the sweep runs it
-    (same scenario, ``SeedSequence(seed, spawn_key=(cell, rep))``): the row equals the sweep's
-    results row in every column but ``wall_s``."""
+    (same scenario, ``SeedSequence(seed, spawn_key=(cell, rep))``, or the seed cell's under
+    ``common_seeds``): the row equals the sweep's results row in every column but ``wall_s``."""
     spec = as_spec(sweep)
     if not 0 <= cell < len(spec.cells):
         raise ConfigError("--only", None, f"cell {cell} is not in 0..{len(spec.cells) - 1}")
     if not 0 <= rep < spec.replications:
         raise ConfigError("--only", None, f"rep {rep} is not in 0..{spec.replications - 1}")
-    rec, result = run_replication_full(Task(cell, rep, spec.engine, spec.cells[cell].scenario, spec.seed))
+    rec, result = run_replication_full(task_of(spec, cell, rep))
     rec = io.loads(io.dumps(rec, exact_floats=True))  # as a part file holds it
     row = {str(k): v for k, v in store.results_frame(spec, [rec]).iloc[0].items()}
     return RebuiltRun(row=row, curve=store.curves_frame([rec]), result=result, record=rec)
@@ -298,4 +309,5 @@ def load_results(out: str | Path) -> SweepResult:
     return SweepResult(
         out=out_dir, manifest=man, results=tables["results"], curves=tables.get("curves", empty),
         summary=tables.get("summary", empty), curves_summary=tables.get("curves_summary", empty),
+        paired=tables.get("paired", empty),
     )

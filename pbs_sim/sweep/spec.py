@@ -3,12 +3,23 @@
 Owns: turning a sweep TOML (or dict) into a frozen ``SweepSpec`` whose every cell already holds a
 validated ``Scenario`` — so a mistake in any cell (an unknown key, an empty list, R > N in one
 corner of the grid) is a one-line ``ConfigError`` before any work starts; the cell order; the
-replication seed ``SeedSequence(seed, spawn_key=(cell, rep))``; and the stable hash ``--resume``
-uses to refuse a different sweep.
+replication seed ``SeedSequence(seed, spawn_key=(cell, rep))``; which cells share seeds and which
+cell each is compared with (``[sweep] common_seeds`` and ``baseline``); and the stable hash
+``--resume`` uses to refuse a different sweep.
 Must not touch: running engines, executors, files under the results directory.
 
 Cell order: the factors are the ``[grid]`` keys in file order, then each ``[[zip]]`` in file order;
 cells are their Cartesian product with the *last* factor varying fastest (``itertools.product``).
+
+Common seeds (common random numbers): by default every (cell, rep) has its own seed. With
+``common_seeds = true`` replication ``rep`` of every cell runs with the seed of replication ``rep``
+of cell 0, ``SeedSequence(seed, spawn_key=(0, rep))``; with ``common_seeds = ["KEY", ...]`` (swept
+keys) the cells that differ only in those factors form a group, and each runs with the seeds of its
+group's first cell (its *seed cell*). The seed cell of a group keeps the seeds it has without common
+seeds. ``baseline = {KEY = VALUE, ...}`` names the cells the others are compared with: the baseline of
+a cell is the cell with those values for the named factors and the cell's own values for every other
+factor (default: the cell's seed cell). A factor is a grid key or a whole ``[[zip]]``; naming one key
+of a zip picks the zip row with that value (it must be the only one).
 """
 
 from __future__ import annotations
@@ -30,7 +41,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 TOP_LEVEL = ("sweep", "base", "grid", "zip")
-SWEEP_KEYS = ("engine", "scenario", "replications", "seed", "description")
+SWEEP_KEYS = ("engine", "scenario", "replications", "seed", "description", "common_seeds", "baseline")
 ZIP_KEYS = ("keys", "values")
 # Work bounds of one sweep: every cell is validated (and held) up front, every run is listed.
 MAX_CELLS = 100_000
@@ -74,6 +85,14 @@ class SweepSpec:
     name: str = "sweep"
     description: str = ""
     scenario_path: str | None = None
+    # common random numbers: False (every (cell, rep) its own seed), True (every cell shares cell 0's
+    # seeds) or the swept keys within whose factors cells share seeds
+    common_seeds: bool | tuple[str, ...] = False
+    # the [sweep] baseline table (dotted key -> value), None when not given
+    baseline: Mapping[str, Any] | None = None
+    # per cell: the cell whose seeds it runs with, and the cell it is compared with (empty: itself)
+    seed_cells: tuple[int, ...] = ()
+    baseline_cells: tuple[int, ...] = ()
     _hash: str = field(default="", compare=False, repr=False)
 
     @property
@@ -89,9 +108,24 @@ class SweepSpec:
         """Every (cell, rep) in sweep order."""
         return [(c.index, r) for c in self.cells for r in range(self.replications)]
 
+    @property
+    def paired(self) -> bool:
+        """Whether cells share seeds, so the sweep writes paired differences (``paired`` table)."""
+        return bool(self.common_seeds)
+
+    def seed_cell(self, cell: int) -> int:
+        """The cell whose seeds ``cell`` runs with (itself unless ``common_seeds``)."""
+        return self.seed_cells[cell] if self.seed_cells else cell
+
+    def baseline_cell(self, cell: int) -> int:
+        """The cell ``cell`` is compared with in the ``paired`` table (itself: it is a baseline)."""
+        return self.baseline_cells[cell] if self.baseline_cells else cell
+
     def resolved(self) -> dict[str, Any]:
-        """The sweep with every default filled in, as plain JSON (manifest ``sweep`` block)."""
-        return {
+        """The sweep with every default filled in, as plain JSON (manifest ``sweep`` block).
+        ``common_seeds`` and ``baseline`` appear only when set, so a sweep without them resolves (and
+        hashes) as it did before they existed."""
+        out: dict[str, Any] = {
             "engine": self.engine,
             "replications": self.replications,
             "seed": self.seed,
@@ -99,6 +133,13 @@ class SweepSpec:
             "zip": [{"keys": list(z.keys), "values": [list(v) for v in z.values]} for z in self.zips],
             "base": self.base.to_dict(),
         }
+        if isinstance(self.common_seeds, tuple):
+            out["common_seeds"] = list(self.common_seeds)
+        elif self.common_seeds:
+            out["common_seeds"] = True
+        if self.baseline is not None:
+            out["baseline"] = dict(self.baseline)
+        return out
 
     @property
     def inputs(self) -> dict[str, str]:
@@ -113,22 +154,25 @@ class SweepSpec:
     def hash(self) -> str:
         """A stable hash of what the sweep computes: the resolved sweep, the resolved latency
         profiles, and the content of every data file its scenarios read (so an edited trace or
-        profile file changes it). Workers, scheduler, output format and description do not count;
-        the pbs_sim version and results schema are checked beside it (``store.identity``)."""
+        profile file changes it). Workers, scheduler, output format, description and ``baseline``
+        (which only chooses the comparisons the tables are built with) do not count; ``common_seeds``
+        does. The pbs_sim version and results schema are checked beside it (``store.identity``)."""
         if self._hash:
             return self._hash
         profiles = sorted({json.dumps(c.scenario.latency.wars.to_dict(), sort_keys=True) for c in self.cells})
-        blob = json.dumps({**self.resolved(), "profiles": profiles, "inputs": sorted(self.inputs.values())},
+        computed = {k: v for k, v in self.resolved().items() if k != "baseline"}
+        blob = json.dumps({**computed, "profiles": profiles, "inputs": sorted(self.inputs.values())},
                           sort_keys=True, default=str)
         digest = hashlib.sha256(blob.encode()).hexdigest()[:16]
         object.__setattr__(self, "_hash", digest)
         return digest
 
     def replication_seed(self, cell: int, rep: int) -> np.random.SeedSequence:
-        """``SeedSequence(root, spawn_key=(cell, rep))`` (``pbs_sim.rng.replication_seed``)."""
+        """``SeedSequence(root, spawn_key=(seed_cell, rep))`` (``pbs_sim.rng.replication_seed``);
+        ``seed_cell`` is ``cell`` itself unless the sweep has ``common_seeds``."""
         from ..rng import replication_seed
 
-        return replication_seed(self.seed, cell, rep)
+        return replication_seed(self.seed, self.seed_cell(cell), rep)
 
 
 def column_name(key: str) -> str:
@@ -216,14 +260,18 @@ def sweep_from_dict(
             source, "sweep.replications",
             f"{n_cells:,} cells x {replications:,} replications = {n_cells * replications:,} runs; at most {MAX_RUNS:,} per sweep",
         )
+    common = _common_seeds(head, grid, zips, source)
+    baseline = _baseline_table(head, grid, zips, common, source)
     cells = _expand(base, grid, zips, source, scenario_dir)
+    seed_cells, baseline_cells = _pairing(cells, grid, zips, common, baseline, source)
     _check_topology_engine(engine, cells, source)
     _check_placement_engine(engine, cells, source)
     _check_engine(engine, source)
     return SweepSpec(
         engine=engine, base=base, grid=grid, zips=zips, replications=replications, seed=seed,
         cells=tuple(cells), source=source, name=name, description=description,
-        scenario_path=scenario_path,
+        scenario_path=scenario_path, common_seeds=common, baseline=baseline,
+        seed_cells=seed_cells, baseline_cells=baseline_cells,
     )
 
 
@@ -431,6 +479,131 @@ def _zips(items: Any, source: str) -> tuple[Zip, ...]:
         _check_distinct(rows, source, f"{where}.values")
         zips.append(Zip(tuple(keys), tuple(rows)))
     return tuple(zips)
+
+
+# ---------------------------------------------------------------------------------------------
+# Common seeds and baselines
+
+
+def _factors(grid: Mapping[str, tuple[Any, ...]], zips: Sequence[Zip]) -> list[tuple[tuple[str, ...], tuple[tuple[Any, ...], ...]]]:
+    """The factors in cell order: each grid key alone, then each zip; (keys, rows of values)."""
+    return [((k,), tuple((v,) for v in vals)) for k, vals in grid.items()] + [(z.keys, z.values) for z in zips]
+
+
+def _swept(grid: Mapping[str, Any], zips: Sequence[Zip]) -> list[str]:
+    return [*grid, *(k for z in zips for k in z.keys)]
+
+
+def _common_seeds(
+    head: Mapping[str, Any], grid: Mapping[str, Any], zips: Sequence[Zip], source: str
+) -> bool | tuple[str, ...]:
+    """``[sweep] common_seeds``: false (default), true, or a list of swept keys."""
+    value = head.get("common_seeds", False)
+    where = "sweep.common_seeds"
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
+        raise ConfigError(source, where, f"expected true, false or a list of swept keys, got {_short(value)}")
+    if not value:
+        raise ConfigError(source, where, "an empty list shares no seeds; use false, true or a list of swept keys")
+    swept = _swept(grid, zips)
+    for k in value:
+        if k not in swept:
+            raise ConfigError(source, where, f"{k!r} is not a swept key; expected some of {', '.join(swept) or '(none)'}")
+    if len(set(value)) != len(value):
+        raise ConfigError(source, where, "a key is listed twice")
+    return tuple(value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """A baseline value names a swept value: equal numbers (1 and 1.0) or equal data; a bool only a bool."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
+def _baseline_table(
+    head: Mapping[str, Any], grid: Mapping[str, tuple[Any, ...]], zips: Sequence[Zip],
+    common: bool | tuple[str, ...], source: str,
+) -> dict[str, Any] | None:
+    """``[sweep] baseline``: swept key -> one of its values (nested tables read as dotted keys)."""
+    if "baseline" not in head:
+        return None
+    where = "sweep.baseline"
+    table = head["baseline"]
+    if not isinstance(table, Mapping) or not table:
+        raise ConfigError(source, where, f"expected a table of swept keys and values, e.g. "
+                          f"{{\"read_repair.mode\" = \"off\"}}, got {_short(table)}")
+    if not common:
+        raise ConfigError(source, where, "paired comparisons need cells that share seeds: "
+                          "set common_seeds = true (or a list of the keys the comparison varies)")
+    swept = _swept(grid, zips)
+    values: dict[str, tuple[Any, ...]] = dict(grid)
+    for z in zips:
+        for i, k in enumerate(z.keys):
+            values[k] = tuple(row[i] for row in z.values)
+    out: dict[str, Any] = {}
+
+    def walk(t: Mapping[str, Any], prefix: str) -> None:
+        for k, v in t.items():
+            key = f"{prefix}{k}"
+            if key in values:
+                if not any(_same(v, x) for x in values[key]):
+                    raise ConfigError(source, f"{where}.{key}", f"{_short(v)} is not one of the swept values "
+                                      f"{', '.join(_short(x) for x in values[key])}")
+                out[key] = v
+            elif isinstance(v, Mapping) and any(s.startswith(key + ".") for s in swept):
+                walk(v, key + ".")
+            else:
+                raise ConfigError(source, f"{where}.{key}",
+                                  f"not a swept key; expected some of {', '.join(swept) or '(none)'}")
+
+    walk(table, "")
+    return out
+
+
+def _pairing(
+    cells: Sequence[Cell], grid: Mapping[str, tuple[Any, ...]], zips: Sequence[Zip],
+    common: bool | tuple[str, ...], baseline: Mapping[str, Any] | None, source: str,
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Per cell, its seed cell and its baseline cell (both empty without common seeds)."""
+    if not common:
+        return (), ()
+    factors = _factors(grid, zips)
+    combos = list(itertools.product(*(range(len(rows)) for _, rows in factors)))
+    assert len(combos) == len(cells)
+    index = {combo: i for i, combo in enumerate(combos)}
+    listed = set(common) if isinstance(common, tuple) else None  # None: every factor
+    shared = {i for i, (keys, _) in enumerate(factors) if listed is None or any(k in listed for k in keys)}
+    first: dict[tuple[int, ...], int] = {}
+    seed_cells = []
+    for i, combo in enumerate(combos):
+        group = tuple(j for f, j in enumerate(combo) if f not in shared)
+        seed_cells.append(first.setdefault(group, i))
+    if baseline is None:
+        return tuple(seed_cells), tuple(seed_cells)
+    fixed: dict[int, int] = {}  # factor -> the row of its baseline
+    for f, (keys, rows) in enumerate(factors):
+        named = [k for k in keys if k in baseline]
+        if not named:
+            continue
+        if f not in shared:
+            raise ConfigError(source, f"sweep.baseline.{named[0]}",
+                              "varies between a cell and its baseline, so it must be in common_seeds "
+                              "(cells compared must share seeds)")
+        match = [j for j, row in enumerate(rows) if all(_same(row[keys.index(k)], baseline[k]) for k in named)]
+        what = ", ".join(f"{k}={_short(baseline[k])}" for k in named)
+        if not match:
+            raise ConfigError(source, f"sweep.baseline.{named[0]}", f"no row of its [[zip]] has {what}")
+        if len(match) > 1:
+            raise ConfigError(source, f"sweep.baseline.{named[0]}",
+                              f"{len(match)} values of its factor match {what}; name more of the zip's keys "
+                              "(or list each value once)")
+        fixed[f] = match[0]
+    baseline_cells = [index[tuple(fixed.get(f, j) for f, j in enumerate(combo))] for combo in combos]
+    return tuple(seed_cells), tuple(baseline_cells)
 
 
 def _check_distinct(values: Sequence[Any], source: str, where: str) -> None:

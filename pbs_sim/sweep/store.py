@@ -4,8 +4,9 @@ Owns: the layout of ``OUT/`` and its guarantees —
 
 - every finished replication is written at once, atomically, as its own JSON part
   ``OUT/.parts/c<cell>-r<rep>.json`` (a killed sweep loses at most the runs in flight);
-- the tables (``results``, ``curves``, ``summary``, ``curves_summary``) are always rebuilt from the
-  parts, so a resumed sweep and an uninterrupted one give the same files;
+- the tables (``results``, ``curves``, ``summary``, ``curves_summary``, and ``paired`` for a sweep
+  with ``common_seeds``) are always rebuilt from the parts, so a resumed sweep and an uninterrupted
+  one give the same files;
 - ``manifest.json`` is written when a sweep starts (``status = "running"``) and when it stops; its
   ``identity`` (the sweep hash, which covers the content of every data file read, the pbs_sim
   version and ``io.RESULTS_SCHEMA``) is how ``--resume`` refuses to mix parts that were computed
@@ -41,7 +42,7 @@ else:  # imported on first use (pbs_sim._lazy): starting a command does not pay 
 PARTS = ".parts"
 MANIFEST = "manifest.json"
 LOCK = io.LOCK
-TABLES = ("results", "curves", "summary", "curves_summary")
+TABLES = ("results", "curves", "summary", "curves_summary", "paired")  # paired: only with common_seeds
 # ``root_seed`` is the sweep's [sweep] seed (the same on every row); the replication's own seed,
 # SeedSequence(root_seed, spawn_key=(cell, rep)) as the engine reports it (or, if it reports none, as
 # ``execute.run_replication`` handed it over), is ``replication_seed``.
@@ -376,12 +377,17 @@ def build_tables(spec: SweepSpec, records: Iterable[Mapping[str, Any]]) -> dict[
     recs = list(records)
     results = results_frame(spec, recs)
     curves = curves_frame(recs)
-    return {
+    tables = {
         "results": results,
         "curves": curves,
         "summary": summary_frame(spec, results),
         "curves_summary": curves_summary_frame(curves),
     }
+    if spec.paired:  # cells share seeds: paired differences against each cell's baseline
+        from .paired import paired_frame
+
+        tables["paired"] = paired_frame(spec, results)
+    return tables
 
 
 def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -439,11 +445,25 @@ def manifest(
         "executor": dict(executor),
         "format": fmt,
         "files": dict(files or {}),
-        "seeds": "replication (cell, rep) uses numpy SeedSequence(seed, spawn_key=(cell, rep))",
+        "seeds": _seeds_note(spec),
         "sweep": spec.resolved(),
-        "cells": [{"cell": c.index, "params": dict(c.params)} for c in spec.cells],
+        "cells": [_cell_entry(spec, c.index, c.params) for c in spec.cells],
         "provenance": io.provenance(),
     }
+
+
+def _seeds_note(spec: SweepSpec) -> str:
+    if not spec.paired:
+        return "replication (cell, rep) uses numpy SeedSequence(seed, spawn_key=(cell, rep))"
+    return ("common seeds: replication (cell, rep) uses numpy SeedSequence(seed, spawn_key=(seed_cell, rep)), "
+            "seed_cell as listed per cell; paired differences against baseline_cell are in the paired table")
+
+
+def _cell_entry(spec: SweepSpec, cell: int, params: Mapping[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"cell": cell, "params": dict(params)}
+    if spec.paired:
+        entry.update(seed_cell=spec.seed_cell(cell), baseline_cell=spec.baseline_cell(cell))
+    return entry
 
 
 def read_tables(out: Path) -> dict[str, pd.DataFrame]:
