@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .metrics import anti_entropy as anti_entropy_metrics
+from .metrics import availability as availability_metrics
 from .metrics import causality as causality_metrics
 from .metrics import causes as causes_metrics
 from .metrics import clocks as clocks_metrics
@@ -106,6 +107,7 @@ MECHANISMS: tuple[Registered, ...] = register(
     Registered(speculative.MECHANISM, speculative_metrics.REPORTER),
     Registered(None, durability_metrics.REPORTER),
     Registered(None, causes_metrics.REPORTER),
+    Registered(None, availability_metrics.REPORTER),
 )
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .._lazy import LazyModule
 
@@ -41,7 +41,8 @@ class RunView:
     mechanisms' tables); ``outcomes``: per measured read (``pbs_sim.metrics.staleness.read_outcomes``);
     ``mechanisms``: installed mechanism name -> whether it moves replica data; ``warmup_ms``: start of
     the measured window; ``end_at``: the simulated instant the run ended; ``n, r, w`` and
-    ``non_expanding`` (``write_fanout = "quorum"``) describe the quorum system."""
+    ``non_expanding`` (``write_fanout = "quorum"``) describe the quorum system; ``layout``: where every
+    endpoint is (``pbs_sim.sim.layout.Layout``: datacenters and racks; None: one flat datacenter)."""
 
     frames: Mapping[str, pd.DataFrame]
     outcomes: pd.DataFrame
@@ -52,6 +53,7 @@ class RunView:
     r: int = 1
     w: int = 1
     non_expanding: bool = False
+    layout: Any = None
 
     def table(self, name: str) -> pd.DataFrame | None:
         """A history table by name, or None if no installed mechanism wrote it."""
