@@ -33,7 +33,8 @@ WL = {"keys": 1, "duration_ms": 1, "rate_per_s": 1, "warmup_ms": 0}
 TOPO = {"datacenters": [{"name": "a", "nodes": 2, "replication": 2, "racks": 2},
                         {"name": "b", "nodes": 2, "replication": 2},
                         {"name": "c", "nodes": 1, "replication": 1}],
-        "inter_dc": "constant(value=5)"}
+        "inter_dc": "constant(value=0)"}  # links add nothing: every message takes its kind's 1 ms
+TOPO_WAN = {**TOPO, "inter_dc": "constant(value=5)"}
 
 
 def _scenario(faults: dict[str, Any], topology: dict[str, Any] | None = TOPO, **extra: Any) -> Any:
@@ -62,8 +63,7 @@ def _rows(m: Any) -> list[tuple[float, int, str, str]]:
 
 
 def _reach(m: Any, pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Which of the messages src -> dst sent now arrive (delivered within 1 ms: no link law here
-    beyond the constants, which sending on a model without set_links does not add)."""
+    """Which of the messages src -> dst sent now arrive (each takes 1 ms: links add 0 in TOPO)."""
     got: set[tuple[int, int]] = set()
     for src, dst in pairs:
         m.network.send(src, dst, "x", None, None, lambda msg: got.add((msg.src, msg.dst)))
@@ -127,14 +127,14 @@ def test_dc_partition_drops_messages_in_flight_and_overlapping_cuts_count() -> N
     assert _reach(m, [(0, 2)]) == {(0, 2)}
 
 
-def test_dc_partition_tells_the_failure_detector() -> None:
-    m = _model({"schedule": [{"at_ms": 1, "action": "dc-partition", "datacenters": ["c"], "duration_ms": 5}]},
-               failure_detector={"mode": "perfect"})
-    fd = m.parts["failure_detector"]
-    m.env.run(until=2)
-    assert not fd.up(0, 4) and not fd.up(4, 0) and fd.up(0, 2)
-    m.env.run(until=7)
-    assert fd.up(0, 4) and fd.up(4, 0)
+def test_dc_partition_tells_who_listens_for_reachability_changes() -> None:
+    """The failure detector re-evaluates on ``faults.on_change`` (its ground truth asks the drop rules)."""
+    m = _model({"schedule": [{"at_ms": 1, "action": "dc-partition", "datacenters": ["c"], "duration_ms": 5}]})
+    f = _faults(m)
+    seen: list[tuple[float, bool]] = []
+    f.on_change.append(lambda: seen.append((m.env.now, any(rule(0, 4, "fd") for rule in m.network.drop_rules))))
+    m.env.run(until=10)
+    assert seen == [(1.0, True), (6.0, False)]
 
 
 # -- DC and rack outages ----------------------------------------------------------------------
@@ -213,12 +213,11 @@ def test_wan_degradation_sets_and_restores_link_factors_and_composes() -> None:
 
 @NEEDS_LINKS
 def test_wan_degradation_multiplies_the_link_part_of_the_delay() -> None:
-    """With links on (the builder's set_links once the simulator runs topologies), a message a -> b
-    takes kind part (1 ms) + factor x link part (5 ms)."""
+    """With links on, a message a -> b takes kind part (1 ms) + factor x link part (5 ms)."""
     m = _model({"schedule": [{"at_ms": 10, "action": "wan-degradation", "factor": 3, "between": [["a"], ["b"]],
-                              "duration_ms": 20}]})
+                              "duration_ms": 20}]}, topology=TOPO_WAN)
     lay = Layout.of(m.scenario)
-    m.network.set_links(lay.link_class, lay.link_laws())
+    m.network.set_links(lay.link_class, lay.link_laws())  # what the builder does on a topology
     arrivals: dict[tuple[int, int], float] = {}
 
     def send(src: int, dst: int) -> None:
@@ -393,3 +392,186 @@ def test_availability_report_on_a_flat_run_with_a_rack_outage() -> None:
     assert list(run["dc"]) == ["", ""] and run["ops"].sum() == s["ops"]
     assert run["ok"].sum() / run["ops"].sum() == pytest.approx(s["availability"])
     assert s["dc_fault_min_dc_availability"] == 0.0
+
+
+# -- validation: availability through a DC partition (docs/validation.md) ---------------------------
+#
+# Three datacenters of three nodes, RF 3 each (so every node is a replica of every key), clients in
+# all three, fan-out to every replica (a LOCAL_* read asks its own datacenter's). Nodes crash and
+# recover independently (exponential up 60 ms, down 20 ms: down with probability 1/4 in steady
+# state); from 7 to 17 s dc1 is cut off from dc2 and dc3. Latencies are 0.01 ms per message and
+# 0.02 ms per WAN link, so an operation is over (or its requests dropped) within 0.06 ms: far
+# shorter than the fault process's times.
+
+LEVELS = ("LOCAL_QUORUM", "QUORUM", "EACH_QUORUM")
+DCS = ("dc1", "dc2", "dc3")
+P_DOWN = 20 / (60 + 20)
+PART = (7_000.0, 17_000.0)
+SETTLE_MS = 0.1  # an operation's fate is sealed within 0.06 ms of its issue (every message delivered or dropped)
+
+
+def _partition_raw(level: str, duration_ms: float = 20_000, rate: float = 500) -> dict[str, Any]:
+    return {
+        "topology": {"datacenters": [{"name": n, "nodes": 3, "replication": 3} for n in DCS],
+                     "inter_dc": "constant(value=0.02)"},
+        "consistency": {"read": level, "write": level},
+        "cluster": {"coordinator": "client", "read_timeout_ms": 1, "write_timeout_ms": 1},
+        "latency": {"profile": "lnkd-ssd", "w": 0.01, "a": 0.01, "r": 0.01, "s": 0.01, "other": 0.01},
+        "workload": {"keys": 20, "rate_per_s": rate, "duration_ms": duration_ms, "warmup_ms": 2_000, "clients": 30,
+                     "read_fraction": 0.5},
+        "faults": {"crash_mttf_ms": 60, "crash_mttr_ms": 20,
+                   "schedule": [{"at_ms": PART[0], "action": "dc-partition", "datacenters": ["dc1"],
+                                 "duration_ms": PART[1] - PART[0]}]},
+    }
+
+
+def _run_partition(level: str, seed: int, **kw: Any) -> tuple[Any, Any, pd.DataFrame, pd.DataFrame]:
+    """Build and run the scenario (the model only: the metrics a full ``simulate`` adds, durability
+    above all, are not what is checked here). Returns (scenario, layout, ops, faults)."""
+    sc = scenario_from_dict(_partition_raw(level, **kw))
+    m = build(sc, Streams(seed))
+    history = m.run()
+    assert m.layout is not None
+    return sc, m.layout, history.to_frame("ops"), history.to_frame("faults")
+
+
+def _expected_per_op(sc: Any, lay: Layout, ops: pd.DataFrame, faults: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """For every operation: whether its level can be met by the replicas that are up and reachable
+    from its coordinator's datacenter at the instant it is issued (``level_available`` on per-DC
+    live counts, replayed from the faults table in event order), and whether it is *settled*: no
+    node changed state and no partition started or ended within ``SETTLE_MS`` after its issue."""
+    from pbs_sim.analytic.multidc import level_available
+    from pbs_sim.topology import requirements
+
+    reqs = {(d, kind): requirements(sc, d)[0 if kind == "read" else 1] for d in DCS for kind in ("read", "write")}
+    ev = faults.sort_values("event")
+    changes = list(zip(ev["event"].to_numpy(int).tolist(), ev["node"].to_numpy(int).tolist(),
+                       ev["action"].astype(str).tolist(), strict=True))
+    times = np.sort(ev["at"].to_numpy(float))
+    up = [True] * lay.nodes
+    cut = False
+    order = np.argsort(ops["issued_event"].to_numpy(int), kind="stable")
+    issued_event = ops["issued_event"].to_numpy(int)
+    issued = ops["issued_at"].to_numpy(float)
+    kinds = ops["kind"].astype(str).to_numpy()
+    coord_dc = [lay.names[lay.endpoint_dc(int(c))] for c in ops["coordinator"].to_numpy(int)]
+    expect = np.zeros(len(ops), dtype=bool)
+    settled = np.zeros(len(ops), dtype=bool)
+    j = 0
+    for i in order:
+        while j < len(changes) and changes[j][0] < issued_event[i]:
+            _, node, action = changes[j]
+            if node >= 0 and action in ("crash", "recover"):
+                up[node] = action == "recover"
+            elif action == "dc-partition":
+                cut = True
+            elif action == "dc-fault-end":
+                cut = False
+            j += 1
+        dc = coord_dc[i]
+        reach = ({"dc1"} if dc == "dc1" else {"dc2", "dc3"}) if cut else set(DCS)
+        live = {name: sum(up[x] for x in lay.nodes_of(d)) if name in reach else 0 for d, name in enumerate(lay.names)}
+        expect[i] = level_available(reqs[(dc, kinds[i])], live, dc)
+        k = np.searchsorted(times, issued[i], side="right")
+        settled[i] = k == len(times) or times[k] > issued[i] + SETTLE_MS
+    return expect, settled
+
+
+@pytest.mark.validation
+@pytest.mark.parametrize("level", LEVELS)
+def test_each_operation_succeeds_iff_its_level_is_met_by_live_reachable_replicas(level: str) -> None:
+    """Operation by operation, through crashes and a DC partition: the simulator's outcome is the
+    analytic rule (``level_available`` on the per-DC replicas up and reachable when it is issued),
+    exactly, for every operation no fault touched while it was on its way."""
+    sc, lay, ops, faults = _run_partition(level, seed=11)
+    measured = (ops["issued_at"] >= 2_000).to_numpy()
+    expect, settled = _expected_per_op(sc, lay, ops, faults)
+    ok = (ops["status"] == "ok").to_numpy(bool)
+    sel = measured & settled
+    assert sel.sum() > 0.95 * measured.sum() > 5_000
+    assert 0.05 < expect[sel].mean() < 0.95  # the faults matter: both outcomes are common
+    assert (ok[sel] == expect[sel]).all(), ops[sel & (ok != expect)].head()
+    # and the metric's per-(window, DC, kind) availability is what the rule predicts, within its
+    # Wilson interval, counting the unsettled operations too
+    frame = availability_by_dc(ops, faults, lay, warmup_ms=2_000.0, end_at=float(ops["completed_at"].max()))
+    dc_of = np.array([lay.names[lay.endpoint_dc(int(c))] for c in ops["coordinator"].to_numpy(int)])
+    issued = ops["issued_at"].to_numpy(float)
+    kinds = ops["kind"].astype(str).to_numpy()
+    for r in frame[frame["window"] == 1].to_dict("records"):
+        mask = measured & (dc_of == r["dc"]) & (kinds == r["kind"]) & (issued >= PART[0]) & (issued < PART[1])
+        assert r["ops"] == mask.sum() and r["ops"] > 200
+        assert r["ci_low"] <= expect[mask].mean() <= r["ci_high"], (r["dc"], r["kind"])
+
+
+def _window_availability(sc: Any, lay: Layout, ops: pd.DataFrame) -> dict[tuple[bool, str], float]:
+    """Per run: (in the partition?, coordinator DC) -> fraction of measured operations (reads and
+    writes: both at the one level) that succeeded."""
+    dc_of = np.array([lay.names[lay.endpoint_dc(int(c))] for c in ops["coordinator"].to_numpy(int)])
+    issued = ops["issued_at"].to_numpy(float)
+    kinds = ops["kind"].astype(str).to_numpy()
+    ok = (ops["status"] == "ok").to_numpy(bool)
+    inside = (issued >= PART[0]) & (issued < PART[1])
+    measured = issued >= 2_000
+    assert set(kinds) == {"read", "write"}
+    out = {}
+    for part in (True, False):
+        for dc in DCS:
+            mask = measured & (inside == part) & (dc_of == dc)
+            out[(part, dc)] = float(ok[mask].mean())
+    return out
+
+
+@pytest.mark.validation
+@pytest.mark.parametrize("level", LEVELS)
+def test_availability_through_a_dc_partition_matches_per_dc_live_replicas(level: str) -> None:
+    """Over replications, each coordinator datacenter's availability in and out of the partition
+    against ``pbs_sim.analytic.multidc.availability``: live replicas of each datacenter
+    Binomial(3, 3/4), none in a datacenter cut off. A run's figure is one draw of the (correlated)
+    fault process, so the interval is over runs: the mean of 10 runs +- t(0.9995, 9) x its standard
+    error (99.9 %). Reads and writes are at the one level (the same requirement), so they pool."""
+    from pbs_sim.analytic.multidc import availability
+    from pbs_sim.topology import requirements
+
+    runs = [_window_availability(*_run_partition(level, seed=100 + s, duration_ms=20_000, rate=200)[:3]) for s in range(10)]
+    sc = scenario_from_dict(_partition_raw(level))
+    rf = sc.topology.replication()
+    t_crit = 4.781  # scipy.stats.t.ppf(0.9995, 9)
+    checked = 0
+    for cell in runs[0]:
+        part, dc = cell
+        reach = ({"dc1"} if dc == "dc1" else {"dc2", "dc3"}) if part else set(DCS)
+        read, write = requirements(sc, dc)
+        assert (read.total, read.local, read.per_dc) == (write.total, write.local, write.per_dc)
+        want = availability(read, rf, dc, reach, P_DOWN)
+        vals = np.array([r[cell] for r in runs])
+        if want in (0.0, 1.0):
+            assert (vals == want).all(), (cell, vals)  # no live replica can answer: none succeeds
+            continue
+        half = t_crit * vals.std(ddof=1) / np.sqrt(len(vals))
+        assert abs(vals.mean() - want) <= half, (cell, vals.mean(), want, half)
+        assert half < 0.08  # the check has teeth: an error of 0.08 in the rule would show (measured: 0.01-0.06)
+        checked += 1
+    assert checked == {"LOCAL_QUORUM": 6, "QUORUM": 5, "EACH_QUORUM": 3}[level]
+
+
+def test_a_dc_outage_leaves_local_quorum_elsewhere_working() -> None:
+    """dc1 is out from 5 to 15 s (no other fault): LOCAL_QUORUM in dc2 and dc3 keeps working, dc1's
+    operations all fail while it is out and all succeed once it is back (that its nodes keep their
+    data is checked exactly above, in the DC outage trace)."""
+    raw = _partition_raw("LOCAL_QUORUM", duration_ms=18_000, rate=300)
+    raw["faults"] = {"schedule": [{"at_ms": 5_000, "action": "dc-outage", "datacenters": ["dc1"], "duration_ms": 10_000}]}
+    sc = scenario_from_dict(raw)
+    m = build(sc, Streams(2))
+    history = m.run()
+    lay = m.layout
+    assert lay is not None
+    ops = history.to_frame("ops")
+    frame = availability_by_dc(ops, history.to_frame("faults"), lay, 2_000.0, float(ops["completed_at"].max()))
+    out = frame[frame["window"] == 1]
+    in_dc1 = (out["dc"] == "dc1").to_numpy(bool)
+    assert (out["ops"].to_numpy() > 200).all() and len(out) == 6
+    assert (out["ok"].to_numpy()[in_dc1] == 0).all() and (out["availability"].to_numpy()[~in_dc1] == 1.0).all()
+    issued = ops["issued_at"].to_numpy(float)
+    dc1 = np.array([lay.endpoint_dc(int(c)) == 0 for c in ops["coordinator"].to_numpy(int)])
+    after = (issued > 15_001) & dc1
+    assert after.sum() > 200 and (ops["status"].to_numpy()[after] == "ok").all()
