@@ -96,6 +96,7 @@ def register(*entries: Registered) -> tuple[Registered, ...]:
 
 MECHANISMS: tuple[Registered, ...] = register(
     Registered(faults.MECHANISM, faults_metrics.REPORTER),
+    Registered(None, availability_metrics.REPORTER),  # issue 19: per datacenter, in and out of DC-fault windows
     Registered(repair.MECHANISM, repair_metrics.REPORTER),
     Registered(anti_entropy.MECHANISM, anti_entropy_metrics.REPORTER),
     Registered(clocks.MECHANISM, clocks_metrics.REPORTER),
@@ -107,7 +108,6 @@ MECHANISMS: tuple[Registered, ...] = register(
     Registered(speculative.MECHANISM, speculative_metrics.REPORTER),
     Registered(None, durability_metrics.REPORTER),
     Registered(None, causes_metrics.REPORTER),
-    Registered(None, availability_metrics.REPORTER),
 )
 
 

@@ -32,7 +32,6 @@ from .metrics import staleness as st_m
 from .metrics.mechanism import RunView, check_report, collect
 from .rng import Streams
 from .sim.build import Model, build
-from .sim.layout import Layout
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -330,7 +329,7 @@ def mechanism_metrics(
         frames=frames if frames is not None else {"ops": ops, **{k: history.to_frame(k) for k in history.tables if k != "ops"}},
         outcomes=outcomes, mechanisms=dict(history.mechanisms), warmup_ms=float(history.facts.warmup_ms),
         end_at=end_at, n=c.replication, r=c.read_quorum, w=c.write_quorum,
-        non_expanding=c.write_fanout == "quorum", layout=Layout.of(scenario),
+        non_expanding=c.write_fanout == "quorum", scenario=scenario,
     )
     summary, frames = collect(reporters(), run, taken_frames)
     return dict(summary), frames

@@ -131,7 +131,12 @@ class AvailabilityReporter:
             return {"dc_fault_windows": 0.0, "dc_fault_read_availability": nan, "dc_fault_write_availability": nan,
                     "dc_fault_min_dc_availability": nan}, {}
         faults = run.table("faults")
-        frame = availability_by_dc(ops, faults, run.layout, run.warmup_ms, run.end_at)
+        layout = None
+        if run.scenario is not None:
+            from ..sim.layout import Layout  # pure data (no SimPy): where each coordinator endpoint is
+
+            layout = Layout.of(run.scenario)
+        frame = availability_by_dc(ops, faults, layout, run.warmup_ms, run.end_at)
         windows = fault_windows(faults, run.end_at)
         out = {"dc_fault_windows": float(len(windows))}
         # pooled over the union of the windows (an operation in two overlapping windows counts once)
@@ -148,7 +153,7 @@ class AvailabilityReporter:
         cells = frame[(frame["window"] > 0) & (frame["ops"] > 0)]
         out["dc_fault_min_dc_availability"] = float(cells["availability"].min()) if len(cells) else math.nan
         # a flat run without datacenter faults has nothing here that read/write_availability do not say
-        flat = run.layout is None or len(run.layout.names) == 1
+        flat = layout is None or len(layout.names) == 1
         return out, ({} if flat and not len(windows) else {"availability_by_dc": frame})
 
 
