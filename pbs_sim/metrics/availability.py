@@ -132,8 +132,8 @@ class AvailabilityReporter:
                     "dc_fault_min_dc_availability": nan}, {}
         faults = run.table("faults")
         layout = None
-        if run.scenario is not None:
-            from ..sim.layout import Layout  # pure data (no SimPy): where each coordinator endpoint is
+        if run.scenario is not None:  # the layout is pure data (no SimPy): where each endpoint is
+            from ..sim.layout import Layout
 
             layout = Layout.of(run.scenario)
         frame = availability_by_dc(ops, faults, layout, run.warmup_ms, run.end_at)
