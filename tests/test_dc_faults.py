@@ -601,3 +601,24 @@ def test_simulate_reports_availability_per_dc_through_a_partition() -> None:
     assert inside < s["ops"]
     run = f[f["window"] == 0]
     assert run["ok"].sum() / run["ops"].sum() == pytest.approx(s["availability"])
+
+
+def test_the_guides_datacenter_fault_example_validates_on_a_topology() -> None:
+    """docs/guide/faults.md's "Datacenter faults" block, on a three-DC topology with two racks each."""
+    import re
+    from pathlib import Path
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "guide" / "faults.md").read_text()
+    section = page.split("## Datacenter faults", 1)[1]
+    raw = tomllib.loads(re.findall(r"```toml\n(.*?)```", section, re.S)[0])
+    raw["topology"] = {"datacenters": [{"name": n, "nodes": 6, "racks": 2, "replication": 3} for n in ("dc1", "dc2", "dc3")],
+                       "inter_dc": "constant(value=40)"}
+    raw["workload"] = {"duration_ms": 120_000}
+    sc = scenario_from_dict(raw)
+    assert [e.action for e in sc.faults.schedule] == ["dc-partition", "dc-outage", "rack-outage", "wan-degradation"]
+    assert sc.faults.dc_partition_mtbf_ms == 3_600_000 and sc.faults.wan_degradation_factor == 10
