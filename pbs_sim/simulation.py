@@ -233,11 +233,14 @@ def analyse(
     t_points = curve["t_ms"].to_numpy(float)
     if not exact_t and len(outcomes):
         t_points = np.concatenate([t_points, outcomes["t_ms"].dropna().to_numpy(float)])
+    # the monitoring prediction is the single-DC WARS model on the observed delays: it does not describe
+    # a topology (links, DC-aware levels), so there it is left out (nan); `pbs-sim predict --scenario`
+    # is the analytic view of a topology, per (write DC, read DC) pair
     prediction = mon_m.predict_observed(
         model.network.delay_samples(), c.replication, c.read_quorum, c.write_quorum, np.unique(t_points),
         trials=min(sc.predict.trials, MONITOR_TRIALS), seed=streams.sequence("monitoring"),
         fanout=c.read_fanout, target=target,
-    ) if len(curve) else None
+    ) if len(curve) and not sc.topology.enabled else None
     monitoring = mon_m.monitoring_frame(curve, prediction, outcomes)
     gap = mon_m.monitoring_gap(monitoring)
     # like with like: the prediction over the same bins (same reads) or probe offsets as the measured
@@ -254,9 +257,15 @@ def analyse(
         p0 = float(curve["p_consistent"].iloc[0])
     n_reads = len(outcomes)
     k = sc.predict.k
+    r_count, w_count = c.read_quorum, c.write_quorum
+    if sc.topology.enabled:  # the replies its levels wait for in the first client datacenter (block_for)
+        from .topology import requirements
+
+        r_req, w_req = requirements(sc, next(iter(sc.topology.client_weights())))
+        r_count, w_count = r_req.block_for, w_req.block_for
     summary: dict[str, Any] = {
         "engine": "simulate",
-        "n": c.replication, "r": c.read_quorum, "w": c.write_quorum, "nodes": c.nodes,
+        "n": c.replication, "r": r_count, "w": w_count, "nodes": c.nodes,
         "profile": sc.latency.wars.name, "workload": wl.kind,
         "read_fanout": c.read_fanout, "write_fanout": c.write_fanout, "coordinator": c.coordinator,
         "seed": seed,

@@ -20,7 +20,9 @@ them (replica j of a datacenter with k racks is on rack ``j mod k``); a coordina
 its datacenter chosen uniformly per operation.
 
 Clients: ``clients`` weights place the clients in datacenters (0: none there); each client's
-coordinator is in its own datacenter, so a (write DC, read DC) pair is a pair of client DCs.
+coordinator is in its own datacenter, so a (write DC, read DC) pair is a pair of client DCs. The
+simulator gives client id c the datacenter of the c-th Sainte-Laguë seat over the weights
+(``pbs_sim.sim.datacenters``).
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ class Datacenter:
     nodes: int = _opt(3, ge=1, le=10_000, doc="nodes in this datacenter")
     racks: int = _opt(1, ge=1, le=10_000, doc="racks the nodes are spread over (replicas on distinct racks first)")
     replication: int = _opt(3, ge=0, doc="replicas per key here (NetworkTopologyStrategy's {dc: RF}); 0 = none")
-    clients: float = _opt(1.0, ge=0, doc="share of the clients placed here (weights; 0 = no clients)")
+    clients: float = _opt(1.0, ge=0, doc="share of the clients placed here (weights; 0 = no clients; the simulator "
+                                         "gives client ids their datacenters by Sainte-Lague seats of the weights)")
 
 
 @dataclass(frozen=True)
@@ -309,23 +312,23 @@ def check_simulator(sc: Scenario) -> None:
     if not sc.topology.enabled:
         return
     src, c = sc.source, sc.cluster
-    why = "is not supported with [topology] in the simulator yet (it assumes one flat ring and count quorums)"
+    why = "not supported with [topology] in the simulator yet (it assumes one flat ring and count quorums)"
     if c.sloppy_quorum:
-        raise ConfigError(src, "cluster.sloppy_quorum", f"sloppy quorums {why}")
+        raise ConfigError(src, "cluster.sloppy_quorum", f"sloppy quorums are {why}")
     if sc.failure_detector.mode != "off":
-        raise ConfigError(src, "failure_detector.mode", f"detector-aware quorums {why}")
+        raise ConfigError(src, "failure_detector.mode", f"detector-aware quorums are {why}")
     if sc.hinted_handoff.store == "coordinator":
-        raise ConfigError(src, "hinted_handoff.store", f"coordinator hints {why}")
+        raise ConfigError(src, "hinted_handoff.store", f"coordinator hints are {why}")
     if sc.consistency.write is not None and sc.consistency.write.strip().upper() == "ANY":
-        raise ConfigError(src, "consistency.write", f"ANY (a coordinator hint counts as an ack) {why}")
+        raise ConfigError(src, "consistency.write", f"ANY (a coordinator hint counts as an ack) is {why}")
     if c.write_any:
-        raise ConfigError(src, "cluster.write_quorum", f"ANY (a coordinator hint counts as an ack) {why}")
+        raise ConfigError(src, "cluster.write_quorum", f"ANY (a coordinator hint counts as an ack) is {why}")
     for key in ("pr", "pw"):
         name = getattr(sc.consistency, key)
         if name is not None and name.strip().lower() != "default":
-            raise ConfigError(src, f"consistency.{key}", f"Riak's {key.upper()} (primaries) {why}")
+            raise ConfigError(src, f"consistency.{key}", f"Riak's {key.upper()} (primaries) is {why}")
         if getattr(c, key):
-            raise ConfigError(src, f"cluster.{key}", f"Riak's {key.upper()} (primaries) {why}")
+            raise ConfigError(src, f"cluster.{key}", f"Riak's {key.upper()} (primaries) is {why}")
     if sc.placement.given:
         raise ConfigError(src, "placement", "[placement] and [topology] both place replicas: the simulator's ring "
                                             "uses NetworkTopologyStrategy with [topology]; give one of them")

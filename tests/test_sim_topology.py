@@ -315,7 +315,8 @@ def _quantile_agrees(sim: np.ndarray, q_ana: float, p: float, n_ana: int) -> boo
 def test_simulator_agrees_with_the_analytic_predictor_per_dc_pair(name: str) -> None:
     """P(consistent at t) per (write DC, read DC) pair and t, and the median and 99th percentile of
     read and write latency, within Z = 4 standard errors of the difference (binomial variances of
-    both estimates; about 40 comparisons per setting, so a familywise false alarm well under 1 %)."""
+    both estimates at the analytic value; 30-60 comparisons per setting, so a familywise false alarm
+    well under 1 %). Perturbing the model by 1 ms (a link law or intra_dc) fails it."""
     setting = SETTINGS[name]
     raw = {
         "cluster": {"coordinator": "client", **setting.get("cluster", {})},
@@ -341,8 +342,10 @@ def test_simulator_agrees_with_the_analytic_predictor_per_dc_pair(name: str) -> 
             n = len(at)
             p_sim = float(at["consistent"].mean())
             p_ana = float(res.result.p_consistent(t))
-            var = p_sim * (1 - p_sim) / n + p_ana * (1 - p_ana) / n_ana
-            tol = Z * math.sqrt(max(var, 0.25 / n ** 2))  # a floor at half a read for p = 0 or 1
+            # the variance of the difference if both estimate p_ana (clipped half a read from 0 and 1,
+            # so a strict level the analytic engine calls certain still allows no more than ~2 stale reads)
+            p0 = min(max(p_ana, 0.5 / n), 1 - 0.5 / n)
+            tol = Z * math.sqrt(p0 * (1 - p0) * (1 / n + 1 / n_ana))
             assert abs(p_sim - p_ana) <= tol, (name, res.write_dc, res.read_dc, t, p_sim, p_ana, tol)
             moved = moved or 0.02 < p_ana < 0.98
             checked += 1

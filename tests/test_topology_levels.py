@@ -234,12 +234,12 @@ def test_the_simulator_runs_a_topology_and_refuses_what_it_cannot_run_on_one(tmp
     ops = res.history.frames()["ops"]
     assert len(ops) > 0 and (ops["status"] == "ok").all()
     assert set(ops["coordinator"]) <= {-1, -2}  # the client-side endpoints of dc1 and dc2 (one rack each)
-    with pytest.raises(ConfigError, match=r"cluster.sloppy_quorum: sloppy quorums is not supported with \[topology\]"):
+    with pytest.raises(ConfigError, match=r"cluster.sloppy_quorum: sloppy quorums are not supported with \[topology\]"):
         simulate(load_scenario(f, {"cluster.sloppy_quorum": True}))
     out = subprocess.run([sys.executable, "-m", "pbs_sim", "run", str(f), "--out", str(tmp_path / "out"),
                           "--set", "cluster.sloppy_quorum=true"], capture_output=True, text=True)
     assert out.returncode == 2 and out.stdout == "" and len(out.stderr.strip().splitlines()) == 1
-    assert "cluster.sloppy_quorum: sloppy quorums is not supported with [topology]" in out.stderr
+    assert "cluster.sloppy_quorum: sloppy quorums are not supported with [topology]" in out.stderr
     assert not (tmp_path / "out").exists()  # refused before any work
 
 
@@ -251,7 +251,7 @@ def test_sweeps_of_a_topology_run_on_the_simulator_only(tmp_path: Path) -> None:
     assert len(load_sweep(tmp_path / "s.toml").cells) == 2
     (tmp_path / "s.toml").write_text('[sweep]\nengine = "simulate"\nscenario = "t.toml"\n[grid]\n'
                                      '"cluster.sloppy_quorum" = [false, true]\n')
-    with pytest.raises(ConfigError, match=r"cluster.sloppy_quorum: cell 1: sloppy quorums is not supported"):
+    with pytest.raises(ConfigError, match=r"cluster.sloppy_quorum: cell 1: sloppy quorums are not supported"):
         load_sweep(tmp_path / "s.toml")
     (tmp_path / "s.toml").write_text('[sweep]\nengine = "predict"\nscenario = "t.toml"\n[grid]\n"predict.k" = [1, 2]\n')
     with pytest.raises(ConfigError, match=r"sweep.engine: cell 0: \[topology\] is not supported by sweeps on engine 'predict'"):

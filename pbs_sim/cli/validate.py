@@ -100,7 +100,14 @@ def _topology_facts(sc: Any) -> list[str]:
         names = topo.names
         pairs = [f"{a}-{b} +{topo.link(a, b).spec()}" for i, a in enumerate(names) for b in names[i + 1:]]
         if pairs:
-            out.append("links     " + "; ".join(pairs) + " (simulator: not supported yet; analytic only)")
+            out.append("links     " + "; ".join(pairs))
+        from ..errors import ConfigError
+        from ..topology import check_simulator
+
+        try:
+            check_simulator(sc)
+        except ConfigError as exc:  # valid for the analytic engine; `pbs-sim run` would refuse it
+            out.append(f"simulator refuses {exc.key}: {exc.reason} (predict --scenario runs it)")
     if any(getattr(cons, k) is not None for k in ("read", "write", "pr", "pw")):
         local = next(iter(topo.client_weights())) if topo.enabled else None
         read, write = requirements(sc, local)

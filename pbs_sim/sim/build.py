@@ -44,7 +44,7 @@ from .network import CLIENT, Network
 from .node import Node
 from .ring import Ring, scenario_placement
 from .versioning import VersionCounter, VersioningPolicy, make_policy
-from .workload import Workload, make_workload
+from .workload import ProbeWorkload, Workload, make_workload
 
 
 @dataclass(eq=False)
@@ -224,8 +224,9 @@ def build(
 
     coordinators: dict[int, Coordinator] = {}
     pick: Callable[[int], Any]
+    pick_in: Callable[[int, int], Coordinator] | None = None
     if not layout.flat:
-        pick = _dc_coordinators(scenario, layout, streams, ring, coordinators, make)
+        pick, pick_in = _dc_coordinators(scenario, layout, streams, ring, coordinators, make)
     elif c.coordinator == "client":
         client = coordinators[CLIENT] = make(CLIENT)
 
@@ -248,9 +249,9 @@ def build(
     workload.keyspace = keys
     if hasattr(workload, "coordinators"):  # a script's lines may name their coordinating node
         workload.coordinators = coordinators
-    if not layout.flat and hasattr(workload, "read_dcs"):  # pbs-probe: each offset read in every client DC
+    if pick_in is not None and isinstance(workload, ProbeWorkload):  # each offset read in every client DC
         workload.read_dcs = tuple(d for d, share in enumerate(layout.clients) if share > 0)
-        workload.coordinator_in = pick.pick_in  # type: ignore[attr-defined]
+        workload.coordinator_in = pick_in
     model = Model(
         scenario=scenario, streams=streams, env=env, history=history, ring=ring, network=network,
         nodes=nodes, coordinators=coordinators, deadlines=deadlines, versions=versions,
@@ -263,7 +264,7 @@ def build(
 def _dc_coordinators(
     sc: Scenario, layout: Layout, streams: Streams, ring: Ring, coordinators: dict[int, Coordinator],
     make: Callable[[int], Coordinator],
-) -> Any:
+) -> tuple[Callable[[int], Any], Callable[[int, int], Coordinator]]:
     """Datacenters: the coordinators (client-side endpoints per rack, or the nodes), each given its
     datacenter's requirements, and the :class:`~pbs_sim.sim.datacenters.Router` the workload asks
     (``pbs_sim.sim.datacenters``: clients in datacenters, coordinators in their client's)."""
@@ -307,5 +308,4 @@ def _dc_coordinators(
     def pick(key: int) -> Router:
         return router
 
-    pick.pick_in = pick_in  # type: ignore[attr-defined]
-    return pick
+    return pick, pick_in

@@ -161,6 +161,7 @@ class WriteOp:
         "op_id", "key", "seq", "stamp", "client", "coordinator", "issued_at", "need", "targets",
         "acks", "acked_by", "done", "completed_at", "status", "on_done", "reply", "at_replica", "tally",
     )
+    tally: list[int]  # acks per datacenter: set only under a DC-aware need (Coordinator.set_needs)
 
     def __init__(self, op_id: int, key: int, seq: int, stamp: Stamp, client: int, coordinator: Coordinator,
                  issued_at: float, need: int, targets: Sequence[int]) -> None:
@@ -204,6 +205,7 @@ class ReadOp:
         "op_id", "key", "client", "coordinator", "issued_at", "need", "targets", "count", "best",
         "replies", "done", "quorum_at", "completed_at", "status", "on_done", "local", "tally",
     )
+    tally: list[int]  # responses per datacenter: set only under a DC-aware need (Coordinator.set_needs)
 
     def __init__(self, op_id: int, key: int, client: int, coordinator: Coordinator, issued_at: float,
                  need: int, targets: Sequence[int]) -> None:
@@ -411,7 +413,9 @@ class Coordinator:
         self.placement: Placement | None = None
         self.quorum: Placement | None = None  # None: the count op.need
         self.contributions: dict[str, list[str]] = {}
-        # datacenters (set_needs): DC-aware requirements, None = the counts r and w
+        # datacenters (set_needs): this coordinator's datacenter (index; 0 on a flat cluster) and its
+        # DC-aware requirements, None = the counts r and w
+        self.dc = 0
         self.r_need: Need | None = None
         self.w_need: Need | None = None
         self._rn, self._wn = r, w  # what op.need starts at: the count, or -1 (a DC-aware need)
@@ -426,10 +430,12 @@ class Coordinator:
         self._ack = self._on_ack
         self._resp = self._on_response
 
-    def set_needs(self, read: Need, write: Need, node_dc: Sequence[int], n_dc: int, targets: DCTargets) -> None:
+    def set_needs(self, dc: int, read: Need, write: Need, node_dc: Sequence[int], n_dc: int,
+                  targets: DCTargets) -> None:
         """Datacenters: this coordinator's read and write requirements compiled for its datacenter
         (``pbs_sim.sim.layout.compile_need``), each node's datacenter, and its target choice. A count
         need keeps today's path (``op.need`` the count); others are tallied per datacenter."""
+        self.dc = dc
         self.r, self.w = read.block_for, write.block_for
         self.r_need = None if read.is_count else read
         self.w_need = None if write.is_count else write

@@ -129,17 +129,20 @@ class DCTargets:
         return self._quorum(coord, prefs, self.write_need)
 
     def read(self, coord: Coordinator, prefs: Sequence[int]) -> Sequence[int]:
-        if self.read_fanout != "all" and coord.read_all_chance > 0.0:
-            u = coord.uniform
-            assert u is not None
-            if u() < coord.read_all_chance:
-                return prefs
         if self.read_fanout == "all":
             if self.read_local_only:
                 dc, local = self.node_dc, self.local
                 return [x for x in prefs if dc[x] == local]
             return prefs
-        return self._quorum(coord, prefs, self.read_need)
+        # as Coordinator.read_targets: the subset is drawn even when the chance sends the read to
+        # every replica, and the chance has its own stream, so the subsets stay put
+        chosen = self._quorum(coord, prefs, self.read_need)
+        if coord.read_all_chance > 0.0:
+            u = coord.u_chance
+            assert u is not None
+            if u() < coord.read_all_chance:
+                return prefs
+        return chosen
 
     def _quorum(self, coord: Coordinator, prefs: Sequence[int], need: Need) -> list[int]:
         """Just the replicas ``need`` needs: per datacenter the larger of its part and what the count
@@ -184,9 +187,10 @@ def wire(sc: Scenario, layout: Layout, coordinators: dict[int, Coordinator]) -> 
                                        c.replica_choice))
     for ep, coord in coordinators.items():
         d = layout.endpoint_dc(ep)
+        coord.dc = d
         if d in per_dc:
             rn, wn, targets = per_dc[d]
-            coord.set_needs(rn, wn, layout.node_dc, len(layout.names), targets)
+            coord.set_needs(d, rn, wn, layout.node_dc, len(layout.names), targets)
 
 
 __all__ = ["ClientDCs", "DCTargets", "Router", "wire"]

@@ -329,7 +329,9 @@ class ProbeWorkload(Workload):
 
     Datacenters (``[topology]`` with clients in several datacenters; the builder sets ``read_dcs``
     and ``coordinator_in``): each offset is read once from every datacenter in ``read_dcs``, by a
-    coordinator there, still as client ``i`` (``pbs_sim.sim.datacenters``).
+    coordinator there: in the write's own datacenter by client ``i``, in the j-th datacenter of
+    ``read_dcs`` otherwise by reader ``(j + 1) * trials + i`` (that trial's observer there, so a read
+    elsewhere is no session of the writer; ``pbs_sim.sim.datacenters``).
     """
 
     kind = "pbs-probe"
@@ -377,15 +379,16 @@ class ProbeWorkload(Workload):
         offsets = (self.offset(),) if self.offset is not None else self.cfg.probe_offsets_ms
         pending = [len(offsets)]
         for t in offsets:
-            call_at(self.env, t, self._read, (op.key, pending))
+            call_at(self.env, t, self._read, (op.key, pending, op.coordinator.dc))
 
-    def _read(self, arg: tuple[int, list[int]]) -> None:
-        key, pending = arg
+    def _read(self, arg: tuple[int, list[int], int]) -> None:
+        key, pending, own = arg
         if len(self.read_dcs) > 1:
             assert self.coordinator_in is not None
-            for d in self.read_dcs:
+            trials = self.cfg.trials
+            for j, d in enumerate(self.read_dcs):
                 self.issued += 1
-                self.coordinator_in(d, key).read(key, key)
+                self.coordinator_in(d, key).read(key if d == own else (j + 1) * trials + key, key)
         else:
             self.issued += 1
             self.coordinator_for(key).read(key, key)
