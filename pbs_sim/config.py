@@ -307,11 +307,16 @@ class PredictConfig:
     k: int = opt(1, ge=1, le=10**9, doc="k for k-staleness")
 
 
+#: Issue 19: scripted datacenter faults (``pbs_sim.sim.faults``).
+DC_FAULT_ACTIONS = ("dc-partition", "dc-outage", "rack-outage", "wan-degradation")
+
+
 @dataclass(frozen=True)
 class FaultEvent:
     at_ms: float = opt(0.0, ge=0, doc="when")
     action: str = opt(
-        "crash", choices=("crash", "recover", "wipe", "partition", "heal", "clock-jump", "outage", "rack-loss", "dc-loss"),
+        "crash", choices=("crash", "recover", "wipe", "partition", "heal", "clock-jump", "outage", "rack-loss", "dc-loss",
+                          *DC_FAULT_ACTIONS),
         doc="what",
     )
     nodes: tuple[int, ...] = opt((), doc="nodes affected (crash, recover, wipe, outage; partition side A)")
@@ -329,6 +334,16 @@ class FaultEvent:
     )
     racks: tuple[int, ...] = opt((), doc="rack-loss: rack indices (placement.racks) whose nodes all lose their disks")
     dcs: tuple[int, ...] = opt((), doc="dc-loss: datacenter indices (placement.datacenters) whose nodes all lose their disks")
+    # -- issue 19: datacenter faults on a [topology] (pbs_sim.sim.faults) --
+    datacenters: tuple[str, ...] = opt(
+        (), doc="dc-partition: these datacenters (names) cut off from the rest; dc-outage: their nodes go down; "
+                "wan-degradation: their links to the other datacenters are slowed",
+    )
+    between: tuple[tuple[str, ...], ...] = opt(
+        (), doc="dc-partition / wan-degradation: two or more sides (lists of datacenter names); every link between "
+                "sides is cut / slowed",
+    )
+    factor: float | None = opt(None, gt=0, doc="wan-degradation: multiplier on the link part of the delay")
 
 
 @dataclass(frozen=True)
@@ -340,8 +355,10 @@ class FaultsConfig:
     message_loss: float = opt(0.0, ge=0, le=1, doc="probability any message is dropped")
     schedule: tuple[FaultEvent, ...] = opt(
         (), doc="scripted faults ([[faults.schedule]]: at_ms, action crash|recover|wipe|partition|heal|clock-jump|"
-                "outage|rack-loss|dc-loss, nodes, groups, clients, one_way, duration_ms; clock-jump: jump_ms, "
-                "clock_clients; outage: nodes, count or fraction, no_reboot_probability; rack-loss: racks; dc-loss: dcs)",
+                "outage|rack-loss|dc-loss|dc-partition|dc-outage|rack-outage|wan-degradation, nodes, groups, clients, "
+                "one_way, duration_ms; clock-jump: jump_ms, clock_clients; outage: nodes, count or fraction, "
+                "no_reboot_probability; rack-loss: racks; dc-loss: dcs; dc-partition: datacenters or between, one_way; "
+                "dc-outage: datacenters; rack-outage: racks; wan-degradation: factor, datacenters or between)",
     )
     # -- issue 20: correlated failures as random processes (pbs_sim.sim.faults) --
     outage_mtbf_ms: float | None = opt(None, gt=0, doc="cluster-wide: exponential time between power outages")
@@ -353,6 +370,26 @@ class FaultsConfig:
     outage_recovery_ms: float = opt(60_000.0, ge=0, doc="outage: time until the surviving nodes are back up")
     rack_loss_mtbf_ms: float | None = opt(None, gt=0, doc="cluster-wide: exponential time between losses of a uniform rack")
     dc_loss_mtbf_ms: float | None = opt(None, gt=0, doc="cluster-wide: exponential time between losses of a uniform DC")
+    # -- issue 19: datacenter faults as random processes (pbs_sim.sim.faults; need [topology], racks: or placement.racks).
+    # Each is exponential with mean *_mtbf_ms from the end of the previous one, and lasts a draw of *_duration.
+    dc_partition_mtbf_ms: float | None = opt(
+        None, gt=0, doc="exponential time between partitions cutting a uniform datacenter off from the rest",
+    )
+    dc_partition_duration: Distribution = opt(Exponential(1 / 60_000), doc="dc partition: how long each lasts (ms)")
+    dc_partition_one_way: bool = opt(False, doc="dc partition: only messages from the chosen datacenter are dropped")
+    dc_outage_mtbf_ms: float | None = opt(
+        None, gt=0, doc="exponential time between outages of a uniform datacenter (every node down, data kept)",
+    )
+    dc_outage_duration: Distribution = opt(Exponential(1 / 60_000), doc="dc outage: how long each lasts (ms)")
+    rack_outage_mtbf_ms: float | None = opt(
+        None, gt=0, doc="exponential time between outages of a uniform rack (every node down, data kept)",
+    )
+    rack_outage_duration: Distribution = opt(Exponential(1 / 60_000), doc="rack outage: how long each lasts (ms)")
+    wan_degradation_mtbf_ms: float | None = opt(
+        None, gt=0, doc="exponential time between slowdowns of a uniform datacenter's links to the others",
+    )
+    wan_degradation_duration: Distribution = opt(Exponential(1 / 60_000), doc="wan degradation: how long each lasts (ms)")
+    wan_degradation_factor: float = opt(10.0, gt=0, doc="wan degradation: multiplier on the link part of the delay")
 
 
 @dataclass(frozen=True)
@@ -951,6 +988,7 @@ def _check_scenario(sc: Scenario) -> None:
     _check_siblings(sc)
     _check_loss_model(sc)
     _check_correlated_processes(sc)
+    _check_dc_processes(sc)
 
 
 def _check_correlated_event(sc: Scenario, ev: FaultEvent, key: str) -> None:
@@ -961,10 +999,12 @@ def _check_correlated_event(sc: Scenario, ev: FaultEvent, key: str) -> None:
         raise ConfigError(src, f"{key}.count" if ev.count is not None else (
             f"{key}.fraction" if ev.fraction is not None else f"{key}.no_reboot_probability"),
             f"only applies to action = 'outage', not {ev.action!r}")
-    if ev.action != "rack-loss" and ev.racks:
-        raise ConfigError(src, f"{key}.racks", f"only applies to action = 'rack-loss', not {ev.action!r}")
+    if ev.action not in ("rack-loss", "rack-outage") and ev.racks:
+        raise ConfigError(src, f"{key}.racks", f"only applies to action = 'rack-loss' or 'rack-outage', not {ev.action!r}")
     if ev.action != "dc-loss" and ev.dcs:
-        raise ConfigError(src, f"{key}.dcs", f"only applies to action = 'dc-loss', not {ev.action!r}")
+        hint = " (datacenter faults name their datacenters: datacenters = [...])" if ev.action in DC_FAULT_ACTIONS else ""
+        raise ConfigError(src, f"{key}.dcs", f"only applies to action = 'dc-loss', not {ev.action!r}{hint}")
+    _check_dc_event(sc, ev, key)
     if ev.action == "outage":
         given = sum((bool(ev.nodes), ev.count is not None, ev.fraction is not None))
         if given != 1:
@@ -988,6 +1028,103 @@ def _check_correlated_event(sc: Scenario, ev: FaultEvent, key: str) -> None:
             if not 0 <= d < pl.datacenters:
                 raise ConfigError(src, f"{key}.dcs[{j}]",
                                   f"datacenter {d} does not exist (placement.datacenters = {pl.datacenters}: 0..{pl.datacenters - 1})")
+
+
+def _check_dc_event(sc: Scenario, ev: FaultEvent, key: str) -> None:
+    """Issue 19: a dc-partition, dc-outage, rack-outage or wan-degradation entry names datacenters
+    of the [topology] (or racks of its layout) and cuts or slows something."""
+    src, topo = sc.source, sc.topology
+    if ev.action not in ("dc-partition", "wan-degradation") and ev.between:
+        raise ConfigError(src, f"{key}.between", f"only applies to action = 'dc-partition' or 'wan-degradation', not {ev.action!r}")
+    if ev.action not in ("dc-partition", "dc-outage", "wan-degradation") and ev.datacenters:
+        raise ConfigError(src, f"{key}.datacenters",
+                          f"only applies to action = 'dc-partition', 'dc-outage' or 'wan-degradation', not {ev.action!r}")
+    if ev.action != "wan-degradation" and ev.factor is not None:
+        raise ConfigError(src, f"{key}.factor", f"only applies to action = 'wan-degradation', not {ev.action!r}")
+    if ev.one_way and ev.action not in ("partition", "dc-partition"):
+        raise ConfigError(src, f"{key}.one_way", f"only applies to action = 'partition' or 'dc-partition', not {ev.action!r}")
+    if ev.action not in DC_FAULT_ACTIONS:
+        return
+    if ev.action != "rack-outage":
+        if not topo.enabled:
+            raise ConfigError(src, f"{key}.action", f"{ev.action} needs datacenters: add [[topology.datacenters]]")
+        if ev.nodes or ev.groups or ev.clients:
+            bad = "nodes" if ev.nodes else ("groups" if ev.groups else "clients")
+            raise ConfigError(src, f"{key}.{bad}", f"{ev.action} names datacenters (datacenters = [...]), not {bad}")
+    names = topo.names
+    for j, name in enumerate(ev.datacenters):
+        if name not in names:
+            raise ConfigError(src, f"{key}.datacenters[{j}]",
+                              f"{name!r} is not a datacenter of the topology ({', '.join(names)})")
+    for j, side in enumerate(ev.between):
+        if not side:
+            raise ConfigError(src, f"{key}.between[{j}]", "a side names at least one datacenter")
+        for m, name in enumerate(side):
+            if name not in names:
+                raise ConfigError(src, f"{key}.between[{j}][{m}]",
+                                  f"{name!r} is not a datacenter of the topology ({', '.join(names)})")
+    seen: dict[str, int] = {}
+    for j, side in enumerate(ev.between):
+        for name in side:
+            if name in seen and seen[name] != j:
+                raise ConfigError(src, f"{key}.between", f"datacenter {name!r} is on two sides ({seen[name]} and {j})")
+            seen[name] = j
+    if ev.action in ("dc-partition", "wan-degradation"):
+        if ev.datacenters and ev.between:
+            raise ConfigError(src, f"{key}.between", "give datacenters (against the rest) or between (sides), not both")
+        if ev.between and len(ev.between) < 2:
+            raise ConfigError(src, f"{key}.between", f"needs two or more sides, got {len(ev.between)}")
+        if ev.action == "dc-partition" and not ev.datacenters and not ev.between:
+            raise ConfigError(src, f"{key}.datacenters", "dc-partition needs datacenters (cut off from the rest) or between")
+        if ev.datacenters and set(ev.datacenters) >= set(names):
+            raise ConfigError(src, f"{key}.datacenters", "names every datacenter: there is no rest to cut them from")
+        if len(names) < 2:
+            raise ConfigError(src, f"{key}.action", f"{ev.action} needs two or more datacenters (the topology has one)")
+        if ev.action == "wan-degradation" and ev.factor is None:
+            raise ConfigError(src, f"{key}.factor", "wan-degradation needs factor (the multiplier on the link delay)")
+    elif ev.action == "dc-outage":
+        if not ev.datacenters:
+            raise ConfigError(src, f"{key}.datacenters", "dc-outage needs at least one datacenter name")
+    else:  # rack-outage: racks of the layout ([topology], or [placement] racks on a flat cluster)
+        if ev.nodes or ev.groups or ev.clients:
+            raise ConfigError(src, f"{key}.nodes", "rack-outage names racks (racks = [...]), not nodes")
+        if not ev.racks:
+            raise ConfigError(src, f"{key}.racks", "rack-outage needs at least one rack index")
+        total = _layout_racks(sc)
+        if total is None:
+            raise ConfigError(src, f"{key}.racks", "rack-outage needs racks: [[topology.datacenters]] racks, or placement.racks > 0")
+        for j, r in enumerate(ev.racks):
+            if not 0 <= r < total:
+                raise ConfigError(src, f"{key}.racks[{j}]", f"rack {r} does not exist (racks 0..{total - 1}, datacenter by datacenter)")
+
+
+def _layout_racks(sc: Scenario) -> int | None:
+    """How many racks the simulator's layout has (``pbs_sim.sim.layout``): the topology's, DC by DC,
+    or placement.racks on a flat cluster; None for a flat cluster without racks."""
+    if sc.topology.enabled:
+        return sum(d.racks for d in sc.topology.datacenters)
+    return sc.placement.racks or None
+
+
+def _check_dc_processes(sc: Scenario) -> None:
+    """Issue 19: the random datacenter fault processes have what they need, and a bounded count."""
+    src, f, topo = sc.source, sc.faults, sc.topology
+    for name, mtbf, need in (("dc_partition_mtbf_ms", f.dc_partition_mtbf_ms, 2), ("dc_outage_mtbf_ms", f.dc_outage_mtbf_ms, 1),
+                             ("wan_degradation_mtbf_ms", f.wan_degradation_mtbf_ms, 2), ("rack_outage_mtbf_ms", f.rack_outage_mtbf_ms, 0)):
+        if mtbf is None:
+            continue
+        key = f"faults.{name}"
+        if need == 0:
+            if _layout_racks(sc) is None:
+                raise ConfigError(src, key, "rack outages need racks: [[topology.datacenters]] racks, or placement.racks > 0")
+        elif not topo.enabled:
+            raise ConfigError(src, key, "needs datacenters: add [[topology.datacenters]]")
+        elif len(topo.datacenters) < need:
+            raise ConfigError(src, key, f"needs two or more datacenters (the topology has {len(topo.datacenters)})")
+        events = background_span_ms(sc) / mtbf
+        if events > MAX_EVENTS:
+            raise ConfigError(src, key, f"{num(mtbf)} ms over {num(background_span_ms(sc), 3)} ms is ~{num(events, 3)} "
+                                        f"fault events; at most {num(MAX_EVENTS)} per run")
 
 
 def _check_correlated_processes(sc: Scenario) -> None:

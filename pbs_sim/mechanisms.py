@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .metrics import anti_entropy as anti_entropy_metrics
+from .metrics import availability as availability_metrics
 from .metrics import causality as causality_metrics
 from .metrics import causes as causes_metrics
 from .metrics import clocks as clocks_metrics
@@ -95,6 +96,7 @@ def register(*entries: Registered) -> tuple[Registered, ...]:
 
 MECHANISMS: tuple[Registered, ...] = register(
     Registered(faults.MECHANISM, faults_metrics.REPORTER),
+    Registered(None, availability_metrics.REPORTER),  # issue 19: per datacenter, in and out of DC-fault windows
     Registered(repair.MECHANISM, repair_metrics.REPORTER),
     Registered(anti_entropy.MECHANISM, anti_entropy_metrics.REPORTER),
     Registered(clocks.MECHANISM, clocks_metrics.REPORTER),

@@ -45,6 +45,37 @@ Correlated failures (issue 20)
 - Draws come from named streams (``faults-outage`` for the random process, ``faults-scripted-outage``
   for scripted entries, ``faults-rack-loss``, ``faults-dc-loss``): runs are reproducible, and a
   scenario without these entries draws nothing new.
+
+Datacenter faults (issue 19)
+----------------------------
+Datacenters and racks are the simulator's :class:`~pbs_sim.sim.layout.Layout` (``model.layout``, or
+``Layout.of(scenario)``): a client-side coordinator endpoint is in the datacenter (and on the rack)
+it belongs to. Each of these faults is one window: a start row (``node = -1``, action
+``dc-partition``, ``dc-outage``, ``rack-outage`` or ``wan-degradation``, detail ``"<id>:<what>"``)
+and, when it ends, a ``dc-fault-end`` row with the same detail (no end row: it lasted to the end of
+the run). Ids count 1, 2, ... in the order the faults start.
+
+- DC partition (``dc-partition``: ``datacenters`` against the rest, or ``between`` sides; random:
+  ``faults.dc_partition_mtbf_ms``, one uniform datacenter against the rest): every message between
+  an endpoint (node or client endpoint) of one side and one of another is dropped, at send and at
+  delivery, as node partitions are. ``one_way``: only messages from the first side (the named
+  datacenters) to the others. A ``heal`` entry does not end it; ``duration_ms`` does.
+- DC outage (``dc-outage``, ``datacenters``; random ``faults.dc_outage_mtbf_ms``) and rack outage
+  (``rack-outage``, ``racks``: global rack indices of the layout; random
+  ``faults.rack_outage_mtbf_ms``): every node of the datacenter or rack goes down and comes back
+  with its data after ``duration_ms``. A node is down while crashed, being replaced *or* held down
+  by an outage: an outage does not bring up a node that crashed on its own, and a crash's recovery
+  does not bring up a node still held down. ``crash`` / ``recover`` rows (node >= 0) mark each
+  node's transient down and up as before (the durability metrics' replay reads them).
+- WAN degradation (``wan-degradation``, ``factor``, ``datacenters`` or ``between``, or neither: every
+  inter-datacenter link; random ``faults.wan_degradation_mtbf_ms``: one uniform datacenter's links
+  to the others, times ``faults.wan_degradation_factor``): ``network.link_factor[cls]`` is the
+  product of the active degradations' factors on link class ``cls`` (``"<a>|<b>"``), and the key is
+  removed when none is active. The factor multiplies the link part of a message's delay only.
+- Random processes: the time to the next fault is exponential with mean ``*_mtbf_ms`` from the end
+  of the previous one; the duration is a draw of ``*_duration``; streams ``faults-dc-partition``,
+  ``faults-dc-outage``, ``faults-rack-outage``, ``faults-wan-degradation``. Scripted entries draw
+  nothing.
 """
 
 from __future__ import annotations
@@ -54,9 +85,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..config import FaultEvent, FaultsConfig, Scenario
+from ..config import DC_FAULT_ACTIONS, FaultEvent, FaultsConfig, Scenario
 from ..rng import Streams
 from .events import timeout_at
+from .layout import Layout
 from .mechanism import TableSpec
 from .network import CLIENT
 
@@ -65,8 +97,12 @@ if TYPE_CHECKING:
     from .node import Node
 
 # new actions go at the end: the codes of the old ones (and so old faults tables) are unchanged
-ACTIONS = ("crash", "recover", "wipe", "replace", "partition", "heal", "disk-loss", "outage", "rack-loss", "dc-loss")
-CRASH, RECOVER, WIPE, REPLACE, PARTITION, HEAL, DISK_LOSS, OUTAGE, RACK_LOSS, DC_LOSS = range(len(ACTIONS))
+ACTIONS = ("crash", "recover", "wipe", "replace", "partition", "heal", "disk-loss", "outage", "rack-loss", "dc-loss",
+           "dc-partition", "dc-outage", "rack-outage", "wan-degradation", "dc-fault-end")
+(CRASH, RECOVER, WIPE, REPLACE, PARTITION, HEAL, DISK_LOSS, OUTAGE, RACK_LOSS, DC_LOSS,
+ DC_PARTITION, DC_OUTAGE, RACK_OUTAGE, WAN_DEGRADATION, DC_FAULT_END) = range(len(ACTIONS))
+#: The actions that open a datacenter-fault window (closed by a ``dc-fault-end`` row with the same detail).
+DC_WINDOW_ACTIONS = ("dc-partition", "dc-outage", "rack-outage", "wan-degradation")
 
 
 class Faults:
@@ -75,6 +111,7 @@ class Faults:
     def __init__(
         self, env: Any, cfg: FaultsConfig, nodes: Sequence[Node], network: Any, history: Any,
         streams: Streams, racks: Sequence[int] | None = None, dcs: Sequence[int] | None = None,
+        layout: Layout | None = None,
     ) -> None:
         self.env = env
         self.cfg = cfg
@@ -96,6 +133,15 @@ class Faults:
         self.racks = list(racks) if racks is not None else None
         self.dcs = list(dcs) if dcs is not None else [0] * len(nodes)
         self._outage_rng: np.random.Generator | None = None
+        # issue 19: datacenter faults on the layout (a flat one-datacenter layout without one)
+        self.layout = layout
+        self._held = [0] * len(nodes)            # outages holding each node down
+        self._dc_cut: dict[tuple[int, int], int] = {}  # (src DC, dst DC) -> active cuts
+        self._dc_rule_on = False
+        self._ep_dc: dict[int, int] = {}          # client endpoint -> DC (nodes: layout.node_dc)
+        self._node_dc: tuple[int, ...] = layout.node_dc if layout is not None else (0,) * len(nodes)
+        self._factors: dict[str, list[float]] = {}
+        self._window = 0
 
     # -- node state ------------------------------------------------------------------------------
     def _record(self, node: int, action: int, detail: str = "") -> None:
@@ -104,7 +150,7 @@ class Faults:
 
     def _set_up(self, i: int) -> None:
         node = self.nodes[i]
-        want_up = not (self._crashed[i] or self._replacing[i])
+        want_up = not (self._crashed[i] or self._replacing[i] or self._held[i])
         if want_up and not node.up:
             node.recover()
         elif not want_up and node.up:
@@ -114,14 +160,29 @@ class Faults:
         if self._crashed[i]:
             return
         self._crashed[i] = True
-        self._record(i, CRASH)
+        if not self._held[i]:  # held down by an outage: already down (its crash row is written)
+            self._record(i, CRASH)
         self._set_up(i)
 
     def recover(self, i: int) -> None:
         if not self._crashed[i]:
             return
         self._crashed[i] = False
-        self._record(i, RECOVER)
+        if not self._held[i]:  # still held down by an outage: its release writes the recover row
+            self._record(i, RECOVER)
+        self._set_up(i)
+
+    def hold(self, i: int) -> None:
+        """An outage holds node ``i`` down (with its data) until :meth:`release`."""
+        self._held[i] += 1
+        if self._held[i] == 1 and not self._crashed[i]:
+            self._record(i, CRASH)
+        self._set_up(i)
+
+    def release(self, i: int) -> None:
+        self._held[i] -= 1
+        if self._held[i] == 0 and not self._crashed[i]:
+            self._record(i, RECOVER)
         self._set_up(i)
 
     def recover_all(self, nodes: Iterable[int]) -> None:
@@ -253,6 +314,178 @@ class Faults:
                 pairs += [(a, b) for a in ga for b in gb if a != b]
         return pairs
 
+    # -- datacenter faults (issue 19) ------------------------------------------------------------
+    def _open(self, action: int, what: str) -> str:
+        """Record the start row of a datacenter-fault window; returns its detail (for the end row)."""
+        self._window += 1
+        detail = f"{self._window}:{what}"
+        self._record(-1, action, detail)
+        return detail
+
+    def _close(self, detail: str) -> None:
+        self._record(-1, DC_FAULT_END, detail)
+
+    def _dc_of(self, ep: int) -> int:
+        if ep >= 0:
+            return self._node_dc[ep]
+        d = self._ep_dc.get(ep)
+        if d is None:
+            d = self._ep_dc[ep] = self.layout.endpoint_dc(ep) if self.layout is not None else 0
+        return d
+
+    def _dc_rule(self, src: int, dst: int, kind: str) -> bool:
+        return (self._dc_of(src), self._dc_of(dst)) in self._dc_cut
+
+    def _names(self, dcs: Iterable[int]) -> str:
+        assert self.layout is not None
+        return ",".join(self.layout.names[d] for d in dcs)
+
+    def _sides(self, datacenters: Sequence[str], between: Sequence[Sequence[str]]) -> list[list[int]]:
+        """Datacenter indices per side: ``between``'s sides, or ``datacenters`` against the rest."""
+        assert self.layout is not None
+        names = self.layout.names
+        if between:
+            return [[names.index(x) for x in side] for side in between]
+        first = [names.index(x) for x in datacenters]
+        return [first, [d for d in range(len(names)) if d not in first]]
+
+    def dc_partition(self, sides: Sequence[Sequence[int]], one_way: bool, duration_ms: float | None) -> Any:
+        """Process: cut every link between datacenters of different ``sides`` (``one_way``: only
+        from the first side to the others) now, for ``duration_ms`` (None: to the end of the run)."""
+        pairs = [(a, b) for i, sa in enumerate(sides) for j, sb in enumerate(sides)
+                 if i != j and not (one_way and i != 0) for a in sa for b in sb]
+        what = ("" if not one_way else "one-way ") + "|".join(self._names(side) for side in sides)
+        detail = self._open(DC_PARTITION, what)
+        for p in pairs:
+            self._dc_cut[p] = self._dc_cut.get(p, 0) + 1
+        if not self._dc_rule_on:
+            self.network.drop_rules.append(self._dc_rule)
+            self.network.deliver_rules.append(self._dc_rule)
+            self._dc_rule_on = True
+        for fn in self.on_change:
+            fn()
+        if duration_ms is None:
+            return
+        yield self.env.timeout(duration_ms)
+        for p in pairs:
+            c = self._dc_cut[p] - 1
+            if c:
+                self._dc_cut[p] = c
+            else:
+                del self._dc_cut[p]
+        if not self._dc_cut and self._dc_rule_on:
+            self.network.drop_rules.remove(self._dc_rule)
+            self.network.deliver_rules.remove(self._dc_rule)
+            self._dc_rule_on = False
+        self._close(detail)
+        for fn in self.on_change:
+            fn()
+
+    def group_outage(self, members: Sequence[int], action: int, what: str, duration_ms: float | None) -> Any:
+        """Process: every node of ``members`` (a datacenter's or a rack's) is down for ``duration_ms``
+        (None: to the end of the run), then back with its data."""
+        detail = self._open(action, what)
+        for i in members:
+            self.hold(int(i))
+        if duration_ms is None:
+            return
+        yield self.env.timeout(duration_ms)
+        for i in members:
+            self.release(int(i))
+        self._close(detail)
+
+    def _link_classes(self, sides: Sequence[Sequence[int]]) -> list[str]:
+        assert self.layout is not None
+        names = self.layout.names
+        out: set[str] = set()
+        for i, sa in enumerate(sides):
+            for sb in sides[i + 1:]:
+                for a in sa:
+                    for b in sb:
+                        lo, hi = min(a, b), max(a, b)
+                        out.add(f"{names[lo]}|{names[hi]}")
+        return sorted(out)
+
+    def wan_degradation(self, sides: Sequence[Sequence[int]], factor: float, duration_ms: float | None) -> Any:
+        """Process: multiply the link part of the delay between datacenters of different ``sides`` by
+        ``factor`` (on top of other active degradations) for ``duration_ms``."""
+        classes = self._link_classes(sides)
+        detail = self._open(WAN_DEGRADATION, f"x{factor:g} " + "|".join(self._names(side) for side in sides))
+        for cls in classes:
+            self._factors.setdefault(cls, []).append(factor)
+            self._apply_factor(cls)
+        if duration_ms is None:
+            return
+        yield self.env.timeout(duration_ms)
+        for cls in classes:
+            self._factors[cls].remove(factor)
+            self._apply_factor(cls)
+        self._close(detail)
+
+    def _apply_factor(self, cls: str) -> None:
+        active = self._factors.get(cls)
+        lf = self.network.link_factor
+        if active:
+            lf[cls] = float(np.prod(active))
+        else:
+            self._factors.pop(cls, None)
+            lf.pop(cls, None)
+
+    def _dc_loop(self, mtbf_ms: float, duration: Any, rng: np.random.Generator, make: Callable[[int, float], Any],
+                 groups: int) -> Any:
+        """A random datacenter-fault process: exponential gaps (from the end of the previous fault), a
+        uniform group (datacenter or rack), a duration drawn from ``duration``."""
+        while True:
+            yield self.env.timeout(rng.exponential(mtbf_ms))
+            g = int(rng.integers(groups))
+            length = float(duration.sample(rng))
+            yield from make(g, length)
+
+    def _dc_process(self, kind: str) -> Any:
+        cfg, lay = self.cfg, self.layout
+        assert lay is not None
+        n_dc = len(lay.names)
+
+        def rest(d: int) -> list[list[int]]:
+            return [[d], [x for x in range(n_dc) if x != d]]
+
+        if kind == "dc-partition":
+            assert cfg.dc_partition_mtbf_ms is not None
+            return self._dc_loop(cfg.dc_partition_mtbf_ms, cfg.dc_partition_duration, self.streams.get("faults-dc-partition"),
+                                 lambda d, t: self.dc_partition(rest(d), cfg.dc_partition_one_way, t), n_dc)
+        if kind == "dc-outage":
+            assert cfg.dc_outage_mtbf_ms is not None
+            return self._dc_loop(cfg.dc_outage_mtbf_ms, cfg.dc_outage_duration, self.streams.get("faults-dc-outage"),
+                                 lambda d, t: self.group_outage(lay.nodes_of(d), DC_OUTAGE, lay.names[d], t), n_dc)
+        if kind == "rack-outage":
+            assert cfg.rack_outage_mtbf_ms is not None
+            racks = max(lay.node_rack) + 1
+            return self._dc_loop(cfg.rack_outage_mtbf_ms, cfg.rack_outage_duration, self.streams.get("faults-rack-outage"),
+                                 lambda r, t: self.group_outage(lay.rack_members(r), RACK_OUTAGE, f"rack-{r}", t), racks)
+        assert cfg.wan_degradation_mtbf_ms is not None
+        factor = cfg.wan_degradation_factor
+        return self._dc_loop(cfg.wan_degradation_mtbf_ms, cfg.wan_degradation_duration, self.streams.get("faults-wan-degradation"),
+                             lambda d, t: self.wan_degradation(rest(d), factor, t), n_dc)
+
+    def _apply_dc(self, ev: FaultEvent) -> None:
+        """A scripted datacenter fault (``pbs_sim.config.DC_FAULT_ACTIONS``), started now."""
+        env, lay = self.env, self.layout
+        assert lay is not None
+        if ev.action == "dc-partition":
+            env.process(self.dc_partition(self._sides(ev.datacenters, ev.between), ev.one_way, ev.duration_ms))
+        elif ev.action == "dc-outage":
+            for name in ev.datacenters:
+                d = lay.dc_index(name)
+                env.process(self.group_outage(lay.nodes_of(d), DC_OUTAGE, name, ev.duration_ms))
+        elif ev.action == "rack-outage":
+            for r in ev.racks:
+                env.process(self.group_outage(lay.rack_members(r), RACK_OUTAGE, f"rack-{r}", ev.duration_ms))
+        else:  # wan-degradation: sides, or every datacenter on a side of its own
+            sides = (self._sides(ev.datacenters, ev.between) if ev.datacenters or ev.between
+                     else [[d] for d in range(len(lay.names))])
+            assert ev.factor is not None
+            env.process(self.wan_degradation(sides, ev.factor, ev.duration_ms))
+
     # -- processes -------------------------------------------------------------------------------
     def start(self) -> None:
         env, cfg = self.env, self.cfg
@@ -269,6 +502,10 @@ class Faults:
         if cfg.dc_loss_mtbf_ms is not None:
             env.process(self._group_loop(cfg.dc_loss_mtbf_ms, max(self.dcs) + 1, self.dc_members, DC_LOSS,
                                          "dc", self.streams.get("faults-dc-loss")))
+        for kind, mtbf in (("dc-partition", cfg.dc_partition_mtbf_ms), ("dc-outage", cfg.dc_outage_mtbf_ms),
+                           ("rack-outage", cfg.rack_outage_mtbf_ms), ("wan-degradation", cfg.wan_degradation_mtbf_ms)):
+            if mtbf is not None:
+                env.process(self._dc_process(kind))
         if cfg.schedule:
             env.process(self._scripted(sorted(cfg.schedule, key=lambda e: e.at_ms)))
 
@@ -330,6 +567,8 @@ class Faults:
         elif ev.action == "dc-loss":
             for d in ev.dcs:
                 self.lose_group(self.dc_members(d), DC_LOSS, f"dc-{d}")
+        elif ev.action in DC_FAULT_ACTIONS:
+            self._apply_dc(ev)
         elif ev.action == "heal":
             if not ev.nodes and not ev.groups:
                 self.heal(None, "all")
@@ -354,7 +593,8 @@ def enabled(cfg: FaultsConfig) -> bool:
     return bool(
         cfg.crash_mttf_ms is not None or cfg.disk_loss_mttf_ms is not None or cfg.message_loss > 0
         or cfg.schedule or cfg.outage_mtbf_ms is not None or cfg.rack_loss_mtbf_ms is not None
-        or cfg.dc_loss_mtbf_ms is not None
+        or cfg.dc_loss_mtbf_ms is not None or cfg.dc_partition_mtbf_ms is not None or cfg.dc_outage_mtbf_ms is not None
+        or cfg.rack_outage_mtbf_ms is not None or cfg.wan_degradation_mtbf_ms is not None
     )
 
 
@@ -384,8 +624,9 @@ class FaultsMechanism:
         sc = model.scenario
         spec = spec_from_config(sc.placement, sc.cluster, sc.source)
         rk = racks_of_spec(spec)
+        layout = getattr(model, "layout", None) or Layout.of(sc)  # model.layout once the builder sets it
         faults = Faults(model.env, sc.faults, model.nodes, model.network, model.history, streams,
-                        racks=None if rk is None else rk.tolist(), dcs=dc_of_spec(spec).tolist())
+                        racks=None if rk is None else rk.tolist(), dcs=dc_of_spec(spec).tolist(), layout=layout)
         model.on_start.append(lambda m: faults.start())
         record_dropped_writes(model)
         return faults
