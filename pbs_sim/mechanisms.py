@@ -27,6 +27,7 @@ from .metrics import clocks as clocks_metrics
 from .metrics import durability as durability_metrics
 from .metrics import faults as faults_metrics
 from .metrics import handoff as handoff_metrics
+from .metrics import ideal_cl as ideal_cl_metrics
 from .metrics import repair as repair_metrics
 from .metrics import siblings as siblings_metrics
 from .metrics import speculative as speculative_metrics
@@ -38,6 +39,7 @@ from .sim import (
     failure_detector,
     faults,
     handoff,
+    ideal_cl,
     repair,
     siblings,
     sloppy,
@@ -104,6 +106,7 @@ MECHANISMS: tuple[Registered, ...] = register(
     Registered(sloppy.MECHANISM, handoff_metrics.SLOPPY_REPORTER),
     Registered(handoff.MECHANISM, handoff_metrics.REPORTER),
     Registered(speculative.MECHANISM, speculative_metrics.REPORTER),
+    Registered(ideal_cl.MECHANISM, ideal_cl_metrics.REPORTER),
     Registered(None, durability_metrics.REPORTER),
     Registered(None, causes_metrics.REPORTER),
 )

@@ -329,7 +329,7 @@ def mechanism_metrics(
         frames=frames if frames is not None else {"ops": ops, **{k: history.to_frame(k) for k in history.tables if k != "ops"}},
         outcomes=outcomes, mechanisms=dict(history.mechanisms), warmup_ms=float(history.facts.warmup_ms),
         end_at=end_at, n=c.replication, r=c.read_quorum, w=c.write_quorum,
-        non_expanding=c.write_fanout == "quorum",
+        non_expanding=c.write_fanout == "quorum", scenario=scenario,
     )
     summary, frames = collect(reporters(), run, taken_frames)
     return dict(summary), frames

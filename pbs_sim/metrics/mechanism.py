@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .._lazy import LazyModule
 
@@ -41,7 +41,9 @@ class RunView:
     mechanisms' tables); ``outcomes``: per measured read (``pbs_sim.metrics.staleness.read_outcomes``);
     ``mechanisms``: installed mechanism name -> whether it moves replica data; ``warmup_ms``: start of
     the measured window; ``end_at``: the simulated instant the run ended; ``n, r, w`` and
-    ``non_expanding`` (``write_fanout = "quorum"``) describe the quorum system."""
+    ``non_expanding`` (``write_fanout = "quorum"``) describe the quorum system; ``scenario``: the
+    run's ``Scenario`` (None for a hand-made view), for reporters that need settings or the layout
+    (``pbs_sim.sim.layout.Layout.of(scenario)``: which datacenter each endpoint is in)."""
 
     frames: Mapping[str, pd.DataFrame]
     outcomes: pd.DataFrame
@@ -52,6 +54,7 @@ class RunView:
     r: int = 1
     w: int = 1
     non_expanding: bool = False
+    scenario: Any = None
 
     def table(self, name: str) -> pd.DataFrame | None:
         """A history table by name, or None if no installed mechanism wrote it."""
