@@ -9,12 +9,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
 from history_rows import ops_frame_at
+
 from pbs_sim.metrics import dc_pairs as dp
 from pbs_sim.metrics import staleness as st_m
-from pbs_sim.simulation import simulate
 from pbs_sim.sim.layout import Layout
+from pbs_sim.simulation import simulate
 from pbs_sim.stats import wilson
 
 #: two datacenters of three nodes, one rack each: client endpoints -1 (dc1) and -2 (dc2)
