@@ -171,9 +171,9 @@ def simulate(
         (True, True)
     """
     scenario = as_scenario(scenario)
-    from .topology import refuse_simulator
+    from .topology import check_simulator
 
-    refuse_simulator(scenario)  # issue 19: datacenters are analytic-only until the request path learns them
+    check_simulator(scenario)  # issue 19: what cannot run on a topology yet, before any work
     root = scenario.run.seed if seed is None else seed
     streams = Streams(root)
     model = build(scenario, streams, sim_mechanisms())

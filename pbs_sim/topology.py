@@ -3,8 +3,8 @@
 Owns: the ``[topology]`` and ``[consistency]`` section dataclasses (the loader in
 ``pbs_sim.config`` converts and type-checks their fields like every other section's), the rules
 across them (``check_topology``), the lookups both engines share (replication per datacenter,
-client weights, the delay law of a link), the measured inter-region table ``aws-2017``, and the
-honest refusal of the simulator (``refuse_simulator``) until it learns topologies. Must not touch:
+client weights, the delay law of a link), the measured inter-region table ``aws-2017``, and what
+the simulator cannot run with a topology yet (``check_simulator``). Must not touch:
 SimPy, sampling, metrics.
 
 Latency model (docs/design.md, "Datacenters and consistency levels"). A message's one-way delay is
@@ -305,12 +305,31 @@ def requirements(sc: Scenario, local_dc: str | None) -> tuple[Requirement, Requi
     return read, write
 
 
-def refuse_simulator(sc: Scenario) -> None:
-    """The simulator does not model datacenters yet: a scenario with ``[topology]`` is refused on it
-    with one line, before any work, rather than run as a flat cluster."""
-    if sc.topology.enabled:
-        raise ConfigError(
-            sc.source, "topology",
-            "the simulator does not support datacenters yet (analytic only for now): predict this scenario "
-            "with `pbs-sim predict --scenario FILE`",
-        )
+def check_simulator(sc: Scenario) -> None:
+    """What the simulator cannot run on a topology yet, refused with one line naming the key, before
+    any work: mechanisms that assume one flat ring of primaries and fallbacks, or count quorums
+    (sloppy quorums, detector-aware quorums, coordinator hints, ANY, Riak's PR / PW), and a
+    ``[placement]`` beside ``[topology]`` (both would place the replicas)."""
+    if not sc.topology.enabled:
+        return
+    src, c = sc.source, sc.cluster
+    why = "is not supported with [topology] in the simulator yet (it assumes one flat ring and count quorums)"
+    if c.sloppy_quorum:
+        raise ConfigError(src, "cluster.sloppy_quorum", f"sloppy quorums {why}")
+    if sc.failure_detector.mode != "off":
+        raise ConfigError(src, "failure_detector.mode", f"detector-aware quorums {why}")
+    if sc.hinted_handoff.store == "coordinator":
+        raise ConfigError(src, "hinted_handoff.store", f"coordinator hints {why}")
+    if sc.consistency.write is not None and sc.consistency.write.strip().upper() == "ANY":
+        raise ConfigError(src, "consistency.write", f"ANY (a coordinator hint counts as an ack) {why}")
+    if c.write_any:
+        raise ConfigError(src, "cluster.write_quorum", f"ANY (a coordinator hint counts as an ack) {why}")
+    for key in ("pr", "pw"):
+        name = getattr(sc.consistency, key)
+        if name is not None and name.strip().lower() != "default":
+            raise ConfigError(src, f"consistency.{key}", f"Riak's {key.upper()} (primaries) {why}")
+        if getattr(c, key):
+            raise ConfigError(src, f"cluster.{key}", f"Riak's {key.upper()} (primaries) {why}")
+    if sc.placement.given:
+        raise ConfigError(src, "placement", "[placement] and [topology] both place replicas: the simulator's ring "
+                                            "uses NetworkTopologyStrategy with [topology]; give one of them")

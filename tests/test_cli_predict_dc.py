@@ -40,7 +40,7 @@ def scenario(tmp_path: Path) -> Path:
 def test_predict_scenario_prints_every_client_pair(run_cli: Run, scenario: Path) -> None:
     out = run_cli("predict", "--scenario", str(scenario), "--t-ms", "0,50", "--seed", "3")
     assert out.returncode == 0, out.stderr
-    assert "analytic only: the simulator does not support datacenters yet" in out.stdout
+    assert "the simulator runs the same scenario too: pbs-sim run FILE" in out.stdout
     for w in ("us-east-1", "eu-west-1"):
         for r in ("us-east-1", "eu-west-1"):
             assert f"write in {w} at LOCAL_QUORUM, read in {r} at LOCAL_QUORUM" in out.stdout

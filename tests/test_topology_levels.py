@@ -206,7 +206,7 @@ def test_topology_mistakes_are_one_line_naming_the_key(raw: dict[str, Any], key:
     assert needle in info.value.reason, info.value.line()
 
 
-# -- the simulator is honest: datacenters are analytic-only for now ------------------------------
+# -- datacenters on the simulator: what it runs, and what it refuses on a topology --------------
 
 TOPO_TOML = """
 [topology]
@@ -223,29 +223,39 @@ trials = 2000
 """
 
 
-def test_simulator_refuses_a_topology(tmp_path: Path) -> None:
+def test_the_simulator_runs_a_topology_and_refuses_what_it_cannot_run_on_one(tmp_path: Path) -> None:
+    """[topology] runs on the simulator (every op's coordinator in its client's datacenter); a mechanism
+    that assumes one flat ring (sloppy quorums) is refused with one line, before any work."""
     from pbs_sim.simulation import simulate
 
     f = tmp_path / "t.toml"
-    f.write_text(TOPO_TOML)
-    with pytest.raises(ConfigError, match="simulator does not support datacenters yet"):
-        simulate(load_scenario(f))
-    out = subprocess.run([sys.executable, "-m", "pbs_sim", "run", str(f), "--out", str(tmp_path / "out")],
-                         capture_output=True, text=True)
+    f.write_text(TOPO_TOML + '[workload]\nduration_ms = 200\nwarmup_ms = 0\nrate_per_s = 500\n')
+    res = simulate(load_scenario(f))
+    ops = res.history.frames()["ops"]
+    assert len(ops) > 0 and (ops["status"] == "ok").all()
+    assert set(ops["coordinator"]) <= {-1, -2}  # the client-side endpoints of dc1 and dc2 (one rack each)
+    with pytest.raises(ConfigError, match=r"cluster.sloppy_quorum: sloppy quorums is not supported with \[topology\]"):
+        simulate(load_scenario(f, {"cluster.sloppy_quorum": True}))
+    out = subprocess.run([sys.executable, "-m", "pbs_sim", "run", str(f), "--out", str(tmp_path / "out"),
+                          "--set", "cluster.sloppy_quorum=true"], capture_output=True, text=True)
     assert out.returncode == 2 and out.stdout == "" and len(out.stderr.strip().splitlines()) == 1
-    assert "topology: the simulator does not support datacenters yet" in out.stderr
+    assert "cluster.sloppy_quorum: sloppy quorums is not supported with [topology]" in out.stderr
     assert not (tmp_path / "out").exists()  # refused before any work
 
 
-def test_sweeps_refuse_a_topology(tmp_path: Path) -> None:
+def test_sweeps_of_a_topology_run_on_the_simulator_only(tmp_path: Path) -> None:
     from pbs_sim.sweep.spec import load_sweep
 
     (tmp_path / "t.toml").write_text(TOPO_TOML)
     (tmp_path / "s.toml").write_text('[sweep]\nengine = "simulate"\nscenario = "t.toml"\n[grid]\n"predict.k" = [1, 2]\n')
-    for engine in ("simulate", "predict"):
-        (tmp_path / "s.toml").write_text(f'[sweep]\nengine = "{engine}"\nscenario = "t.toml"\n[grid]\n"predict.k" = [1, 2]\n')
-        with pytest.raises(ConfigError, match=rf"sweep.engine: cell 0: \[topology\] is not supported by sweeps on engine '{engine}'"):
-            load_sweep(tmp_path / "s.toml")
+    assert len(load_sweep(tmp_path / "s.toml").cells) == 2
+    (tmp_path / "s.toml").write_text('[sweep]\nengine = "simulate"\nscenario = "t.toml"\n[grid]\n'
+                                     '"cluster.sloppy_quorum" = [false, true]\n')
+    with pytest.raises(ConfigError, match=r"cluster.sloppy_quorum: cell 1: sloppy quorums is not supported"):
+        load_sweep(tmp_path / "s.toml")
+    (tmp_path / "s.toml").write_text('[sweep]\nengine = "predict"\nscenario = "t.toml"\n[grid]\n"predict.k" = [1, 2]\n')
+    with pytest.raises(ConfigError, match=r"sweep.engine: cell 0: \[topology\] is not supported by sweeps on engine 'predict'"):
+        load_sweep(tmp_path / "s.toml")
 
 
 def test_validate_lists_the_topology(tmp_path: Path) -> None:

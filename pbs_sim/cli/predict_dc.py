@@ -128,7 +128,7 @@ def render_pairs(sc: Any, results: list[Any], requested: tuple[float, ...]) -> s
         f"{first.profile}: {len(sc.topology.datacenters)} datacenters "
         f"({', '.join(f'{d.name} RF {d.replication}' for d in sc.topology.datacenters)}), read fan-out "
         f"{first.fanout}, {first.trials:,} trials per pair, seed {first.seed} (the same for every pair)",
-        "  analytic only: the simulator does not support datacenters yet",
+        "  the simulator runs the same scenario too: pbs-sim run FILE",
     ]
     for pr in results:
         res = pr.result

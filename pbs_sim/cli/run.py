@@ -215,9 +215,9 @@ def run(scenario: str, seed: int | None, out: str | None, fmt: str, ops: bool, o
     if "sweep" in read_toml(scenario):
         raise ConfigError(scenario, "sweep", "this is a sweep file; run it with `pbs-sim sweep`")
     sc = load_scenario(scenario, dict(parse_override(o) for o in overrides))
-    from ..topology import refuse_simulator
+    from ..topology import check_simulator
 
-    refuse_simulator(sc)  # before the results directory is claimed
+    check_simulator(sc)  # what cannot run on a topology yet: before the results directory is claimed
     with contextlib.ExitStack() as stack:
         # the staging directory first: an --out that cannot hold results fails before the run
         stage = stack.enter_context(unit_dir(out, force=force)) if out is not None else None

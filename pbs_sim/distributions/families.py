@@ -543,27 +543,36 @@ def load_samples(path: str, column: str | None, base_dir: Path | None = None) ->
     return np.sort(arr)
 
 
-def _blocks(dist: Distribution, rng: np.random.Generator, block: int) -> Iterator[list[float]]:
+def _blocks(dist: Distribution, rng: np.random.Generator, block: int, first: int) -> Iterator[list[float]]:
+    size = max(1, min(first, block))
     while True:
-        yield dist.sample(rng, block).tolist()
+        yield dist.sample(rng, size).tolist()
+        if size < block:
+            size = min(2 * size, block)
 
 
 class BufferedSampler(functools.partial):  # type: ignore[type-arg]
     """Draws one value at a time from pre-sampled blocks: what a DES needs per message.
 
-    Sampling 4096 values per numpy call keeps per-message cost at a list pop; the sequence of values
-    depends only on the generator, so runs stay reproducible. A block is drawn at the call that finds
-    the previous one used up. The call itself is C code: the object is a ``functools.partial`` of a
-    ``chain.from_iterable(blocks).__next__`` (about 2.5x faster per draw than a Python ``__call__``,
-    the same values in the same order; the simulator draws ~10 values per operation).
+    Blocks grow: the first holds ``first`` values (64), each next one twice as many, up to ``block``
+    (4096); from then on every numpy call draws 4096 values, which keeps per-message cost at a list
+    pop, while a sampler that is asked only a few times (the network has one per link and message
+    kind: thousands on a large cluster) holds a few hundred bytes, not 32 KiB. The sequence of values
+    depends only on the generator and the block sizes, so runs stay reproducible. A block is drawn at
+    the call that finds the previous one used up. The call itself is C code: the object is a
+    ``functools.partial`` of a ``chain.from_iterable(blocks).__next__`` (about 2.5x faster per draw
+    than a Python ``__call__``, the same values in the same order; the simulator draws ~10 values per
+    operation).
     """
 
     dist: Distribution
     rng: np.random.Generator
     block: int
 
-    def __new__(cls, dist: Distribution, rng: np.random.Generator, block: int = 4096) -> BufferedSampler:
-        self = super().__new__(cls, itertools.chain.from_iterable(_blocks(dist, rng, block)).__next__)
+    def __new__(
+        cls, dist: Distribution, rng: np.random.Generator, block: int = 4096, first: int = 64,
+    ) -> BufferedSampler:
+        self = super().__new__(cls, itertools.chain.from_iterable(_blocks(dist, rng, block, first)).__next__)
         self.dist = dist
         self.rng = rng
         self.block = block

@@ -13,6 +13,11 @@ mechanism the scenario enables, in registry order, through the one protocol of
 :mod:`pbs_sim.sim.mechanism` (declared connections checked, declared tables created, ``install``
 called). The list comes from the caller (``pbs_sim.simulation`` passes the registry's simulator
 halves, ``pbs_sim.mechanisms.sim_mechanisms()``); ``build`` without one asks the same registry.
+
+Datacenters (``[topology]``, issue 19): ``model.layout`` (:class:`pbs_sim.sim.layout.Layout`) says
+where every endpoint is; the ring places replicas with NetworkTopologyStrategy; the network adds each
+link class's law (``Network.set_links``); clients, coordinators, targets and requirements per
+datacenter are :mod:`pbs_sim.sim.datacenters`'. Without one, everything is today's flat cluster.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from ..levels import Requirement
 from ..rng import Streams
 from . import events as _events
 from .coordinator import Coordinator, Deadlines, requirement_count
+from .layout import Layout
 from .mechanism import Mechanism, install_all
 from .network import CLIENT, Network
 from .node import Node
@@ -62,6 +68,7 @@ class Model:
     started: bool = False
     _pick: Callable[[int], Coordinator] | None = None
     parts: dict[str, Any] = field(default_factory=dict)  # installed mechanisms' components by name
+    layout: Layout | None = None  # where every endpoint is (datacenters, racks); set by build
 
     def part(self, name: str) -> Any:
         """The component of installed mechanism ``name`` (KeyError if it is not installed)."""
@@ -178,15 +185,27 @@ def build(
         from ..ycsb import YcsbKeySpace
 
         keys = YcsbKeySpace(wl.ycsb_spec, wl.keys, c.key_hash, on_new=history.add_key_name)
-    # [placement] (issue 20): its replica sets; without one, today's ring (pbs_sim.sim.ring)
-    ring = Ring(c.nodes, c.replication, c.vnodes, keys=keys, placement=scenario_placement(scenario))
+    layout = Layout.of(scenario)
+    if not layout.flat:
+        from ..topology import check_simulator
+
+        check_simulator(scenario)  # what cannot run on a topology yet: one line, before any work
+    # [placement] (issue 20): its replica sets; [topology] (issue 19): NetworkTopologyStrategy;
+    # without either, today's ring (pbs_sim.sim.ring)
+    ring = Ring(c.nodes, c.replication, c.vnodes, keys=keys, placement=scenario_placement(scenario),
+                layout=None if layout.flat else layout)
     network = Network(env, profile, lat.other_delay, streams.get)
+    if not layout.flat:
+        network.set_links(layout.link_class, layout.link_laws())
     policy = policy if policy is not None else make_policy(c.versioning, c.vv_actor or "node")
     nodes = [Node(i, env, network, history, policy) for i in range(c.nodes)]
     network.nodes = nodes
     versions = VersionCounter()
     deadlines = Deadlines(env)
+    # one U(0,1) stream per purpose (docs/design.md, "Randomness and reproducibility")
     uniform = BufferedSampler(Uniform(0.0, 1.0), streams.get("replica-choice"))
+    u_local = BufferedSampler(Uniform(0.0, 1.0), streams.get("wan-local"))
+    u_chance = BufferedSampler(Uniform(0.0, 1.0), streams.get("read-repair-chance"))
 
     # the quorum stage's count: the requirement each operation's level sets (pbs_sim.levels; on a flat
     # cluster the config has resolved a named level to its count, and ANY to W = 1 with write_any)
@@ -200,11 +219,14 @@ def build(
             n=c.replication, r=r_need, w=w_need,
             read_fanout=c.read_fanout, write_fanout=c.write_fanout, replica_choice=c.replica_choice,
             read_timeout_ms=c.read_timeout_ms, write_timeout_ms=c.write_timeout_ms,
-            uniform=uniform, remote_extra_ms=profile.remote_extra_ms, policy=policy,
+            uniform=uniform, local_uniform=u_local, chance_uniform=u_chance, remote_extra_ms=profile.remote_extra_ms, policy=policy,
         )
 
     coordinators: dict[int, Coordinator] = {}
-    if c.coordinator == "client":
+    pick: Callable[[int], Any]
+    if not layout.flat:
+        pick = _dc_coordinators(scenario, layout, streams, ring, coordinators, make)
+    elif c.coordinator == "client":
         client = coordinators[CLIENT] = make(CLIENT)
 
         def pick(key: int) -> Coordinator:
@@ -226,10 +248,64 @@ def build(
     workload.keyspace = keys
     if hasattr(workload, "coordinators"):  # a script's lines may name their coordinating node
         workload.coordinators = coordinators
+    if not layout.flat and hasattr(workload, "read_dcs"):  # pbs-probe: each offset read in every client DC
+        workload.read_dcs = tuple(d for d, share in enumerate(layout.clients) if share > 0)
+        workload.coordinator_in = pick.pick_in  # type: ignore[attr-defined]
     model = Model(
         scenario=scenario, streams=streams, env=env, history=history, ring=ring, network=network,
         nodes=nodes, coordinators=coordinators, deadlines=deadlines, versions=versions,
-        workload=workload, policy=policy, keys=keys, _pick=pick,
+        workload=workload, policy=policy, keys=keys, _pick=pick, layout=layout,
     )
     install_all(model, tuple(mechanisms), streams)
     return model
+
+
+def _dc_coordinators(
+    sc: Scenario, layout: Layout, streams: Streams, ring: Ring, coordinators: dict[int, Coordinator],
+    make: Callable[[int], Coordinator],
+) -> Any:
+    """Datacenters: the coordinators (client-side endpoints per rack, or the nodes), each given its
+    datacenter's requirements, and the :class:`~pbs_sim.sim.datacenters.Router` the workload asks
+    (``pbs_sim.sim.datacenters``: clients in datacenters, coordinators in their client's)."""
+    from .datacenters import ClientDCs, Router, wire
+
+    c = sc.cluster
+    n_dc = len(layout.names)
+    if c.coordinator == "client":
+        eps = [[layout.client_endpoint(d, k) for k in range(layout.dc_racks[d])] for d in range(n_dc)]
+        for row in eps:
+            for ep in row:
+                coordinators[ep] = make(ep)
+        u_rack = BufferedSampler(Uniform(0.0, 1.0), streams.get("coordinator-rack"))
+
+        def pick_in(d: int, key: int) -> Coordinator:
+            row = eps[d]
+            return coordinators[row[0] if len(row) == 1 else row[int(u_rack() * len(row))]]
+    else:
+        for i in range(c.nodes):
+            coordinators[i] = make(i)
+        members = [layout.nodes_of(d) for d in range(n_dc)]
+        u_coord = BufferedSampler(Uniform(0.0, 1.0), streams.get("coordinator"))
+        node_dc = layout.node_dc
+
+        def uniform_in(d: int) -> Coordinator:
+            m = members[d]
+            return coordinators[m[int(u_coord() * len(m))]]
+
+        if c.coordinator == "first-replica":
+            def pick_in(d: int, key: int) -> Coordinator:
+                for x in ring.preference_list(key):
+                    if node_dc[x] == d:
+                        return coordinators[x]
+                return uniform_in(d)
+        else:
+            def pick_in(d: int, key: int) -> Coordinator:
+                return uniform_in(d)
+    wire(sc, layout, coordinators)
+    router = Router(ClientDCs(layout.clients), pick_in)
+
+    def pick(key: int) -> Router:
+        return router
+
+    pick.pick_in = pick_in  # type: ignore[attr-defined]
+    return pick

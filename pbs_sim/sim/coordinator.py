@@ -29,9 +29,11 @@ An operation passes named stages, in this order (docs/design.md, "The request pa
    owner: causality's session contexts).
 3. ``issue`` -- list ``read_issued``: ``fn(coord, op)`` after a read's requests are sent (speculative
    retry arms its timer here and sends more requests with :meth:`Coordinator.send_read`).
-4. ``quorum`` -- the quorum condition: slot ``quorum`` (one owner; None = the count ``op.need``, the
-   ``Requirement.block_for`` of the operation's level, :func:`requirement_count`), or a condition that
-   decides ack by ack / response by response (``ack_ready`` / ``response_ready``: PW/PR, ANY).
+4. ``quorum`` -- the quorum condition: slot ``quorum`` (one owner; None = the level's requirement:
+   the count ``op.need``, the ``Requirement.block_for`` of a count level, :func:`requirement_count`,
+   or on a topology a DC-aware :class:`~pbs_sim.sim.layout.Need` tallied per datacenter, see
+   "Datacenters" below), or a condition that decides ack by ack / response by response
+   (``ack_ready`` / ``response_ready``: PW/PR, ANY).
 5. ``reply`` -- lists ``on_ack`` (``fn(coord, op, msg)`` for every write ack, after commit and after
    the timeout too, before the quorum test: the ideal-level counterfactual, ``pbs_sim.sim.ideal_cl``),
    ``read_hooks`` (read repair, at the quorum and for late replies), ``on_quorum`` (recorders at the
@@ -42,6 +44,17 @@ Mechanisms contribute only through :meth:`Coordinator.plug` (``plug(slot, by=nam
 already owned by another mechanism is a :class:`StageConflict`, so no mechanism overwrites another's
 contribution; list contributions compose in installation order. ``coord.contributions`` records who
 contributed what (slot -> mechanism names).
+
+Datacenters (``[topology]``; :mod:`pbs_sim.sim.datacenters` configures the coordinators)
+----------------------------------------------------------------------------------------
+A coordinator sits in one datacenter. Its level's requirement for that datacenter is compiled once
+(``compile_need``): a count keeps today's path (``op.need`` is the count; nothing is tallied per
+datacenter), anything else sets ``op.need = -1`` and the coordinator's ``r_need`` / ``w_need``
+decide: each ack or response adds one to ``op.tally[dc of its sender]`` and ``Need.met(count,
+tally)`` is the quorum test. Targets then come from ``dc_targets`` (a
+:class:`~pbs_sim.sim.datacenters.DCTargets`: writes to every replica, reads to every replica or
+the local ones for LOCAL_* levels, or with fan-out ``quorum`` just as many as the requirement
+needs, nearest datacenters first).
 
 Extension points
 ----------------
@@ -107,6 +120,8 @@ from .versioning import DEFAULT_POLICY, SessionContexts, Stamp, VersionCounter, 
 
 if TYPE_CHECKING:
     from ..levels import Requirement
+    from .datacenters import DCTargets
+    from .layout import Need
 
 if TYPE_CHECKING:
     from .node import Node
@@ -131,20 +146,22 @@ class StageConflict(RuntimeError):
 
 
 def requirement_count(req: Requirement) -> int:
-    """The replies a single-datacenter coordinator waits for under ``req`` (a level's requirement,
-    :mod:`pbs_sim.levels`): its ``block_for`` when it is a plain count. DC-local and each-DC parts
-    need datacenters, which this simulator does not model yet: refused here. ``hint_ok`` (ANY) is a
-    count of 1 whose hint acceptance is the ``quorum`` slot's (``pbs_sim.sim.sloppy``)."""
+    """The replies a coordinator waits for under a count requirement ``req`` (a level's requirement,
+    :mod:`pbs_sim.levels`): its ``block_for``. DC-local and each-DC parts are not a count: they are
+    compiled for the coordinator's datacenter (``pbs_sim.sim.layout.compile_need``) and tallied per
+    datacenter (:meth:`Coordinator.set_needs`); asking for their count is a programming error.
+    ``hint_ok`` (ANY) is a count of 1 whose hint acceptance is the ``quorum`` slot's
+    (``pbs_sim.sim.sloppy``)."""
     if not req.is_count:
-        raise ValueError(f"level {req.level}: DC-local and each-DC requirements need datacenters, "
-                         "which the simulator does not model yet")
+        raise ValueError(f"level {req.level}: a DC-local or each-DC requirement is no count; compile it "
+                         "with pbs_sim.sim.layout.compile_need for the coordinator's datacenter")
     return req.total
 
 
 class WriteOp:
     __slots__ = (
         "op_id", "key", "seq", "stamp", "client", "coordinator", "issued_at", "need", "targets",
-        "acks", "acked_by", "done", "completed_at", "status", "on_done", "reply", "at_replica",
+        "acks", "acked_by", "done", "completed_at", "status", "on_done", "reply", "at_replica", "tally",
     )
 
     def __init__(self, op_id: int, key: int, seq: int, stamp: Stamp, client: int, coordinator: Coordinator,
@@ -187,7 +204,7 @@ class WriteOp:
 class ReadOp:
     __slots__ = (
         "op_id", "key", "client", "coordinator", "issued_at", "need", "targets", "count", "best",
-        "replies", "done", "quorum_at", "completed_at", "status", "on_done", "local",
+        "replies", "done", "quorum_at", "completed_at", "status", "on_done", "local", "tally",
     )
 
     def __init__(self, op_id: int, key: int, client: int, coordinator: Coordinator, issued_at: float,
@@ -358,6 +375,8 @@ class Coordinator:
         read_timeout_ms: float = 10_000.0,
         write_timeout_ms: float = 10_000.0,
         uniform: BufferedSampler | None = None,
+        local_uniform: BufferedSampler | None = None,
+        chance_uniform: BufferedSampler | None = None,
         remote_extra_ms: float = 0.0,
         policy: VersioningPolicy = DEFAULT_POLICY,
     ) -> None:
@@ -375,7 +394,12 @@ class Coordinator:
         self.replica_choice = replica_choice
         self.read_timeout_ms = read_timeout_ms
         self.write_timeout_ms = write_timeout_ms
-        self.uniform = uniform  # U(0,1) draws: replica subsets, WAN locality, read-repair chance
+        # U(0,1) draws, one stream per purpose (build: "replica-choice", "wan-local",
+        # "read-repair-chance"), so read repair's chance leaves the subsets as they were; a
+        # coordinator built with only ``uniform`` draws all three from it
+        self.uniform = uniform  # replica subsets
+        self.u_local = local_uniform if local_uniform is not None else uniform  # the WAN-local replica
+        self.u_chance = chance_uniform if chance_uniform is not None else uniform  # read-repair chance
         self.remote_extra_ms = remote_extra_ms
         self.read_all_chance = 0.0
         self.clock_offset_ms = 0.0
@@ -390,6 +414,13 @@ class Coordinator:
         self.placement: Placement | None = None
         self.quorum: Placement | None = None  # None: the count op.need
         self.contributions: dict[str, list[str]] = {}
+        # datacenters (set_needs): DC-aware requirements, None = the counts r and w
+        self.r_need: Need | None = None
+        self.w_need: Need | None = None
+        self._rn, self._wn = r, w  # what op.need starts at: the count, or -1 (a DC-aware need)
+        self._node_dc: Sequence[int] = ()
+        self._n_dc = 1
+        self.dc_targets: DCTargets | None = None
         self._send = network.send
         self._fanout = network.fanout
         self._writers = [nd.on_write for nd in nodes]  # request handlers by node id, bound once
@@ -397,6 +428,18 @@ class Coordinator:
         self._answered = history.answered_counts()
         self._ack = self._on_ack
         self._resp = self._on_response
+
+    def set_needs(self, read: Need, write: Need, node_dc: Sequence[int], n_dc: int, targets: DCTargets) -> None:
+        """Datacenters: this coordinator's read and write requirements compiled for its datacenter
+        (``pbs_sim.sim.layout.compile_need``), each node's datacenter, and its target choice. A count
+        need keeps today's path (``op.need`` the count); others are tallied per datacenter."""
+        self.r, self.w = read.block_for, write.block_for
+        self.r_need = None if read.is_count else read
+        self.w_need = None if write.is_count else write
+        self._rn = self.r if read.is_count else -1
+        self._wn = self.w if write.is_count else -1
+        self._node_dc, self._n_dc = node_dc, n_dc
+        self.dc_targets = targets
 
     # -- the request path's contribution points ---------------------------------------------------
     def plug(self, point: str, by: str, value: Any) -> None:
@@ -433,11 +476,13 @@ class Coordinator:
     def _local(self, prefs: Sequence[int]) -> int:
         if self.remote_extra_ms <= 0.0:
             return -2
-        assert self.uniform is not None
-        return prefs[int(self.uniform() * len(prefs))]
+        assert self.u_local is not None
+        return prefs[int(self.u_local() * len(prefs))]
 
     def write_targets(self, key: int, prefs: Sequence[int]) -> tuple[Sequence[int], int]:
         """(replicas to send the write to, the WAN-local replica or -2)."""
+        if self.dc_targets is not None:
+            return self.dc_targets.write(self, prefs), -2
         local = self._local(prefs)
         if self.write_fanout == "all":
             return prefs, local
@@ -446,16 +491,19 @@ class Coordinator:
         return self._subset(prefs, self.w), local
 
     def read_targets(self, key: int, prefs: Sequence[int]) -> tuple[Sequence[int], int]:
+        if self.dc_targets is not None:
+            return self.dc_targets.read(self, prefs), -2
         local = self._local(prefs)
         if self.read_fanout == "all":
             return prefs, local
+        # the R-subset is drawn even for a read the chance sends to all N, so read repair's chance
+        # takes no draw from the replica-choice stream: every other operation's subset stays put
+        chosen = prefs[: self.r] if self.replica_choice == "preference" else self._subset(prefs, self.r)
         if self.read_all_chance > 0.0:
-            assert self.uniform is not None
-            if self.uniform() < self.read_all_chance:
+            assert self.u_chance is not None
+            if self.u_chance() < self.read_all_chance:
                 return prefs, local
-        if self.replica_choice == "preference":
-            return prefs[: self.r], local
-        return self._subset(prefs, self.r), local
+        return chosen, local
 
     def _up(self) -> bool:
         return self.endpoint < 0 or self.nodes[self.endpoint].up
@@ -492,7 +540,9 @@ class Coordinator:
             contexts.record(client, key, op_id, seq, context, getattr(self.policy, "implied", ()))
             if update_of is not None:
                 contexts.update(op_id, update_of)
-        op = WriteOp(op_id, key, seq, stamp, client, self, now, self.w, targets)
+        op = WriteOp(op_id, key, seq, stamp, client, self, now, self._wn, targets)
+        if self._wn < 0:  # a DC-aware need: acks tallied per datacenter
+            op.tally = [0] * self._n_dc
         op.on_done = on_done
         self.deadlines.add(now + self.write_timeout_ms, op)
         if placement is not None:
@@ -540,7 +590,16 @@ class Coordinator:
             if quorum.ack_ready(op, msg) and not op.done:
                 self.commit_write(op)
             return
-        if op.acks == op.need and not op.done:
+        need = op.need
+        if need > 0:
+            if op.acks == need and not op.done:
+                self.commit_write(op)
+            return
+        tally = op.tally
+        tally[self._node_dc[msg.src]] += 1
+        w_need = self.w_need
+        assert w_need is not None
+        if not op.done and w_need.met(op.acks, tally):
             self.commit_write(op)
 
     def commit_write(self, op: WriteOp) -> None:
@@ -564,7 +623,9 @@ class Coordinator:
         else:
             targets, local = self.placement.read_targets(self, key, prefs)
         op_id = self.history.add_op(client, key, READ, self.endpoint, now, len(targets))
-        op = ReadOp(op_id, key, client, self, now, self.r, targets)
+        op = ReadOp(op_id, key, client, self, now, self._rn, targets)
+        if self._rn < 0:  # a DC-aware need: responses tallied per datacenter
+            op.tally = [0] * self._n_dc
         op.on_done = on_done
         self.deadlines.add(now + self.read_timeout_ms, op)
         if not self._up() or len(targets) < self.r:
@@ -602,7 +663,17 @@ class Coordinator:
         merged = self.policy.merge(op.best, stamp)
         if merged is not None:
             op.best = merged
-        if op.count == op.need if self.quorum is None else self.quorum.response_ready(op, msg):
+        need = op.need
+        if self.quorum is not None:
+            ready = self.quorum.response_ready(op, msg)
+        elif need > 0:
+            ready = op.count == need
+        else:  # a DC-aware need (set_needs)
+            op.tally[self._node_dc[msg.src]] += 1
+            r_need = self.r_need
+            assert r_need is not None
+            ready = r_need.met(op.count, op.tally)
+        if ready:
             op.quorum_at = self.env._now  # noqa: SLF001
             deferred = False
             for hook in self.read_hooks:

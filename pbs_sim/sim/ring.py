@@ -29,6 +29,18 @@ reads, so that a simulated outage and the analytic answer describe the same clus
   (``token_walk``) is then that same order: these placements have no partitions.
 
 Without ``placement`` the ring is exactly the one described first (``cluster.vnodes`` hashed tokens).
+
+Datacenters (``[topology]``, issue 19; ``layout=``, a :class:`pbs_sim.sim.layout.Layout`): the same
+hashed tokens, and Cassandra's NetworkTopologyStrategy for the replicas (as its 1.2-2.x
+``calculateNaturalEndpoints`` places them). Walking clockwise from the key's token, a node of
+datacenter d is taken while d still has fewer than RF_d replicas: if every rack of d already holds
+one of them, at once; else if its rack holds none yet, at once (and once that makes every rack of d
+used, the nodes of d skipped so far join, in the order they were met, until RF_d); else it is
+skipped (kept in order for later). The preference list is the replicas in the order they were taken
+(datacenters interleaved as the walk meets them), ``ΣRF`` long. One datacenter on one rack takes the
+first N distinct nodes clockwise: today's preference lists exactly. Fallbacks and walks past the N
+continue over the remaining distinct nodes in ring order (sloppy quorums are refused with a
+topology, so nothing sends hints there yet).
 """
 
 from __future__ import annotations
@@ -40,6 +52,7 @@ from ..keys import LONG_MIN, KeySpace
 
 if TYPE_CHECKING:
     from ..placement import PlacementSpec
+    from .layout import Layout
 
 RING_KINDS = ("token_ring", "fixed_ring")
 
@@ -50,11 +63,12 @@ class Ring:
 
     __slots__ = (
         "nodes", "replication", "vnodes", "_tokens", "_owners", "_walk_cache", "_cache_limit", "_full_cache",
-        "_token_cache", "keys", "placement", "_rack", "_sets", "_cum", "_space",
+        "_token_cache", "keys", "placement", "_rack", "_sets", "_cum", "_space", "layout",
     )
 
     def __init__(self, nodes: int, replication: int, vnodes: int = 8, cache_limit: int = 1_000_000,
-                 keys: KeySpace | None = None, placement: PlacementSpec | None = None) -> None:
+                 keys: KeySpace | None = None, placement: PlacementSpec | None = None,
+                 layout: Layout | None = None) -> None:
         if not 1 <= replication <= nodes:
             raise ValueError(f"replication {replication} must be in 1..{nodes}")
         if placement is not None and (placement.nodes, placement.replication) != (nodes, replication):
@@ -66,6 +80,11 @@ class Ring:
         # the run's key space (names and hash); without one, key i is named str(i), Murmur3-placed
         self.keys = keys if keys is not None else KeySpace()
         self.placement = placement
+        if layout is not None and (layout.flat or placement is not None or layout.nodes != nodes
+                                   or sum(layout.rf) != replication):
+            raise ValueError("a NetworkTopologyStrategy ring needs a topology layout of the ring's nodes and N, "
+                             "and no [placement]")
+        self.layout = layout  # not None: NetworkTopologyStrategy over its datacenters and racks
         self._rack: list[int] | None = None
         self._sets: list[tuple[int, ...]] = []
         self._cum: list[float] = []
@@ -141,11 +160,71 @@ class Ring:
         """The ring position of key index ``key``: the hash of its name."""
         return self.keys.position(key)
 
+    def _nts(self, start: int) -> list[int]:
+        """NetworkTopologyStrategy's replicas from token index ``start`` (module docstring)."""
+        lay = self.layout
+        assert lay is not None
+        node_dc, node_rack, rf, n_racks = lay.node_dc, lay.node_rack, lay.rf, lay.dc_racks
+        owners, n_tok = self._owners, len(self._owners)
+        n_dc = len(rf)
+        count = [0] * n_dc
+        seen_racks: list[set[int]] = [set() for _ in range(n_dc)]
+        skipped: list[list[int]] = [[] for _ in range(n_dc)]
+        out: list[int] = []
+        taken: set[int] = set()
+        left = sum(rf)
+        for j in range(n_tok):
+            node = owners[(start + j) % n_tok]
+            d = node_dc[node]
+            if count[d] >= rf[d] or node in taken:
+                continue
+            racks = seen_racks[d]
+            if len(racks) == n_racks[d]:
+                out.append(node)
+                taken.add(node)
+                count[d] += 1
+                left -= 1
+            elif node_rack[node] in racks:
+                if node not in skipped[d]:
+                    skipped[d].append(node)
+                continue
+            else:
+                out.append(node)
+                taken.add(node)
+                racks.add(node_rack[node])
+                count[d] += 1
+                left -= 1
+                if len(racks) == n_racks[d]:  # every rack used: the skipped nodes join, in walk order
+                    for sk in skipped[d]:
+                        if count[d] >= rf[d]:
+                            break
+                        out.append(sk)
+                        taken.add(sk)
+                        count[d] += 1
+                        left -= 1
+            if left == 0:
+                break
+        return out
+
     def walk(self, key: int, count: int | None = None) -> tuple[int, ...]:
         """The first ``count`` distinct nodes (default: all) met walking clockwise from the key."""
         want = self.nodes if count is None else min(count, self.nodes)
         if self._sets:
             return self._set_walk(key)[:want]
+        if self.layout is not None:
+            start = bisect_left(self._tokens, self.key_position(key))
+            reps = self._nts(start)
+            if want <= len(reps):
+                return tuple(reps[:want])
+            owners, n_tok, taken = self._owners, len(self._owners), set(reps)
+            for j in range(n_tok):
+                node = owners[(start + j) % n_tok]
+                if node not in taken:
+                    reps.append(node)
+                    taken.add(node)
+                    if len(reps) == want:
+                        break
+            return tuple(reps)
         # the first token >= the key's: token ranges are (previous token, token], as in Cassandra
         # (and ranges() below); bisect_right gave a key sitting on a token to the next node
         start = bisect_left(self._tokens, self.key_position(key))

@@ -180,9 +180,11 @@ class SloppyPlacement:
         local = coord._local(prefs)  # noqa: SLF001
         fanout = coord.read_fanout
         if fanout == "quorum" and coord.read_all_chance > 0.0:
-            assert coord.uniform is not None
-            if coord.uniform() < coord.read_all_chance:
+            assert coord.u_chance is not None
+            if coord.u_chance() < coord.read_all_chance:
                 fanout = "all"
+                if coord.replica_choice != "preference":  # the subset's draws, as the plain protocol
+                    coord._subset(range(self.r), self.r)  # noqa: SLF001  takes them (so do all N reads)
         return self._choose(coord, key, prefs, fanout, self.r, self.pr, local)
 
     # -- writes ------------------------------------------------------------------------------------

@@ -326,6 +326,10 @@ class ProbeWorkload(Workload):
     ``commit_at``, a read of that key is issued at ``commit_at + t`` for each ``t`` in
     ``probe_offsets_ms`` (or for one ``t`` drawn from ``probe_offset``). A write that times out ends
     its trial without reads. Keys differ, so trials are independent however they overlap in time.
+
+    Datacenters (``[topology]`` with clients in several datacenters; the builder sets ``read_dcs``
+    and ``coordinator_in``): each offset is read once from every datacenter in ``read_dcs``, by a
+    coordinator there, still as client ``i`` (``pbs_sim.sim.datacenters``).
     """
 
     kind = "pbs-probe"
@@ -336,6 +340,8 @@ class ProbeWorkload(Workload):
         self.started = 0
         self.open_trials = 0
         self.failed_trials = 0
+        self.read_dcs: tuple[int, ...] = ()  # datacenters that read every offset (set by the builder)
+        self.coordinator_in: Callable[[int, int], Coordinator] | None = None
 
     @property
     def warmup_ms(self) -> float:
@@ -375,8 +381,14 @@ class ProbeWorkload(Workload):
 
     def _read(self, arg: tuple[int, list[int]]) -> None:
         key, pending = arg
-        self.issued += 1
-        self.coordinator_for(key).read(key, key)
+        if len(self.read_dcs) > 1:
+            assert self.coordinator_in is not None
+            for d in self.read_dcs:
+                self.issued += 1
+                self.coordinator_in(d, key).read(key, key)
+        else:
+            self.issued += 1
+            self.coordinator_for(key).read(key, key)
         pending[0] -= 1
         if pending[0] == 0:
             self._close()

@@ -244,16 +244,27 @@ def _engine(head: Mapping[str, Any], source: str) -> str:
 
 
 def _check_topology_engine(engine: str, cells: list[Cell], source: str) -> None:
-    """Issue 19: a cell with datacenters runs on neither built-in sweep engine yet (the simulator
-    does not model them; the predict engine's one-row summary has no per-DC-pair form), so the
-    sweep is refused before any run rather than run as a flat cluster."""
-    if engine not in ("simulate", "predict"):
+    """Issue 19: a cell with datacenters runs on the simulator (what it cannot run on a topology yet,
+    ``pbs_sim.topology.check_simulator``, refused with the cell's index), but not on the predict
+    engine (its one-row summary has no per-DC-pair form): refused before any run rather than run as
+    a flat cluster."""
+    if engine == "simulate":
+        from ..topology import check_simulator
+
+        for cell in cells:
+            try:
+                check_simulator(cell.scenario)
+            except ConfigError as exc:
+                raise ConfigError(source, exc.key, f"cell {cell.index}: {exc.reason}") from None
+        return
+    if engine != "predict":
         return
     for cell in cells:
         if cell.scenario.topology.enabled:
             raise ConfigError(source, "sweep.engine",
-                              f"cell {cell.index}: [topology] is not supported by sweeps on engine {engine!r} yet "
-                              "(analytic per-DC-pair curves only): use `pbs-sim predict --scenario FILE`")
+                              f"cell {cell.index}: [topology] is not supported by sweeps on engine 'predict' yet "
+                              "(its one-row summary has no per-DC-pair form): sweep it on engine 'simulate', or "
+                              "predict it with `pbs-sim predict --scenario FILE`")
 
 
 def _check_placement_engine(engine: str, cells: list[Cell], source: str) -> None:
