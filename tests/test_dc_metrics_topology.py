@@ -95,3 +95,15 @@ def test_per_pair_curves_agree_with_the_analytic_predictor() -> None:
     at0 = curve[curve["t_ms"] == 0.0].set_index(["write_dc", "read_dc"])["p_consistent"]
     assert at0[("dc1", "dc2")] < 0.2 < 0.5 < at0[("dc1", "dc1")]
     assert np.isfinite(res.summary()["dc_pair_max_stale_read_fraction"])
+
+
+def test_an_ideal_local_level_from_a_datacenter_without_replicas_is_one_line() -> None:
+    from pbs_sim.errors import ConfigError
+
+    raw = _two_dc({"read": "ONE", "write": "ONE", "ideal_write": "LOCAL_QUORUM"},
+                  {"kind": "open", "rate_per_s": 100, "duration_ms": 100})
+    raw["topology"]["datacenters"][1]["replication"] = 0
+    with pytest.raises(ConfigError) as e:
+        scenario_from_dict(raw)
+    line = str(e.value)
+    assert "consistency.ideal_write" in line and "dc2 holds no replicas" in line and "\n" not in line

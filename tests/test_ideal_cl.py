@@ -140,3 +140,34 @@ def test_an_ideal_level_the_replicas_cannot_meet_is_refused() -> None:
     with pytest.raises(ConfigError, match="consistency.ideal_write.*THREE needs 3 replies but there are 2"):
         scenario_from_dict({"cluster": {"replication": 2, "read_quorum": 1, "write_quorum": 1},
                             "consistency": {"ideal_write": "THREE"}})
+
+
+def test_with_sloppy_quorums_only_the_keys_own_replicas_count() -> None:
+    """Sloppy quorums on 5 nodes, node 2 down: W = 2 writes commit on fallbacks' hinted copies too,
+    but ALL over the preference list counts only the key's own replicas, so a key with node 2 among
+    its replicas never meets it, and one without always does (constant delays: within 3 ms)."""
+    down = {"schedule": [{"at_ms": 0, "action": "crash", "nodes": [2], "duration_ms": 1e9}]}
+    raw = {
+        "cluster": {"nodes": 5, "replication": 3, "read_quorum": 1, "write_quorum": 2, "write_timeout_ms": 50.0,
+                    "sloppy_quorum": True},
+        "failure_detector": {"mode": "perfect"},
+        "latency": CONSTANT,
+        "workload": {"kind": "open", "rate_per_s": 1000.0, "duration_ms": 1000.0, "warmup_ms": 0.0,
+                     "read_fraction": 0.5, "keys": 50},
+        "consistency": {"ideal_write": "ALL"},
+        "faults": down,
+    }
+    res = simulate(scenario_from_dict(raw), seed=3, record_ops=True)
+    f = res.frames()
+    ops, ideal = f["ops"], f["ideal_cl"]
+    from pbs_sim.rng import Streams
+    from pbs_sim.sim.build import build
+
+    ring = build(scenario_from_dict(raw), Streams(3)).ring  # the run's ring, rebuilt (deterministic)
+    writes = ops[(ops["kind"].astype(str) == "write") & (ops["status"].astype(str) == "ok")]
+    met = set(ideal["op_id"].tolist())
+    with_2 = writes["key"].map(lambda k: 2 in ring.preference_list(int(k))).to_numpy(bool)
+    assert with_2.any() and (~with_2).any()
+    assert not (set(writes["op_id"][with_2]) & met)
+    decided = writes["issued_at"].to_numpy(float) + 50.0 <= res.summary()["sim_time_ms"]
+    assert set(writes["op_id"][~with_2 & decided]) <= met
