@@ -938,6 +938,10 @@ def _check_scenario(sc: Scenario) -> None:
     """Rules that span fields; each names the key to fix."""
     src, c = sc.source, sc.cluster
     check_topology(sc)  # issue 19: datacenters and named levels first (pbs_sim.topology)
+    if sc.consistency.ideal_write is not None:
+        from .sim.ideal_cl import check as check_ideal
+
+        check_ideal(sc)  # consistency.ideal_write: one line for a level it cannot be
     if c.speculative_retry != "NONE":
         from .sim.speculative import parse as parse_speculative
 

@@ -7,7 +7,7 @@ is assembled from their declared ``names``, in this order. :func:`register` buil
 refuses, when this module is imported, two reporters with one ``name`` or declaring one summary name
 (:class:`NameCollision`); ``pbs_sim.simulation`` checks the reporters' names against its own core
 names the same way (:func:`summary_names`). Entries without a simulator half are cross-cutting metrics
-(durability, stale-read causes) that read what the installed mechanisms recorded.
+(durability, stale-read causes, staleness per datacenter pair) that read what the installed mechanisms recorded.
 Must not touch: what any mechanism does. Like ``pbs_sim.simulation``, this module joins the two
 one-way halves; simulation code imports only :func:`sim_mechanisms`, whose objects never call metrics.
 
@@ -25,9 +25,11 @@ from .metrics import availability as availability_metrics
 from .metrics import causality as causality_metrics
 from .metrics import causes as causes_metrics
 from .metrics import clocks as clocks_metrics
+from .metrics import dc_pairs as dc_pairs_metrics
 from .metrics import durability as durability_metrics
 from .metrics import faults as faults_metrics
 from .metrics import handoff as handoff_metrics
+from .metrics import ideal_cl as ideal_cl_metrics
 from .metrics import repair as repair_metrics
 from .metrics import siblings as siblings_metrics
 from .metrics import speculative as speculative_metrics
@@ -39,6 +41,7 @@ from .sim import (
     failure_detector,
     faults,
     handoff,
+    ideal_cl,
     repair,
     siblings,
     sloppy,
@@ -106,8 +109,10 @@ MECHANISMS: tuple[Registered, ...] = register(
     Registered(sloppy.MECHANISM, handoff_metrics.SLOPPY_REPORTER),
     Registered(handoff.MECHANISM, handoff_metrics.REPORTER),
     Registered(speculative.MECHANISM, speculative_metrics.REPORTER),
+    Registered(ideal_cl.MECHANISM, ideal_cl_metrics.REPORTER),
     Registered(None, durability_metrics.REPORTER),
     Registered(None, causes_metrics.REPORTER),
+    Registered(None, dc_pairs_metrics.REPORTER),
 )
 
 

@@ -131,6 +131,10 @@ class ConsistencyConfig:
     write: str | None = _opt(None, doc="write level: as read, plus ANY; default: cluster.write_quorum")
     pr: str | None = _opt(None, doc="Riak PR by name: one quorum all default (0); default: cluster.pr")
     pw: str | None = _opt(None, doc="Riak PW by name: one quorum all default (0); default: cluster.pw")
+    ideal_write: str | None = _opt(
+        None, doc="Cassandra's ideal_consistency_level: a write level every write is also checked against "
+                  "(write_failed_ideal_cl, ideal_cl_write_latency_*; pbs_sim.sim.ideal_cl); none: off",
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -102,3 +102,54 @@ def test_console_script_subprocess(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+
+
+DC_SCENARIO = """
+[topology]
+wan = "aws-2017"
+[[topology.datacenters]]
+name = "us-east-1"
+[[topology.datacenters]]
+name = "eu-west-1"
+[consistency]
+read = "LOCAL_QUORUM"
+write = "LOCAL_QUORUM"
+[predict]
+trials = 2000
+"""
+
+
+def test_dc_pairs_from_the_predictor_table_and_a_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`pbs-sim predict --scenario --out TABLE` on a topology, then `plot TABLE --kind dc-pairs`; and a
+    simulated run's directory (one pair on a flat cluster)."""
+    sc = tmp_path / "dc.toml"
+    sc.write_text(DC_SCENARIO)
+    table = tmp_path / "pairs.csv"
+    code, _, err = run_cli(["predict", "--scenario", str(sc), "--out", str(table), "--seed", "2"], capsys)
+    assert code == 0, err
+    code, out, err = run_cli(["plot", str(table), "--kind", "dc-pairs"], capsys)
+    assert code == 0, err
+    png = tmp_path / "pairs-dc-pairs.png"
+    assert out.strip() == str(png) and png.read_bytes()[:4] == b"\x89PNG"
+    run = tmp_path / "run"
+    quick = tmp_path / "quick.toml"
+    quick.write_text("[workload]\nrate_per_s = 1000\nduration_ms = 300\nwarmup_ms = 50\n")
+    code, _, err = run_cli(["run", str(quick), "--out", str(run)], capsys)
+    assert code == 0, err
+    code, _, err = run_cli(["plot", str(run), "--kind", "dc-pairs", "--out", str(tmp_path / "p.svg")], capsys)
+    assert code == 0, err
+    assert (tmp_path / "p.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_dc_pairs_bad_tables_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"write_dc": ["a"], "read_dc": ["a"], "t_ms": ["soon"], "p_consistent": [1.0]}).to_csv(bad, index=False)
+    code, _, err = run_cli(["plot", str(bad), "--kind", "dc-pairs"], capsys)
+    assert_one_line_error(code, err, "bad.csv", "t_ms", "'soon' is not a number")
+    lacks = tmp_path / "lacks.csv"
+    pd.DataFrame({"t_ms": [0.0], "p_consistent": [1.0]}).to_csv(lacks, index=False)
+    code, _, err = run_cli(["plot", str(lacks), "--kind", "dc-pairs"], capsys)
+    assert_one_line_error(code, err, "lacks.csv", "missing column(s) write_dc, read_dc")
+    (tmp_path / "notes.txt").write_text("x")
+    code, _, err = run_cli(["plot", str(tmp_path / "notes.txt"), "--kind", "dc-pairs"], capsys)
+    assert_one_line_error(code, err, "not a directory or a .csv / .parquet table")

@@ -121,7 +121,7 @@ def test_registry_pairs_each_simulator_half_with_a_reporter_of_the_same_name() -
     names = [m.sim.name for m in MECHANISMS if m.sim is not None]
     assert names == [m.name for m in sim_mechanisms()] == [
         "faults", "read_repair", "anti_entropy", "clocks", "causality", "siblings", "failure_detector",
-        "sloppy_quorum", "hinted_handoff", "speculative_retry",
+        "sloppy_quorum", "hinted_handoff", "speculative_retry", "ideal_cl",
     ]
     for entry in MECHANISMS:
         if entry.sim is not None:

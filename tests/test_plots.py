@@ -342,3 +342,59 @@ def test_the_package_keeps_every_name_and_ships_its_style() -> None:
     with plots.style():
         assert matplotlib.rcParams["axes.spines.top"] is False  # from the shipped file
     assert matplotlib.rcParams["axes.spines.top"] is True  # and only inside the block
+
+
+def synthetic_pairs(binned: bool = False) -> pd.DataFrame:
+    """Two datacenters: P = 1 - a exp(-t / 10) with a 0.1 within a datacenter and 0.6 across; CI = p -/+ 0.02."""
+    t = np.array([0.0, 1.0, 5.0, 20.0, 100.0])
+    rows = []
+    for w in ("dc1", "dc2"):
+        for r in ("dc1", "dc2"):
+            a = 0.1 if w == r else 0.6
+            p = 1 - a * np.exp(-t / 10.0)
+            f = pd.DataFrame({"write_dc": w, "read_dc": r, "t_ms": t, "p_consistent": p,
+                              "ci_low": p - 0.02, "ci_high": np.minimum(p + 0.02, 1.0)})
+            if binned:
+                f["t_high_ms"] = np.append(t[1:], np.inf)
+                f["n"] = 100
+            rows.append(f)
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_dc_pairs_one_line_and_band_per_pair() -> None:
+    ax = plots.plot_dc_pairs(synthetic_pairs())
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["write dc1 → read dc1", "write dc1 → read dc2", "write dc2 → read dc1", "write dc2 → read dc2",
+                      "p = 0.999"]
+    assert len(ax.collections) == 4  # a band per pair
+    # each line is its pair's curve, point for point
+    cross = ax.get_lines()[1]
+    assert cross.get_ydata()[0] == pytest.approx(0.4) and cross.get_ydata()[-1] == pytest.approx(1 - 0.6 * np.exp(-10))
+    assert ax.get_lines()[0].get_linestyle() == "-" and ax.get_lines()[2].get_linestyle() == "--"  # style per write DC
+    verts = ax.collections[1].get_paths()[0].vertices
+    assert verts[:, 1].min() == pytest.approx(0.38, abs=1e-9)
+    assert ax.get_xscale() == "symlog"
+
+
+def test_dc_pairs_a_flat_run_is_one_datacenter_and_bad_frames_are_config_errors() -> None:
+    flat = synthetic_pairs(binned=True)
+    flat = flat[(flat["write_dc"] == "dc1") & (flat["read_dc"] == "dc1")].assign(write_dc="", read_dc="")
+    ax = plots.plot_dc_pairs(flat, target=None)
+    assert [line.get_label() for line in ax.get_lines()] == ["one datacenter"]
+    with pytest.raises(ConfigError, match="missing column.*write_dc"):
+        plots.plot_dc_pairs(synthetic_pairs().drop(columns=["write_dc"]))
+    with pytest.raises(ConfigError, match="no rows"):
+        plots.plot_dc_pairs(synthetic_pairs().iloc[:0])
+
+
+def test_dc_pairs_kind_reads_a_run_directory(tmp_path: Path) -> None:
+    d = tmp_path / "run"
+    d.mkdir()
+    synthetic_pairs(binned=True).to_csv(d / "dc_pairs.csv", index=False)
+    res = plots.load_results_dir(d)
+    fig = plots.figure_for(res, "dc-pairs")
+    assert len(fig.axes[0].get_lines()) == 5
+    (d / "dc_pairs.csv").unlink()
+    pd.DataFrame({"t_ms": [0.0], "p_consistent": [1.0]}).to_csv(d / "curve.csv", index=False)
+    with pytest.raises(ConfigError, match="no dc_pairs table"):
+        plots.figure_for(plots.load_results_dir(d), "dc-pairs")

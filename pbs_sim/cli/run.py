@@ -64,9 +64,24 @@ def _ms(x: float) -> str:
     return "n/a" if not math.isfinite(x) else number(x, 4)
 
 
-def render_summary(s: dict[str, Any], curve: Any, binned: bool) -> str:
+def render_pairs(pairs: Any, binned: bool) -> list[str]:
+    """One line per (write DC, read DC) pair (``pbs_sim.metrics.dc_pairs``); none on a flat cluster,
+    whose one pair is the whole run."""
+    if pairs is None or len(pairs) <= 1:
+        return []
+    lines = ["", f"  per (write DC, read DC) pair: stale reads, P(consistent, t=0){' (first bin)' if binned else ''}, "
+                 "t-visibility at the target / 99 % / 99.9 % (ms)"]
+    for row in pairs.itertuples(index=False):
+        lines.append(f"    {row.write_dc:>12} -> {row.read_dc:<12} {row.measured_reads:>8,} reads  "
+                     f"stale {_pct(row.stale_read_fraction):>8}  P(t=0) {_pct(row.p_consistent_at_t0):>8}  "
+                     f"t-vis {_ms(row.t_visibility_ms)} / {_ms(row.t_visibility_p99_ms)} / {_ms(row.t_visibility_p999_ms)}")
+    return lines
+
+
+def render_summary(s: dict[str, Any], curve: Any, binned: bool, pairs: Any = None) -> str:
     """The short readable report of a simulated run (a run that measured nothing says so in one
-    line instead of a page of n/a and an empty t-bin)."""
+    line instead of a page of n/a and an empty t-bin); ``pairs``: the run's ``dc_pairs_summary``
+    table, shown when there are several datacenters."""
     head = (f"{s['profile']}: N={s['n']} R={s['r']} W={s['w']} on {s['nodes']} nodes, {s['workload']} workload, "
             f"coordinator {s['coordinator']}, fan-out read {s['read_fanout']} / write {s['write_fanout']}, seed {s['seed']}")
     simulated = f"  simulated {s['sim_time_ms']:,.0f} ms in {s['wall_s']:.2f} s wall ({s['cpu_s']:.2f} s CPU"
@@ -105,6 +120,12 @@ def render_summary(s: dict[str, Any], curve: Any, binned: bool) -> str:
         f"p99 {_ms(s['write_latency_p99_ms'])} p99.9 {_ms(s['write_latency_p999_ms'])}",
         f"  monitoring gap      max |measured - predicted| {_pct(s['monitoring_max_gap'])}, RMSE {_pct(s['monitoring_rmse'])}",
     ]
+    if math.isfinite(s.get("write_failed_ideal_cl", math.nan)):  # consistency.ideal_write is set
+        lines.append(
+            f"  ideal write level   {s['write_failed_ideal_cl']:,.0f} writes met their level but not the ideal one in time "
+            f"({_pct(s['write_failed_ideal_cl_fraction'])}); time to the ideal level p50 "
+            f"{_ms(s['ideal_cl_write_latency_p50_ms'])} p99 {_ms(s['ideal_cl_write_latency_p99_ms'])} "
+            f"p99.9 {_ms(s['ideal_cl_write_latency_p999_ms'])} ms")
     rate = s["ops"] / s["cpu_s"] if s["cpu_s"] > 0 else math.nan
     lines.append(f"{simulated}, {rate:,.0f} ops per CPU second)")
     if len(curve):
@@ -115,6 +136,7 @@ def render_summary(s: dict[str, Any], curve: Any, binned: bool) -> str:
                 f"  {row.t_ms:>9g}  {100 * row.p_consistent:>11.3f}%  {100 * row.ci_low:>9.3f}% .. "
                 f"{100 * row.ci_high:>7.3f}%  {row.n:>8,}"
             )
+    lines += render_pairs(pairs, binned)
     return "\n".join(lines)
 
 
@@ -215,7 +237,7 @@ def run(scenario: str, seed: int | None, out: str | None, fmt: str, ops: bool, o
     if as_json:
         click.echo(dumps(summary))
         return
-    click.echo(render_summary(summary, res.curve, binned))
+    click.echo(render_summary(summary, res.curve, binned, res.frames().get("dc_pairs_summary")))
     if out is not None:
         info(f"\nresults written to {out}/ ({', '.join(sorted(set(files)))})", stdout=True)
 

@@ -7,6 +7,7 @@ Owns: the figures pbs_sim draws and the shipped style. One module per concern:
 * :mod:`~pbs_sim.plots.tradeoff` — the latency-versus-staleness trade-off of the PBS paper;
 * :mod:`~pbs_sim.plots.durability` — durability metrics against popularity or anti-entropy interval;
 * :mod:`~pbs_sim.plots.loss` — P(data loss) against cluster size per placement (``loss-vs-size``);
+* :mod:`~pbs_sim.plots.dc_pairs` — P(consistent at t) per (write DC, read DC) pair (``dc-pairs``);
 * :mod:`~pbs_sim.plots.pareto` — the recommender's latency/staleness Pareto front of every (N, R, W);
 * :mod:`~pbs_sim.plots.results` — reading a sweep or run results directory for display;
 * :mod:`~pbs_sim.plots.figures` — the standard figure of each kind (what ``pbs-sim plot`` draws);
@@ -28,6 +29,7 @@ from __future__ import annotations
 from ..metrics.curves import mean_curve
 from .common import ALIASES, canonical, label_for, rw_label
 from .curves import plot_curves, plot_curves_facets, plot_versions_ccdf
+from .dc_pairs import figure_dc_pairs, plot_dc_pairs
 from .durability import DURABILITY_METRIC_PREFIXES, DURABILITY_X, durability_metric, plot_durability
 from .figures import KINDS, figure_for
 from .loss import figure_loss_vs_size, plot_loss_vs_size
@@ -38,7 +40,7 @@ from .tradeoff import plot_tradeoff, tradeoff_frame
 
 __all__ = [
     "ALIASES", "DURABILITY_METRIC_PREFIXES", "DURABILITY_X", "FIGURE_FORMATS", "KINDS", "STYLE_PATH",
-    "ResultsDir", "canonical", "durability_metric", "figure_for", "figure_loss_vs_size", "label_for", "load_results_dir",
-    "mean_curve", "new_axes", "plot_curves", "plot_curves_facets", "plot_durability", "plot_loss_vs_size", "plot_pareto", "plot_tradeoff",
+    "ResultsDir", "canonical", "durability_metric", "figure_dc_pairs", "figure_for", "figure_loss_vs_size", "label_for", "load_results_dir",
+    "mean_curve", "new_axes", "plot_curves", "plot_curves_facets", "plot_dc_pairs", "plot_durability", "plot_loss_vs_size", "plot_pareto", "plot_tradeoff",
     "plot_versions_ccdf", "rw_label", "save_figure", "style", "tradeoff_frame",
 ]

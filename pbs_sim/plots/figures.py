@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigError
 from .common import _metric_col
 from .curves import plot_curves, plot_curves_facets, plot_versions_ccdf
+from .dc_pairs import figure_dc_pairs
 from .durability import DURABILITY_X, durability_metric, plot_durability
 from .loss import figure_loss_vs_size
 from .results import ResultsDir
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 
-KINDS = ("curves", "tradeoff", "durability", "versions", "loss-vs-size")
+KINDS = ("curves", "tradeoff", "durability", "versions", "loss-vs-size", "dc-pairs")
 
 
 def figure_for(res: ResultsDir, kind: str) -> Figure:
@@ -76,4 +77,10 @@ def figure_for(res: ResultsDir, kind: str) -> Figure:
         if frame is None or frame.empty:
             raise ConfigError(where, None, "no loss_vs_size table (loss_vs_size.csv) to plot")
         return figure_loss_vs_size(frame)
+    if kind == "dc-pairs":  # issue 19: a run's dc_pairs table, or a predict --scenario table read as a file
+        frame = res.frames.get("dc_pairs")
+        if frame is None or frame.empty:
+            raise ConfigError(where, None, "no dc_pairs table (dc_pairs.csv, written by pbs-sim run) to plot; for "
+                                           "`pbs-sim predict --scenario FILE --out TABLE` give TABLE itself")
+        return figure_dc_pairs(frame)
     raise ConfigError(None, "--kind", f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")

@@ -120,7 +120,8 @@ def load_results_dir(path: str | Path) -> ResultsDir:
             raise ConfigError(str(mpath), None, f"not valid JSON: {exc}") from None
     results, summary = _read(d, "results"), _read(d, "summary")
     curves = _read(d, "curves")
-    frames = {stem: t for stem in ("versions_behind", "durability", "by_decile", "loss_vs_size") if (t := _read(d, stem)) is not None}
+    frames = {stem: t for stem in ("versions_behind", "durability", "by_decile", "loss_vs_size", "dc_pairs")
+              if (t := _read(d, stem)) is not None}
     if curves is not None or results is not None:
         kind = "sweep"
         if curves is not None:
@@ -137,7 +138,7 @@ def load_results_dir(path: str | Path) -> ResultsDir:
             raise ConfigError(
                 str(d), None,
                 "no results here: expected results/curves/summary tables (pbs-sim sweep), summary + curve (pbs-sim run), "
-                "versions_behind, durability, by_decile or loss_vs_size tables",
+                "versions_behind, durability, by_decile, loss_vs_size or dc_pairs tables",
             )
         kind = "run"
         run_params = _run_params(manifest)

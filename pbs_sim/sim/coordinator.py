@@ -34,9 +34,11 @@ An operation passes named stages, in this order (docs/design.md, "The request pa
    or on a topology a DC-aware :class:`~pbs_sim.sim.layout.Need` tallied per datacenter, see
    "Datacenters" below), or a condition that decides ack by ack / response by response
    (``ack_ready`` / ``response_ready``: PW/PR, ANY).
-5. ``reply`` -- lists ``read_hooks`` (read repair, at the quorum and for late replies), ``on_quorum``
-   (recorders at the quorum) and ``on_commit`` (recorders at a write's commit), run in the order
-   their mechanisms were installed (the registry order, ``pbs_sim.mechanisms``).
+5. ``reply`` -- lists ``on_ack`` (``fn(coord, op, msg)`` for every write ack, after commit and after
+   the timeout too, before the quorum test: the ideal-level counterfactual, ``pbs_sim.sim.ideal_cl``),
+   ``read_hooks`` (read repair, at the quorum and for late replies), ``on_quorum`` (recorders at the
+   quorum) and ``on_commit`` (recorders at a write's commit), run in the order their mechanisms were
+   installed (the registry order, ``pbs_sim.mechanisms``).
 
 Mechanisms contribute only through :meth:`Coordinator.plug` (``plug(slot, by=name, value)``): a slot
 already owned by another mechanism is a :class:`StageConflict`, so no mechanism overwrites another's
@@ -134,7 +136,7 @@ STAGES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("stamp", (("timestamp", "slot"), ("contexts", "slot"))),
     ("issue", (("read_issued", "list"),)),
     ("quorum", (("quorum", "slot"),)),
-    ("reply", (("read_hooks", "list"), ("on_quorum", "list"), ("on_commit", "list"))),
+    ("reply", (("on_ack", "list"), ("read_hooks", "list"), ("on_quorum", "list"), ("on_commit", "list"))),
 )
 _POINTS: dict[str, str] = {point: kind for _, points in STAGES for point, kind in points}
 
@@ -407,6 +409,7 @@ class Coordinator:
         self.timestamp: Callable[[int, int, float], float] | None = None
         self.contexts: SessionContexts | None = None
         self.read_hooks: list[ReadHook] = []
+        self.on_ack: list[Callable[[Coordinator, WriteOp, Message], None]] = []
         self.on_commit: list[Callable[[WriteOp], None]] = []
         self.on_quorum: list[Callable[[ReadOp], None]] = []
         self.read_issued: list[Callable[[Coordinator, ReadOp], None]] = []
@@ -585,6 +588,9 @@ class Coordinator:
             if merged is not None:
                 op.reply = merged
         self._answered[op.op_id] += 1  # history.answered(op.op_id), without the call
+        if self.on_ack:
+            for fn in self.on_ack:
+                fn(self, op, msg)
         quorum = self.quorum
         if quorum is not None:
             if quorum.ack_ready(op, msg) and not op.done:
