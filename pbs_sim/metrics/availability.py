@@ -117,12 +117,18 @@ def availability_by_dc(ops: pd.DataFrame, faults: pd.DataFrame | None, layout: L
     return out
 
 
+#: The reporter's summary names, in order.
+NAMES = ("dc_fault_windows", "dc_fault_read_availability", "dc_fault_write_availability",
+         "dc_fault_min_dc_availability")
+#: The frame it writes (only with several datacenters or a datacenter-fault window).
+FRAME = "availability_by_dc"
+
+
 class AvailabilityReporter:
     """Availability per coordinator datacenter, overall and in each datacenter-fault window."""
 
     name = "dc_availability"
-    names = ("dc_fault_windows", "dc_fault_read_availability", "dc_fault_write_availability",
-             "dc_fault_min_dc_availability")
+    names = NAMES
 
     def report(self, run: RunView) -> Report:
         ops = run.ops
@@ -154,7 +160,7 @@ class AvailabilityReporter:
         out["dc_fault_min_dc_availability"] = float(cells["availability"].min()) if len(cells) else math.nan
         # a flat run without datacenter faults has nothing here that read/write_availability do not say
         flat = layout is None or len(layout.names) == 1
-        return out, ({} if flat and not len(windows) else {"availability_by_dc": frame})
+        return out, ({} if flat and not len(windows) else {FRAME: frame})
 
 
 REPORTER = AvailabilityReporter()
