@@ -44,6 +44,7 @@ from .availability import (
 )
 from .durability import DurabilityModel
 from .inputs import parse_n_range, profile_from_trace, resolve_profile
+from .ranked import Ranked
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -127,7 +128,7 @@ def pareto_front(values: np.ndarray) -> np.ndarray:
 
 
 @dataclass(eq=False)
-class Recommendation:
+class Recommendation(Ranked):
     """Every (N, R, W) scored: ``table`` (one row each), ranked ``feasible``, ``closest`` if none."""
 
     profile: str
@@ -137,22 +138,6 @@ class Recommendation:
     table: pd.DataFrame
     durability_model: str | None = None
 
-    @property
-    def feasible(self) -> pd.DataFrame:
-        return self.table[self.table.feasible].sort_values("rank")
-
-    @property
-    def best(self) -> dict[Any, Any] | None:
-        f = self.feasible
-        return None if f.empty else f.iloc[0].to_dict()
-
-    @property
-    def closest(self) -> dict[Any, Any] | None:
-        """With no feasible configuration: the one that misses the targets by the least."""
-        if not self.feasible.empty:
-            return None
-        i = self.table.sort_values(["total_miss", "n", "latency_sum_ms"]).index[0]
-        return self.table.loc[i].to_dict()
 
     @property
     def excluded(self) -> list[str]:

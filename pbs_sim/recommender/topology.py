@@ -58,6 +58,7 @@ from ..profiles import Profile, get_profile
 from ..rng import Streams
 from ..topology import TopologyConfig
 from .availability import format_availability
+from .ranked import Ranked
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -472,7 +473,7 @@ def _cut_cases(names: Sequence[str], clients: Sequence[str]) -> list[tuple[str, 
 
 
 @dataclass(eq=False)
-class TopologyRecommendation:
+class TopologyRecommendation(Ranked):
     """Every candidate scored: ``table`` (one row each), ``pairs`` (one row per candidate and pair)."""
 
     profile: str
@@ -490,21 +491,7 @@ class TopologyRecommendation:
     fanout: str
     evaluated_pairs: tuple[tuple[str, str], ...]
 
-    @property
-    def feasible(self) -> pd.DataFrame:
-        return self.table[self.table.feasible].sort_values("rank")
-
-    @property
-    def best(self) -> dict[Any, Any] | None:
-        f = self.feasible
-        return None if f.empty else f.iloc[0].to_dict()
-
-    @property
-    def closest(self) -> dict[Any, Any] | None:
-        if not self.feasible.empty:
-            return None
-        i = self.table.sort_values(["total_miss", "n", "latency_sum_ms", "order"]).index[0]
-        return self.table.loc[i].to_dict()
+    CLOSEST_ORDER = ("n", "latency_sum_ms", "order")
 
     @property
     def excluded(self) -> list[str]:
